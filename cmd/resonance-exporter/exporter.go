@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/quantum-resonance/telemetry/collector"
+	"github.com/quantum-resonance/telemetry/config"
+	"github.com/quantum-resonance/telemetry/daemon"
+)
+
+type options struct {
+	configFile             string
+	metricsPath            string
+	disableExporterMetrics bool
+	maxRequests            int
+}
+
+// exporter is the wired daemon: config, sources, registries and routes.
+type exporter struct {
+	opts     options
+	logger   *slog.Logger
+	handler  http.Handler
+	reloader *daemon.Reloader
+
+	mu      sync.Mutex // guards cfg
+	cfg     *config.Config
+	sources *collector.Reloadable
+
+	reloadSuccess   prometheus.Gauge
+	reloadTimestamp prometheus.Gauge
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Default(), nil
+	}
+	return config.Load(path)
+}
+
+func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
+	cfg, err := loadConfig(opts.configFile)
+	if err != nil {
+		return nil, err
+	}
+	if opts.configFile == "" {
+		logger.Info("No --config.file given: running on built-in defaults")
+	}
+	sources, err := collector.New(collector.Deps{Config: cfg, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("Enabled collectors", "collectors", sources.Names())
+
+	e := &exporter{
+		opts:    opts,
+		logger:  logger,
+		cfg:     cfg,
+		sources: collector.NewReloadable(sources),
+		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "resonance_exporter_config_last_reload_successful",
+			Help: "Whether the last configuration reload attempt was successful.",
+		}),
+		reloadTimestamp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "resonance_exporter_config_last_reload_success_timestamp_seconds",
+			Help: "Timestamp of the last successful configuration reload.",
+		}),
+	}
+	e.reloadSuccess.Set(1)
+	e.reloadTimestamp.SetToCurrentTime()
+	e.reloader = daemon.NewReloader(e.reload, logger)
+
+	// The exporter's own health lives in its own registry, as in
+	// node_exporter, so it can be left out of /metrics.
+	exporterRegistry := prometheus.NewRegistry()
+	exporterRegistry.MustRegister(e.reloadSuccess, e.reloadTimestamp)
+	if !opts.disableExporterMetrics {
+		exporterRegistry.MustRegister(
+			collectors.NewGoCollector(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		)
+	}
+	resonanceRegistry := prometheus.NewRegistry()
+	resonanceRegistry.MustRegister(versioncollector.NewCollector("resonance_exporter"), e.sources)
+
+	var metrics http.Handler = promhttp.HandlerFor(
+		prometheus.Gatherers{exporterRegistry, resonanceRegistry},
+		promhttp.HandlerOpts{
+			ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
+			ErrorHandling:       promhttp.ContinueOnError,
+			MaxRequestsInFlight: opts.maxRequests,
+			Registry:            exporterRegistry,
+		},
+	)
+	metrics = promhttp.InstrumentMetricHandler(exporterRegistry, metrics)
+
+	mux := http.NewServeMux()
+	mux.Handle("GET "+opts.metricsPath, metrics)
+	lifecycle := daemon.Lifecycle{
+		Name:        "Resonance Exporter",
+		Description: "Prometheus exporter and ingest hub for the Quantum Resonance service",
+		Version:     version.Info(),
+		Links: []web.LandingLinks{
+			{Address: opts.metricsPath, Text: "Metrics"},
+			{Address: "/-/healthy", Text: "Health"},
+		},
+		Reloader: e.reloader,
+	}
+	if err := lifecycle.Register(mux); err != nil {
+		return nil, err
+	}
+	e.handler = mux
+	return e, nil
+}
+
+// reload loads the config file again and swaps the sources; on any error the
+// running config and sources stay.
+func (e *exporter) reload() (err error) {
+	defer func() {
+		if err != nil {
+			e.reloadSuccess.Set(0)
+			return
+		}
+		e.reloadSuccess.Set(1)
+		e.reloadTimestamp.SetToCurrentTime()
+	}()
+	cfg, err := loadConfig(e.opts.configFile)
+	if err != nil {
+		return err
+	}
+	sources, err := collector.New(collector.Deps{Config: cfg, Logger: e.logger})
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.cfg = cfg
+	e.mu.Unlock()
+	if err := e.sources.Swap(sources); err != nil {
+		return fmt.Errorf("stopping the previous collectors: %w", err)
+	}
+	return nil
+}
+
+// Close stops the background sources.
+func (e *exporter) Close() error { return e.sources.Close() }

@@ -1,0 +1,238 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shirou/gopsutil/v4/cpu"
+	"github.com/shirou/gopsutil/v4/disk"
+	"github.com/shirou/gopsutil/v4/host"
+	"github.com/shirou/gopsutil/v4/mem"
+)
+
+// The seed's system health figures: cpu_usage, memory_usage, disk_usage,
+// uptime.
+var (
+	cpuUsageDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "cpu", "usage_ratio"),
+		"Busy share of all CPUs (0-1) since the previous collection (seed: cpu_usage). Computed from /proc/stat deltas; never blocks the scrape.",
+		nil, nil,
+	)
+	cpuSecondsDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "cpu", "seconds_total"),
+		"Seconds all CPUs spent in each mode.",
+		[]string{"mode"}, nil,
+	)
+	memoryUsedDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "memory", "used_bytes"),
+		"Memory in use: total minus available (seed: memory_usage).",
+		nil, nil,
+	)
+	memoryTotalDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "memory", "total_bytes"),
+		"Total usable memory.",
+		nil, nil,
+	)
+	memoryUsageDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "memory", "usage_ratio"),
+		"Memory in use as a share of the total (0-1).",
+		nil, nil,
+	)
+	diskUsedDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "disk", "used_bytes"),
+		"Bytes used on the filesystem of a configured mountpoint (seed: disk_usage).",
+		[]string{"mountpoint"}, nil,
+	)
+	diskTotalDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "disk", "total_bytes"),
+		"Size of the filesystem of a configured mountpoint.",
+		[]string{"mountpoint"}, nil,
+	)
+	diskUsageDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "disk", "usage_ratio"),
+		"Used share of the filesystem of a configured mountpoint (0-1), as df computes it.",
+		[]string{"mountpoint"}, nil,
+	)
+	uptimeDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "", "uptime_seconds"),
+		"Seconds since the host booted (seed: uptime).",
+		nil, nil,
+	)
+)
+
+// minCPUWindow is the shortest interval the CPU ratio is computed over. Two
+// scrapers (HA Prometheus pairs) a few milliseconds apart would otherwise get
+// a ratio over a handful of jiffies, which is noise.
+const minCPUWindow = time.Second
+
+func init() {
+	registerCollector("system", newSystemCollector)
+}
+
+// systemCollector reads the host through gopsutil v4. The ctx carries
+// gopsutil's environment (HOST_PROC, HOST_SYS), which tests point at
+// testdata.
+type systemCollector struct {
+	ctx         context.Context
+	mountpoints []string
+	diskTimeout time.Duration
+	logger      *slog.Logger
+	now         func() time.Time
+	statfs      func(ctx context.Context, path string) (*disk.UsageStat, error)
+
+	cpuMu      sync.Mutex
+	cpuBase    cpu.TimesStat // baseline of the ratio
+	cpuBaseAt  time.Time
+	cpuHasBase bool
+
+	stuckMu sync.Mutex
+	stuck   map[string]bool // mountpoints whose statfs has not returned yet
+}
+
+func newSystemCollector(d Deps) (Collector, error) {
+	return &systemCollector{
+		ctx:         context.Background(),
+		mountpoints: d.Config.System.Mountpoints,
+		diskTimeout: time.Duration(d.Config.System.DiskTimeout),
+		logger:      d.Logger,
+		now:         time.Now,
+		statfs:      disk.UsageWithContext,
+		stuck:       map[string]bool{},
+	}, nil
+}
+
+func (c *systemCollector) Update(ch chan<- prometheus.Metric) error {
+	return errors.Join(c.updateCPU(ch), c.updateMemory(ch), c.updateDisks(ch), c.updateUptime(ch))
+}
+
+func (c *systemCollector) updateCPU(ch chan<- prometheus.Metric) error {
+	times, err := cpu.TimesWithContext(c.ctx, false)
+	if err != nil {
+		return fmt.Errorf("cpu times: %w", err)
+	}
+	if len(times) == 0 {
+		return errors.New("cpu times: no aggregate cpu line in /proc/stat")
+	}
+	t := times[0]
+	for mode, v := range map[string]float64{
+		"user": t.User, "nice": t.Nice, "system": t.System, "idle": t.Idle,
+		"iowait": t.Iowait, "irq": t.Irq, "softirq": t.Softirq, "steal": t.Steal,
+	} {
+		ch <- prometheus.MustNewConstMetric(cpuSecondsDesc, prometheus.CounterValue, v, mode)
+	}
+	ch <- prometheus.MustNewConstMetric(cpuUsageDesc, prometheus.GaugeValue, c.cpuRatio(t))
+	return nil
+}
+
+// cpuRatio is the busy share since the baseline. The first collection
+// measures since boot; the baseline advances only once minCPUWindow has
+// passed, so concurrent scrapers do not shrink each other's window to zero.
+func (c *systemCollector) cpuRatio(t cpu.TimesStat) float64 {
+	c.cpuMu.Lock()
+	defer c.cpuMu.Unlock()
+	now := c.now()
+	base := cpu.TimesStat{}
+	if c.cpuHasBase {
+		base = c.cpuBase
+	}
+	if !c.cpuHasBase || now.Sub(c.cpuBaseAt) >= minCPUWindow {
+		c.cpuBase, c.cpuBaseAt, c.cpuHasBase = t, now, true
+	}
+	total := cpuTotal(t) - cpuTotal(base)
+	idle := (t.Idle + t.Iowait) - (base.Idle + base.Iowait)
+	if total <= 0 {
+		return 0
+	}
+	return clamp01((total - idle) / total)
+}
+
+// cpuTotal excludes guest time, which Linux already counts in user and nice.
+func cpuTotal(t cpu.TimesStat) float64 {
+	return t.User + t.Nice + t.System + t.Idle + t.Iowait + t.Irq + t.Softirq + t.Steal
+}
+
+func (c *systemCollector) updateMemory(ch chan<- prometheus.Metric) error {
+	vm, err := mem.VirtualMemoryWithContext(c.ctx)
+	if err != nil {
+		return fmt.Errorf("memory: %w", err)
+	}
+	if vm.Total == 0 {
+		return errors.New("memory: total is 0")
+	}
+	used := float64(vm.Total) - float64(vm.Available)
+	ch <- prometheus.MustNewConstMetric(memoryUsedDesc, prometheus.GaugeValue, used)
+	ch <- prometheus.MustNewConstMetric(memoryTotalDesc, prometheus.GaugeValue, float64(vm.Total))
+	ch <- prometheus.MustNewConstMetric(memoryUsageDesc, prometheus.GaugeValue, clamp01(used/float64(vm.Total)))
+	return nil
+}
+
+type diskResult struct {
+	usage *disk.UsageStat
+	err   error
+}
+
+// updateDisks runs statfs per mountpoint under diskTimeout. A mountpoint
+// whose call is still stuck (a dead NFS server) is skipped until that call
+// returns, so hung calls never pile up, scrape after scrape.
+func (c *systemCollector) updateDisks(ch chan<- prometheus.Metric) error {
+	var errs []error
+	for _, mp := range c.mountpoints {
+		c.stuckMu.Lock()
+		stuck := c.stuck[mp]
+		if !stuck {
+			c.stuck[mp] = true
+		}
+		c.stuckMu.Unlock()
+		if stuck {
+			errs = append(errs, fmt.Errorf("disk %s: previous statfs still has not returned", mp))
+			continue
+		}
+
+		done := make(chan diskResult, 1)
+		go func() {
+			u, err := c.statfs(c.ctx, mp)
+			c.stuckMu.Lock()
+			delete(c.stuck, mp)
+			c.stuckMu.Unlock()
+			done <- diskResult{u, err}
+		}()
+		select {
+		case r := <-done:
+			if r.err != nil {
+				errs = append(errs, fmt.Errorf("disk %s: %w", mp, r.err))
+				continue
+			}
+			used := float64(r.usage.Used)
+			// df's ratio: used / (used + available to unprivileged users).
+			ratio := 0.0
+			if avail := used + float64(r.usage.Free); avail > 0 {
+				ratio = used / avail
+			}
+			ch <- prometheus.MustNewConstMetric(diskUsedDesc, prometheus.GaugeValue, used, mp)
+			ch <- prometheus.MustNewConstMetric(diskTotalDesc, prometheus.GaugeValue, float64(r.usage.Total), mp)
+			ch <- prometheus.MustNewConstMetric(diskUsageDesc, prometheus.GaugeValue, clamp01(ratio), mp)
+		case <-time.After(c.diskTimeout):
+			errs = append(errs, fmt.Errorf("disk %s: statfs timed out after %s", mp, c.diskTimeout))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *systemCollector) updateUptime(ch chan<- prometheus.Metric) error {
+	boot, err := host.BootTimeWithContext(c.ctx)
+	if err != nil {
+		return fmt.Errorf("boot time: %w", err)
+	}
+	uptime := c.now().Sub(time.Unix(int64(boot), 0)).Seconds()
+	ch <- prometheus.MustNewConstMetric(uptimeDesc, prometheus.GaugeValue, max(uptime, 0))
+	return nil
+}
+
+func clamp01(v float64) float64 {
+	return min(max(v, 0), 1)
+}

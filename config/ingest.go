@@ -1,0 +1,76 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// IngestConfig configures the ingest API the app pushes to.
+type IngestConfig struct {
+	// APIKeysFile holds the accepted Bearer keys, one per line; re-read on
+	// reload. Empty: only loopback clients may push.
+	APIKeysFile string `yaml:"api_keys_file"`
+	// MaxBodyBytes limits a request body after gzip inflation.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxLabelValues caps the distinct values of each free-form label per
+	// metric; the rest fold into "other".
+	MaxLabelValues int `yaml:"max_label_values"`
+	// BusinessTTL is how long a pushed business value is exported.
+	BusinessTTL model.Duration `yaml:"business_ttl"`
+	Loki        LokiConfig     `yaml:"loki"`
+}
+
+// LokiConfig enables forwarding of log batches to Loki's push API.
+type LokiConfig struct {
+	URL string `yaml:"url"` // base URL, e.g. http://loki:3100; empty: off
+}
+
+func defaultIngest() IngestConfig {
+	return IngestConfig{
+		MaxBodyBytes:   1 << 20,
+		MaxLabelValues: 500,
+		BusinessTTL:    model.Duration(5 * time.Minute),
+	}
+}
+
+func (c *IngestConfig) validate() error {
+	if c.MaxBodyBytes <= 0 {
+		return errors.New("max_body_bytes: must be greater than 0")
+	}
+	if c.MaxLabelValues <= 0 {
+		return errors.New("max_label_values: must be greater than 0")
+	}
+	if c.BusinessTTL <= 0 {
+		return errors.New("business_ttl: must be greater than 0")
+	}
+	if c.Loki.URL != "" {
+		if err := validateHTTPURL(c.Loki.URL); err != nil {
+			return fmt.Errorf("loki.url: %w", err)
+		}
+	}
+	return nil
+}
+
+func (c *IngestConfig) resolvePaths(dir string) {
+	c.APIKeysFile = joinDir(dir, c.APIKeysFile)
+}
+
+// validateHTTPURL accepts absolute http(s) URLs only. The URL itself is not
+// repeated in the error: it may carry credentials.
+func validateHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a valid URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("scheme %q is not http or https", u.Scheme)
+	}
+	if u.Host == "" {
+		return errors.New("URL has no host")
+	}
+	return nil
+}

@@ -1,0 +1,175 @@
+// Package daemon holds the HTTP lifecycle both resonance daemons share: the
+// hardened http.Server, the landing page, health and readiness, config reload
+// over HTTP and SIGHUP, and graceful shutdown on SIGTERM, served through
+// exporter-toolkit so TLS and basic auth come from --web.config.file.
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/exporter-toolkit/web"
+)
+
+// Server timeouts: a slow or stalled client must not hold a goroutine and its
+// buffers forever. The write timeout leaves room for a slow /metrics scrape
+// and for the relay's delivery deadline.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = 60 * time.Second
+	IdleTimeout       = 2 * time.Minute
+	MaxHeaderBytes    = 64 << 10
+	ShutdownTimeout   = 15 * time.Second
+)
+
+// NewServer returns an http.Server with the timeouts and header limit above.
+func NewServer(handler http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
+	}
+}
+
+// Reloader serialises configuration reloads, whether they come from
+// POST /-/reload or from SIGHUP. A failed reload keeps the running config.
+type Reloader struct {
+	mu     sync.Mutex
+	reload func() error
+	logger *slog.Logger
+}
+
+// NewReloader wraps reload, which must load, validate and apply the config
+// and leave the running one untouched when it returns an error.
+func NewReloader(reload func() error, logger *slog.Logger) *Reloader {
+	return &Reloader{reload: reload, logger: logger}
+}
+
+// Reload runs one reload and logs its outcome.
+func (r *Reloader) Reload() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.reload(); err != nil {
+		r.logger.Error("Config reload failed, keeping the running config", "err", err)
+		return err
+	}
+	r.logger.Info("Config reloaded")
+	return nil
+}
+
+// ServeHTTP answers POST /-/reload: 200 when applied, 400 with the reason
+// when the new config was rejected.
+func (r *Reloader) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost && req.Method != http.MethodPut {
+		w.Header().Set("Allow", "POST, PUT")
+		WriteError(w, http.StatusMethodNotAllowed, "reload requires POST or PUT")
+		return
+	}
+	if err := r.Reload(); err != nil {
+		WriteError(w, http.StatusBadRequest, "config reload failed: "+err.Error())
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
+}
+
+// Lifecycle describes the endpoints every daemon serves besides its own.
+type Lifecycle struct {
+	Name        string // e.g. "resonance-exporter"
+	Description string
+	Version     string
+	Links       []web.LandingLinks
+	Reloader    *Reloader // nil: /-/reload answers 404
+}
+
+// Register adds /, /-/healthy, /-/ready and /-/reload to mux.
+func (l Lifecycle) Register(mux *http.ServeMux) error {
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        l.Name,
+		Description: l.Description,
+		Version:     l.Version,
+		Links:       l.Links,
+	})
+	if err != nil {
+		return fmt.Errorf("landing page: %w", err)
+	}
+	mux.Handle("/", landing)
+	ok := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "OK")
+	}
+	mux.HandleFunc("/-/healthy", ok)
+	mux.HandleFunc("/-/ready", ok)
+	if l.Reloader != nil {
+		mux.Handle("/-/reload", l.Reloader)
+	}
+	return nil
+}
+
+// WriteJSON writes v as a JSON body with the given status code.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// WriteError writes {"error": msg} with the given status code.
+func WriteError(w http.ResponseWriter, code int, msg string) {
+	WriteJSON(w, code, map[string]string{"error": msg})
+}
+
+// Run serves srv with exporter-toolkit until SIGTERM or SIGINT (graceful
+// shutdown) or a serving error. SIGHUP triggers reloader, when not nil.
+func Run(srv *http.Server, flags *web.FlagConfig, reloader *Reloader, logger *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if reloader != nil {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for {
+				select {
+				case <-hup:
+					_ = reloader.Reload()
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- web.ListenAndServe(srv, flags, logger) }()
+
+	select {
+	case err := <-served:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+		logger.Info("Shutting down gracefully", "timeout", ShutdownTimeout)
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		return nil
+	}
+}

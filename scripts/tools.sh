@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the pinned Prometheus, promtool, Alertmanager and amtool (SPEC.md) into
+# .tools/bin with `go install`, only when the pinned version is missing. Idempotent:
+# later runs reuse the binaries.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/.tools/bin"
+PROMETHEUS_VERSION=v0.316.0
+ALERTMANAGER_VERSION=v0.31.1
+
+mkdir -p "$bin"
+
+install_tool() {
+  local name=$1 pkg=$2 version=$3
+  local stamp="$bin/.$name.version"
+  if [ -x "$bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ]; then
+    return 0
+  fi
+  echo "tools: building $name $version (first run only, takes a few minutes)" >&2
+  GOBIN="$bin" GOFLAGS=-mod=mod go install "$pkg@$version"
+  echo "$version" >"$stamp"
+}
+
+install_tool promtool     github.com/prometheus/prometheus/cmd/promtool       "$PROMETHEUS_VERSION"
+install_tool amtool       github.com/prometheus/alertmanager/cmd/amtool      "$ALERTMANAGER_VERSION"
+install_tool alertmanager github.com/prometheus/alertmanager/cmd/alertmanager "$ALERTMANAGER_VERSION"
+install_tool prometheus   github.com/prometheus/prometheus/cmd/prometheus     "$PROMETHEUS_VERSION"
