@@ -84,11 +84,13 @@ type systemCollector struct {
 	logger      *slog.Logger
 	now         func() time.Time
 	statfs      func(ctx context.Context, path string) (*disk.UsageStat, error)
+	uptime      func(ctx context.Context) (uint64, error)
 
 	cpuMu      sync.Mutex
 	cpuBase    cpu.TimesStat // baseline of the ratio
 	cpuBaseAt  time.Time
 	cpuHasBase bool
+	cpuLast    float64 // last ratio, repeated when no tick has elapsed
 
 	stuckMu sync.Mutex
 	stuck   map[string]bool // mountpoints whose statfs has not returned yet
@@ -102,6 +104,7 @@ func newSystemCollector(d Deps) (Collector, error) {
 		logger:      d.Logger,
 		now:         time.Now,
 		statfs:      disk.UsageWithContext,
+		uptime:      host.UptimeWithContext,
 		stuck:       map[string]bool{},
 	}, nil
 }
@@ -146,9 +149,11 @@ func (c *systemCollector) cpuRatio(t cpu.TimesStat) float64 {
 	total := cpuTotal(t) - cpuTotal(base)
 	idle := (t.Idle + t.Iowait) - (base.Idle + base.Iowait)
 	if total <= 0 {
-		return 0
+		// Two scrapes within one clock tick: nothing new to measure.
+		return c.cpuLast
 	}
-	return clamp01((total - idle) / total)
+	c.cpuLast = clamp01((total - idle) / total)
+	return c.cpuLast
 }
 
 // cpuTotal excludes guest time, which Linux already counts in user and nice.
@@ -223,13 +228,14 @@ func (c *systemCollector) updateDisks(ch chan<- prometheus.Metric) error {
 	return errors.Join(errs...)
 }
 
+// updateUptime uses sysinfo(2), the kernel's own count since boot: unlike
+// now - btime it is right inside containers and across clock changes.
 func (c *systemCollector) updateUptime(ch chan<- prometheus.Metric) error {
-	boot, err := host.BootTimeWithContext(c.ctx)
+	uptime, err := c.uptime(c.ctx)
 	if err != nil {
-		return fmt.Errorf("boot time: %w", err)
+		return fmt.Errorf("uptime: %w", err)
 	}
-	uptime := c.now().Sub(time.Unix(int64(boot), 0)).Seconds()
-	ch <- prometheus.MustNewConstMetric(uptimeDesc, prometheus.GaugeValue, max(uptime, 0))
+	ch <- prometheus.MustNewConstMetric(uptimeDesc, prometheus.GaugeValue, float64(uptime))
 	return nil
 }
 
