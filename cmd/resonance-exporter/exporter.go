@@ -104,7 +104,7 @@ func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
 	metrics = promhttp.InstrumentMetricHandler(exporterRegistry, metrics)
 
 	mux := http.NewServeMux()
-	mux.Handle("GET "+opts.metricsPath, metrics)
+	mux.Handle(opts.metricsPath, metrics)
 	lifecycle := daemon.Lifecycle{
 		Name:        "Resonance Exporter",
 		Description: "Prometheus exporter and ingest hub for the Quantum Resonance service",
