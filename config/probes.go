@@ -5,22 +5,25 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	commonconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 )
 
-// ProbeConfig is one HTTP probe run in the background on its interval.
+// ProbeConfig is one HTTP probe run in the background on its interval (not
+// per scrape: a call may cost credits, and several Prometheus replicas must
+// not multiply it).
 type ProbeConfig struct {
-	Name             string                         `yaml:"name"`
-	URL              string                         `yaml:"url"`
-	Method           string                         `yaml:"method"`
-	Body             string                         `yaml:"body"`
-	Headers          map[string]string              `yaml:"headers"`
-	Interval         model.Duration                 `yaml:"interval"`
-	Timeout          model.Duration                 `yaml:"timeout"`
-	ExpectedStatus   []int                          `yaml:"expected_status"`
+	Name             string                        `yaml:"name"`
+	URL              string                        `yaml:"url"`
+	Method           string                        `yaml:"method"`
+	Body             string                        `yaml:"body"`
+	Headers          map[string]string             `yaml:"headers"`
+	Interval         model.Duration                `yaml:"interval"`
+	Timeout          model.Duration                `yaml:"timeout"`
+	ExpectedStatus   []int                         `yaml:"expected_status"`
 	HTTPClientConfig commonconfig.HTTPClientConfig `yaml:"http_config"`
 }
 
@@ -50,6 +53,17 @@ func (p *ProbeConfig) validate() error {
 	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut:
 	default:
 		return fmt.Errorf("method: %q is not one of GET, HEAD, POST, PUT", p.Method)
+	}
+	if p.Body != "" && (p.Method == http.MethodGet || p.Method == http.MethodHead) {
+		return fmt.Errorf("body: a %s request has no body; use POST or PUT", p.Method)
+	}
+	for name := range p.Headers {
+		// Plain headers are neither masked nor read from files; credentials
+		// belong in http_config, which is both.
+		switch http.CanonicalHeaderKey(strings.TrimSpace(name)) {
+		case "Authorization", "Proxy-Authorization":
+			return fmt.Errorf("headers: %q must not be set here; use http_config.authorization (credentials_file) so the secret stays out of the config", name)
+		}
 	}
 	if p.Interval <= 0 {
 		return errors.New("interval: must be greater than 0")
