@@ -1,0 +1,341 @@
+// Package rules turns the thresholds table (rules/thresholds.yml), the one
+// source of truth for the seed's thresholds, into the Prometheus rule pack:
+// recording rules for the seed's derived figures and one alert per threshold.
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v3"
+)
+
+// Default locations, relative to the repository root.
+const (
+	DefaultThresholdsPath = "rules/thresholds.yml"
+	DefaultRulesPath      = "rules/resonance.rules.yml"
+	DefaultRunbooksPath   = "docs/runbooks.md"
+)
+
+// Severity is an alert's tier, the severity label Alertmanager routes on.
+type Severity string
+
+// The seed's three alert tiers.
+const (
+	Critical Severity = "critical"
+	Warning  Severity = "warning"
+	Info     Severity = "info"
+)
+
+var severities = []Severity{Critical, Warning, Info}
+
+// Table is the loaded thresholds table.
+type Table struct {
+	Path string
+	// Service names the watched service in alert summaries.
+	Service string
+	// Selector holds the label matchers of the exporter's scrape job,
+	// without braces, e.g. `job="resonance"`.
+	Selector string
+	// RunbookBaseURL is docs/runbooks.md as users can open it; alerts link
+	// to RunbookBaseURL#<anchor>.
+	RunbookBaseURL string
+	Alerts         []Alert
+	// RecordingRules are the derived figures the alerts and dashboards read.
+	RecordingRules []RecordingRule
+}
+
+// Alert is one row of the table: one threshold of the seed.
+type Alert struct {
+	Name     string
+	Severity Severity
+	// Metric is the seed metric name, the alert's metric label.
+	Metric string
+	// Op compares the value with the threshold: ">", "<" or "==".
+	Op string
+	// Threshold is written in Unit, the seed's unit ("%", "MB", "ms", ...).
+	Threshold float64
+	Unit      string
+	// BaseThreshold is Threshold in the unit of the series the alert
+	// reads (ratio, bytes, seconds, ...).
+	BaseThreshold float64
+	// ValueExpr is the PromQL of the compared value, in the base unit.
+	ValueExpr string
+	// Records names the recording rules the alert reads.
+	Records []string
+	For     time.Duration
+	// RunbookAnchor is the section of docs/runbooks.md for this alert.
+	RunbookAnchor string
+	// Summary is a short title, e.g. "Error storm".
+	Summary string
+	// Line is where the alert starts in the table.
+	Line int
+}
+
+// RunbookURL is where the alert's runbook_url annotation points.
+func (t *Table) RunbookURL(a Alert) string {
+	return t.RunbookBaseURL + "#" + a.RunbookAnchor
+}
+
+// Alert returns the alert of that name.
+func (t *Table) Alert(name string) (Alert, bool) {
+	i := slices.IndexFunc(t.Alerts, func(a Alert) bool { return a.Name == name })
+	if i < 0 {
+		return Alert{}, false
+	}
+	return t.Alerts[i], true
+}
+
+// LoadThresholds reads and validates a thresholds table.
+func LoadThresholds(path string) (*Table, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseThresholds(path, data)
+}
+
+// ParseThresholds validates a thresholds table read from path. Every problem
+// is reported, each as "path:line: message".
+func ParseThresholds(path string, data []byte) (*Table, error) {
+	p := tableParser{path: path}
+	t := p.parse(data)
+	if len(p.errs) > 0 {
+		return nil, errors.Join(p.errs...)
+	}
+	return t, nil
+}
+
+type tableParser struct {
+	path string
+	errs []error
+}
+
+func (p *tableParser) errorf(n *yaml.Node, format string, args ...any) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	p.errs = append(p.errs, fmt.Errorf("%s:%d: %s", p.path, line, fmt.Sprintf(format, args...)))
+}
+
+func (p *tableParser) parse(data []byte) *Table {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		// yaml.v3 errors already name the line ("yaml: line 3: ...").
+		p.errs = append(p.errs, fmt.Errorf("%s: %w", p.path, err))
+		return nil
+	}
+	if len(doc.Content) == 0 {
+		p.errorf(&doc, "empty table")
+		return nil
+	}
+	top := p.mapping(doc.Content[0], "table", []string{"service", "selector", "runbook_base_url", "alerts"})
+	if top == nil {
+		return nil
+	}
+	t := &Table{
+		Path:           p.path,
+		Service:        p.requiredString(top, doc.Content[0], "service"),
+		Selector:       p.requiredString(top, doc.Content[0], "selector"),
+		RunbookBaseURL: p.requiredString(top, doc.Content[0], "runbook_base_url"),
+	}
+	if n := top["selector"]; n != nil {
+		if _, err := parser.NewParser(parser.Options{}).ParseMetricSelector("{" + t.Selector + "}"); err != nil {
+			p.errorf(n, "selector %q: %v", t.Selector, err)
+		}
+	}
+	t.RecordingRules = recordingRules(selector(t.Selector))
+
+	list := top["alerts"]
+	if list == nil || list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
+		p.errorf(orNode(list, doc.Content[0]), "alerts: want a list of alerts")
+		return t
+	}
+	seen := map[string]int{}
+	for _, n := range list.Content {
+		a, ok := p.alert(n, selector(t.Selector))
+		if !ok {
+			continue
+		}
+		if first, dup := seen[a.Name]; dup {
+			p.errorf(n, "duplicate alert name %q (first defined at line %d)", a.Name, first)
+			continue
+		}
+		seen[a.Name] = a.Line
+		t.Alerts = append(t.Alerts, a)
+	}
+	return t
+}
+
+var alertKeys = []string{"alert", "severity", "metric", "op", "threshold", "unit", "for", "runbook", "summary"}
+
+func (p *tableParser) alert(n *yaml.Node, s selector) (Alert, bool) {
+	fields := p.mapping(n, "alert", alertKeys)
+	if fields == nil {
+		return Alert{}, false
+	}
+	before := len(p.errs)
+	a := Alert{
+		Line:          n.Line,
+		Name:          p.requiredString(fields, n, "alert"),
+		Severity:      Severity(p.requiredString(fields, n, "severity")),
+		Metric:        p.requiredString(fields, n, "metric"),
+		Op:            p.requiredString(fields, n, "op"),
+		Unit:          p.requiredString(fields, n, "unit"),
+		RunbookAnchor: p.requiredString(fields, n, "runbook"),
+		Summary:       p.requiredString(fields, n, "summary"),
+	}
+	if len(p.errs) > before {
+		return Alert{}, false
+	}
+	if !model.UTF8Validation.IsValidMetricName(a.Name) || strings.ContainsAny(a.Name, " \t") {
+		p.errorf(fields["alert"], "alert name %q is not a valid alert name", a.Name)
+	}
+	if !slices.Contains(severities, a.Severity) {
+		p.errorf(fields["severity"], "alert %s: severity %q is not one of critical, warning, info", a.Name, a.Severity)
+	}
+	if !slices.Contains([]string{">", "<", "=="}, a.Op) {
+		p.errorf(fields["op"], `alert %s: op %q is not one of ">", "<", "=="`, a.Name, a.Op)
+	}
+	if strings.ContainsAny(a.RunbookAnchor, "# \t") {
+		p.errorf(fields["runbook"], "alert %s: runbook %q: want the bare anchor of a heading in %s, e.g. %q", a.Name, a.RunbookAnchor, DefaultRunbooksPath, strings.ToLower(a.Name))
+	}
+
+	a.For = p.duration(fields, n, a.Name)
+
+	m, known := catalog[a.Metric]
+	if !known {
+		p.errorf(fields["metric"], "alert %s: unknown metric %q (known: %s)", a.Name, a.Metric, strings.Join(SeedMetrics(), ", "))
+		return Alert{}, false
+	}
+	meas, measurable := m.measures[a.Unit]
+	if !measurable {
+		p.errorf(fields["unit"], "alert %s: %s is not measured in %q: write its threshold in %s", a.Name, a.Metric, a.Unit, strings.Join(m.unitNames(), " or "))
+		return Alert{}, false
+	}
+	u := units[a.Unit]
+	thr, ok := p.threshold(fields, n, a)
+	if !ok {
+		return Alert{}, false
+	}
+	a.Threshold = thr
+	a.BaseThreshold = u.toBase(thr)
+	a.ValueExpr = meas.expr(s)
+	a.Records = meas.records
+	if len(p.errs) > before {
+		return Alert{}, false
+	}
+	return a, true
+}
+
+// threshold reads a threshold in the alert's unit: a number, or for a
+// boolean metric true or false (1 or 0).
+func (p *tableParser) threshold(fields map[string]*yaml.Node, n *yaml.Node, a Alert) (float64, bool) {
+	v := fields["threshold"]
+	if v == nil {
+		p.errorf(n, "alert %s: threshold is missing", a.Name)
+		return 0, false
+	}
+	if v.Kind != yaml.ScalarNode {
+		p.errorf(v, "alert %s: threshold: want a number", a.Name)
+		return 0, false
+	}
+	if a.Unit == "boolean" {
+		switch v.Value {
+		case "true":
+			return 1, true
+		case "false":
+			return 0, true
+		}
+		p.errorf(v, "alert %s: threshold %q: %s is a boolean, want true or false", a.Name, v.Value, a.Metric)
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(v.Value, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		p.errorf(v, "alert %s: threshold %q: want a plain number in %s (the unit goes in unit:)", a.Name, v.Value, a.Unit)
+		return 0, false
+	}
+	if a.Unit == "%" && (f < 0 || f > 100) {
+		p.errorf(v, "alert %s: threshold %v%% is outside 0-100%%", a.Name, f)
+		return 0, false
+	}
+	if a.Unit == "score" && (f < 0 || f > 100) {
+		p.errorf(v, "alert %s: threshold %v is outside the score's 0-100", a.Name, f)
+		return 0, false
+	}
+	if f < 0 {
+		p.errorf(v, "alert %s: threshold %v is negative", a.Name, f)
+		return 0, false
+	}
+	return f, true
+}
+
+func (p *tableParser) duration(fields map[string]*yaml.Node, n *yaml.Node, name string) time.Duration {
+	v := fields["for"]
+	if v == nil {
+		p.errorf(n, "alert %s: for is missing (write 0s to fire at once)", name)
+		return 0
+	}
+	d, err := model.ParseDuration(v.Value)
+	if err != nil {
+		p.errorf(v, "alert %s: for %q: %v", name, v.Value, err)
+	}
+	return time.Duration(d)
+}
+
+// mapping returns the keys of a YAML mapping, reporting unknown and repeated
+// keys, so a typo in the table is an error rather than a silent default.
+func (p *tableParser) mapping(n *yaml.Node, what string, known []string) map[string]*yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s: want a mapping", what)
+		return nil
+	}
+	fields := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch {
+		case !slices.Contains(known, k.Value):
+			p.errorf(k, "%s: unknown field %q (known: %s)", what, k.Value, strings.Join(known, ", "))
+		case fields[k.Value] != nil:
+			p.errorf(k, "%s: field %q given twice", what, k.Value)
+		default:
+			fields[k.Value] = v
+		}
+	}
+	return fields
+}
+
+func (p *tableParser) requiredString(fields map[string]*yaml.Node, parent *yaml.Node, key string) string {
+	v := fields[key]
+	if v == nil {
+		p.errorf(parent, "%s is missing", key)
+		return ""
+	}
+	if v.Kind != yaml.ScalarNode || v.Value == "" {
+		p.errorf(v, "%s: want a non-empty string", key)
+		return ""
+	}
+	return v.Value
+}
+
+func orNode(n, fallback *yaml.Node) *yaml.Node {
+	if n != nil {
+		return n
+	}
+	return fallback
+}
+
+// formatNumber writes a number as PromQL and the annotations take it: plain
+// decimal, no exponent, no trailing zeros.
+func formatNumber(f float64) string {
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
