@@ -1,0 +1,178 @@
+// Package channeltest holds the notifications the formatter and relay tests
+// share — the seed's example alert, real Alertmanager v0.31.1 webhook bodies,
+// and generated groups of any size — and the golden-file helper behind
+// `go test ./alertmanager/... -update`.
+package channeltest
+
+import (
+	_ "embed"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+)
+
+// Update rewrites golden files instead of comparing with them.
+var Update = flag.Bool("update", false, "rewrite golden files in testdata/ with the current output")
+
+// Real webhook bodies posted by Alertmanager v0.31.1 (host names changed),
+// for the ErrorStorm rule: firing, then resolved.
+var (
+	//go:embed webhook-v4-firing.json
+	FiringBody []byte
+	//go:embed webhook-v4-resolved.json
+	ResolvedBody []byte
+)
+
+// Decode parses a webhook body, failing the test on error.
+func Decode(t testing.TB, body []byte) *template.Data {
+	t.Helper()
+	var d template.Data
+	if err := json.Unmarshal(body, &d); err != nil {
+		t.Fatalf("decoding webhook body: %v", err)
+	}
+	return &d
+}
+
+// SeedTime is the timestamp of the seed's example event.
+var SeedTime = time.Date(2025, 12, 11, 1, 54, 16, 0, time.UTC)
+
+// SeedAlert is the seed's example: error_rate at 25/min against a threshold
+// of 5, critical, labelled and annotated as our rule pack does.
+func SeedAlert() template.Alert {
+	return template.Alert{
+		Status: "firing",
+		Labels: template.KV{
+			"alertname": "ErrorRateHigh",
+			"severity":  "critical",
+			"metric":    "error_rate",
+			"instance":  "app:8080",
+			"job":       "resonance",
+		},
+		Annotations: template.KV{
+			"summary":       "Error Rate Threshold Exceeded",
+			"description":   "Error rate exceeded threshold: 25 errors/min (threshold: 5)",
+			"runbook_url":   "https://github.com/quantum-resonance/telemetry/blob/main/docs/runbooks.md#errorratehigh",
+			"threshold":     "5",
+			"current_value": "25",
+		},
+		StartsAt:     SeedTime,
+		GeneratorURL: "http://prometheus:9090/graph?g0.expr=resonance%3Aerror_rate%3Aper_minute+%3E+5",
+		Fingerprint:  "c2a5d1f1a3c3a0f7",
+	}
+}
+
+// SeedData is a notification carrying only SeedAlert.
+func SeedData() *template.Data { return Group(SeedAlert()) }
+
+// SeedResolved is the seed's alert, resolved 5 minutes later.
+func SeedResolved() *template.Data {
+	a := SeedAlert()
+	a.Status = "resolved"
+	a.EndsAt = SeedTime.Add(5 * time.Minute)
+	return Group(a)
+}
+
+// Many is a notification of n distinct firing alerts of mixed severity.
+func Many(n int) *template.Data {
+	severities := []string{"critical", "warning", "info"}
+	alerts := make([]template.Alert, n)
+	for i := range alerts {
+		a := SeedAlert()
+		a.Labels = template.KV{
+			"alertname": "ErrorRateHigh",
+			"severity":  severities[i%len(severities)],
+			"metric":    "error_rate",
+			"instance":  fmt.Sprintf("app-%03d:8080", i),
+			"job":       "resonance",
+		}
+		a.Fingerprint = fmt.Sprintf("%016x", i)
+		a.StartsAt = SeedTime.Add(time.Duration(i) * time.Second)
+		alerts[i] = a
+	}
+	return Group(alerts...)
+}
+
+// Group wraps alerts in a notification as Alertmanager builds it: status
+// firing when any alert fires, and the labels all alerts share.
+func Group(alerts ...template.Alert) *template.Data {
+	d := &template.Data{
+		Receiver:          "relay",
+		Status:            "resolved",
+		Alerts:            alerts,
+		GroupLabels:       template.KV{"alertname": alerts[0].Labels["alertname"]},
+		CommonLabels:      template.KV{},
+		CommonAnnotations: template.KV{},
+		RouteLabels:       template.KV{},
+		ExternalURL:       "http://alertmanager:9093",
+	}
+	for _, a := range alerts {
+		if a.Status == "firing" {
+			d.Status = "firing"
+		}
+	}
+	for k, v := range alerts[0].Labels {
+		if all(alerts, func(a template.Alert) bool { return a.Labels[k] == v }) {
+			d.CommonLabels[k] = v
+		}
+	}
+	for k, v := range alerts[0].Annotations {
+		if all(alerts, func(a template.Alert) bool { return a.Annotations[k] == v }) {
+			d.CommonAnnotations[k] = v
+		}
+	}
+	return d
+}
+
+func all(alerts []template.Alert, f func(template.Alert) bool) bool {
+	for _, a := range alerts {
+		if !f(a) {
+			return false
+		}
+	}
+	return true
+}
+
+// Golden compares got, indented JSON, with testdata/<name>; with -update it
+// writes the file instead. Review the diff of a rewritten golden file before
+// committing it: it is the channel's contract.
+func Golden(t *testing.T, name string, got any) {
+	t.Helper()
+	b, err := json.MarshalIndent(got, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, '\n')
+	path := filepath.Join("testdata", name)
+	if *Update {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test with -update to create it)", err)
+	}
+	if string(want) != string(b) {
+		t.Errorf("%s differs from the output (run go test -update and review the diff):\n--- want\n%s\n--- got\n%s", path, want, b)
+	}
+}
+
+// Bodies decodes each message body into a generic JSON value, for golden
+// files and assertions.
+func Bodies(t testing.TB, bodies ...[]byte) []any {
+	t.Helper()
+	out := make([]any, len(bodies))
+	for i, b := range bodies {
+		if err := json.Unmarshal(b, &out[i]); err != nil {
+			t.Fatalf("message %d is not JSON: %v\n%s", i, err, b)
+		}
+	}
+	return out
+}

@@ -1,0 +1,335 @@
+// Package discord formats Alertmanager notifications as Discord webhook
+// messages in the seed's shape: a content line, then one embed per alert with
+// its title, description, colour by severity and fields, resolved alerts in
+// green.
+//
+// Discord rejects a message over any of its limits with 400 and code 50035
+// ("Invalid Form Body", e.g. embeds[0].title[BASE_TYPE_MAX_LENGTH]), so every
+// text is cut to its limit and the alerts of a notification are spread over
+// as many messages as needed; none is dropped.
+package discord
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+)
+
+// Limits of an execute-webhook request, from Discord's "Embed Limits" and
+// "Execute Webhook" documentation (discord.com/developers/docs/resources/
+// message#embed-object-embed-limits, resources/webhook#execute-webhook).
+// Discord counts characters; so do we, in runes.
+const (
+	MaxContent          = 2000
+	MaxEmbeds           = 10
+	MaxEmbedsTotalChars = 6000 // title, description, field names and values, footer, author of all embeds
+	MaxTitle            = 256
+	MaxDescription      = 4096
+	MaxFields           = 25
+	MaxFieldName        = 256
+	MaxFieldValue       = 1024
+)
+
+// Embed colours. Critical is the seed's red; resolved is the green of
+// Alertmanager's own Discord notifier (0x2ECC71); unknown severities grey.
+const (
+	ColorCritical = 16711680 // 0xFF0000
+	ColorWarning  = 16753920 // 0xFFA500
+	ColorInfo     = 3447003  // 0x3498DB
+	ColorResolved = 3066993  // 0x2ECC71
+	ColorUnknown  = 9807270  // 0x95A5A6
+)
+
+// Message is the body of Discord's execute-webhook request.
+type Message struct {
+	Content         string          `json:"content,omitempty"`
+	Embeds          []Embed         `json:"embeds"`
+	AllowedMentions AllowedMentions `json:"allowed_mentions"`
+}
+
+// Embed is one alert.
+type Embed struct {
+	Title       string  `json:"title"`
+	Description string  `json:"description,omitempty"`
+	Color       int     `json:"color"`
+	Timestamp   string  `json:"timestamp,omitempty"`
+	Fields      []Field `json:"fields,omitempty"`
+}
+
+// Field is one name/value pair of an embed.
+type Field struct {
+	Name   string `json:"name"`
+	Value  string `json:"value"`
+	Inline bool   `json:"inline"`
+}
+
+// AllowedMentions limits whom a message may ping. Parse is always empty, so
+// no "@everyone" or user mention inside an alert's text notifies anyone;
+// only the configured role, when set, is pinged.
+type AllowedMentions struct {
+	Parse []string `json:"parse"`
+	Roles []string `json:"roles,omitempty"`
+}
+
+// Options configure the formatter.
+type Options struct {
+	Defaults channel.Defaults
+	// MentionRole is the ID of a role pinged by messages that carry a firing
+	// critical alert; empty pings nobody.
+	MentionRole string
+	Templates   *channel.Templates
+}
+
+// Formatter builds Discord messages.
+type Formatter struct{ opts Options }
+
+var snowflakeRE = regexp.MustCompile(`^[0-9]{1,20}$`)
+
+// New returns a formatter; the templates must already be compiled.
+func New(opts Options) (*Formatter, error) {
+	if opts.MentionRole != "" && !snowflakeRE.MatchString(opts.MentionRole) {
+		return nil, errors.New("mention_role: must be a Discord role ID (digits only)")
+	}
+	return &Formatter{opts: opts}, nil
+}
+
+// Format implements channel.Formatter.
+func (f *Formatter) Format(data *template.Data) ([]channel.Message, error) {
+	if len(data.Alerts) == 0 {
+		return nil, nil
+	}
+	headline, err := f.opts.Templates.RenderHeadline(data, headline(data))
+	if err != nil {
+		return nil, fmt.Errorf("headline template: %w", err)
+	}
+
+	alerts := channel.Pointers(data)
+	embeds := make([]Embed, len(alerts))
+	for i, a := range alerts {
+		if embeds[i], err = f.embed(data, a); err != nil {
+			return nil, err
+		}
+	}
+
+	parts := pack(embeds)
+	out := make([]channel.Message, 0, len(parts))
+	start := 0
+	for i, part := range parts {
+		mentioned := f.opts.MentionRole != "" && anyCriticalFiring(alerts[start:start+len(part)])
+		msg := Message{
+			Content:         content(headline, i, len(parts), mentioned, f.opts.MentionRole),
+			Embeds:          part,
+			AllowedMentions: AllowedMentions{Parse: []string{}},
+		}
+		if mentioned {
+			msg.AllowedMentions.Roles = []string{f.opts.MentionRole}
+		}
+		body, err := json.Marshal(msg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, channel.Message{Body: body, Alerts: len(part)})
+		start += len(part)
+	}
+	return out, nil
+}
+
+// headline is the seed's content line ("🚨 **CRITICAL ALERT**"), with the
+// counts when the notification carries more than one alert.
+func headline(data *template.Data) string {
+	firing, resolved := 0, 0
+	for i := range data.Alerts {
+		if data.Alerts[i].Status == channel.StatusFiring {
+			firing++
+		} else {
+			resolved++
+		}
+	}
+	var b strings.Builder
+	if firing == 0 {
+		b.WriteString("✅ **RESOLVED**")
+	} else {
+		var firingAlerts []*template.Alert
+		for _, a := range channel.Pointers(data) {
+			if a.Status == channel.StatusFiring {
+				firingAlerts = append(firingAlerts, a)
+			}
+		}
+		switch sev := channel.HighestSeverity(firingAlerts); sev {
+		case channel.SeverityCritical:
+			b.WriteString("🚨 **CRITICAL ALERT**")
+		case channel.SeverityWarning:
+			b.WriteString("⚠️ **WARNING ALERT**")
+		case channel.SeverityInfo:
+			b.WriteString("ℹ️ **INFO ALERT**")
+		default:
+			b.WriteString("🔔 **ALERT**")
+		}
+	}
+	if len(data.Alerts) > 1 {
+		switch {
+		case resolved == 0:
+			fmt.Fprintf(&b, " — %d firing", firing)
+		case firing == 0:
+			fmt.Fprintf(&b, " — %d resolved", resolved)
+		default:
+			fmt.Fprintf(&b, " — %d firing, %d resolved", firing, resolved)
+		}
+	}
+	return b.String()
+}
+
+// content is the headline of message part i of n, with the role mention and
+// the part number, within Discord's 2000 characters.
+func content(headline string, i, n int, mention bool, role string) string {
+	prefix, suffix := "", ""
+	if mention {
+		prefix = "<@&" + role + "> "
+	}
+	if n > 1 {
+		suffix = fmt.Sprintf(" (%d/%d)", i+1, n)
+	}
+	room := MaxContent - channel.Len(prefix) - channel.Len(suffix)
+	return prefix + channel.Truncate(headline, room) + suffix
+}
+
+func anyCriticalFiring(alerts []*template.Alert) bool {
+	for _, a := range alerts {
+		if a.Status == channel.StatusFiring && channel.Severity(a) == channel.SeverityCritical {
+			return true
+		}
+	}
+	return false
+}
+
+// embed renders one alert within the per-embed limits and small enough that
+// it always fits a message alone (MaxEmbedsTotalChars).
+func (f *Formatter) embed(data *template.Data, a *template.Alert) (Embed, error) {
+	title, err := f.opts.Templates.RenderTitle(data, a, channel.Title(a))
+	if err != nil {
+		return Embed{}, fmt.Errorf("title template: %w", err)
+	}
+	description, err := f.opts.Templates.RenderDescription(data, a, channel.Description(a))
+	if err != nil {
+		return Embed{}, fmt.Errorf("description template: %w", err)
+	}
+	if a.Status == channel.StatusResolved {
+		title = "[RESOLVED] " + title
+	}
+	e := Embed{
+		Title:     channel.Truncate(title, MaxTitle),
+		Color:     color(a),
+		Timestamp: channel.FormatTime(channel.EventTime(a)),
+		Fields:    fields(f.opts.Defaults, a),
+	}
+	// Field values are capped well below their limits (see fields), so the
+	// description always has at least 6000-256-~2000 characters of room.
+	room := MaxEmbedsTotalChars - embedChars(e)
+	e.Description = channel.Truncate(description, min(MaxDescription, room))
+	return e, nil
+}
+
+func color(a *template.Alert) int {
+	if a.Status == channel.StatusResolved {
+		return ColorResolved
+	}
+	switch channel.Severity(a) {
+	case channel.SeverityCritical:
+		return ColorCritical
+	case channel.SeverityWarning:
+		return ColorWarning
+	case channel.SeverityInfo:
+		return ColorInfo
+	}
+	return ColorUnknown
+}
+
+// fields are the seed's Service and Time, then what an on-call engineer
+// needs next: severity, value against threshold, instance and links. Each
+// short value is capped at 256 characters and the links at 1024, so all of
+// them stay under 2000 characters together.
+func fields(d channel.Defaults, a *template.Alert) []Field {
+	short := func(s string) string { return channel.Truncate(s, MaxFieldName) }
+	fs := []Field{
+		{Name: "Service", Value: short(orDash(d.ServiceOf(a))), Inline: true},
+		{Name: "Time", Value: channel.FormatTime(channel.EventTime(a)), Inline: true},
+		{Name: "Severity", Value: short(orDash(channel.Severity(a))), Inline: true},
+	}
+	current, threshold := a.Annotations["current_value"], a.Annotations["threshold"]
+	if current != "" || threshold != "" {
+		fs = append(fs, Field{Name: "Current / Threshold", Value: short(orDash(current) + " / " + orDash(threshold)), Inline: true})
+	}
+	if inst := a.Labels["instance"]; inst != "" {
+		fs = append(fs, Field{Name: "Instance", Value: short(inst), Inline: true})
+	}
+	if links := links(a); links != "" {
+		fs = append(fs, Field{Name: "Links", Value: links})
+	}
+	return fs
+}
+
+// links are markdown links to the runbook and the source graph. A link that
+// does not fit the field is left out whole: a cut URL would lead nowhere.
+func links(a *template.Alert) string {
+	var parts []string
+	size := 0
+	for _, l := range []struct{ text, url string }{
+		{"Runbook", a.Annotations["runbook_url"]},
+		{"Source", a.GeneratorURL},
+	} {
+		if l.url == "" {
+			continue
+		}
+		md := "[" + l.text + "](" + l.url + ")"
+		if size+channel.Len(md)+3 > MaxFieldValue {
+			continue
+		}
+		parts = append(parts, md)
+		size += channel.Len(md) + 3
+	}
+	return strings.Join(parts, " · ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+// embedChars counts what Discord counts towards MaxEmbedsTotalChars.
+func embedChars(e Embed) int {
+	n := channel.Len(e.Title) + channel.Len(e.Description)
+	for _, f := range e.Fields {
+		n += channel.Len(f.Name) + channel.Len(f.Value)
+	}
+	return n
+}
+
+// pack spreads embeds over messages in order, each within MaxEmbeds and
+// MaxEmbedsTotalChars. Every embed fits a message alone (see embed), so every
+// alert is sent.
+func pack(embeds []Embed) [][]Embed {
+	var parts [][]Embed
+	var cur []Embed
+	chars := 0
+	for _, e := range embeds {
+		n := embedChars(e)
+		if len(cur) == MaxEmbeds || (len(cur) > 0 && chars+n > MaxEmbedsTotalChars) {
+			parts = append(parts, cur)
+			cur, chars = nil, 0
+		}
+		cur = append(cur, e)
+		chars += n
+	}
+	if len(cur) > 0 {
+		parts = append(parts, cur)
+	}
+	return parts
+}

@@ -1,0 +1,105 @@
+// Package hub formats Alertmanager notifications as the seed's custom JSON
+// event: one event per alert, posted to the telemetry hub's /api/alerts.
+package hub
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+)
+
+// Event types of the seed.
+const (
+	EventTriggered = "alert.triggered"
+	EventResolved  = "alert.resolved"
+)
+
+// Event is the seed's webhook event, field for field.
+type Event struct {
+	EventType string `json:"event_type"`
+	Severity  string `json:"severity"`
+	Timestamp string `json:"timestamp"` // RFC 3339: startsAt when firing, endsAt when resolved
+	Metric    string `json:"metric"`
+	// CurrentValue and Threshold are the leading numbers of the annotations
+	// ("85%" is 85), null when an annotation holds no number; its text stays
+	// in Message.
+	CurrentValue *float64 `json:"current_value"`
+	Threshold    *float64 `json:"threshold"`
+	Message      string   `json:"message"`
+	Metadata     Metadata `json:"metadata"`
+}
+
+// Metadata names the service, from the relay's defaults.
+type Metadata struct {
+	Service     string `json:"service"`
+	Environment string `json:"environment"`
+	Region      string `json:"region"`
+}
+
+// Options configure the formatter. Only the description template applies:
+// it replaces the message.
+type Options struct {
+	Defaults  channel.Defaults
+	Templates *channel.Templates
+}
+
+// Formatter builds hub events.
+type Formatter struct{ opts Options }
+
+// New returns a formatter; the templates must already be compiled.
+func New(opts Options) (*Formatter, error) { return &Formatter{opts: opts}, nil }
+
+// Format implements channel.Formatter: one message per alert.
+func (f *Formatter) Format(data *template.Data) ([]channel.Message, error) {
+	out := make([]channel.Message, 0, len(data.Alerts))
+	for _, a := range channel.Pointers(data) {
+		ev, err := f.event(data, a)
+		if err != nil {
+			return nil, err
+		}
+		body, err := json.Marshal(ev)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, channel.Message{Body: body, Alerts: 1})
+	}
+	return out, nil
+}
+
+func (f *Formatter) event(data *template.Data, a *template.Alert) (Event, error) {
+	message, err := f.opts.Templates.RenderDescription(data, a, channel.Description(a))
+	if err != nil {
+		return Event{}, fmt.Errorf("description template: %w", err)
+	}
+	ev := Event{
+		EventType:    EventTriggered,
+		Severity:     channel.Severity(a),
+		Timestamp:    channel.FormatTime(channel.EventTime(a)),
+		Metric:       a.Labels["metric"],
+		CurrentValue: number(a.Annotations["current_value"]),
+		Threshold:    number(a.Annotations["threshold"]),
+		Message:      message,
+		Metadata: Metadata{
+			Service:     f.opts.Defaults.ServiceOf(a),
+			Environment: f.opts.Defaults.Environment,
+			Region:      f.opts.Defaults.Region,
+		},
+	}
+	if a.Status == channel.StatusResolved {
+		ev.EventType = EventResolved
+	}
+	if ev.Metric == "" {
+		ev.Metric = a.Labels["alertname"]
+	}
+	return ev, nil
+}
+
+func number(s string) *float64 {
+	if v, ok := channel.ParseNumber(s); ok {
+		return &v
+	}
+	return nil
+}

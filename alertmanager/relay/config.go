@@ -1,0 +1,427 @@
+package relay
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	commonconfig "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/daemon"
+)
+
+// Target types.
+const (
+	TypeDiscord = "discord"
+	TypeSlack   = "slack"
+	TypeHTTP    = "http" // the seed's hub event
+	TypeFile    = "file" // formatted messages appended to a local file
+)
+
+// Formats a file target can write.
+const (
+	FormatDiscord = "discord"
+	FormatSlack   = "slack"
+	FormatHub     = "hub"
+)
+
+// DefaultDeliveriesFile is where the built-in config's targets write, so a
+// newcomer without channel URLs sees alerts arrive.
+const DefaultDeliveriesFile = "relay-deliveries.jsonl"
+
+// Config is the relay's whole configuration.
+type Config struct {
+	Defaults channel.Defaults `yaml:"defaults"`
+	Webhook  WebhookConfig    `yaml:"webhook"`
+	Auth     AuthConfig       `yaml:"auth"`
+	Delivery DeliveryConfig   `yaml:"delivery"`
+	Targets  []TargetConfig   `yaml:"targets"`
+}
+
+// WebhookConfig limits the incoming webhook requests.
+type WebhookConfig struct {
+	// MaxBodyBytes bounds a notification body; larger ones get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// AuthConfig optionally requires credentials on /webhook/, as Alertmanager's
+// http_config sends them: a bearer token or basic auth. With both set either
+// is accepted. Files are read at load and on every reload.
+type AuthConfig struct {
+	BearerToken     commonconfig.Secret `yaml:"bearer_token,omitempty"`
+	BearerTokenFile string              `yaml:"bearer_token_file,omitempty"`
+	BasicAuth       *BasicAuth          `yaml:"basic_auth,omitempty"`
+}
+
+// BasicAuth is one accepted user and password.
+type BasicAuth struct {
+	Username     string              `yaml:"username"`
+	Password     commonconfig.Secret `yaml:"password,omitempty"`
+	PasswordFile string              `yaml:"password_file,omitempty"`
+}
+
+// DeliveryConfig tunes retries and the memory of delivered messages.
+type DeliveryConfig struct {
+	// Deadline bounds the delivery of one notification, retries included.
+	// Keep it shorter than Alertmanager's webhook timeout so the relay
+	// answers (5xx) before Alertmanager gives up on the request.
+	Deadline       model.Duration `yaml:"deadline"`
+	InitialBackoff model.Duration `yaml:"initial_backoff"`
+	MaxBackoff     model.Duration `yaml:"max_backoff"`
+	// DedupTTL is how long a delivered message is remembered, so that
+	// Alertmanager retrying a partly delivered notification does not post
+	// its delivered messages again. Keep it below repeat_interval.
+	DedupTTL model.Duration `yaml:"dedup_ttl"`
+	// DedupMaxEntries bounds that memory; the oldest entries go first.
+	DedupMaxEntries int `yaml:"dedup_max_entries"`
+}
+
+// TargetConfig is one destination, addressed as POST /webhook/<name>.
+type TargetConfig struct {
+	Name string `yaml:"name"`
+	Type string `yaml:"type"`
+
+	// URL or URLFile: the channel's webhook URL (discord, slack, http). It
+	// is a secret: masked when the config is marshalled, never logged.
+	URL     commonconfig.Secret `yaml:"url,omitempty"`
+	URLFile string              `yaml:"url_file,omitempty"`
+
+	// BearerToken or BearerTokenFile: sent as "Authorization: Bearer" (http).
+	BearerToken     commonconfig.Secret `yaml:"bearer_token,omitempty"`
+	BearerTokenFile string              `yaml:"bearer_token_file,omitempty"`
+
+	// Path and Format: for type file, where to append and which channel's
+	// payload to write (discord, slack or hub).
+	Path   string `yaml:"path,omitempty"`
+	Format string `yaml:"format,omitempty"`
+
+	// MentionRole is a Discord role ID pinged by critical alerts.
+	MentionRole string `yaml:"mention_role,omitempty"`
+
+	Templates channel.Templates `yaml:"templates,omitempty"`
+
+	// HTTPClientConfig: proxy, TLS and other client settings.
+	HTTPClientConfig commonconfig.HTTPClientConfig `yaml:"http_config,omitempty"`
+
+	url string // resolved from URL or URLFile by Validate
+}
+
+// Default returns the config the relay runs on without --config.file: the
+// three channels of the SPEC, each written to DefaultDeliveriesFile (in the
+// working directory) in its channel's format.
+func Default() *Config {
+	c := base()
+	for _, f := range []string{FormatDiscord, FormatSlack, FormatHub} {
+		name := f
+		c.Targets = append(c.Targets, TargetConfig{Name: name, Type: TypeFile, Path: DefaultDeliveriesFile, Format: f})
+	}
+	if err := c.Validate(); err != nil {
+		panic("built-in relay config is invalid: " + err.Error())
+	}
+	return c
+}
+
+func base() *Config {
+	return &Config{
+		Defaults: channel.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"},
+		Webhook:  WebhookConfig{MaxBodyBytes: 4 << 20},
+		Delivery: DeliveryConfig{
+			Deadline:        model.Duration(10 * time.Second),
+			InitialBackoff:  model.Duration(250 * time.Millisecond),
+			MaxBackoff:      model.Duration(4 * time.Second),
+			DedupTTL:        model.Duration(15 * time.Minute),
+			DedupMaxEntries: 10000,
+		},
+	}
+}
+
+// UnmarshalYAML fills in the defaults of each target before decoding. It is
+// the obsolete func-style unmarshaler on purpose: with it yaml.v3 keeps the
+// decoder's KnownFields strictness inside the target.
+func (t *TargetConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*t = TargetConfig{HTTPClientConfig: commonconfig.DefaultHTTPClientConfig}
+	type plain TargetConfig
+	return unmarshal((*plain)(t))
+}
+
+// Load reads, decodes and validates the file at path; an empty path gives
+// Default(). Relative paths inside the file are resolved against the file's
+// directory, as Prometheus does.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return Default(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := parse(data, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes and validates a YAML document; relative paths are resolved
+// against the working directory.
+func Parse(data []byte) (*Config, error) { return parse(data, ".") }
+
+func parse(data []byte, dir string) (*Config, error) {
+	cfg := base()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, friendlyYAMLError(err)
+	}
+	cfg.resolvePaths(dir)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+var (
+	targetNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	// yaml.v3 names our Go types in strict-mode errors ("field foo not
+	// found in type relay.plain"); users need the key.
+	unknownFieldRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
+)
+
+func friendlyYAMLError(err error) error {
+	return errors.New(unknownFieldRE.ReplaceAllString(err.Error(), `unknown key "$1"`))
+}
+
+func (c *Config) resolvePaths(dir string) {
+	join := func(p *string) { *p = commonconfig.JoinDir(dir, *p) }
+	join(&c.Auth.BearerTokenFile)
+	if c.Auth.BasicAuth != nil {
+		join(&c.Auth.BasicAuth.PasswordFile)
+	}
+	for i := range c.Targets {
+		t := &c.Targets[i]
+		join(&t.URLFile)
+		join(&t.BearerTokenFile)
+		join(&t.Path)
+		t.HTTPClientConfig.SetDirectory(dir)
+	}
+}
+
+// Validate checks the config, reads the secret files and compiles the
+// templates. Its errors name the key at fault and never quote a secret.
+func (c *Config) Validate() error {
+	if c.Webhook.MaxBodyBytes <= 0 {
+		return errors.New("webhook.max_body_bytes: must be greater than 0")
+	}
+	if err := c.Auth.validate(); err != nil {
+		return fmt.Errorf("auth.%w", err)
+	}
+	if err := c.Delivery.validate(); err != nil {
+		return fmt.Errorf("delivery.%w", err)
+	}
+	if len(c.Targets) == 0 {
+		return errors.New("targets: at least one target is needed")
+	}
+	seen := map[string]bool{}
+	for i := range c.Targets {
+		t := &c.Targets[i]
+		if err := t.validate(); err != nil {
+			if t.Name != "" {
+				return fmt.Errorf("targets[%d] (%s).%w", i, t.Name, err)
+			}
+			return fmt.Errorf("targets[%d].%w", i, err)
+		}
+		if seen[t.Name] {
+			return fmt.Errorf("targets[%d].name: %q is used by another target", i, t.Name)
+		}
+		seen[t.Name] = true
+	}
+	return nil
+}
+
+func (a *AuthConfig) validate() error {
+	if a.BearerToken != "" && a.BearerTokenFile != "" {
+		return errors.New("bearer_token and bearer_token_file: set at most one")
+	}
+	if a.BearerTokenFile != "" {
+		tok, err := readSecretFile(a.BearerTokenFile)
+		if err != nil {
+			return fmt.Errorf("bearer_token_file: %w", err)
+		}
+		a.BearerToken = commonconfig.Secret(tok)
+	}
+	if b := a.BasicAuth; b != nil {
+		if b.Username == "" {
+			return errors.New("basic_auth.username: must not be empty")
+		}
+		if b.Password != "" && b.PasswordFile != "" {
+			return errors.New("basic_auth: set at most one of password and password_file")
+		}
+		if b.PasswordFile != "" {
+			pw, err := readSecretFile(b.PasswordFile)
+			if err != nil {
+				return fmt.Errorf("basic_auth.password_file: %w", err)
+			}
+			b.Password = commonconfig.Secret(pw)
+		}
+		if b.Password == "" {
+			return errors.New("basic_auth: password or password_file is required")
+		}
+	}
+	return nil
+}
+
+func (d *DeliveryConfig) validate() error {
+	// The HTTP server's write timeout bounds how long the relay can take
+	// to answer; the deadline must leave room to write the answer.
+	maxDeadline := model.Duration(daemon.WriteTimeout - 5*time.Second)
+	switch {
+	case d.Deadline <= 0 || d.Deadline > maxDeadline:
+		return fmt.Errorf("deadline: %s must be greater than 0 and at most %s (and shorter than Alertmanager's webhook timeout)", d.Deadline, maxDeadline)
+	case d.InitialBackoff <= 0:
+		return errors.New("initial_backoff: must be greater than 0")
+	case d.MaxBackoff < d.InitialBackoff:
+		return fmt.Errorf("max_backoff: %s must be at least initial_backoff (%s)", d.MaxBackoff, d.InitialBackoff)
+	case d.DedupTTL <= 0:
+		return errors.New("dedup_ttl: must be greater than 0")
+	case d.DedupMaxEntries <= 0:
+		return errors.New("dedup_max_entries: must be greater than 0")
+	}
+	return nil
+}
+
+func (t *TargetConfig) validate() error {
+	if !targetNameRE.MatchString(t.Name) {
+		return fmt.Errorf("name: %q must be 1 to 64 letters, digits, '-' or '_' (it is the path /webhook/<name>)", t.Name)
+	}
+	remote := t.Type == TypeDiscord || t.Type == TypeSlack || t.Type == TypeHTTP
+	switch {
+	case remote:
+		if t.Path != "" || t.Format != "" {
+			return fmt.Errorf("path, format: only for type %q", TypeFile)
+		}
+		if err := t.resolveURL(); err != nil {
+			return err
+		}
+		if err := t.HTTPClientConfig.Validate(); err != nil {
+			return fmt.Errorf("http_config: %w", err)
+		}
+	case t.Type == TypeFile:
+		if t.URL != "" || t.URLFile != "" || t.BearerToken != "" || t.BearerTokenFile != "" {
+			return fmt.Errorf("url, url_file, bearer_token, bearer_token_file: not used by type %q", TypeFile)
+		}
+		if t.Path == "" {
+			return errors.New("path: required for type file")
+		}
+		switch t.Format {
+		case FormatDiscord, FormatSlack, FormatHub:
+		default:
+			return fmt.Errorf("format: %q is not one of discord, slack, hub", t.Format)
+		}
+	default:
+		return fmt.Errorf("type: %q is not one of discord, slack, http, file", t.Type)
+	}
+
+	if t.BearerToken != "" || t.BearerTokenFile != "" {
+		if t.Type != TypeHTTP {
+			return fmt.Errorf("bearer_token, bearer_token_file: only for type %q", TypeHTTP)
+		}
+		if t.BearerToken != "" && t.BearerTokenFile != "" {
+			return errors.New("bearer_token and bearer_token_file: set at most one")
+		}
+		if t.HTTPClientConfig.Authorization != nil || t.HTTPClientConfig.BasicAuth != nil {
+			return errors.New("bearer_token: http_config already sets authorization")
+		}
+		// http_config re-reads the file on each request, so a rotated
+		// token applies without a reload.
+		t.HTTPClientConfig.Authorization = &commonconfig.Authorization{
+			Type: "Bearer", Credentials: t.BearerToken, CredentialsFile: t.BearerTokenFile,
+		}
+	}
+	if t.MentionRole != "" && t.format() != FormatDiscord {
+		return errors.New("mention_role: only for Discord targets")
+	}
+	if t.format() == FormatHub && (t.Templates.Headline != "" || t.Templates.Title != "") {
+		return errors.New("templates: the hub event has only a message; set templates.description")
+	}
+	if err := t.Templates.Compile(); err != nil {
+		return fmt.Errorf("templates.%w", err)
+	}
+	return nil
+}
+
+// format is the payload the target sends.
+func (t *TargetConfig) format() string {
+	switch t.Type {
+	case TypeDiscord:
+		return FormatDiscord
+	case TypeSlack:
+		return FormatSlack
+	case TypeHTTP:
+		return FormatHub
+	}
+	return t.Format
+}
+
+func (t *TargetConfig) resolveURL() error {
+	switch {
+	case t.URL != "" && t.URLFile != "":
+		return errors.New("url and url_file: set exactly one")
+	case t.URLFile != "":
+		u, err := readSecretFile(t.URLFile)
+		if err != nil {
+			return fmt.Errorf("url_file: %w", err)
+		}
+		t.url = u
+	case t.URL != "":
+		t.url = string(t.URL)
+	default:
+		return fmt.Errorf("url or url_file: required for type %q", t.Type)
+	}
+	if err := validateURL(t.url); err != nil {
+		if t.URLFile != "" {
+			return fmt.Errorf("url_file: %w", err)
+		}
+		return fmt.Errorf("url: %w", err)
+	}
+	return nil
+}
+
+// validateURL accepts absolute http(s) URLs. The URL is not repeated in the
+// error: a webhook URL carries its token.
+func validateURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a valid URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("scheme %q is not http or https", u.Scheme)
+	}
+	if u.Host == "" {
+		return errors.New("the URL has no host")
+	}
+	return nil
+}
+
+// readSecretFile returns the file's content without surrounding white
+// space. Errors name the file, never its content.
+func readSecretFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return s, nil
+}

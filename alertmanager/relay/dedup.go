@@ -1,0 +1,96 @@
+package relay
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// messageKey identifies a message: its target, its Alertmanager group and
+// its exact content. SHA-256 makes a collision, which would silently skip a
+// message, practically impossible.
+type messageKey [sha256.Size]byte
+
+func keyOf(target, groupKey string, body []byte) messageKey {
+	h := sha256.New()
+	h.Write([]byte(target))
+	h.Write([]byte{0})
+	h.Write([]byte(groupKey))
+	h.Write([]byte{0})
+	h.Write(body)
+	var k messageKey
+	h.Sum(k[:0])
+	return k
+}
+
+// delivered remembers recently delivered messages so that Alertmanager
+// retrying a partly failed notification does not post the delivered part
+// twice. It holds at most max keys, each for ttl: a ring buffer in insertion
+// order (which is also expiry order) plus an index, so both memory and the
+// cost of each call are bounded whatever the input.
+type delivered struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu    sync.Mutex
+	index map[messageKey]time.Time // key → when it expires
+	ring  []messageKey             // insertion order; len == max
+	head  int                      // oldest entry
+	size  int
+}
+
+func newDelivered(ttl time.Duration, max int) *delivered {
+	return &delivered{
+		ttl:   ttl,
+		now:   time.Now,
+		index: make(map[messageKey]time.Time, min(max, 1024)),
+		ring:  make([]messageKey, max),
+	}
+}
+
+// Seen reports whether k was delivered within the last ttl.
+func (d *delivered) Seen(k messageKey) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	exp, ok := d.index[k]
+	return ok && d.now().Before(exp)
+}
+
+// Remember records k as delivered now, evicting the oldest entry when full.
+func (d *delivered) Remember(k messageKey) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	d.expire(now)
+	if _, ok := d.index[k]; ok {
+		// Already in the ring; refreshing its expiry would break the
+		// ring's expiry order, and the message is rarely delivered twice.
+		return
+	}
+	if d.size == len(d.ring) {
+		d.evictOldest()
+	}
+	d.ring[(d.head+d.size)%len(d.ring)] = k
+	d.size++
+	d.index[k] = now.Add(d.ttl)
+}
+
+// Len is the number of remembered messages.
+func (d *delivered) Len() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.size
+}
+
+func (d *delivered) expire(now time.Time) {
+	for d.size > 0 && !now.Before(d.index[d.ring[d.head]]) {
+		d.evictOldest()
+	}
+}
+
+func (d *delivered) evictOldest() {
+	delete(d.index, d.ring[d.head])
+	d.ring[d.head] = messageKey{}
+	d.head = (d.head + 1) % len(d.ring)
+	d.size--
+}

@@ -1,0 +1,245 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/prometheus/common/version"
+)
+
+// sink delivers one message body to where a target points.
+type sink interface {
+	Send(ctx context.Context, body []byte) error
+}
+
+// Attempt results, the values of the result label of
+// resonance_relay_delivery_attempts_total.
+const (
+	resultSuccess      = "success"
+	resultRateLimited  = "rate_limited"
+	resultServerError  = "server_error"
+	resultClientError  = "client_error"
+	resultNetworkError = "network_error"
+)
+
+// RejectedError is a channel's definitive "no" (a 4xx other than 429): the
+// payload is invalid or the webhook is gone, and retrying the same request
+// cannot succeed.
+type RejectedError struct {
+	Status int
+	Reason string // the channel's own words, shortened
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("channel rejected the message: %d %s: %s", e.Status, http.StatusText(e.Status), e.Reason)
+}
+
+// backoff is the retry policy: exponential with jitter between attempts that
+// failed with 5xx or a network error, the channel's own delay after 429, and
+// no attempt that could not finish before the context's deadline.
+type backoff struct {
+	initial, max time.Duration
+}
+
+// delay before attempt n+1 (n ≥ 1): "equal jitter", half fixed and half
+// random, so concurrent retries spread out yet never retry at once.
+func (b backoff) delay(n int) time.Duration {
+	d := b.initial << min(n-1, 20)
+	if d > b.max || d <= 0 {
+		d = b.max
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// httpSink posts messages to a channel's webhook URL.
+type httpSink struct {
+	client    *http.Client
+	url       string // secret: never logged, stripped from errors
+	backoff   backoff
+	onAttempt func(result string)
+}
+
+var userAgent = "resonance-relay/" + version.Version
+
+// Send posts body until the channel accepts it, it is rejected, or the next
+// attempt could not happen before ctx's deadline.
+func (s *httpSink) Send(ctx context.Context, body []byte) error {
+	for attempt := 1; ; attempt++ {
+		wait, err := s.attempt(ctx, body)
+		if err == nil {
+			return nil
+		}
+		var rejected *RejectedError
+		if errors.As(err, &rejected) || ctx.Err() != nil {
+			return err
+		}
+		if wait <= 0 {
+			wait = s.backoff.delay(attempt)
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return fmt.Errorf("%w (gave up after %d attempts: the next one, in %s, would miss the delivery deadline)", err, attempt, wait.Round(time.Millisecond))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (gave up after %d attempts: %w)", err, attempt, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// attempt makes one request. wait is the delay the channel asked for (429).
+func (s *httpSink) attempt(ctx context.Context, body []byte) (wait time.Duration, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	if err != nil {
+		return 0, errors.New("cannot build the request (check the target's URL)")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		s.onAttempt(resultNetworkError)
+		return 0, redact(err, s.url)
+	}
+	defer func() {
+		// Drain a little so the connection can be reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		resp.Body.Close()
+	}()
+	const maxReason = 16 << 10
+	reply, _ := io.ReadAll(io.LimitReader(resp.Body, maxReason))
+
+	switch code := resp.StatusCode; {
+	case code >= 200 && code < 300:
+		s.onAttempt(resultSuccess)
+		return 0, nil
+	case code == http.StatusTooManyRequests:
+		s.onAttempt(resultRateLimited)
+		wait := retryAfter(resp.Header, reply)
+		return wait, fmt.Errorf("channel rate-limited the relay (429), retry after %s", wait)
+	case code >= 500:
+		s.onAttempt(resultServerError)
+		return 0, fmt.Errorf("channel answered %d %s: %s", code, http.StatusText(code), reason(reply, s.url))
+	default:
+		s.onAttempt(resultClientError)
+		return 0, &RejectedError{Status: code, Reason: reason(reply, s.url)}
+	}
+}
+
+// retryAfter is how long a 429 asks to wait. Discord sends both a
+// Retry-After header and a JSON body {"retry_after": 1.234, "global": false}
+// whose value is in seconds with a fraction (discord.com/developers/docs/
+// topics/rate-limits#exceeding-a-rate-limit); the body is more precise, so
+// it wins. Slack sends the header only, in whole seconds. Without either we
+// wait one second.
+func retryAfter(h http.Header, body []byte) time.Duration {
+	var rl struct {
+		RetryAfter *float64 `json:"retry_after"`
+	}
+	if json.Unmarshal(body, &rl) == nil && rl.RetryAfter != nil && *rl.RetryAfter >= 0 {
+		return seconds(*rl.RetryAfter)
+	}
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+			return seconds(s)
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return max(time.Until(t), 0)
+		}
+	}
+	return time.Second
+}
+
+func seconds(s float64) time.Duration {
+	const limit = float64(time.Hour / time.Second)
+	return time.Duration(min(s, limit) * float64(time.Second))
+}
+
+// reason is a channel's error reply made fit for a log line: one line, no
+// control characters, at most 512 characters, and never the webhook URL.
+func reason(reply []byte, secretURL string) string {
+	s := strings.TrimSpace(string(reply))
+	if s == "" {
+		return "(empty reply)"
+	}
+	if secretURL != "" {
+		s = strings.ReplaceAll(s, secretURL, "<redacted>")
+	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 512 {
+		s = s[:512] + "…"
+	}
+	return s
+}
+
+// redact removes the webhook URL from err. Go's *url.Error prints the URL it
+// failed on ("Post \"https://discord.com/api/webhooks/<id>/<token>\": ..."),
+// and that URL is the webhook's credential.
+func redact(err error, secretURL string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = &url.Error{Op: ue.Op, URL: "<redacted>", Err: ue.Err}
+	}
+	if secretURL != "" && strings.Contains(err.Error(), secretURL) {
+		return errors.New(strings.ReplaceAll(err.Error(), secretURL, "<redacted>"))
+	}
+	return err
+}
+
+// fileSink appends each message as one JSON line, for local runs without
+// channel URLs: {"time":…,"target":…,"payload":<message>}.
+type fileSink struct {
+	path   string
+	target string
+	now    func() time.Time
+}
+
+// fileLocks serialises appends per file, since several targets may share
+// one file and a long line is not written atomically.
+var fileLocks sync.Map // cleaned path → *sync.Mutex
+
+func (s *fileSink) Send(_ context.Context, body []byte) error {
+	line, err := json.Marshal(struct {
+		Time    string          `json:"time"`
+		Target  string          `json:"target"`
+		Payload json.RawMessage `json:"payload"`
+	}{s.now().UTC().Format(time.RFC3339Nano), s.target, body})
+	if err != nil {
+		return err
+	}
+	line = append(line, '\n')
+	mu, _ := fileLocks.LoadOrStore(filepath.Clean(s.path), &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	// Opened for each message so that a rotated or deleted file is simply
+	// created again.
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(line); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

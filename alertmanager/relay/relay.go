@@ -1,0 +1,268 @@
+// Package relay is the Alertmanager webhook receiver: POST /webhook/{target}
+// decodes the notification, the target's formatter (discord, slack, hub)
+// turns it into messages within the channel's limits, and each message is
+// delivered with retries within a deadline. Alertmanager gets 2xx only when
+// every message reached the channel, so it retries whatever did not; the
+// messages already delivered are remembered briefly and not sent twice.
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	commonconfig "github.com/prometheus/common/config"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/discord"
+	"github.com/quantum-resonance/telemetry/alertmanager/hub"
+	"github.com/quantum-resonance/telemetry/alertmanager/slack"
+	"github.com/quantum-resonance/telemetry/daemon"
+)
+
+// Relay serves /webhook/{target}. Apply swaps its configuration atomically:
+// requests in flight finish with the targets they started with.
+type Relay struct {
+	logger  *slog.Logger
+	metrics *metrics
+
+	state atomic.Pointer[state]
+
+	mu        sync.Mutex // serialises Apply
+	delivered atomic.Pointer[delivered]
+}
+
+// state is everything one configuration gives the handler.
+type state struct {
+	cfg     *Config
+	auth    *authenticator
+	targets map[string]*target
+}
+
+// target is one configured destination, ready to use.
+type target struct {
+	name      string
+	formatter channel.Formatter
+	sink      sink
+	client    *http.Client // nil for files; closed when replaced
+}
+
+// New returns a relay running cfg, with its metrics registered on reg.
+func New(cfg *Config, logger *slog.Logger, reg prometheus.Registerer) (*Relay, error) {
+	r := &Relay{logger: logger}
+	r.metrics = newMetrics(reg, func() float64 {
+		if d := r.delivered.Load(); d != nil {
+			return float64(d.Len())
+		}
+		return 0
+	})
+	if err := r.Apply(cfg); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Apply builds the targets of cfg and switches to them. On error the running
+// configuration stays.
+func (r *Relay) Apply(cfg *Config) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := &state{cfg: cfg, auth: newAuthenticator(cfg.Auth), targets: map[string]*target{}}
+	for i := range cfg.Targets {
+		t, err := r.newTarget(cfg, &cfg.Targets[i])
+		if err != nil {
+			return fmt.Errorf("targets[%d] (%s): %w", i, cfg.Targets[i].Name, err)
+		}
+		next.targets[t.name] = t
+	}
+
+	prev := r.state.Swap(next)
+	d := r.delivered.Load()
+	if d == nil || d.ttl != time.Duration(cfg.Delivery.DedupTTL) || len(d.ring) != cfg.Delivery.DedupMaxEntries {
+		r.delivered.Store(newDelivered(time.Duration(cfg.Delivery.DedupTTL), cfg.Delivery.DedupMaxEntries))
+	}
+	if prev != nil {
+		for name, t := range prev.targets {
+			if t.client != nil {
+				t.client.CloseIdleConnections()
+			}
+			if _, kept := next.targets[name]; !kept {
+				r.metrics.forget(name)
+			}
+		}
+	}
+	for _, t := range cfg.Targets {
+		r.logger.Info("Relay target", "target", t.Name, "type", t.Type, "format", t.format(), "path", t.Path,
+			"templates", !t.Templates.Empty())
+	}
+	if !next.auth.enabled() {
+		r.logger.Info("Webhook authentication is off: any client that reaches the relay can post notifications")
+	}
+	return nil
+}
+
+func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
+	t := &target{name: tc.Name}
+	var err error
+	switch tc.format() {
+	case FormatDiscord:
+		t.formatter, err = discord.New(discord.Options{Defaults: cfg.Defaults, MentionRole: tc.MentionRole, Templates: &tc.Templates})
+	case FormatSlack:
+		t.formatter, err = slack.New(slack.Options{Defaults: cfg.Defaults, Templates: &tc.Templates})
+	case FormatHub:
+		t.formatter, err = hub.New(hub.Options{Defaults: cfg.Defaults, Templates: &tc.Templates})
+	default:
+		err = fmt.Errorf("unknown format %q", tc.format())
+	}
+	if err != nil {
+		return nil, err
+	}
+	if tc.Type == TypeFile {
+		t.sink = &fileSink{path: tc.Path, target: tc.Name, now: time.Now}
+		return t, nil
+	}
+	client, err := commonconfig.NewClientFromConfig(tc.HTTPClientConfig, "resonance-relay-"+tc.Name)
+	if err != nil {
+		return nil, fmt.Errorf("http_config: %w", err)
+	}
+	attempts := r.metrics.attempts
+	name := tc.Name
+	t.client = client
+	t.sink = &httpSink{
+		client:  client,
+		url:     tc.url,
+		backoff: backoff{initial: time.Duration(cfg.Delivery.InitialBackoff), max: time.Duration(cfg.Delivery.MaxBackoff)},
+		onAttempt: func(result string) {
+			attempts.WithLabelValues(name, result).Inc()
+		},
+	}
+	return t, nil
+}
+
+// ServeHTTP handles POST /webhook/{target}; the mux must bind the {target}
+// wildcard.
+func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	start := time.Now()
+	st := r.state.Load()
+	if req.Method != http.MethodPost {
+		r.metrics.rejected.WithLabelValues(rejectMethod).Inc()
+		w.Header().Set("Allow", http.MethodPost)
+		daemon.WriteError(w, http.StatusMethodNotAllowed, "the webhook takes POST")
+		return
+	}
+	if !st.auth.allow(req) {
+		r.metrics.rejected.WithLabelValues(rejectUnauthorized).Inc()
+		w.Header().Set("WWW-Authenticate", `Basic realm="resonance-relay"`)
+		daemon.WriteError(w, http.StatusUnauthorized, "missing or wrong credentials")
+		return
+	}
+	name := req.PathValue("target")
+	t, ok := st.targets[name]
+	if !ok {
+		r.metrics.rejected.WithLabelValues(rejectUnknownTarget).Inc()
+		daemon.WriteError(w, http.StatusNotFound, fmt.Sprintf("no target named %q in the relay's config", name))
+		return
+	}
+
+	n, err := decodeNotification(http.MaxBytesReader(w, req.Body, st.cfg.Webhook.MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			r.metrics.rejected.WithLabelValues(rejectTooLarge).Inc()
+			daemon.WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes (webhook.max_body_bytes)", tooLarge.Limit))
+			return
+		}
+		r.metrics.rejected.WithLabelValues(rejectBadPayload).Inc()
+		daemon.WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	for i := range n.Alerts {
+		r.metrics.alerts.WithLabelValues(name, n.Alerts[i].Status).Inc()
+	}
+	logger := r.logger.With("target", name, "group_key", n.GroupKey, "alerts", len(n.Alerts))
+	if n.TruncatedAlerts > 0 {
+		logger.Warn("Alertmanager truncated the notification (max_alerts in its webhook_config)", "truncated_alerts", n.TruncatedAlerts)
+	}
+
+	code, body, outcome := r.deliver(req.Context(), st, t, n, logger)
+	r.metrics.notifications.WithLabelValues(name, outcome).Inc()
+	r.metrics.notificationDuration.WithLabelValues(name, outcome).Observe(time.Since(start).Seconds())
+	daemon.WriteJSON(w, code, body)
+}
+
+// deliveryReport is the relay's answer to Alertmanager.
+type deliveryReport struct {
+	Status    string `json:"status,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Messages  int    `json:"messages"`
+	Delivered int    `json:"delivered"`
+	Duplicate int    `json:"already_delivered"`
+	Failed    int    `json:"failed"`
+}
+
+// deliver formats n for t and sends every message not delivered before,
+// in order, within the configured deadline. A failed message does not stop
+// the next ones: what is delivered now need not be sent on the retry.
+func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notification, logger *slog.Logger) (int, deliveryReport, string) {
+	msgs, err := t.formatter.Format(&n.Data)
+	if err != nil {
+		logger.Error("Cannot format the notification", "err", err)
+		return http.StatusInternalServerError, deliveryReport{Error: "formatting failed: " + err.Error()}, outcomeFormatError
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(st.cfg.Delivery.Deadline))
+	defer cancel()
+
+	mem := r.delivered.Load()
+	rep := deliveryReport{Messages: len(msgs)}
+	var firstErr error
+	for i, m := range msgs {
+		key := keyOf(t.name, n.GroupKey, m.Body)
+		if mem.Seen(key) {
+			rep.Duplicate++
+			r.metrics.messages.WithLabelValues(t.name, messageDuplicate).Inc()
+			continue
+		}
+		began := time.Now()
+		err := t.sink.Send(ctx, m.Body)
+		outcome := messageDelivered
+		var rejected *RejectedError
+		switch {
+		case err == nil:
+			mem.Remember(key)
+			rep.Delivered++
+		case errors.As(err, &rejected):
+			outcome = messageRejected
+			// Logged once per message, not per attempt, with the
+			// channel's reason: this needs a person, not a retry.
+			logger.Error("Channel rejected a message", "message", i+1, "of", len(msgs), "status", rejected.Status, "reason", rejected.Reason)
+		default:
+			outcome = messageFailed
+			logger.Warn("Message not delivered", "message", i+1, "of", len(msgs), "err", err)
+		}
+		r.metrics.messages.WithLabelValues(t.name, outcome).Inc()
+		r.metrics.messageDuration.WithLabelValues(t.name, outcome).Observe(time.Since(began).Seconds())
+		if err != nil {
+			rep.Failed++
+			if firstErr == nil {
+				firstErr = fmt.Errorf("message %d of %d: %w", i+1, len(msgs), err)
+			}
+		}
+	}
+	if firstErr != nil {
+		rep.Error = fmt.Sprintf("%d of %d messages not delivered; first: %v", rep.Failed, len(msgs), firstErr)
+		code := http.StatusBadGateway
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			code = http.StatusGatewayTimeout
+		}
+		return code, rep, outcomeFailed
+	}
+	rep.Status = "delivered"
+	logger.Debug("Notification delivered", "messages", len(msgs), "already_delivered", rep.Duplicate)
+	return http.StatusOK, rep, outcomeDelivered
+}

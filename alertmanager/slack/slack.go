@@ -1,0 +1,220 @@
+// Package slack formats Alertmanager notifications as Slack incoming-webhook
+// messages in the seed's Block Kit shape: a notification text, then for each
+// alert a mrkdwn section (title, description, current value against
+// threshold) and a section of fields.
+//
+// Slack answers a message over its limits with 400 and a plain-text reason
+// such as "invalid_blocks", so every text is cut to its limit and the alerts
+// are spread over as many messages as needed; none is dropped.
+package slack
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+)
+
+// Limits from Slack's Block Kit reference (docs.slack.dev/reference/
+// block-kit/blocks/section-block and .../messaging: "blocks: up to 50").
+const (
+	MaxBlocks      = 50
+	MaxSectionText = 3000
+	MaxFields      = 10
+	MaxFieldText   = 2000
+	// MaxText caps the notification text. Slack truncates it at 40,000
+	// characters; it shows in notifications, where a short one reads better.
+	MaxText = 3000
+
+	blocksPerAlert = 2
+)
+
+// Message is the body of an incoming-webhook request.
+type Message struct {
+	Text   string  `json:"text"`
+	Blocks []Block `json:"blocks"`
+}
+
+// Block is a Block Kit section.
+type Block struct {
+	Type   string `json:"type"`
+	Text   *Text  `json:"text,omitempty"`
+	Fields []Text `json:"fields,omitempty"`
+}
+
+// Text is a Block Kit text object.
+type Text struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+// Options configure the formatter.
+type Options struct {
+	Defaults  channel.Defaults
+	Templates *channel.Templates
+}
+
+// Formatter builds Slack messages.
+type Formatter struct{ opts Options }
+
+// New returns a formatter; the templates must already be compiled.
+func New(opts Options) (*Formatter, error) { return &Formatter{opts: opts}, nil }
+
+// Format implements channel.Formatter.
+func (f *Formatter) Format(data *template.Data) ([]channel.Message, error) {
+	if len(data.Alerts) == 0 {
+		return nil, nil
+	}
+	text, err := f.opts.Templates.RenderHeadline(data, headline(data))
+	if err != nil {
+		return nil, fmt.Errorf("headline template: %w", err)
+	}
+	alerts := channel.Pointers(data)
+	perMessage := MaxBlocks / blocksPerAlert
+	n := (len(alerts) + perMessage - 1) / perMessage
+	out := make([]channel.Message, 0, n)
+	for i := 0; i < n; i++ {
+		part := alerts[i*perMessage : min((i+1)*perMessage, len(alerts))]
+		msg := Message{Text: partText(text, i, n), Blocks: make([]Block, 0, len(part)*blocksPerAlert)}
+		for _, a := range part {
+			blocks, err := f.blocks(data, a)
+			if err != nil {
+				return nil, err
+			}
+			msg.Blocks = append(msg.Blocks, blocks...)
+		}
+		body, err := json.Marshal(msg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, channel.Message{Body: body, Alerts: len(part)})
+	}
+	return out, nil
+}
+
+// headline is the seed's text ("🚨 CRITICAL ALERT: Error Rate Exceeded").
+func headline(data *template.Data) string {
+	var firing []*template.Alert
+	for _, a := range channel.Pointers(data) {
+		if a.Status == channel.StatusFiring {
+			firing = append(firing, a)
+		}
+	}
+	var prefix string
+	first := &data.Alerts[0]
+	if len(firing) == 0 {
+		prefix = "✅ RESOLVED"
+	} else {
+		first = firing[0]
+		switch channel.HighestSeverity(firing) {
+		case channel.SeverityCritical:
+			prefix = "🚨 CRITICAL ALERT"
+		case channel.SeverityWarning:
+			prefix = "⚠️ WARNING ALERT"
+		case channel.SeverityInfo:
+			prefix = "ℹ️ INFO ALERT"
+		default:
+			prefix = "🔔 ALERT"
+		}
+	}
+	s := prefix + ": " + channel.Title(first)
+	if len(data.Alerts) > 1 {
+		s += fmt.Sprintf(" (+%d more)", len(data.Alerts)-1)
+	}
+	return s
+}
+
+func partText(text string, i, n int) string {
+	suffix := ""
+	if n > 1 {
+		suffix = fmt.Sprintf(" (%d/%d)", i+1, n)
+	}
+	return channel.Truncate(text, MaxText-channel.Len(suffix)) + suffix
+}
+
+// blocks renders one alert as its two sections.
+func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, error) {
+	title, err := f.opts.Templates.RenderTitle(data, a, channel.Title(a))
+	if err != nil {
+		return nil, fmt.Errorf("title template: %w", err)
+	}
+	description, err := f.opts.Templates.RenderDescription(data, a, channel.Description(a))
+	if err != nil {
+		return nil, fmt.Errorf("description template: %w", err)
+	}
+	if a.Status == channel.StatusResolved {
+		title = "[RESOLVED] " + title
+	}
+	var b strings.Builder
+	b.WriteString("*" + escape(channel.Truncate(title, 256)) + "*")
+	current, threshold := a.Annotations["current_value"], a.Annotations["threshold"]
+	valueLine := ""
+	if current != "" || threshold != "" {
+		valueLine = "\n" + escape(channel.Truncate("Current: "+orDash(current)+" | Threshold: "+orDash(threshold), 256))
+	}
+	if description != "" {
+		room := MaxSectionText - channel.Len(b.String()) - channel.Len(valueLine) - 1
+		b.WriteString("\n" + channel.Truncate(escape(description), room))
+	}
+	b.WriteString(valueLine)
+
+	field := func(name, value string) Text {
+		return Text{Type: "mrkdwn", Text: channel.Truncate("*"+name+":*\n"+value, MaxFieldText)}
+	}
+	fields := []Text{
+		field("Service", escape(orDash(f.opts.Defaults.ServiceOf(a)))),
+		field("Time", channel.FormatTime(channel.EventTime(a))),
+		field("Severity", escape(orDash(channel.Severity(a)))),
+	}
+	if inst := a.Labels["instance"]; inst != "" {
+		fields = append(fields, field("Instance", escape(inst)))
+	}
+	if links := links(a); links != "" {
+		fields = append(fields, field("Links", links))
+	}
+	return []Block{
+		{Type: "section", Text: &Text{Type: "mrkdwn", Text: b.String()}},
+		{Type: "section", Fields: fields},
+	}, nil
+}
+
+// links are Slack links to the runbook and the source graph; one that does
+// not fit the field is left out whole rather than cut.
+func links(a *template.Alert) string {
+	var parts []string
+	size := 0
+	for _, l := range []struct{ text, url string }{
+		{"Runbook", a.Annotations["runbook_url"]},
+		{"Source", a.GeneratorURL},
+	} {
+		if l.url == "" {
+			continue
+		}
+		// Inside <url|text>, Slack needs only the three control characters
+		// escaped; "|" would end the URL early.
+		md := "<" + strings.ReplaceAll(escape(l.url), "|", "%7C") + "|" + l.text + ">"
+		if size+channel.Len(md)+3 > MaxFieldText-len("*Links:*\n") {
+			continue
+		}
+		parts = append(parts, md)
+		size += channel.Len(md) + 3
+	}
+	return strings.Join(parts, " · ")
+}
+
+// escape makes alert text literal in mrkdwn. Slack requires &, < and > to be
+// escaped (docs.slack.dev/messaging/formatting-message-text#escaping); it
+// also means "<!channel>" in an annotation cannot notify a whole channel.
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func escape(s string) string { return escaper.Replace(s) }
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}

@@ -1,0 +1,125 @@
+// Command resonance-relay receives Alertmanager's webhook notifications and
+// relays them to Discord, Slack and the telemetry hub in the seed's formats,
+// within each channel's limits and with retries, so that Alertmanager hears
+// "delivered" only when every message arrived.
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/relay"
+	"github.com/quantum-resonance/telemetry/daemon"
+)
+
+func main() {
+	var (
+		configFile string
+		app        = kingpin.New("resonance-relay", "Relays Alertmanager notifications to Discord, Slack and the telemetry hub.")
+		logCfg     = &promslog.Config{}
+		webFlag    = kingpinflag.AddFlags(app, ":9862")
+	)
+	app.Flag("config.file", "Relay configuration file. Without it every target writes to "+relay.DefaultDeliveriesFile+" in the working directory.").StringVar(&configFile)
+	flag.AddFlags(app, logCfg)
+	app.Version(version.Print("resonance-relay"))
+	app.HelpFlag.Short('h')
+	kingpin.MustParse(app.Parse(os.Args[1:]))
+
+	logger := promslog.New(logCfg)
+	logger.Info("Starting resonance-relay", "version", version.Info())
+	logger.Info("Build context", "build_context", version.BuildContext())
+
+	handler, reloader, err := newRelay(configFile, logger)
+	if err != nil {
+		logger.Error("Cannot start", "err", err)
+		os.Exit(1)
+	}
+	srv := daemon.NewServer(handler, logger)
+	if err := daemon.Run(srv, webFlag, reloader, logger); err != nil {
+		logger.Error("Server failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+// newRelay loads the config and wires the relay, its metrics and the
+// lifecycle endpoints into one handler.
+func newRelay(configFile string, logger *slog.Logger) (http.Handler, *daemon.Reloader, error) {
+	cfg, err := relay.Load(configFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if configFile == "" {
+		logger.Info("No --config.file given: targets discord, slack and hub write to " + relay.DefaultDeliveriesFile)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector("resonance_relay"),
+	)
+	reloadSuccess := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "resonance_relay_config_last_reload_successful",
+		Help: "Whether the last configuration reload attempt was successful.",
+	})
+	reloadTimestamp := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "resonance_relay_config_last_reload_success_timestamp_seconds",
+		Help: "Timestamp of the last successful configuration reload.",
+	})
+	reg.MustRegister(reloadSuccess, reloadTimestamp)
+	reloadSuccess.Set(1)
+	reloadTimestamp.SetToCurrentTime()
+
+	rl, err := relay.New(cfg, logger, reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	reloader := daemon.NewReloader(func() error {
+		cfg, err := relay.Load(configFile)
+		if err == nil {
+			err = rl.Apply(cfg)
+		}
+		if err != nil {
+			reloadSuccess.Set(0)
+			return err
+		}
+		reloadSuccess.Set(1)
+		reloadTimestamp.SetToCurrentTime()
+		return nil
+	}, logger)
+
+	mux := http.NewServeMux()
+	mux.Handle("/webhook/{target}", rl)
+	mux.Handle("GET /metrics", promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: 10,
+		Registry:            reg,
+	})))
+	lifecycle := daemon.Lifecycle{
+		Name:        "Resonance Relay",
+		Description: "Relays Alertmanager notifications to Discord, Slack and the telemetry hub",
+		Version:     version.Info(),
+		Links: []web.LandingLinks{
+			{Address: "/metrics", Text: "Metrics"},
+			{Address: "/-/healthy", Text: "Health"},
+		},
+		Reloader: reloader,
+	}
+	if err := lifecycle.Register(mux); err != nil {
+		return nil, nil, err
+	}
+	return mux, reloader, nil
+}
