@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quantum-resonance/telemetry/config"
+	"github.com/quantum-resonance/telemetry/ingest"
 )
 
 const namespace = "resonance"
@@ -44,6 +45,9 @@ type Collector interface {
 type Deps struct {
 	Config *config.Config
 	Logger *slog.Logger
+	// Store holds what the app pushed to the ingest API; nil turns the
+	// ingest source off.
+	Store *ingest.Store
 }
 
 // Factory builds a source from the config. It returns a nil Collector when
@@ -85,7 +89,7 @@ func New(deps Deps) (*Resonance, error) {
 
 	r := &Resonance{collectors: map[string]Collector{}, logger: deps.Logger}
 	for _, name := range names {
-		c, err := factories[name](Deps{Config: deps.Config, Logger: deps.Logger.With("collector", name)})
+		c, err := factories[name](Deps{Config: deps.Config, Logger: deps.Logger.With("collector", name), Store: deps.Store})
 		if err != nil {
 			r.Close()
 			return nil, fmt.Errorf("collector %s: %w", name, err)

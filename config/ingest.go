@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"time"
 
+	commonconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 )
 
@@ -27,6 +28,15 @@ type IngestConfig struct {
 // LokiConfig enables forwarding of log batches to Loki's push API.
 type LokiConfig struct {
 	URL string `yaml:"url"` // base URL, e.g. http://loki:3100; empty: off
+	// TenantID is sent as X-Scope-OrgID when set (multi-tenant Loki).
+	TenantID string `yaml:"tenant_id"`
+	// QueueSize bounds the log entries waiting to be sent; when Loki is slow
+	// or down, newer entries beyond it are dropped and counted.
+	QueueSize int `yaml:"queue_size"`
+	// MaxRetries is how often a failed push (network error, 429, 5xx) is
+	// retried, with exponential backoff, before its entries are dropped.
+	MaxRetries       int                           `yaml:"max_retries"`
+	HTTPClientConfig commonconfig.HTTPClientConfig `yaml:"http_config"`
 }
 
 func defaultIngest() IngestConfig {
@@ -34,6 +44,11 @@ func defaultIngest() IngestConfig {
 		MaxBodyBytes:   1 << 20,
 		MaxLabelValues: 500,
 		BusinessTTL:    model.Duration(5 * time.Minute),
+		Loki: LokiConfig{
+			QueueSize:        10000,
+			MaxRetries:       5,
+			HTTPClientConfig: commonconfig.DefaultHTTPClientConfig,
+		},
 	}
 }
 
@@ -52,11 +67,21 @@ func (c *IngestConfig) validate() error {
 			return fmt.Errorf("loki.url: %w", err)
 		}
 	}
+	if c.Loki.QueueSize <= 0 {
+		return errors.New("loki.queue_size: must be greater than 0")
+	}
+	if c.Loki.MaxRetries < 0 {
+		return errors.New("loki.max_retries: must not be negative")
+	}
+	if err := c.Loki.HTTPClientConfig.Validate(); err != nil {
+		return fmt.Errorf("loki.http_config: %w", err)
+	}
 	return nil
 }
 
 func (c *IngestConfig) resolvePaths(dir string) {
 	c.APIKeysFile = joinDir(dir, c.APIKeysFile)
+	c.Loki.HTTPClientConfig.SetDirectory(dir)
 }
 
 // validateHTTPURL accepts absolute http(s) URLs only. The URL itself is not

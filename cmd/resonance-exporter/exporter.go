@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/quantum-resonance/telemetry/collector"
 	"github.com/quantum-resonance/telemetry/config"
 	"github.com/quantum-resonance/telemetry/daemon"
+	"github.com/quantum-resonance/telemetry/ingest"
 )
 
 type options struct {
@@ -36,6 +38,11 @@ type exporter struct {
 	cfg     *config.Config
 	sources *collector.Reloadable
 
+	// The ingest store and API live as long as the process; a reload
+	// changes their settings and keys, never what was pushed.
+	store  *ingest.Store
+	ingest *ingest.API
+
 	reloadSuccess   prometheus.Gauge
 	reloadTimestamp prometheus.Gauge
 }
@@ -55,8 +62,14 @@ func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
 	if opts.configFile == "" {
 		logger.Info("No --config.file given: running on built-in defaults")
 	}
-	sources, err := collector.New(collector.Deps{Config: cfg, Logger: logger})
+	store := ingest.NewStore(ingest.Limits{})
+	ingestAPI := ingest.NewAPI(store, logger.With("component", "ingest"))
+	if err := ingestAPI.ApplyConfig(cfg.Ingest, cfg.Service); err != nil {
+		return nil, err
+	}
+	sources, err := collector.New(collector.Deps{Config: cfg, Logger: logger, Store: store})
 	if err != nil {
+		ingestAPI.Close()
 		return nil, err
 	}
 	logger.Info("Enabled collectors", "collectors", sources.Names())
@@ -66,6 +79,8 @@ func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
 		logger:  logger,
 		cfg:     cfg,
 		sources: collector.NewReloadable(sources),
+		store:   store,
+		ingest:  ingestAPI,
 		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "resonance_exporter_config_last_reload_successful",
 			Help: "Whether the last configuration reload attempt was successful.",
@@ -105,6 +120,7 @@ func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle(opts.metricsPath, metrics)
+	ingestAPI.Register(mux)
 	lifecycle := daemon.Lifecycle{
 		Name:        "Resonance Exporter",
 		Description: "Prometheus exporter and ingest hub for the Quantum Resonance service",
@@ -137,8 +153,13 @@ func (e *exporter) reload() (err error) {
 	if err != nil {
 		return err
 	}
-	sources, err := collector.New(collector.Deps{Config: cfg, Logger: e.logger})
+	sources, err := collector.New(collector.Deps{Config: cfg, Logger: e.logger, Store: e.store})
 	if err != nil {
+		return err
+	}
+	// Re-reads the API keys file; on error nothing of the ingest API changed.
+	if err := e.ingest.ApplyConfig(cfg.Ingest, cfg.Service); err != nil {
+		sources.Close()
 		return err
 	}
 	e.mu.Lock()
@@ -151,4 +172,6 @@ func (e *exporter) reload() (err error) {
 }
 
 // Close stops the background sources.
-func (e *exporter) Close() error { return e.sources.Close() }
+func (e *exporter) Close() error {
+	return errors.Join(e.sources.Close(), e.ingest.Close())
+}

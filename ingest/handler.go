@@ -1,0 +1,393 @@
+// Package ingest is the exporter's ingest API: the app pushes log batches,
+// events and business figures over HTTP, and they become metrics.
+//
+// Every request goes through the same steps: method, authentication, media
+// type, body (gzip inflated, size limited), decode and validate the whole
+// batch, and only then apply it to the Store, so that a bad batch changes
+// nothing.
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	commonconfig "github.com/prometheus/common/config"
+
+	"github.com/quantum-resonance/telemetry/config"
+	"github.com/quantum-resonance/telemetry/ingest/loki"
+)
+
+// Routes of the ingest API. LogsAliasPath is the seed's HubLogStream URL.
+const (
+	LogsPath      = "/api/v1/logs"
+	LogsAliasPath = "/api/logs"
+	EventsPath    = "/api/v1/events"
+	BusinessPath  = "/api/v1/business"
+)
+
+// API serves the ingest routes. It is built once and outlives config
+// reloads, which it takes through ApplyConfig.
+type API struct {
+	store  *Store
+	logger *slog.Logger
+	now    func() time.Time
+
+	keys    atomic.Pointer[KeySet] // nil: loopback clients only
+	maxBody atomic.Int64
+
+	lokiMu  sync.Mutex // guards lokiCfg and the swap of forwarder
+	lokiCfg config.LokiConfig
+	loki    atomic.Pointer[loki.Forwarder] // nil: off
+}
+
+// NewAPI returns an API writing to store. It refuses every request until
+// ApplyConfig has run.
+func NewAPI(store *Store, logger *slog.Logger) *API {
+	return &API{store: store, logger: logger, now: time.Now}
+}
+
+// ApplyConfig takes a new config: it reads the keys file and builds the
+// Loki client first, and changes nothing when either fails, so that a bad
+// reload keeps the running keys.
+func (a *API) ApplyConfig(cfg config.IngestConfig, service string) error {
+	var keys *KeySet
+	if cfg.APIKeysFile != "" {
+		var err error
+		if keys, err = LoadKeys(cfg.APIKeysFile); err != nil {
+			return fmt.Errorf("ingest.api_keys_file: %w", err)
+		}
+	}
+	var next *loki.Forwarder
+	a.lokiMu.Lock()
+	defer a.lokiMu.Unlock()
+	lokiChanged := !reflect.DeepEqual(cfg.Loki, a.lokiCfg) || (cfg.Loki.URL != "" && a.loki.Load() == nil)
+	if lokiChanged && cfg.Loki.URL != "" {
+		client, err := commonconfig.NewClientFromConfig(cfg.Loki.HTTPClientConfig, "resonance_loki")
+		if err != nil {
+			return fmt.Errorf("ingest.loki.http_config: %w", err)
+		}
+		next = loki.New(loki.Options{
+			URL:        cfg.Loki.URL,
+			TenantID:   cfg.Loki.TenantID,
+			QueueSize:  cfg.Loki.QueueSize,
+			MaxRetries: cfg.Loki.MaxRetries,
+			Client:     client,
+			Logger:     a.logger.With("component", "loki"),
+			Metrics:    loki.Metrics{Sent: a.store.lokiSent, Dropped: a.store.lokiDrop, Errors: a.store.lokiErrors},
+		})
+	}
+
+	// Nothing can fail from here on.
+	if keys == nil {
+		a.logger.Warn("NO INGEST API KEYS: ingest.api_keys_file is not set, so the ingest API accepts requests from loopback clients only and refuses all others")
+	} else {
+		a.logger.Info("Ingest API keys loaded", "keys", keys.Len())
+	}
+	a.keys.Store(keys)
+	a.maxBody.Store(cfg.MaxBodyBytes)
+	a.store.SetLimits(Limits{Service: service, MaxLabelValues: cfg.MaxLabelValues, BusinessTTL: time.Duration(cfg.BusinessTTL)})
+	if lokiChanged {
+		prev := a.loki.Swap(next)
+		if prev != nil {
+			prev.Close()
+		}
+		a.lokiCfg = cfg.Loki
+		if next != nil {
+			a.logger.Info("Forwarding log batches to Loki", "queue_size", cfg.Loki.QueueSize)
+		}
+	}
+	return nil
+}
+
+// Close stops the Loki forwarder.
+func (a *API) Close() error {
+	a.lokiMu.Lock()
+	defer a.lokiMu.Unlock()
+	if f := a.loki.Swap(nil); f != nil {
+		return f.Close()
+	}
+	return nil
+}
+
+// Register mounts the ingest routes on mux.
+func (a *API) Register(mux *http.ServeMux) {
+	logs := a.handle(LogsPath, http.MethodPost, a.ingestLogs)
+	mux.Handle(LogsPath, logs)
+	mux.Handle(LogsAliasPath, logs)
+	mux.Handle(EventsPath, a.handle(EventsPath, http.MethodPost, a.ingestEvents))
+	mux.Handle(BusinessPath, a.handle(BusinessPath, http.MethodPut, a.ingestBusiness))
+}
+
+// requestError is a refusal: its status, the reason it is counted under and
+// what the client is told.
+type requestError struct {
+	code   int
+	reason string
+	msg    string
+	index  int // entry index for 400s, else -1
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func refuse(code int, reason, format string, args ...any) *requestError {
+	return &requestError{code: code, reason: reason, msg: fmt.Sprintf(format, args...), index: -1}
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+	Index *int   `json:"index,omitempty"`
+}
+
+// handle wraps an ingest function with the steps common to every route:
+// method, authentication, media type, body, and the self-metrics.
+func (a *API) handle(endpoint, method string, ingest func(body []byte) (int, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := a.serve(method, r, ingest)
+		if err == nil {
+			a.store.accepted.WithLabelValues(endpoint).Add(float64(n))
+			a.store.requests.WithLabelValues(endpoint, "202").Inc()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusAccepted)
+			_, _ = w.Write(acceptedBody(n))
+			return
+		}
+		var re *requestError
+		if !errors.As(err, &re) {
+			re = &requestError{code: http.StatusInternalServerError, reason: "internal", msg: err.Error(), index: -1}
+		}
+		a.store.rejected.WithLabelValues(re.reason).Inc()
+		a.store.requests.WithLabelValues(endpoint, strconv.Itoa(re.code)).Inc()
+		switch re.code {
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", method)
+		case http.StatusUnauthorized:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="resonance-ingest"`)
+		}
+		body := errorBody{Error: re.msg}
+		if re.index >= 0 {
+			body.Index = &re.index
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(re.code)
+		_ = json.NewEncoder(w).Encode(body)
+	})
+}
+
+func acceptedBody(n int) []byte {
+	b := make([]byte, 0, 32)
+	b = append(b, `{"accepted":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, "}\n"...)
+}
+
+func (a *API) serve(method string, r *http.Request, ingest func([]byte) (int, error)) (int, error) {
+	if r.Method != method {
+		return 0, refuse(http.StatusMethodNotAllowed, "method", "%s requires %s", r.URL.Path, method)
+	}
+	if err := a.authorize(r); err != nil {
+		return 0, err
+	}
+	if err := checkMediaType(r.Header.Get("Content-Type")); err != nil {
+		return 0, err
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer putBuf(buf)
+	if err := a.readBody(r, buf); err != nil {
+		return 0, err
+	}
+	n, err := ingest(buf.Bytes())
+	if err != nil {
+		var in *InputError
+		var nj *NotJSONError
+		switch {
+		case errors.As(err, &in):
+			return 0, &requestError{code: http.StatusBadRequest, reason: "invalid", msg: in.Error(), index: in.Index}
+		case errors.As(err, &nj):
+			return 0, refuse(http.StatusUnsupportedMediaType, "media_type", "%s", nj.Error())
+		}
+		return 0, err
+	}
+	return n, nil
+}
+
+func (a *API) authorize(r *http.Request) error {
+	keys := a.keys.Load()
+	if keys == nil {
+		if isLoopback(r.RemoteAddr) {
+			return nil
+		}
+		return refuse(http.StatusForbidden, "forbidden", "no ingest API keys are configured: only loopback clients may push")
+	}
+	auth := r.Header.Get("Authorization")
+	scheme, key, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || !keys.Match(strings.TrimSpace(key)) {
+		return refuse(http.StatusUnauthorized, "unauthorized", "missing or invalid bearer key")
+	}
+	return nil
+}
+
+func isLoopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func checkMediaType(ct string) error {
+	if ct == "application/json" { // the common case, without parsing
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return refuse(http.StatusUnsupportedMediaType, "media_type", "Content-Type must be application/json")
+	}
+	return nil
+}
+
+var (
+	bufPool  = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	gzipPool sync.Pool // *gzip.Reader
+)
+
+// maxPooledBuf keeps one huge body from pinning its buffer in the pool.
+const maxPooledBuf = 4 << 20
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBuf {
+		return
+	}
+	b.Reset()
+	bufPool.Put(b)
+}
+
+// readBody reads the body into buf, inflating gzip. The limit applies to
+// the inflated bytes, so a small gzip bomb is cut off at the limit.
+func (a *API) readBody(r *http.Request, buf *bytes.Buffer) error {
+	limit := a.maxBody.Load()
+	tooLarge := refuse(http.StatusRequestEntityTooLarge, "too_large", "body larger than %d bytes (ingest.max_body_bytes)", limit)
+	var body io.Reader = r.Body
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+		if r.ContentLength > limit {
+			return tooLarge
+		}
+	case "gzip", "x-gzip":
+		// The compressed body cannot sensibly be larger than the
+		// inflated limit either.
+		raw := io.LimitReader(r.Body, limit+1)
+		zr, _ := gzipPool.Get().(*gzip.Reader)
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(raw)
+		} else {
+			err = zr.Reset(raw)
+		}
+		if err != nil {
+			return refuse(http.StatusBadRequest, "bad_encoding", "Content-Encoding gzip: %s", err)
+		}
+		defer gzipPool.Put(zr)
+		body = zr
+	default:
+		return refuse(http.StatusUnsupportedMediaType, "media_type", "Content-Encoding %q is not supported: send identity or gzip", enc)
+	}
+	if r.ContentLength > 0 && r.ContentLength <= limit {
+		buf.Grow(int(r.ContentLength))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(body, limit+1))
+	if err != nil {
+		switch {
+		case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.Is(err, io.ErrUnexpectedEOF):
+			return refuse(http.StatusBadRequest, "bad_encoding", "Content-Encoding gzip: %s", err)
+		}
+		return refuse(http.StatusBadRequest, "bad_body", "reading the body: %s", err)
+	}
+	if n > limit {
+		return tooLarge
+	}
+	return nil
+}
+
+func (a *API) ingestLogs(body []byte) (int, error) {
+	b, err := DecodeLogs(body, a.now())
+	if err != nil {
+		return 0, err
+	}
+	a.store.AddLogs(b)
+	if f := a.loki.Load(); f != nil {
+		f.Enqueue(a.lokiEntries(b))
+	}
+	return len(b.Logs), nil
+}
+
+func (a *API) ingestEvents(body []byte) (int, error) {
+	b, err := DecodeEvents(body, a.now())
+	if err != nil {
+		return 0, err
+	}
+	a.store.AddEvents(b)
+	return len(b.Events), nil
+}
+
+func (a *API) ingestBusiness(body []byte) (int, error) {
+	u, err := DecodeBusiness(body)
+	if err != nil {
+		return 0, err
+	}
+	a.store.SetBusiness(u)
+	return u.Len(), nil
+}
+
+// lokiLine is the line sent to Loki: JSON, so that LogQL's json parser
+// gives back message and metadata.
+type lokiLine struct {
+	Message  string          `json:"message"`
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+}
+
+func (a *API) lokiEntries(b *LogBatch) []loki.Entry {
+	limits := a.store.Limits()
+	out := make([]loki.Entry, len(b.Logs))
+	for i, e := range b.Logs {
+		svc := cmpOr(e.Service, b.Source, limits.Service)
+		// Loki labels are indexed: the service goes through the same cap
+		// as the metrics' service label.
+		svc = a.store.foldService(svc)
+		meta := e.Metadata
+		if string(meta) == "null" {
+			meta = nil
+		}
+		line, _ := json.Marshal(lokiLine{Message: e.Message, Metadata: meta})
+		out[i] = loki.Entry{
+			Stream: loki.Stream{Service: svc, Level: e.Level.String(), Source: a.store.foldService(b.Source)},
+			Time:   e.Time,
+			Line:   string(line),
+		}
+	}
+	return out
+}
+
+func cmpOr(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,295 @@
+// Package loki forwards log entries to Grafana Loki's push API
+// (POST /loki/api/v1/push, JSON) through a bounded queue: the ingest API
+// never waits for Loki, and when Loki is slow or down the oldest waiting
+// entries are kept and newer ones beyond the queue are dropped and counted.
+package loki
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// PushPath is Loki's push endpoint, appended to the configured base URL.
+const PushPath = "/loki/api/v1/push"
+
+// Stream is the label set of an entry. Loki indexes labels, so they are
+// few and bounded: the ingest API caps service, level is an enum, and
+// source comes from the same capped set.
+type Stream struct {
+	Service, Level, Source string
+}
+
+// Entry is one log line to forward.
+type Entry struct {
+	Stream Stream
+	Time   time.Time
+	Line   string
+}
+
+// Metrics are the counters the forwarder reports to; the ingest Store owns
+// them so that they survive a forwarder being replaced on reload.
+type Metrics struct {
+	Sent    prometheus.Counter
+	Dropped *prometheus.CounterVec // by reason
+	Errors  prometheus.Counter
+}
+
+// Options configure a Forwarder.
+type Options struct {
+	URL        string // Loki's base URL
+	TenantID   string // X-Scope-OrgID, when set
+	QueueSize  int    // entries waiting at most
+	MaxRetries int
+	Client     *http.Client
+	Logger     *slog.Logger
+	Metrics    Metrics
+
+	// Zero values take the defaults below; tests shorten them.
+	BatchSize  int
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+}
+
+const (
+	defaultBatchSize  = 1000
+	defaultMinBackoff = 250 * time.Millisecond
+	defaultMaxBackoff = 30 * time.Second
+	pushTimeout       = 10 * time.Second
+)
+
+// Forwarder sends entries to Loki from one background goroutine.
+type Forwarder struct {
+	opts    Options
+	pushURL string
+
+	mu      sync.Mutex
+	pending []Entry
+	wake    chan struct{} // capacity 1: "pending is not empty"
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// New starts a forwarder.
+func New(o Options) *Forwarder {
+	if o.BatchSize <= 0 {
+		o.BatchSize = defaultBatchSize
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = defaultMinBackoff
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = defaultMaxBackoff
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &Forwarder{
+		opts:    o,
+		pushURL: strings.TrimSuffix(o.URL, "/") + PushPath,
+		wake:    make(chan struct{}, 1),
+		ctx:     ctx,
+		cancel:  cancel,
+		done:    make(chan struct{}),
+	}
+	go f.run()
+	return f
+}
+
+// Enqueue adds entries without blocking; those beyond the queue size are
+// dropped and counted.
+func (f *Forwarder) Enqueue(entries []Entry) {
+	f.mu.Lock()
+	room := f.opts.QueueSize - len(f.pending)
+	if room < 0 {
+		room = 0
+	}
+	take := min(room, len(entries))
+	f.pending = append(f.pending, entries[:take]...)
+	f.mu.Unlock()
+	if dropped := len(entries) - take; dropped > 0 {
+		f.opts.Metrics.Dropped.WithLabelValues("queue_full").Add(float64(dropped))
+	}
+	if take > 0 {
+		select {
+		case f.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Close stops the forwarder; entries still waiting are counted as dropped
+// with reason "shutdown".
+func (f *Forwarder) Close() error {
+	f.cancel()
+	<-f.done
+	f.mu.Lock()
+	n := len(f.pending)
+	f.pending = nil
+	f.mu.Unlock()
+	if n > 0 {
+		f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(n))
+	}
+	return nil
+}
+
+func (f *Forwarder) run() {
+	defer close(f.done)
+	for {
+		select {
+		case <-f.ctx.Done():
+			return
+		case <-f.wake:
+		}
+		for {
+			batch := f.take()
+			if len(batch) == 0 {
+				break
+			}
+			f.send(batch)
+			if f.ctx.Err() != nil {
+				return
+			}
+		}
+	}
+}
+
+func (f *Forwarder) take() []Entry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := min(len(f.pending), f.opts.BatchSize)
+	batch := slices.Clone(f.pending[:n])
+	// Shift rather than reslice, so the backing array does not grow
+	// without bound while Loki keeps up.
+	f.pending = append(f.pending[:0], f.pending[n:]...)
+	return batch
+}
+
+// send pushes one batch, retrying network errors, 429 and 5xx with
+// exponential backoff.
+func (f *Forwarder) send(batch []Entry) {
+	body, err := EncodePush(batch)
+	if err != nil { // cannot happen with string fields; count it anyway
+		f.opts.Metrics.Dropped.WithLabelValues("rejected").Add(float64(len(batch)))
+		return
+	}
+	backoff := f.opts.MinBackoff
+	for attempt := 0; ; attempt++ {
+		retryAfter, retry, err := f.push(body)
+		if err == nil {
+			f.opts.Metrics.Sent.Add(float64(len(batch)))
+			return
+		}
+		f.opts.Metrics.Errors.Inc()
+		if !retry {
+			f.opts.Logger.Warn("Loki refused a push; its entries are dropped", "entries", len(batch), "err", err)
+			f.opts.Metrics.Dropped.WithLabelValues("rejected").Add(float64(len(batch)))
+			return
+		}
+		if attempt >= f.opts.MaxRetries {
+			f.opts.Logger.Warn("Loki push failed after retries; its entries are dropped", "entries", len(batch), "attempts", attempt+1, "err", err)
+			f.opts.Metrics.Dropped.WithLabelValues("retries_exhausted").Add(float64(len(batch)))
+			return
+		}
+		wait := max(backoff, retryAfter)
+		wait = min(wait, f.opts.MaxBackoff)
+		f.opts.Logger.Debug("Loki push failed, retrying", "err", err, "wait", wait)
+		select {
+		case <-f.ctx.Done():
+			f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(len(batch)))
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, f.opts.MaxBackoff)
+	}
+}
+
+// push makes one attempt. retry tells whether the failure is worth another.
+func (f *Forwarder) push(body []byte) (retryAfter time.Duration, retry bool, err error) {
+	ctx, cancel := context.WithTimeout(f.ctx, pushTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.pushURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, false, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if f.opts.TenantID != "" {
+		req.Header.Set("X-Scope-OrgID", f.opts.TenantID)
+	}
+	resp, err := f.opts.Client.Do(req)
+	if err != nil {
+		return 0, true, err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	switch {
+	case resp.StatusCode/100 == 2:
+		return 0, false, nil
+	case resp.StatusCode == http.StatusTooManyRequests:
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+			retryAfter = time.Duration(s) * time.Second
+		}
+		return retryAfter, true, fmt.Errorf("429 rate limited: %s", strings.TrimSpace(string(msg)))
+	case resp.StatusCode >= 500:
+		return 0, true, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	default:
+		return 0, false, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+}
+
+// PushRequest is Loki's JSON push body.
+type PushRequest struct {
+	Streams []PushStream `json:"streams"`
+}
+
+// PushStream is one stream of a push: its labels and its [time, line]
+// pairs, the time as Unix nanoseconds in a string.
+type PushStream struct {
+	Stream map[string]string `json:"stream"`
+	Values [][2]string       `json:"values"`
+}
+
+// EncodePush builds the push body: one stream per label set, entries in
+// time order within each (older Loki versions reject out-of-order entries).
+func EncodePush(entries []Entry) ([]byte, error) {
+	index := map[Stream]int{}
+	var streams []Stream
+	byStream := [][]Entry{}
+	for _, e := range entries {
+		i, ok := index[e.Stream]
+		if !ok {
+			i = len(streams)
+			index[e.Stream] = i
+			streams = append(streams, e.Stream)
+			byStream = append(byStream, nil)
+		}
+		byStream[i] = append(byStream[i], e)
+	}
+	req := PushRequest{Streams: make([]PushStream, len(streams))}
+	for i, s := range streams {
+		es := byStream[i]
+		slices.SortStableFunc(es, func(a, b Entry) int { return cmp.Compare(a.Time.UnixNano(), b.Time.UnixNano()) })
+		labels := map[string]string{"service": s.Service, "level": s.Level}
+		if s.Source != "" {
+			labels["source"] = s.Source
+		}
+		ps := PushStream{Stream: labels, Values: make([][2]string, len(es))}
+		for j, e := range es {
+			ps.Values[j] = [2]string{strconv.FormatInt(e.Time.UnixNano(), 10), e.Line}
+		}
+		req.Streams[i] = ps
+	}
+	return json.Marshal(req)
+}

@@ -1,0 +1,389 @@
+package ingest
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// WalletUnauthorizedHelp is the HELP of
+// resonance_wallet_unauthorized_transactions_total. The wallet collector
+// exposes the same family with source="horizon"; the registry merges the two
+// only when HELP and type are identical, so both use this text.
+const WalletUnauthorizedHelp = "Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain)."
+
+// Histogram buckets. API requests: around the seed's 2000 ms SlowAPI
+// threshold. Upstream calls: up to 30 s, with 3 s and 5 s for the seed's
+// SlowInference / PiSDKLatencyHigh / HuggingFaceLatencyHigh thresholds.
+var (
+	apiDurationBuckets      = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 2.5, 5, 10}
+	upstreamDurationBuckets = []float64{.05, .1, .25, .5, 1, 2, 3, 5, 10, 20, 30}
+)
+
+// Limits are the Store's settings that a config reload may change.
+type Limits struct {
+	// Service is the label value of log entries that name no service and
+	// come in a batch without a source.
+	Service        string
+	MaxLabelValues int
+	BusinessTTL    time.Duration
+}
+
+// Store holds what the app pushed, as metrics. It lives as long as the
+// process: a config reload changes its Limits, never its contents.
+type Store struct {
+	now func() time.Time
+
+	mu       sync.Mutex // guards limits, caps, users, business
+	limits   Limits
+	service  *labelCap // of log entries and errors
+	endpoint *labelCap
+	upstream *labelCap
+	upOp     *labelCap
+	users    *activeUsers
+	business [numBusiness]businessValue
+	lastPush time.Time
+
+	logEntries     *prometheus.CounterVec
+	errors         *prometheus.CounterVec
+	apiRequests    *prometheus.CounterVec
+	apiDuration    *prometheus.HistogramVec
+	upRequests     *prometheus.CounterVec
+	upDuration     *prometheus.HistogramVec
+	transactions   *prometheus.CounterVec
+	unauthorized   prometheus.Counter
+	overflow       *prometheus.CounterVec
+	usersUntracked prometheus.Counter
+
+	// Self-metrics of the ingest API, incremented by the handlers and the
+	// Loki forwarder.
+	requests   *prometheus.CounterVec
+	rejected   *prometheus.CounterVec
+	accepted   *prometheus.CounterVec
+	lokiSent   prometheus.Counter
+	lokiDrop   *prometheus.CounterVec
+	lokiErrors prometheus.Counter
+}
+
+type businessKind int
+
+const (
+	bizActiveUsers businessKind = iota
+	bizMiningBoost
+	bizWalletBalance
+	bizCommunity
+	numBusiness
+)
+
+type businessValue struct {
+	v  float64
+	at time.Time // zero: never pushed
+}
+
+var (
+	activeUsersDesc = prometheus.NewDesc("resonance_active_users",
+		"Distinct users of the app (seed: active_users): the last pushed active_users while fresh, else distinct user values of api_request events in the last 5 minutes.",
+		nil, nil)
+	businessDescs = [numBusiness]*prometheus.Desc{
+		bizActiveUsers: activeUsersDesc,
+		bizMiningBoost: prometheus.NewDesc("resonance_mining_boost_active",
+			"Whether the mining boost is active (1) or not (0), as last pushed (seed: mining_boost_active). Absent once older than ingest.business_ttl.",
+			nil, nil),
+		bizWalletBalance: prometheus.NewDesc("resonance_wallet_balance_pi",
+			"Wallet balance in Pi, as last pushed (seed: wallet_balance). Absent once older than ingest.business_ttl.",
+			nil, nil),
+		bizCommunity: prometheus.NewDesc("resonance_community_resonance_score",
+			"Community engagement score 0-100, as last pushed (seed: community_resonance). Absent once older than ingest.business_ttl.",
+			nil, nil),
+	}
+	lastUpdateDesc = prometheus.NewDesc("resonance_business_last_update_timestamp_seconds",
+		"When business values were last pushed (PUT /api/v1/business), as a Unix time.",
+		nil, nil)
+	trackedUsersDesc = prometheus.NewDesc("resonance_ingest_active_users_tracked",
+		"Users held by the active-user tracker (at most 100000).",
+		nil, nil)
+)
+
+// NewStore returns an empty store.
+func NewStore(limits Limits) *Store {
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	}
+	s := &Store{
+		now:      time.Now,
+		limits:   limits,
+		service:  newLabelCap("resonance_log_entries_total", "service"),
+		endpoint: newLabelCap("resonance_api_requests_total", "endpoint"),
+		upstream: newLabelCap("resonance_upstream_requests_total", "upstream"),
+		upOp:     newLabelCap("resonance_upstream_requests_total", "operation"),
+		users:    newActiveUsers(maxTrackedUsers),
+
+		logEntries: counter("resonance_log_entries_total",
+			"Log entries pushed to the ingest API, by service and level.", "service", "level"),
+		errors: counter("resonance_errors_total",
+			"Log entries at level ERROR or CRITICAL, by service (seed: error_rate is its rate per minute).", "service"),
+		apiRequests: counter("resonance_api_requests_total",
+			"Requests the app served, from api_request events, by endpoint, method and status code (seed: api_request_count).", "endpoint", "method", "code"),
+		apiDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "resonance_api_request_duration_seconds",
+			Help:    "Time the app took to serve a request, from api_request events (seed: api_response_time).",
+			Buckets: apiDurationBuckets,
+		}, []string{"endpoint", "method"}),
+		upRequests: counter("resonance_upstream_requests_total",
+			"Calls the app made to upstream services (huggingface, pi_sdk, ...), from upstream_call events, by outcome (ok or error).", "upstream", "operation", "outcome"),
+		upDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "resonance_upstream_request_duration_seconds",
+			Help:    "Duration of the app's calls to upstream services, from upstream_call events (seed: huggingface_latency, pi_sdk_latency).",
+			Buckets: upstreamDurationBuckets,
+		}, []string{"upstream", "operation"}),
+		transactions: counter("resonance_transactions_total",
+			"Pi transactions reported by the app, by status (seed: transactions_completed is status=\"completed\").", "status"),
+		unauthorized: prometheus.NewCounter(prometheus.CounterOpts{
+			Name:        "resonance_wallet_unauthorized_transactions_total",
+			Help:        WalletUnauthorizedHelp,
+			ConstLabels: prometheus.Labels{"source": "app"},
+		}),
+		overflow: counter("resonance_ingest_label_values_overflow_total",
+			"Pushed values folded into \"other\" because the label already had ingest.max_label_values distinct values, by metric and label.", "metric", "label"),
+		usersUntracked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "resonance_ingest_active_users_untracked_total",
+			Help: "User sightings not counted in resonance_active_users because the tracker was full.",
+		}),
+
+		requests: counter("resonance_ingest_requests_total",
+			"Requests to the ingest API, by endpoint and status code.", "endpoint", "code"),
+		rejected: counter("resonance_ingest_rejected_requests_total",
+			"Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid).", "reason"),
+		accepted: counter("resonance_ingest_accepted_items_total",
+			"Log entries, events and business values accepted by the ingest API, by endpoint.", "endpoint"),
+		lokiSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "resonance_ingest_loki_sent_entries_total",
+			Help: "Log entries forwarded to Loki and acknowledged by it.",
+		}),
+		lokiDrop: counter("resonance_ingest_loki_dropped_entries_total",
+			"Log entries not forwarded to Loki, by reason (queue_full, rejected: a 4xx other than 429, retries_exhausted, shutdown).", "reason"),
+		lokiErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "resonance_ingest_loki_push_errors_total",
+			Help: "Failed push attempts to Loki (network errors, 429, 5xx, 4xx), retried or not.",
+		}),
+	}
+	// Series an alert reads from the start, so that increase() sees the
+	// first event.
+	for _, st := range txStatuses {
+		s.transactions.WithLabelValues(st)
+	}
+	for _, r := range []string{"queue_full", "rejected", "retries_exhausted", "shutdown"} {
+		s.lokiDrop.WithLabelValues(r)
+	}
+	return s
+}
+
+// SetLimits applies a reloaded config.
+func (s *Store) SetLimits(l Limits) {
+	s.mu.Lock()
+	s.limits = l
+	s.mu.Unlock()
+}
+
+// Limits returns the settings in force.
+func (s *Store) Limits() Limits {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limits
+}
+
+type serviceLevel struct {
+	service string
+	level   Level
+}
+
+// AddLogs counts a validated batch. A batch usually comes from one service,
+// so entries are tallied locally and each counter is touched once.
+func (s *Store) AddLogs(b *LogBatch) {
+	var (
+		tally [4]struct {
+			k serviceLevel
+			n int
+		}
+		used  int
+		extra map[serviceLevel]int // more than len(tally) combinations
+	)
+	for i := range b.Logs {
+		e := &b.Logs[i]
+		k := serviceLevel{e.Service, e.Level}
+		j := 0
+		for j < used && tally[j].k != k {
+			j++
+		}
+		switch {
+		case j < used:
+			tally[j].n++
+		case used < len(tally):
+			tally[used].k, tally[used].n = k, 1
+			used++
+		default:
+			if extra == nil {
+				extra = map[serviceLevel]int{}
+			}
+			extra[k]++
+		}
+	}
+	for k, n := range extra {
+		s.countLogs(k, n, b.Source)
+	}
+	for _, t := range tally[:used] {
+		s.countLogs(t.k, t.n, b.Source)
+	}
+}
+
+func (s *Store) countLogs(k serviceLevel, n int, source string) {
+	svc := k.service
+	if svc == "" {
+		svc = source
+	}
+	s.mu.Lock()
+	if svc == "" {
+		svc = s.limits.Service
+	}
+	svc, folded := s.service.fold(svc, s.limits.MaxLabelValues)
+	s.mu.Unlock()
+	if folded {
+		s.overflow.WithLabelValues(s.service.metric, s.service.label).Add(float64(n))
+	}
+	s.logEntries.WithLabelValues(svc, k.level.String()).Add(float64(n))
+	if k.level >= LevelError {
+		s.errors.WithLabelValues(svc).Add(float64(n))
+	}
+}
+
+// AddEvents applies a validated batch.
+func (s *Store) AddEvents(b *EventBatch) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	max := s.limits.MaxLabelValues
+	for i := range b.Events {
+		e := &b.Events[i]
+		switch e.Type {
+		case EventAPIRequest:
+			endpoint := s.fold(s.endpoint, e.Endpoint, max)
+			s.apiRequests.WithLabelValues(endpoint, e.methodNorm, strconv.Itoa(e.Code)).Inc()
+			s.apiDuration.WithLabelValues(endpoint, e.methodNorm).Observe(e.durationS)
+			if e.User != "" {
+				before := s.users.untrack
+				s.users.see(e.User, e.Time, now)
+				if s.users.untrack != before {
+					s.usersUntracked.Inc()
+				}
+			}
+		case EventUpstreamCall:
+			upstream := s.fold(s.upstream, e.Upstream, max)
+			op := s.fold(s.upOp, e.Operation, max)
+			outcome := "ok"
+			if !*e.OK {
+				outcome = "error"
+			}
+			s.upRequests.WithLabelValues(upstream, op, outcome).Inc()
+			s.upDuration.WithLabelValues(upstream, op).Observe(e.durationS)
+		case EventTransaction:
+			s.transactions.WithLabelValues(e.TxStatus).Inc()
+			if e.Authorized != nil && !*e.Authorized {
+				s.unauthorized.Inc()
+			}
+		}
+	}
+}
+
+// fold must be called with s.mu held.
+func (s *Store) fold(c *labelCap, v string, max int) string {
+	v, folded := c.fold(v, max)
+	if folded {
+		s.overflow.WithLabelValues(c.metric, c.label).Inc()
+	}
+	return v
+}
+
+// SetBusiness applies a validated update.
+func (s *Store) SetBusiness(u *BusinessUpdate) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set := func(k businessKind, v float64) { s.business[k] = businessValue{v: v, at: now} }
+	if u.ActiveUsers != nil {
+		set(bizActiveUsers, *u.ActiveUsers)
+	}
+	if u.MiningBoostActive != nil {
+		v := 0.0
+		if *u.MiningBoostActive {
+			v = 1
+		}
+		set(bizMiningBoost, v)
+	}
+	if u.WalletBalance != nil {
+		set(bizWalletBalance, *u.WalletBalance)
+	}
+	if u.CommunityResonance != nil {
+		set(bizCommunity, *u.CommunityResonance)
+	}
+	s.lastPush = now
+}
+
+// Describe implements prometheus.Collector.
+func (s *Store) Describe(ch chan<- *prometheus.Desc) {
+	prometheus.DescribeByCollect(s, ch)
+}
+
+// Collect implements prometheus.Collector: the app's metrics and the
+// ingest API's own.
+func (s *Store) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range []prometheus.Collector{
+		s.logEntries, s.errors, s.apiRequests, s.apiDuration, s.upRequests, s.upDuration,
+		s.transactions, s.unauthorized, s.overflow, s.usersUntracked,
+		s.requests, s.rejected, s.accepted, s.lokiSent, s.lokiDrop, s.lokiErrors,
+	} {
+		c.Collect(ch)
+	}
+	now := s.now()
+	s.mu.Lock()
+	ttl := s.limits.BusinessTTL
+	biz := s.business
+	lastPush := s.lastPush
+	usersEver := s.users.everSeen
+	windowUsers := s.users.count(now)
+	s.mu.Unlock()
+
+	fresh := func(b businessValue) bool { return !b.at.IsZero() && now.Sub(b.at) < ttl }
+	for k, b := range biz {
+		if k == int(bizActiveUsers) {
+			continue
+		}
+		if fresh(b) {
+			ch <- prometheus.MustNewConstMetric(businessDescs[k], prometheus.GaugeValue, b.v)
+		}
+	}
+	switch {
+	case fresh(biz[bizActiveUsers]):
+		ch <- prometheus.MustNewConstMetric(activeUsersDesc, prometheus.GaugeValue, biz[bizActiveUsers].v)
+	case usersEver:
+		ch <- prometheus.MustNewConstMetric(activeUsersDesc, prometheus.GaugeValue, float64(windowUsers))
+	}
+	if !lastPush.IsZero() {
+		ch <- prometheus.MustNewConstMetric(lastUpdateDesc, prometheus.GaugeValue, float64(lastPush.UnixNano())/1e9)
+	}
+	ch <- prometheus.MustNewConstMetric(trackedUsersDesc, prometheus.GaugeValue, float64(windowUsers))
+}
+
+// foldService maps a service name onto the capped set without counting an
+// overflow: the Loki forwarder labels streams with it, and the metrics have
+// already counted the entry.
+func (s *Store) foldService(svc string) string {
+	if svc == "" {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, _ := s.service.fold(svc, s.limits.MaxLabelValues)
+	return v
+}
