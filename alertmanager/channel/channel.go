@@ -10,6 +10,8 @@
 package channel
 
 import (
+	"bytes"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -161,4 +163,17 @@ func Pointers(data *template.Data) []*template.Alert {
 		out[i] = &data.Alerts[i]
 	}
 	return out
+}
+
+// Marshal encodes a payload as JSON without Go's HTML escaping: the channels
+// read "<url|text>" and "&" literally, and \u003c only hides them from
+// whoever reads the payload.
+func Marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -10,7 +10,6 @@
 package discord
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -130,7 +129,7 @@ func (f *Formatter) Format(data *template.Data) ([]channel.Message, error) {
 		if mentioned {
 			msg.AllowedMentions.Roles = []string{f.opts.MentionRole}
 		}
-		body, err := json.Marshal(msg)
+		body, err := channel.Marshal(msg)
 		if err != nil {
 			return nil, err
 		}

@@ -3,7 +3,6 @@
 package hub
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/prometheus/alertmanager/template"
@@ -60,7 +59,7 @@ func (f *Formatter) Format(data *template.Data) ([]channel.Message, error) {
 		if err != nil {
 			return nil, err
 		}
-		body, err := json.Marshal(ev)
+		body, err := channel.Marshal(ev)
 		if err != nil {
 			return nil, err
 		}

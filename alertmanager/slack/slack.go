@@ -9,7 +9,6 @@
 package slack
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -86,7 +85,7 @@ func (f *Formatter) Format(data *template.Data) ([]channel.Message, error) {
 			}
 			msg.Blocks = append(msg.Blocks, blocks...)
 		}
-		body, err := json.Marshal(msg)
+		body, err := channel.Marshal(msg)
 		if err != nil {
 			return nil, err
 		}

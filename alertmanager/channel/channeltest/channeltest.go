@@ -5,6 +5,7 @@
 package channeltest
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"flag"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 )
 
 // Update rewrites golden files instead of comparing with them.
@@ -138,19 +141,28 @@ func all(alerts []template.Alert, f func(template.Alert) bool) bool {
 	return true
 }
 
-// Golden compares got, indented JSON, with testdata/<name>; with -update it
-// writes the file instead. Review the diff of a rewritten golden file before
-// committing it: it is the channel's contract.
-func Golden(t *testing.T, name string, got any) {
+// Golden compares the message bodies, indented but otherwise exactly as
+// posted, with testdata/<name>; with -update it writes the file instead.
+// Review the diff of a rewritten golden file before committing it: it is
+// the channel's contract.
+func Golden(t *testing.T, name string, msgs []channel.Message) {
 	t.Helper()
-	b, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
+	var b bytes.Buffer
+	b.WriteString("[\n")
+	for i, m := range msgs {
+		b.WriteString("  ")
+		if err := json.Indent(&b, m.Body, "  ", "  "); err != nil {
+			t.Fatalf("message %d is not JSON: %v", i, err)
+		}
+		if i < len(msgs)-1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
 	}
-	b = append(b, '\n')
+	b.WriteString("]\n")
 	path := filepath.Join("testdata", name)
 	if *Update {
-		if err := os.WriteFile(path, b, 0o644); err != nil {
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
@@ -159,8 +171,8 @@ func Golden(t *testing.T, name string, got any) {
 	if err != nil {
 		t.Fatalf("%v (run go test with -update to create it)", err)
 	}
-	if string(want) != string(b) {
-		t.Errorf("%s differs from the output (run go test -update and review the diff):\n--- want\n%s\n--- got\n%s", path, want, b)
+	if !bytes.Equal(want, b.Bytes()) {
+		t.Errorf("%s differs from the output (run go test -update and review the diff):\n--- want\n%s\n--- got\n%s", path, want, b.Bytes())
 	}
 }
 

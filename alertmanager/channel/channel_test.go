@@ -1,0 +1,83 @@
+package channel_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	// Defines -update, so `go test ./alertmanager/... -update` runs here too.
+	_ "github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+)
+
+func TestTruncate(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"eleven chars", 10, "eleven ch…"},
+		{"ääääää", 4, "äää…"}, // runes, not bytes: no split UTF-8
+		{"🚨🚨🚨", 2, "🚨…"},
+		{"abc", 0, ""},
+	} {
+		got := channel.Truncate(c.in, c.max)
+		if got != c.want {
+			t.Errorf("channel.Truncate(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
+		}
+		if channel.Len(got) > c.max {
+			t.Errorf("channel.Truncate(%q, %d) has %d runes", c.in, c.max, channel.Len(got))
+		}
+	}
+	long := strings.Repeat("x", 5000)
+	if got := channel.Truncate(long, 4096); channel.Len(got) != 4096 || !strings.HasSuffix(got, channel.Ellipsis) {
+		t.Errorf("long text: %d runes, suffix %q", channel.Len(got), got[len(got)-5:])
+	}
+}
+
+func TestParseNumber(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"25", 25, true},
+		{"85%", 85, true},
+		{" 2500ms", 2500, true},
+		{"0.95", 0.95, true},
+		{"-3", -3, true},
+		{"1.5e3 B", 1500, true},
+		{"85eur", 85, true},
+		{"", 0, false},
+		{"n/a", 0, false},
+		{"NaN", 0, false},
+		{"Inf", 0, false},
+		{"1e999", 1e99, true}, // the longest prefix that is a finite number
+	} {
+		got, ok := channel.ParseNumber(c.in)
+		if ok != c.ok || got != c.want {
+			t.Errorf("channel.ParseNumber(%q) = %v, %v; want %v, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestTemplatesCompileRejectsBadTemplates(t *testing.T) {
+	for _, tmpl := range []channel.Templates{
+		{Title: "{{ .Nope }"},               // syntax
+		{Headline: "{{ undefinedFunc . }}"}, // unknown function
+		{Description: "{{ .NoSuchField }}"}, // unknown field of template.Data
+	} {
+		if err := tmpl.Compile(); err == nil {
+			t.Errorf("Compile(%+v) succeeded, want an error", tmpl)
+		}
+	}
+	ok := channel.Templates{Headline: `{{ .Status | toUpper }} {{ .CommonLabels.alertname }}`, Title: `{{ template "slack.default.title" . }}`}
+	if err := ok.Compile(); err != nil {
+		t.Fatalf("valid templates: %v", err)
+	}
+	got, err := ok.RenderHeadline(channel.SampleData(), "fallback")
+	if err != nil || got != "FIRING ErrorRateHigh" {
+		t.Errorf("RenderHeadline = %q, %v", got, err)
+	}
+}

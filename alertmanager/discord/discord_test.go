@@ -1,0 +1,234 @@
+package discord_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/discord"
+)
+
+var defaults = channel.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"}
+
+func format(t testing.TB, opts discord.Options, data *template.Data) []discord.Message {
+	t.Helper()
+	f, err := discord.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := f.Format(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]discord.Message, len(msgs))
+	for i, m := range msgs {
+		if err := json.Unmarshal(m.Body, &out[i]); err != nil {
+			t.Fatal(err)
+		}
+		if m.Alerts != len(out[i].Embeds) {
+			t.Errorf("message %d: Alerts = %d, embeds = %d", i, m.Alerts, len(out[i].Embeds))
+		}
+		if status, reply := channeltest.DiscordLimits(m.Body); status != 204 {
+			t.Errorf("message %d breaks Discord's limits: %d %s", i, status, reply)
+		}
+	}
+	return out
+}
+
+func TestGolden(t *testing.T) {
+	for name, data := range map[string]*template.Data{
+		"seed-firing.json":            channeltest.SeedData(),
+		"seed-resolved.json":          channeltest.SeedResolved(),
+		"alertmanager-v4-firing.json": channeltest.Decode(t, channeltest.FiringBody),
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, _ := discord.New(discord.Options{Defaults: defaults})
+			msgs, err := f.Format(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			format(t, discord.Options{Defaults: defaults}, data) // checks the limits
+			channeltest.Golden(t, name, msgs)
+		})
+	}
+}
+
+func TestSeedShape(t *testing.T) {
+	m := format(t, discord.Options{Defaults: defaults}, channeltest.SeedData())[0]
+	if m.Content != "🚨 **CRITICAL ALERT**" {
+		t.Errorf("content = %q", m.Content)
+	}
+	e := m.Embeds[0]
+	if e.Color != 16711680 || e.Title != "Error Rate Threshold Exceeded" {
+		t.Errorf("embed = %+v", e)
+	}
+	want := map[string]string{"Service": "quantum-resonance-api", "Time": "2025-12-11T01:54:16Z", "Severity": "critical", "Current / Threshold": "25 / 5"}
+	for _, f := range e.Fields {
+		if v, ok := want[f.Name]; ok && v != f.Value {
+			t.Errorf("field %s = %q, want %q", f.Name, f.Value, v)
+		}
+		delete(want, f.Name)
+	}
+	if len(want) > 0 {
+		t.Errorf("missing fields %v", want)
+	}
+}
+
+func TestColours(t *testing.T) {
+	for sev, want := range map[string]int{"critical": discord.ColorCritical, "warning": discord.ColorWarning, "info": discord.ColorInfo, "": discord.ColorUnknown} {
+		a := channeltest.SeedAlert()
+		a.Labels["severity"] = sev
+		if got := format(t, discord.Options{}, channeltest.Group(a))[0].Embeds[0].Color; got != want {
+			t.Errorf("severity %q: colour %d, want %d", sev, got, want)
+		}
+	}
+	resolved := format(t, discord.Options{}, channeltest.SeedResolved())[0]
+	if resolved.Embeds[0].Color != discord.ColorResolved || resolved.Content != "✅ **RESOLVED**" {
+		t.Errorf("resolved: colour %d, content %q", resolved.Embeds[0].Color, resolved.Content)
+	}
+}
+
+// Every alert arrives, in order, spread over messages within the limits.
+func TestSplitKeepsEveryAlert(t *testing.T) {
+	for _, n := range []int{1, 30, 300} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			msgs := format(t, discord.Options{Defaults: defaults}, channeltest.Many(n))
+			if want := (n + 9) / 10; len(msgs) != want {
+				t.Errorf("%d messages, want %d", len(msgs), want)
+			}
+			i := 0
+			for k, m := range msgs {
+				if len(msgs) > 1 && !strings.HasSuffix(m.Content, fmt.Sprintf("(%d/%d)", k+1, len(msgs))) {
+					t.Errorf("message %d content %q lacks its part number", k, m.Content)
+				}
+				for _, e := range m.Embeds {
+					inst := fmt.Sprintf("app-%03d:8080", i)
+					if !hasField(e, "Instance", inst) {
+						t.Fatalf("embed %d of message %d is not alert %d", len(m.Embeds), k, i)
+					}
+					i++
+				}
+			}
+			if i != n {
+				t.Errorf("%d embeds, want %d", i, n)
+			}
+		})
+	}
+}
+
+// Alerts with huge texts are cut with "…" and packed by the 6000-character
+// budget, never dropped.
+func TestLongTextsAreCutAndPacked(t *testing.T) {
+	alerts := make([]template.Alert, 12)
+	for i := range alerts {
+		a := channeltest.SeedAlert()
+		a.Annotations["summary"] = strings.Repeat("S", 1000)
+		a.Annotations["description"] = strings.Repeat("D", 10000)
+		a.Annotations["current_value"] = strings.Repeat("9", 2000)
+		a.Labels["instance"] = fmt.Sprintf("host-%d-%s", i, strings.Repeat("i", 2000))
+		a.GeneratorURL = "http://prometheus/" + strings.Repeat("g", 3000) // cannot fit: left out, not cut
+		alerts[i] = a
+	}
+	msgs := format(t, discord.Options{}, channeltest.Group(alerts...))
+	embeds := 0
+	for _, m := range msgs {
+		for _, e := range m.Embeds {
+			embeds++
+			if !strings.HasSuffix(e.Title, channel.Ellipsis) || !strings.HasSuffix(e.Description, channel.Ellipsis) {
+				t.Fatalf("long title/description not cut with an ellipsis")
+			}
+			for _, f := range e.Fields {
+				if strings.Contains(f.Value, "gggg") {
+					t.Errorf("a link too long for its field was cut instead of left out")
+				}
+			}
+		}
+	}
+	if embeds != len(alerts) {
+		t.Errorf("%d embeds, want %d", embeds, len(alerts))
+	}
+	if len(msgs) < 2 {
+		t.Errorf("12 embeds near 6000 characters each fit %d message(s)", len(msgs))
+	}
+}
+
+func TestMentions(t *testing.T) {
+	a := channeltest.SeedAlert()
+	a.Annotations["description"] = "@everyone look <@&1> here"
+	crit := format(t, discord.Options{MentionRole: "123456789"}, channeltest.Group(a))[0]
+	if !strings.HasPrefix(crit.Content, "<@&123456789> ") {
+		t.Errorf("critical content %q lacks the role mention", crit.Content)
+	}
+	if len(crit.AllowedMentions.Parse) != 0 || len(crit.AllowedMentions.Roles) != 1 || crit.AllowedMentions.Roles[0] != "123456789" {
+		t.Errorf("allowed_mentions = %+v, want only the role", crit.AllowedMentions)
+	}
+
+	warn := channeltest.SeedAlert()
+	warn.Labels["severity"] = "warning"
+	for _, data := range []*template.Data{channeltest.Group(warn), channeltest.SeedResolved()} {
+		m := format(t, discord.Options{MentionRole: "123456789"}, data)[0]
+		if strings.Contains(m.Content, "<@&") || len(m.AllowedMentions.Roles) != 0 || m.AllowedMentions.Parse == nil {
+			t.Errorf("%s: content %q, allowed_mentions %+v: only firing critical alerts ping", data.Status, m.Content, m.AllowedMentions)
+		}
+	}
+	// The raw JSON must say "parse": [] — null would let Discord parse all.
+	f, _ := discord.New(discord.Options{})
+	msgs, _ := f.Format(channeltest.SeedData())
+	if !strings.Contains(string(msgs[0].Body), `"allowed_mentions":{"parse":[]}`) {
+		t.Errorf("body lacks an empty allowed_mentions.parse: %s", msgs[0].Body)
+	}
+
+	if _, err := discord.New(discord.Options{MentionRole: "@everyone"}); err == nil {
+		t.Error("a mention role that is not an ID was accepted")
+	}
+}
+
+func TestTemplates(t *testing.T) {
+	tmpl := &channel.Templates{
+		Headline: `{{ len .Alerts }} alert(s) for {{ .CommonLabels.alertname }}`,
+		Title:    `{{ (index .Alerts 0).Labels.instance }}`,
+	}
+	if err := tmpl.Compile(); err != nil {
+		t.Fatal(err)
+	}
+	msgs := format(t, discord.Options{Templates: tmpl}, channeltest.Many(2))
+	if msgs[0].Content != "2 alert(s) for ErrorRateHigh" {
+		t.Errorf("content = %q", msgs[0].Content)
+	}
+	if msgs[0].Embeds[1].Title != "app-001:8080" {
+		t.Errorf("title = %q", msgs[0].Embeds[1].Title)
+	}
+	if msgs[0].Embeds[1].Description == "" {
+		t.Error("the built-in description should stay when only the title is templated")
+	}
+}
+
+func hasField(e discord.Embed, name, value string) bool {
+	for _, f := range e.Fields {
+		if f.Name == name && f.Value == value {
+			return true
+		}
+	}
+	return false
+}
+
+func BenchmarkFormat(b *testing.B) {
+	f, _ := discord.New(discord.Options{Defaults: defaults})
+	for _, n := range []int{1, 30} {
+		data := channeltest.Many(n)
+		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f.Format(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "alerts/s")
+		})
+	}
+}

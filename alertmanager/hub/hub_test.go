@@ -1,0 +1,113 @@
+package hub_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/hub"
+)
+
+var defaults = channel.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"}
+
+func events(t testing.TB, data *template.Data) ([]channel.Message, []map[string]any) {
+	t.Helper()
+	f, err := hub.New(hub.Options{Defaults: defaults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := f.Format(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]map[string]any, len(msgs))
+	for i, m := range msgs {
+		if err := json.Unmarshal(m.Body, &out[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return msgs, out
+}
+
+func TestGolden(t *testing.T) {
+	for name, data := range map[string]*template.Data{
+		"seed-firing.json":            channeltest.SeedData(),
+		"seed-resolved.json":          channeltest.SeedResolved(),
+		"alertmanager-v4-firing.json": channeltest.Decode(t, channeltest.FiringBody),
+	} {
+		t.Run(name, func(t *testing.T) {
+			msgs, _ := events(t, data)
+			channeltest.Golden(t, name, msgs)
+		})
+	}
+}
+
+// The seed's example event, field for field.
+func TestSeedEvent(t *testing.T) {
+	msgs, _ := events(t, channeltest.SeedData())
+	want := `{"event_type":"alert.triggered","severity":"critical","timestamp":"2025-12-11T01:54:16Z","metric":"error_rate","current_value":25,"threshold":5,"message":"Error rate exceeded threshold: 25 errors/min (threshold: 5)","metadata":{"service":"quantum-resonance-api","environment":"production","region":"us-east-1"}}`
+	if string(msgs[0].Body) != want {
+		t.Errorf("event\n got %s\nwant %s", msgs[0].Body, want)
+	}
+}
+
+func TestResolvedUsesEndsAt(t *testing.T) {
+	_, ev := events(t, channeltest.SeedResolved())
+	if ev[0]["event_type"] != "alert.resolved" || ev[0]["timestamp"] != channeltest.SeedTime.Add(5*time.Minute).Format(time.RFC3339) {
+		t.Errorf("resolved event = %v", ev[0])
+	}
+}
+
+func TestValues(t *testing.T) {
+	for _, c := range []struct {
+		annotation string
+		want       any
+	}{
+		{"25", 25.0},
+		{"85%", 85.0},
+		{"0.5", 0.5},
+		{"unknown", nil},
+		{"", nil},
+	} {
+		a := channeltest.SeedAlert()
+		a.Annotations["current_value"] = c.annotation
+		_, ev := events(t, channeltest.Group(a))
+		got, present := ev[0]["current_value"]
+		if !present || got != c.want {
+			t.Errorf("current_value %q: got %v (present %v), want %v", c.annotation, got, present, c.want)
+		}
+	}
+}
+
+func TestOneEventPerAlert(t *testing.T) {
+	for _, n := range []int{1, 30, 300} {
+		msgs, ev := events(t, channeltest.Many(n))
+		if len(msgs) != n {
+			t.Fatalf("%d alerts gave %d events", n, len(msgs))
+		}
+		if ev[n-1]["severity"] != []string{"critical", "warning", "info"}[(n-1)%3] {
+			t.Errorf("last event out of order: %v", ev[n-1])
+		}
+	}
+}
+
+func BenchmarkFormat(b *testing.B) {
+	f, _ := hub.New(hub.Options{Defaults: defaults})
+	for _, n := range []int{1, 30} {
+		data := channeltest.Many(n)
+		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f.Format(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "alerts/s")
+		})
+	}
+}

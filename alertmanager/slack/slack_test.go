@@ -1,0 +1,127 @@
+package slack_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/slack"
+)
+
+var defaults = channel.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"}
+
+func format(t testing.TB, opts slack.Options, data *template.Data) ([]channel.Message, []slack.Message) {
+	t.Helper()
+	f, err := slack.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := f.Format(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]slack.Message, len(msgs))
+	for i, m := range msgs {
+		if err := json.Unmarshal(m.Body, &out[i]); err != nil {
+			t.Fatal(err)
+		}
+		if status, reply := channeltest.SlackLimits(m.Body); status != 200 {
+			t.Errorf("message %d breaks Slack's limits: %d %s", i, status, reply)
+		}
+	}
+	return msgs, out
+}
+
+func TestGolden(t *testing.T) {
+	for name, data := range map[string]*template.Data{
+		"seed-firing.json":            channeltest.SeedData(),
+		"seed-resolved.json":          channeltest.SeedResolved(),
+		"alertmanager-v4-firing.json": channeltest.Decode(t, channeltest.FiringBody),
+	} {
+		t.Run(name, func(t *testing.T) {
+			msgs, _ := format(t, slack.Options{Defaults: defaults}, data)
+			channeltest.Golden(t, name, msgs)
+		})
+	}
+}
+
+func TestSeedShape(t *testing.T) {
+	_, m := format(t, slack.Options{Defaults: defaults}, channeltest.SeedData())
+	if m[0].Text != "🚨 CRITICAL ALERT: Error Rate Threshold Exceeded" {
+		t.Errorf("text = %q", m[0].Text)
+	}
+	b := m[0].Blocks
+	if len(b) != 2 || b[0].Text == nil || b[0].Text.Type != "mrkdwn" {
+		t.Fatalf("blocks = %+v", b)
+	}
+	if want := "*Error Rate Threshold Exceeded*\nError rate exceeded threshold: 25 errors/min (threshold: 5)\nCurrent: 25 | Threshold: 5"; b[0].Text.Text != want {
+		t.Errorf("section text = %q, want %q", b[0].Text.Text, want)
+	}
+	if b[1].Fields[0].Text != "*Service:*\nquantum-resonance-api" || b[1].Fields[1].Text != "*Time:*\n2025-12-11T01:54:16Z" {
+		t.Errorf("fields = %+v", b[1].Fields)
+	}
+}
+
+func TestSplitKeepsEveryAlert(t *testing.T) {
+	for _, n := range []int{1, 30, 300} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			msgs, decoded := format(t, slack.Options{Defaults: defaults}, channeltest.Many(n))
+			if want := (n + 24) / 25; len(msgs) != want {
+				t.Errorf("%d messages, want %d", len(msgs), want)
+			}
+			i := 0
+			for k, m := range decoded {
+				if msgs[k].Alerts*2 != len(m.Blocks) {
+					t.Errorf("message %d: Alerts %d for %d blocks", k, msgs[k].Alerts, len(m.Blocks))
+				}
+				for _, b := range m.Blocks {
+					if b.Fields == nil {
+						continue
+					}
+					if want := fmt.Sprintf("*Instance:*\napp-%03d:8080", i); b.Fields[3].Text != want {
+						t.Fatalf("alert %d out of order: %q", i, b.Fields[3].Text)
+					}
+					i++
+				}
+			}
+			if i != n {
+				t.Errorf("%d alerts sent, want %d", i, n)
+			}
+		})
+	}
+}
+
+func TestLongTextAndEscaping(t *testing.T) {
+	a := channeltest.SeedAlert()
+	a.Annotations["description"] = "<!channel> & <@U123> " + strings.Repeat("d", 5000)
+	a.Labels["instance"] = strings.Repeat("i", 3000)
+	_, m := format(t, slack.Options{}, channeltest.Group(a))
+	text := m[0].Blocks[0].Text.Text
+	if strings.Contains(text, "<!channel>") || !strings.Contains(text, "&lt;!channel&gt; &amp; &lt;@U123&gt;") {
+		t.Errorf("alert text not escaped: %.80q", text)
+	}
+	if !strings.Contains(text, channel.Ellipsis) || !strings.HasSuffix(text, "Current: 25 | Threshold: 5") {
+		t.Errorf("long description should be cut before the value line: …%q", text[len(text)-60:])
+	}
+}
+
+func BenchmarkFormat(b *testing.B) {
+	f, _ := slack.New(slack.Options{Defaults: defaults})
+	for _, n := range []int{1, 30} {
+		data := channeltest.Many(n)
+		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f.Format(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "alerts/s")
+		})
+	}
+}
