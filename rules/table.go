@@ -162,16 +162,18 @@ func (p *tableParser) parse(data []byte) *Table {
 	}
 	seen := map[string]int{}
 	for _, n := range list.Content {
-		a, ok := p.alert(n, selector(t.Selector))
-		if !ok {
-			continue
+		// Duplicates first, so they are reported even when a copy has
+		// other errors too.
+		if name := alertName(n); name != "" {
+			if first, dup := seen[name]; dup {
+				p.errorf(n, "duplicate alert name %q (first defined at line %d)", name, first)
+				continue
+			}
+			seen[name] = n.Line
 		}
-		if first, dup := seen[a.Name]; dup {
-			p.errorf(n, "duplicate alert name %q (first defined at line %d)", a.Name, first)
-			continue
+		if a, ok := p.alert(n, selector(t.Selector)); ok {
+			t.Alerts = append(t.Alerts, a)
 		}
-		seen[a.Name] = a.Line
-		t.Alerts = append(t.Alerts, a)
 	}
 	return t
 }
@@ -325,6 +327,19 @@ func (p *tableParser) requiredString(fields map[string]*yaml.Node, parent *yaml.
 		return ""
 	}
 	return v.Value
+}
+
+// alertName is the value of an alert's "alert" key, if it has one.
+func alertName(n *yaml.Node) string {
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "alert" {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
 }
 
 func orNode(n, fallback *yaml.Node) *yaml.Node {
