@@ -61,6 +61,8 @@ type Options struct {
 	BatchSize  int
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
+	// FlushTimeout is how long Close keeps sending what is queued.
+	FlushTimeout time.Duration
 }
 
 const (
@@ -68,6 +70,7 @@ const (
 	defaultMinBackoff = 250 * time.Millisecond
 	defaultMaxBackoff = 30 * time.Second
 	pushTimeout       = 10 * time.Second
+	defaultFlush      = 5 * time.Second
 )
 
 // Forwarder sends entries to Loki from one background goroutine.
@@ -79,7 +82,8 @@ type Forwarder struct {
 	pending []Entry
 	wake    chan struct{} // capacity 1: "pending is not empty"
 
-	ctx    context.Context
+	stop   chan struct{} // closed by Close: flush, then return
+	ctx    context.Context // cancelled FlushTimeout after stop
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -95,11 +99,15 @@ func New(o Options) *Forwarder {
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = defaultMaxBackoff
 	}
+	if o.FlushTimeout <= 0 {
+		o.FlushTimeout = defaultFlush
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Forwarder{
 		opts:    o,
 		pushURL: strings.TrimSuffix(o.URL, "/") + PushPath,
 		wake:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
 		ctx:     ctx,
 		cancel:  cancel,
 		done:    make(chan struct{}),
@@ -130,11 +138,20 @@ func (f *Forwarder) Enqueue(entries []Entry) {
 	}
 }
 
-// Close stops the forwarder; entries still waiting are counted as dropped
-// with reason "shutdown".
+// Close sends what is queued for at most FlushTimeout, then stops; entries
+// not sent by then are counted as dropped with reason "shutdown". Entries
+// enqueued after Close are dropped the same way.
 func (f *Forwarder) Close() error {
-	f.cancel()
+	select {
+	case <-f.stop:
+		return nil // already closed
+	default:
+	}
+	close(f.stop)
+	timer := time.AfterFunc(f.opts.FlushTimeout, f.cancel)
 	<-f.done
+	timer.Stop()
+	f.cancel()
 	f.mu.Lock()
 	n := len(f.pending)
 	f.pending = nil
@@ -147,10 +164,10 @@ func (f *Forwarder) Close() error {
 
 func (f *Forwarder) run() {
 	defer close(f.done)
-	for {
+	for stopping := false; !stopping; {
 		select {
-		case <-f.ctx.Done():
-			return
+		case <-f.stop:
+			stopping = true
 		case <-f.wake:
 		}
 		for {
@@ -190,6 +207,10 @@ func (f *Forwarder) send(batch []Entry) {
 		retryAfter, retry, err := f.push(body)
 		if err == nil {
 			f.opts.Metrics.Sent.Add(float64(len(batch)))
+			return
+		}
+		if f.ctx.Err() != nil { // Close gave up waiting
+			f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(len(batch)))
 			return
 		}
 		f.opts.Metrics.Errors.Inc()

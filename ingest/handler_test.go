@@ -1,0 +1,630 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
+
+	"github.com/quantum-resonance/telemetry/config"
+)
+
+const testKey = "k-current-0123456789"
+
+// The seed's sample log output, verbatim.
+const seedPayload = `{
+  "logs": [
+    {"timestamp": "2025-12-11T01:54:16.123Z", "level": "INFO", "message": "System initialized", "metadata": {"version": "1.0.0"}, "service": "quantum-resonance"},
+    {"timestamp": "2025-12-11T01:54:17.456Z", "level": "WARNING", "message": "High CPU usage detected", "metadata": {"cpu": 85}, "service": "quantum-resonance"},
+    {"timestamp": "2025-12-11T01:54:18.789Z", "level": "ERROR", "message": "API request failed", "metadata": {"endpoint": "/api/inference", "status_code": 500}, "service": "quantum-resonance"}
+  ],
+  "source": "quantum-resonance-clean"
+}`
+
+type testAPI struct {
+	api   *API
+	store *Store
+	mux   *http.ServeMux
+	cfg   config.IngestConfig
+	clock *time.Time
+}
+
+func writeKeys(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "keys.txt")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// newTestAPI serves the ingest routes with keys (none when keys is "") and
+// a clock the test moves.
+func newTestAPI(t *testing.T, keys string, edit func(*config.IngestConfig)) *testAPI {
+	t.Helper()
+	cfg := config.Default().Ingest
+	if keys != "" {
+		cfg.APIKeysFile = writeKeys(t, keys)
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	clock := time.Date(2025, 12, 11, 2, 0, 0, 0, time.UTC)
+	store := NewStore(Limits{})
+	store.now = func() time.Time { return clock }
+	api := NewAPI(store, promslog.NewNopLogger())
+	api.now = store.now
+	if err := api.ApplyConfig(cfg, "quantum-resonance-api"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { api.Close() })
+	mux := http.NewServeMux()
+	api.Register(mux)
+	return &testAPI{api: api, store: store, mux: mux, cfg: cfg, clock: &clock}
+}
+
+type req struct {
+	method, path, body string
+	header             map[string]string
+	gzip               bool
+	remote             string
+}
+
+func (ta *testAPI) do(t *testing.T, r req) *httptest.ResponseRecorder {
+	t.Helper()
+	var body []byte = []byte(r.body)
+	if r.gzip {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write(body)
+		zw.Close()
+		body = b.Bytes()
+	}
+	hr := httptest.NewRequest(r.method, r.path, bytes.NewReader(body))
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Authorization", "Bearer "+testKey)
+	if r.gzip {
+		hr.Header.Set("Content-Encoding", "gzip")
+	}
+	for k, v := range r.header {
+		if v == "" {
+			hr.Header.Del(k)
+		} else {
+			hr.Header.Set(k, v)
+		}
+	}
+	hr.RemoteAddr = "192.0.2.10:5555"
+	if r.remote != "" {
+		hr.RemoteAddr = r.remote
+	}
+	rec := httptest.NewRecorder()
+	ta.mux.ServeHTTP(rec, hr)
+	return rec
+}
+
+func expectStatus(t *testing.T, rec *httptest.ResponseRecorder, code int, body string) {
+	t.Helper()
+	if rec.Code != code {
+		t.Fatalf("status %d, want %d; body %s", rec.Code, code, rec.Body)
+	}
+	if body != "" && strings.TrimSpace(rec.Body.String()) != body {
+		t.Fatalf("body\n%s\nwant\n%s", strings.TrimSpace(rec.Body.String()), body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+}
+
+func compare(t *testing.T, s *Store, want string, names ...string) {
+	t.Helper()
+	if err := testutil.CollectAndCompare(s, strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestLogsSeedPayload(t *testing.T) {
+	for _, path := range []string{LogsPath, LogsAliasPath} {
+		t.Run(path, func(t *testing.T) {
+			ta := newTestAPI(t, testKey+"\n", nil)
+			expectStatus(t, ta.do(t, req{method: "POST", path: path, body: seedPayload}), 202, `{"accepted":3}`)
+			compare(t, ta.store, `
+# HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
+# TYPE resonance_log_entries_total counter
+resonance_log_entries_total{level="error",service="quantum-resonance"} 1
+resonance_log_entries_total{level="info",service="quantum-resonance"} 1
+resonance_log_entries_total{level="warning",service="quantum-resonance"} 1
+# HELP resonance_errors_total Log entries at level ERROR or CRITICAL, by service (seed: error_rate is its rate per minute).
+# TYPE resonance_errors_total counter
+resonance_errors_total{service="quantum-resonance"} 1
+# HELP resonance_ingest_requests_total Requests to the ingest API, by endpoint and status code.
+# TYPE resonance_ingest_requests_total counter
+resonance_ingest_requests_total{code="202",endpoint="/api/v1/logs"} 1
+# HELP resonance_ingest_accepted_items_total Log entries, events and business values accepted by the ingest API, by endpoint.
+# TYPE resonance_ingest_accepted_items_total counter
+resonance_ingest_accepted_items_total{endpoint="/api/v1/logs"} 3
+`, "resonance_log_entries_total", "resonance_errors_total", "resonance_ingest_requests_total", "resonance_ingest_accepted_items_total")
+		})
+	}
+}
+
+func TestLogsLevelsAndServiceFallback(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	body := `{"logs":[
+		{"level":"warn","message":"a","service":"svc"},
+		{"level":"Critical","message":"b"},
+		{"level":"debug","message":"c","timestamp":"2025-12-11T01:54:16.123456"}
+	],"source":"src"}`
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body}), 202, `{"accepted":3}`)
+	// No service and no source: the config's service.
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: `{"logs":[{"level":"ERROR","message":"x"}]}`}), 202, `{"accepted":1}`)
+	compare(t, ta.store, `
+# HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
+# TYPE resonance_log_entries_total counter
+resonance_log_entries_total{level="critical",service="src"} 1
+resonance_log_entries_total{level="debug",service="src"} 1
+resonance_log_entries_total{level="error",service="quantum-resonance-api"} 1
+resonance_log_entries_total{level="warning",service="svc"} 1
+# HELP resonance_errors_total Log entries at level ERROR or CRITICAL, by service (seed: error_rate is its rate per minute).
+# TYPE resonance_errors_total counter
+resonance_errors_total{service="quantum-resonance-api"} 1
+resonance_errors_total{service="src"} 1
+`, "resonance_log_entries_total", "resonance_errors_total")
+}
+
+func TestBadBatchChangesNothing(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	cases := []struct {
+		name, path, body, want string
+	}{
+		{"bad level", LogsPath,
+			`{"logs":[{"level":"INFO","message":"a"},{"level":"INFO"},{"level":"INFO"},{"level":"LOUD","message":"x"}]}`,
+			`{"error":"logs[3].level: \"LOUD\" is not one of DEBUG, INFO, WARNING, WARN, ERROR, CRITICAL","index":3}`},
+		{"wrong type in entry", LogsPath,
+			`{"logs":[{"level":"INFO"},{"level":"INFO","message":42}]}`,
+			`{"error":"logs[1].message: number is not a valid string","index":1}`},
+		{"bad timestamp", LogsPath,
+			`{"logs":[{"level":"INFO","timestamp":"yesterday"}]}`,
+			`{"error":"logs[0].timestamp: \"yesterday\" is not an RFC 3339 or ISO 8601 time","index":0}`},
+		{"metadata not an object", LogsPath,
+			`{"logs":[{"level":"INFO","metadata":[1]}]}`,
+			`{"error":"logs[0].metadata: must be a JSON object","index":0}`},
+		{"empty batch", LogsPath, `{"logs":[]}`,
+			`{"error":"logs: missing or empty: a batch needs at least one entry"}`},
+		{"bad transaction status", EventsPath,
+			`{"events":[{"type":"transaction","status":"completed"},{"type":"transaction","status":"lost"}]}`,
+			`{"error":"events[1].status: \"lost\" is not one of completed, failed, cancelled","index":1}`},
+		{"unknown event type", EventsPath, `{"events":[{"type":"click"}]}`,
+			`{"error":"events[0].type: \"click\" is not one of api_request, upstream_call, transaction","index":0}`},
+		{"api_request without status", EventsPath,
+			`{"events":[{"type":"api_request","endpoint":"/x","method":"GET","duration_ms":3}]}`,
+			`{"error":"events[0].status: missing","index":0}`},
+		{"status out of range", EventsPath,
+			`{"events":[{"type":"api_request","endpoint":"/x","method":"GET","status":700,"duration_ms":3}]}`,
+			`{"error":"events[0].status: 700 is not an HTTP status code (100-599)","index":0}`},
+		{"negative duration", EventsPath,
+			`{"events":[{"type":"upstream_call","upstream":"huggingface","duration_ms":-1,"ok":true}]}`,
+			`{"error":"events[0].duration_ms: -1 is not a duration in milliseconds (0 or more)","index":0}`},
+		{"upstream without ok", EventsPath,
+			`{"events":[{"type":"upstream_call","upstream":"huggingface","duration_ms":1}]}`,
+			`{"error":"events[0].ok: missing: true when the call succeeded, false when it failed","index":0}`},
+		{"business unknown key", BusinessPath, `{"wallet_balanse":3}`,
+			`{"error":"wallet_balanse: unknown key: expected active_users, mining_boost_active, wallet_balance, community_resonance"}`},
+		{"business out of range", BusinessPath, `{"wallet_balance":5,"community_resonance":101}`,
+			`{"error":"community_resonance: 101 is not a score from 0 to 100"}`},
+		{"business wrong type", BusinessPath, `{"mining_boost_active":"yes"}`,
+			`{"error":"mining_boost_active: string is not a valid boolean"}`},
+		{"business empty", BusinessPath, `{}`,
+			`{"error":"no value: set at least one of active_users, mining_boost_active, wallet_balance, community_resonance"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			method := http.MethodPost
+			if c.path == BusinessPath {
+				method = http.MethodPut
+			}
+			expectStatus(t, ta.do(t, req{method: method, path: c.path, body: c.body}), 400, c.want)
+		})
+	}
+	// Nothing of any rejected batch was applied.
+	for _, name := range []string{"resonance_log_entries_total", "resonance_errors_total", "resonance_api_requests_total",
+		"resonance_upstream_requests_total", "resonance_wallet_balance_pi", "resonance_business_last_update_timestamp_seconds"} {
+		if n := testutil.CollectAndCount(ta.store, name); n != 0 {
+			t.Errorf("%s: %d series after rejected batches", name, n)
+		}
+	}
+	compare(t, ta.store, `
+# HELP resonance_transactions_total Pi transactions reported by the app, by status (seed: transactions_completed is status="completed").
+# TYPE resonance_transactions_total counter
+resonance_transactions_total{status="cancelled"} 0
+resonance_transactions_total{status="completed"} 0
+resonance_transactions_total{status="failed"} 0
+# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid).
+# TYPE resonance_ingest_rejected_requests_total counter
+resonance_ingest_rejected_requests_total{reason="invalid"} 15
+`, "resonance_transactions_total", "resonance_ingest_rejected_requests_total")
+}
+
+func TestAuthentication(t *testing.T) {
+	ta := newTestAPI(t, "# rotation: old and new key both valid\nk-old-key\n\n"+testKey+"\n", nil)
+	body := `{"logs":[{"level":"INFO","message":"x"}]}`
+	for _, c := range []struct {
+		name, auth string
+		code       int
+	}{
+		{"current key", "Bearer " + testKey, 202},
+		{"old key during rotation", "Bearer k-old-key", 202},
+		{"scheme is case-insensitive", "bearer " + testKey, 202},
+		{"no header", "", 401},
+		{"wrong key", "Bearer nope", 401},
+		{"key prefix", "Bearer " + testKey[:5], 401},
+		{"basic auth", "Basic " + testKey, 401},
+		{"comment is not a key", "Bearer # rotation: old and new key both valid", 401},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := ta.do(t, req{method: "POST", path: LogsPath, body: body, header: map[string]string{"Authorization": c.auth}})
+			if c.code == 401 {
+				expectStatus(t, rec, 401, `{"error":"missing or invalid bearer key"}`)
+				if got := rec.Header().Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
+					t.Errorf("WWW-Authenticate %q", got)
+				}
+				return
+			}
+			expectStatus(t, rec, c.code, "")
+		})
+	}
+}
+
+func TestNoKeysLoopbackOnly(t *testing.T) {
+	ta := newTestAPI(t, "", nil)
+	body := `{"logs":[{"level":"INFO","message":"x"}]}`
+	for _, remote := range []string{"127.0.0.1:4000", "[::1]:4000"} {
+		expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: remote, header: map[string]string{"Authorization": ""}}), 202, "")
+	}
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: "192.0.2.1:4000"}), 403,
+		`{"error":"no ingest API keys are configured: only loopback clients may push"}`)
+}
+
+func TestReloadKeys(t *testing.T) {
+	ta := newTestAPI(t, "k-first\n", nil)
+	body := `{"logs":[{"level":"INFO","message":"x"}]}`
+	auth := func(k string) map[string]string { return map[string]string{"Authorization": "Bearer " + k} }
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, header: auth("k-first")}), 202, "")
+
+	// Rotate: the file now holds the new key only.
+	if err := os.WriteFile(ta.cfg.APIKeysFile, []byte("k-second\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := ta.api.ApplyConfig(ta.cfg, "svc"); err != nil {
+		t.Fatal(err)
+	}
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, header: auth("k-first")}), 401, "")
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, header: auth("k-second")}), 202, "")
+
+	// A broken file fails the reload and keeps the running keys.
+	for _, content := range []string{"# only comments\n\n", "two words\n"} {
+		if err := os.WriteFile(ta.cfg.APIKeysFile, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := ta.api.ApplyConfig(ta.cfg, "svc")
+		if err == nil {
+			t.Fatalf("%q: reload accepted", content)
+		}
+		if strings.Contains(err.Error(), "words") {
+			t.Errorf("error quotes the key file: %v", err)
+		}
+		expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, header: auth("k-second")}), 202, "")
+	}
+	missing := ta.cfg
+	missing.APIKeysFile = filepath.Join(t.TempDir(), "absent")
+	if err := ta.api.ApplyConfig(missing, "svc"); err == nil {
+		t.Fatal("reload with a missing keys file accepted")
+	}
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, header: auth("k-second")}), 202, "")
+}
+
+func TestRequestErrors(t *testing.T) {
+	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.MaxBodyBytes = 1024 })
+	small := `{"logs":[{"level":"INFO","message":"x"}]}`
+	big := `{"logs":[{"level":"INFO","message":"` + strings.Repeat("a", 2000) + `"}]}`
+	// 1 MiB of spaces inflates from about 1 KiB of gzip.
+	bomb := `{"logs":[{"level":"INFO","message":"x"}]` + strings.Repeat(" ", 1<<20) + `}`
+
+	cases := []struct {
+		name string
+		r    req
+		code int
+		body string
+	}{
+		{"GET logs", req{method: "GET", path: LogsPath}, 405, `{"error":"/api/v1/logs requires POST"}`},
+		{"POST business", req{method: "POST", path: BusinessPath, body: `{"wallet_balance":1}`}, 405, `{"error":"/api/v1/business requires PUT"}`},
+		{"too large", req{method: "POST", path: LogsPath, body: big}, 413, `{"error":"body larger than 1024 bytes (ingest.max_body_bytes)"}`},
+		{"too large without Content-Length", req{method: "POST", path: LogsPath, body: big, header: map[string]string{"Content-Length": ""}}, 413, ""},
+		{"gzip bomb", req{method: "POST", path: LogsPath, body: bomb, gzip: true}, 413, ""},
+		{"form content type", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}, 415,
+			`{"error":"Content-Type must be application/json"}`},
+		{"no content type", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Type": ""}}, 415, ""},
+		{"not JSON", req{method: "POST", path: LogsPath, body: `logs=1`}, 415, `{"error":"body is not valid JSON: invalid character 'l' looking for beginning of value"}`},
+		{"truncated JSON", req{method: "POST", path: EventsPath, body: `{"events":[`}, 415, ""},
+		{"business not JSON", req{method: "PUT", path: BusinessPath, body: ``}, 415, ""},
+		{"unknown encoding", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Encoding": "br"}}, 415, ""},
+		{"corrupt gzip", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Encoding": "gzip"}}, 400, ""},
+		{"unauthorized before anything else", req{method: "POST", path: LogsPath, body: big, header: map[string]string{"Authorization": "", "Content-Type": "text/plain"}}, 401, ""},
+		{"content type with charset", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Type": "application/json; charset=utf-8"}}, 202, ""},
+		{"gzip", req{method: "POST", path: LogsPath, body: small, gzip: true}, 202, `{"accepted":1}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := ta.do(t, c.r)
+			expectStatus(t, rec, c.code, c.body)
+			if c.code == 405 {
+				if allow := rec.Header().Get("Allow"); allow == "" {
+					t.Error("405 without Allow")
+				}
+			}
+		})
+	}
+	compare(t, ta.store, `
+# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid).
+# TYPE resonance_ingest_rejected_requests_total counter
+resonance_ingest_rejected_requests_total{reason="bad_encoding"} 1
+resonance_ingest_rejected_requests_total{reason="media_type"} 6
+resonance_ingest_rejected_requests_total{reason="method"} 2
+resonance_ingest_rejected_requests_total{reason="too_large"} 3
+resonance_ingest_rejected_requests_total{reason="unauthorized"} 1
+`, "resonance_ingest_rejected_requests_total")
+}
+
+func TestEvents(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	body := `{"events":[
+		{"type":"api_request","endpoint":"/api/inference","method":"post","status":200,"duration_ms":1500,"user":"alice"},
+		{"type":"api_request","endpoint":"/api/inference","method":"POST","status":503,"duration_ms":2600,"user":"bob"},
+		{"type":"api_request","endpoint":"/api/inference","method":"BREW","status":200,"duration_ms":1,"user":"alice"},
+		{"type":"upstream_call","upstream":"huggingface","operation":"inference","duration_ms":4200,"ok":true},
+		{"type":"upstream_call","upstream":"pi_sdk","duration_ms":100,"ok":false},
+		{"type":"transaction","status":"completed","amount":3.14},
+		{"type":"transaction","status":"completed","authorized":false},
+		{"type":"transaction","status":"failed","authorized":true}
+	]}`
+	expectStatus(t, ta.do(t, req{method: "POST", path: EventsPath, body: body}), 202, `{"accepted":8}`)
+	compare(t, ta.store, `
+# HELP resonance_api_requests_total Requests the app served, from api_request events, by endpoint, method and status code (seed: api_request_count).
+# TYPE resonance_api_requests_total counter
+resonance_api_requests_total{code="200",endpoint="/api/inference",method="OTHER"} 1
+resonance_api_requests_total{code="200",endpoint="/api/inference",method="POST"} 1
+resonance_api_requests_total{code="503",endpoint="/api/inference",method="POST"} 1
+# HELP resonance_upstream_requests_total Calls the app made to upstream services (huggingface, pi_sdk, ...), from upstream_call events, by outcome (ok or error).
+# TYPE resonance_upstream_requests_total counter
+resonance_upstream_requests_total{operation="",outcome="error",upstream="pi_sdk"} 1
+resonance_upstream_requests_total{operation="inference",outcome="ok",upstream="huggingface"} 1
+# HELP resonance_transactions_total Pi transactions reported by the app, by status (seed: transactions_completed is status="completed").
+# TYPE resonance_transactions_total counter
+resonance_transactions_total{status="cancelled"} 0
+resonance_transactions_total{status="completed"} 2
+resonance_transactions_total{status="failed"} 1
+# HELP resonance_wallet_unauthorized_transactions_total Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain).
+# TYPE resonance_wallet_unauthorized_transactions_total counter
+resonance_wallet_unauthorized_transactions_total{source="app"} 1
+# HELP resonance_active_users Distinct users of the app (seed: active_users): the last pushed active_users while fresh, else distinct user values of api_request events in the last 5 minutes.
+# TYPE resonance_active_users gauge
+resonance_active_users 2
+`, "resonance_api_requests_total", "resonance_upstream_requests_total", "resonance_transactions_total",
+		"resonance_wallet_unauthorized_transactions_total", "resonance_active_users")
+	compare(t, ta.store, `
+# HELP resonance_upstream_request_duration_seconds Duration of the app's calls to upstream services, from upstream_call events (seed: huggingface_latency, pi_sdk_latency).
+# TYPE resonance_upstream_request_duration_seconds histogram
+resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="0.05"} 0
+resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="0.1"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="0.25"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="0.5"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="1"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="2"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="3"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="5"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="10"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="20"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="30"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="+Inf"} 1
+resonance_upstream_request_duration_seconds_sum{operation="",upstream="pi_sdk"} 0.1
+resonance_upstream_request_duration_seconds_count{operation="",upstream="pi_sdk"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="0.05"} 0
+resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="0.1"} 0
+resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="0.25"} 0
+resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="0.5"} 0
+resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="1"} 0
+resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="2"} 0
+resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="3"} 0
+resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="5"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="10"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="20"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="30"} 1
+resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="+Inf"} 1
+resonance_upstream_request_duration_seconds_sum{operation="inference",upstream="huggingface"} 4.2
+resonance_upstream_request_duration_seconds_count{operation="inference",upstream="huggingface"} 1
+`, "resonance_upstream_request_duration_seconds")
+	// The API histogram: 1.5 s and 2.6 s POSTs either side of the 2 s threshold.
+	if got := testutil.CollectAndCount(ta.store, "resonance_api_request_duration_seconds"); got != 2 {
+		t.Errorf("api duration series: %d, want 2 (POST, OTHER)", got)
+	}
+}
+
+func TestActiveUsersWindow(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	event := func(user, ts string) string {
+		return fmt.Sprintf(`{"type":"api_request","endpoint":"/","method":"GET","status":200,"duration_ms":1,"user":%q,"timestamp":%q}`, user, ts)
+	}
+	now := *ta.clock
+	body := `{"events":[` + strings.Join([]string{
+		event("alice", ""),
+		event("bob", now.Add(-4*time.Minute).Format(time.RFC3339)),
+		event("carol", now.Add(-6*time.Minute).Format(time.RFC3339)), // already outside the window
+		event("alice", now.Add(-time.Minute).Format(time.RFC3339)),
+	}, ",") + `]}`
+	expectStatus(t, ta.do(t, req{method: "POST", path: EventsPath, body: body}), 202, "")
+	gauge := func() float64 {
+		t.Helper()
+		return testutil.ToFloat64(collectorOf(ta.store, "resonance_active_users"))
+	}
+	if got := gauge(); got != 2 {
+		t.Fatalf("active users %v, want 2", got)
+	}
+	*ta.clock = now.Add(90 * time.Second) // bob was last seen 5.5 minutes ago
+	if got := gauge(); got != 1 {
+		t.Fatalf("active users %v after bob expired, want 1", got)
+	}
+	// A fresh pushed value wins over the window.
+	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath, body: `{"active_users":42}`}), 202, "")
+	if got := gauge(); got != 42 {
+		t.Fatalf("active users %v, want the pushed 42", got)
+	}
+	*ta.clock = ta.clock.Add(6 * time.Minute)
+	if got := gauge(); got != 0 {
+		t.Fatalf("active users %v once the push and the window are stale, want 0", got)
+	}
+}
+
+// collectorOf narrows c to the metrics of one family, for testutil.ToFloat64.
+func collectorOf(c prometheus.Collector, name string) prometheus.Collector {
+	return familyFilter{c, name}
+}
+
+type familyFilter struct {
+	c    prometheus.Collector
+	name string
+}
+
+func (f familyFilter) Describe(ch chan<- *prometheus.Desc) { f.c.Describe(ch) }
+func (f familyFilter) Collect(ch chan<- prometheus.Metric) {
+	all := make(chan prometheus.Metric)
+	go func() { f.c.Collect(all); close(all) }()
+	for m := range all {
+		if strings.Contains(m.Desc().String(), `fqName: "`+f.name+`"`) {
+			ch <- m
+		}
+	}
+}
+
+func TestActiveUsersTrackerIsBounded(t *testing.T) {
+	now := time.Now()
+	a := newActiveUsers(100)
+	for i := range 1000 {
+		a.see(fmt.Sprint("user-", i), now, now)
+	}
+	if got := a.count(now); got != 100 {
+		t.Errorf("tracked %d users, want the cap 100", got)
+	}
+	if a.untrack != 900 {
+		t.Errorf("untracked %d, want 900", a.untrack)
+	}
+	// Once the window has passed, room is made for new users.
+	later := now.Add(ActiveUserWindow + time.Second)
+	a.see("late", later, later)
+	if got := a.count(later); got != 1 {
+		t.Errorf("after expiry: %d users, want 1", got)
+	}
+}
+
+func TestBusinessExpires(t *testing.T) {
+	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.BusinessTTL = model.Duration(time.Minute) })
+	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath,
+		body: `{"mining_boost_active":true,"wallet_balance":12.5,"community_resonance":37}`}), 202, `{"accepted":3}`)
+	pushed := float64(ta.clock.Unix())
+	*ta.clock = ta.clock.Add(30 * time.Second)
+	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath, body: `{"mining_boost_active":false}`}), 202, `{"accepted":1}`)
+	names := []string{"resonance_mining_boost_active", "resonance_wallet_balance_pi", "resonance_community_resonance_score", "resonance_business_last_update_timestamp_seconds"}
+	compare(t, ta.store, fmt.Sprintf(`
+# HELP resonance_business_last_update_timestamp_seconds When business values were last pushed (PUT /api/v1/business), as a Unix time.
+# TYPE resonance_business_last_update_timestamp_seconds gauge
+resonance_business_last_update_timestamp_seconds %v
+# HELP resonance_community_resonance_score Community engagement score 0-100, as last pushed (seed: community_resonance). Absent once older than ingest.business_ttl.
+# TYPE resonance_community_resonance_score gauge
+resonance_community_resonance_score 37
+# HELP resonance_mining_boost_active Whether the mining boost is active (1) or not (0), as last pushed (seed: mining_boost_active). Absent once older than ingest.business_ttl.
+# TYPE resonance_mining_boost_active gauge
+resonance_mining_boost_active 0
+# HELP resonance_wallet_balance_pi Wallet balance in Pi, as last pushed (seed: wallet_balance). Absent once older than ingest.business_ttl.
+# TYPE resonance_wallet_balance_pi gauge
+resonance_wallet_balance_pi 12.5
+`, pushed+30), names...)
+
+	// 31 s later the first push is past the TTL; the second is not.
+	*ta.clock = ta.clock.Add(31 * time.Second)
+	compare(t, ta.store, fmt.Sprintf(`
+# HELP resonance_business_last_update_timestamp_seconds When business values were last pushed (PUT /api/v1/business), as a Unix time.
+# TYPE resonance_business_last_update_timestamp_seconds gauge
+resonance_business_last_update_timestamp_seconds %v
+# HELP resonance_mining_boost_active Whether the mining boost is active (1) or not (0), as last pushed (seed: mining_boost_active). Absent once older than ingest.business_ttl.
+# TYPE resonance_mining_boost_active gauge
+resonance_mining_boost_active 0
+`, pushed+30), names...)
+}
+
+func TestCardinalityCap(t *testing.T) {
+	const limit = 500
+	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.MaxLabelValues = limit })
+	// 100,000 distinct endpoints in batches of 1,000.
+	for batch := range 100 {
+		events := make([]string, 1000)
+		for i := range events {
+			events[i] = fmt.Sprintf(`{"type":"api_request","endpoint":"/e/%d","method":"GET","status":200,"duration_ms":1}`, batch*1000+i)
+		}
+		expectStatus(t, ta.do(t, req{method: "POST", path: EventsPath, body: `{"events":[` + strings.Join(events, ",") + `]}`}), 202, "")
+	}
+	if n := testutil.CollectAndCount(ta.store, "resonance_api_requests_total"); n != limit+1 {
+		t.Errorf("resonance_api_requests_total: %d series, want %d", n, limit+1)
+	}
+	if n := testutil.CollectAndCount(ta.store, "resonance_api_request_duration_seconds"); n != limit+1 {
+		t.Errorf("resonance_api_request_duration_seconds: %d series, want %d", n, limit+1)
+	}
+	// Services too, through log entries.
+	logs := make([]string, 1000)
+	for i := range logs {
+		logs[i] = fmt.Sprintf(`{"level":"INFO","service":"s%d"}`, i)
+	}
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: `{"logs":[` + strings.Join(logs, ",") + `]}`}), 202, "")
+	if n := testutil.CollectAndCount(ta.store, "resonance_log_entries_total"); n != limit+1 {
+		t.Errorf("resonance_log_entries_total: %d series, want %d", n, limit+1)
+	}
+	compare(t, ta.store, `
+# HELP resonance_ingest_label_values_overflow_total Pushed values folded into "other" because the label already had ingest.max_label_values distinct values, by metric and label.
+# TYPE resonance_ingest_label_values_overflow_total counter
+resonance_ingest_label_values_overflow_total{label="endpoint",metric="resonance_api_requests_total"} 99500
+resonance_ingest_label_values_overflow_total{label="service",metric="resonance_log_entries_total"} 500
+`, "resonance_ingest_label_values_overflow_total")
+}
+
+// The store is a valid collector: no duplicate or inconsistent series.
+func TestStorePedanticRegistry(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	ta.do(t, req{method: "POST", path: LogsPath, body: seedPayload})
+	ta.do(t, req{method: "PUT", path: BusinessPath, body: `{"active_users":3,"wallet_balance":1}`})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(ta.store)
+	if _, err := reg.Gather(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDecodeErrorIsJSON(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	rec := ta.do(t, req{method: "POST", path: LogsPath, body: `{"logs":[{"level":"X"}]}`})
+	var body struct {
+		Error string `json:"error"`
+		Index *int   `json:"index"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Index == nil || *body.Index != 0 {
+		t.Fatalf("body %s: %v", rec.Body, err)
+	}
+}
