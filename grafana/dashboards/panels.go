@@ -1,0 +1,192 @@
+package dashboards
+
+import (
+	"strconv"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/grafana/grafana-foundation-sdk/go/stat"
+	"github.com/grafana/grafana-foundation-sdk/go/statetimeline"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+)
+
+// Custom Grafana units for what the unit catalogue has no entry for.
+const (
+	unitPi    = "suffix: Pi"
+	unitScore = "none" // community resonance is a bare 0–100 score
+	unitUsers = "suffix: users"
+)
+
+// Panel sizes on Grafana's 24-column grid.
+const (
+	statHeight  = 4
+	graphHeight = 8
+	thirdWidth  = 8
+	halfWidth   = 12
+	fullWidth   = 24
+)
+
+// datasourceRef is what every panel and query reads: the dashboard's
+// datasource variable, so one file works against any Prometheus.
+func datasourceRef() common.DataSourceRef {
+	return common.DataSourceRef{
+		Type: cog.ToPtr("prometheus"),
+		Uid:  cog.ToPtr("${" + datasourceVariable + "}"),
+	}
+}
+
+// rangeQuery is a query over the dashboard's time range, one series per
+// label set, named by legend (a Grafana legend template like "{{mode}}").
+func rangeQuery(expr, legend string) *prometheus.DataqueryBuilder {
+	return prometheus.NewDataqueryBuilder().
+		Datasource(datasourceRef()).
+		Expr(expr).
+		LegendFormat(legend).
+		Range()
+}
+
+// instantQuery is evaluated once, at the end of the time range: what a stat
+// or a table shows.
+func instantQuery(expr, legend string) *prometheus.DataqueryBuilder {
+	return prometheus.NewDataqueryBuilder().
+		Datasource(datasourceRef()).
+		Expr(expr).
+		LegendFormat(legend).
+		Instant()
+}
+
+// withRefIDs names the queries of one panel A, B, C... in order.
+func withRefIDs(queries []*prometheus.DataqueryBuilder) []cog.Builder[variants.Dataquery] {
+	targets := make([]cog.Builder[variants.Dataquery], len(queries))
+	for i, q := range queries {
+		targets[i] = q.RefId(string(rune('A' + i)))
+	}
+	return targets
+}
+
+// graph is a time series panel. The thresholds, when there are any, are
+// drawn as dashed lines with a shaded band, so a reader sees at a glance how
+// far a series is from paging someone.
+func graph(title, description, unit string, queries ...*prometheus.DataqueryBuilder) *timeseries.PanelBuilder {
+	return timeseries.NewPanelBuilder().
+		Title(title).
+		Description(description).
+		Datasource(datasourceRef()).
+		Targets(withRefIDs(queries)).
+		Unit(unit).
+		Height(graphHeight).
+		Span(halfWidth).
+		LineWidth(1).
+		FillOpacity(10).
+		ShowPoints(common.VisibilityModeNever).
+		Legend(common.NewVizLegendOptionsBuilder().
+			DisplayMode(common.LegendDisplayModeList).
+			Placement(common.LegendPlacementBottom).
+			ShowLegend(true)).
+		Tooltip(common.NewVizTooltipOptionsBuilder().
+			Mode(common.TooltipDisplayModeMulti).
+			Sort(common.SortOrderDescending))
+}
+
+// graphWithThresholds is a graph that draws the alert thresholds.
+func graphWithThresholds(title, description, unit string, thresholds *dashboard.ThresholdsConfigBuilder, queries ...*prometheus.DataqueryBuilder) *timeseries.PanelBuilder {
+	return graph(title, description, unit, queries...).
+		Thresholds(thresholds).
+		ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().
+			Mode(common.GraphThresholdsStyleModeDashedAndArea))
+}
+
+// singleStat is a stat panel coloured by its thresholds; without alert
+// thresholds it stays neutral blue.
+func singleStat(title, description, unit string, thresholds *dashboard.ThresholdsConfigBuilder, queries ...*prometheus.DataqueryBuilder) *stat.PanelBuilder {
+	if thresholds == nil {
+		thresholds = neutralThresholds()
+	}
+	return stat.NewPanelBuilder().
+		Title(title).
+		Description(description).
+		Datasource(datasourceRef()).
+		Targets(withRefIDs(queries)).
+		Unit(unit).
+		Height(statHeight).
+		Span(thirdWidth / 2).
+		Thresholds(thresholds).
+		ColorMode(common.BigValueColorModeBackground).
+		Orientation(common.VizOrientationAuto).
+		GraphMode(common.BigValueGraphModeArea).
+		ReduceOptions(common.NewReduceDataOptionsBuilder().
+			Calcs([]string{"lastNotNull"}))
+}
+
+// timeline is a state timeline: one row per series, coloured by value.
+func timeline(title, description, unit string, mappings []dashboard.ValueMapping, queries ...*prometheus.DataqueryBuilder) *statetimeline.PanelBuilder {
+	return statetimeline.NewPanelBuilder().
+		Title(title).
+		Description(description).
+		Datasource(datasourceRef()).
+		Targets(withRefIDs(queries)).
+		Unit(unit).
+		Height(graphHeight).
+		Span(fullWidth).
+		Mappings(mappings).
+		Thresholds(neutralThresholds()).
+		ShowValue(common.VisibilityModeNever).
+		Tooltip(common.NewVizTooltipOptionsBuilder().
+			Mode(common.TooltipDisplayModeMulti).
+			Sort(common.SortOrderNone)).
+		MergeValues(true).
+		RowHeight(0.8).
+		Legend(common.NewVizLegendOptionsBuilder().
+			DisplayMode(common.LegendDisplayModeList).
+			Placement(common.LegendPlacementBottom).
+			ShowLegend(true))
+}
+
+// instantTable is a table of the series an instant query returns, one row
+// per series and one column per label.
+func instantTable(title, description, unit string, queries ...*prometheus.DataqueryBuilder) *table.PanelBuilder {
+	for _, q := range queries {
+		q.Format(prometheus.PromQueryFormatTable)
+	}
+	return table.NewPanelBuilder().
+		Title(title).
+		Description(description).
+		Datasource(datasourceRef()).
+		Targets(withRefIDs(queries)).
+		Unit(unit).
+		Height(graphHeight).
+		Span(fullWidth)
+}
+
+// neutralThresholds colours a panel that no alert watches.
+func neutralThresholds() *dashboard.ThresholdsConfigBuilder {
+	return dashboard.NewThresholdsConfigBuilder().
+		Mode(dashboard.ThresholdsModeAbsolute).
+		Steps([]dashboard.Threshold{{Color: "blue"}})
+}
+
+// valueText maps exact values to words and colours, e.g. 0 → "down" (red).
+func valueText(texts map[string]dashboard.ValueMappingResult) []dashboard.ValueMapping {
+	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{
+		Type:    dashboard.MappingTypeValueToText,
+		Options: texts,
+	}}}
+}
+
+func mapped(text, color string, index int32) dashboard.ValueMappingResult {
+	return dashboard.ValueMappingResult{Text: &text, Color: &color, Index: &index}
+}
+
+// stackedNormal stacks the series of a graph on each other, for parts of a
+// whole.
+func stackedNormal() *common.StackingConfigBuilder {
+	return common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)
+}
+
+func formatQuantile(q float64) string { return strconv.FormatFloat(q, 'f', -1, 64) }
+
+const barsStyle = common.GraphDrawStyleBars
