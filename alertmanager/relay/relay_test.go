@@ -1,0 +1,459 @@
+package relay
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+)
+
+// harness is a relay served over HTTP, its log and its metrics.
+type harness struct {
+	relay *Relay
+	srv   *httptest.Server
+	logs  *syncBuffer
+	reg   *prometheus.Registry
+}
+
+type syncBuffer struct {
+	mu atomic.Pointer[bytes.Buffer]
+	b  bytes.Buffer
+	ch chan struct{}
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.ch <- struct{}{}
+	defer func() { <-s.ch }()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.ch <- struct{}{}
+	defer func() { <-s.ch }()
+	return s.b.String()
+}
+
+// newHarness loads the YAML config (with files relative to a temp dir) and
+// serves the relay.
+func newHarness(t testing.TB, yaml string, files map[string]string) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "relay.yml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{ch: make(chan struct{}, 1)}
+	reg := prometheus.NewRegistry()
+	r, err := New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/webhook/{target}", r)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &harness{relay: r, srv: srv, logs: logs, reg: reg}
+}
+
+// reply is the relay's JSON answer.
+type reply struct {
+	Status    string `json:"status"`
+	Error     string `json:"error"`
+	Messages  int    `json:"messages"`
+	Delivered int    `json:"delivered"`
+	Duplicate int    `json:"already_delivered"`
+	Failed    int    `json:"failed"`
+}
+
+func (h *harness) post(t testing.TB, target string, body []byte, header ...string) (int, reply) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/webhook/"+target, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("answer Content-Type %q, body %s", ct, raw)
+	}
+	var r reply
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatalf("answer is not JSON: %s", raw)
+	}
+	return resp.StatusCode, r
+}
+
+func sinkServer(t testing.TB, s *channeltest.Sink) *httptest.Server {
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+const fastDelivery = `
+delivery: {deadline: 2s, initial_backoff: 5ms, max_backoff: 20ms}
+`
+
+func TestFixturesReachEveryChannel(t *testing.T) {
+	discordSink := channeltest.NewSink(channeltest.DiscordLimits)
+	slackSink := channeltest.NewSink(channeltest.SlackLimits)
+	hubSink := channeltest.NewSink(nil)
+	h := newHarness(t, fastDelivery+`
+targets:
+  - {name: discord, type: discord, url_file: discord.url}
+  - {name: slack, type: slack, url_file: slack.url}
+  - {name: hub, type: http, url: "`+sinkServer(t, hubSink).URL+`/api/alerts", bearer_token_file: hub.token}
+`, map[string]string{
+		"discord.url": sinkServer(t, discordSink).URL + "/api/webhooks/1/token\n",
+		"slack.url":   sinkServer(t, slackSink).URL + "/services/T/B/X",
+		"hub.token":   "hub-secret\n",
+	})
+	for _, body := range [][]byte{channeltest.FiringBody, channeltest.ResolvedBody} {
+		for _, target := range []string{"discord", "slack", "hub"} {
+			if code, r := h.post(t, target, body); code != http.StatusOK || r.Delivered != 1 {
+				t.Errorf("%s: %d %+v", target, code, r)
+			}
+		}
+	}
+	for name, s := range map[string]*channeltest.Sink{"discord": discordSink, "slack": slackSink, "hub": hubSink} {
+		if n := len(s.Accepted()); n != 2 {
+			t.Errorf("%s received %d messages, want 2", name, n)
+		}
+	}
+	var ev struct{ EventType string `json:"event_type"` }
+	json.Unmarshal(hubSink.Accepted()[1], &ev)
+	if ev.EventType != "alert.resolved" {
+		t.Errorf("second hub event is %q", ev.EventType)
+	}
+	if got := hubSink.Requests()[0].Header.Get("Authorization"); got != "Bearer hub-secret" {
+		t.Errorf("hub Authorization = %q", got)
+	}
+	if got := testutil.ToFloat64(h.relay.metrics.notifications.WithLabelValues("discord", outcomeDelivered)); got != 2 {
+		t.Errorf("delivered notifications metric = %v", got)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	h := newHarness(t, fastDelivery+`
+webhook: {max_body_bytes: 4096}
+targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
+`, nil)
+	big := bytes.Repeat([]byte(" "), 5000)
+	for _, c := range []struct {
+		name, target string
+		body         []byte
+		code         int
+		errPart      string
+	}{
+		{"not JSON", "hub", []byte("hello"), 400, "invalid JSON"},
+		{"trailing data", "hub", append(append([]byte{}, channeltest.FiringBody...), "{}"...), 400, "data after"},
+		{"no version", "hub", []byte(`{"alerts":[]}`), 400, `no "version"`},
+		{"other version", "hub", []byte(`{"version":"3","alerts":[{"status":"firing"}]}`), 400, `version "3"`},
+		{"no alerts", "hub", []byte(`{"version":"4","alerts":[]}`), 400, "no alert"},
+		{"bad status", "hub", []byte(`{"version":"4","alerts":[{"status":"burning"}]}`), 400, `alerts[0].status`},
+		{"wrong types", "hub", []byte(`{"version":"4","alerts":"x"}`), 400, "invalid JSON"},
+		{"unknown target", "nope", channeltest.FiringBody, 404, `no target named "nope"`},
+		{"too large", "hub", append(big, channeltest.FiringBody...), 413, "4096 bytes"},
+	} {
+		code, r := h.post(t, c.target, c.body)
+		if code != c.code || !strings.Contains(r.Error, c.errPart) {
+			t.Errorf("%s: %d %q, want %d containing %q", c.name, code, r.Error, c.code, c.errPart)
+		}
+	}
+	resp, err := http.Get(h.srv.URL + "/webhook/hub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %d", resp.StatusCode)
+	}
+	if got := testutil.ToFloat64(h.relay.metrics.rejected.WithLabelValues(rejectBadPayload)); got != 7 {
+		t.Errorf("bad_payload rejections = %v, want 7", got)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	h := newHarness(t, fastDelivery+`
+auth:
+  bearer_token_file: token
+  basic_auth: {username: am, password_file: pw}
+targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
+`, map[string]string{"token": "t0ken\n", "pw": "s3cret"})
+	basic := func(u, p string) string {
+		req, _ := http.NewRequest("GET", "/", nil)
+		req.SetBasicAuth(u, p)
+		return req.Header.Get("Authorization")
+	}
+	for _, c := range []struct {
+		auth string
+		code int
+	}{
+		{"", 401},
+		{"Bearer wrong", 401},
+		{"Bearer t0ken", 200},
+		{basic("am", "wrong"), 401},
+		{basic("other", "s3cret"), 401},
+		{basic("am", "s3cret"), 200},
+	} {
+		if code, _ := h.post(t, "hub", channeltest.FiringBody, "Authorization", c.auth); code != c.code {
+			t.Errorf("Authorization %q: %d, want %d", c.auth, code, c.code)
+		}
+	}
+}
+
+// Discord's 429 carries {"retry_after": <seconds, float>} and a Retry-After
+// header in whole seconds; the body's finer value is the one obeyed.
+func TestRateLimitIsRetriedAfterTheChannelsDelay(t *testing.T) {
+	discordSink := channeltest.NewSink(channeltest.DiscordLimits)
+	discordSink.Script(channeltest.Reply{
+		Status: 429,
+		Header: map[string]string{"Retry-After": "1", "Content-Type": "application/json"},
+		Body:   `{"message": "You are being rate limited.", "retry_after": 0.2, "global": false}`,
+	})
+	slackSink := channeltest.NewSink(channeltest.SlackLimits)
+	slackSink.Script(channeltest.Reply{Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: "rate_limited"})
+	h := newHarness(t, fastDelivery+`
+targets:
+  - {name: discord, type: discord, url: "`+sinkServer(t, discordSink).URL+`"}
+  - {name: slack, type: slack, url: "`+sinkServer(t, slackSink).URL+`"}
+`, nil)
+	for target, want := range map[string]time.Duration{"discord": 200 * time.Millisecond, "slack": time.Second} {
+		start := time.Now()
+		code, r := h.post(t, target, channeltest.FiringBody)
+		took := time.Since(start)
+		if code != 200 || r.Delivered != 1 {
+			t.Errorf("%s: %d %+v", target, code, r)
+		}
+		if took < want || took > want+700*time.Millisecond {
+			t.Errorf("%s: delivered after %s, want about %s", target, took, want)
+		}
+	}
+	if got := testutil.ToFloat64(h.relay.metrics.attempts.WithLabelValues("discord", resultRateLimited)); got != 1 {
+		t.Errorf("rate_limited attempts = %v", got)
+	}
+}
+
+// A 429 asking for longer than the deadline allows fails at once with 5xx,
+// so Alertmanager retries later instead of timing out on us.
+func TestRateLimitBeyondDeadlineFailsFast(t *testing.T) {
+	s := channeltest.NewSink(nil)
+	s.Script(channeltest.Reply{Status: 429, Body: `{"retry_after": 30.5, "global": true}`})
+	h := newHarness(t, fastDelivery+`
+targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`"}]
+`, nil)
+	start := time.Now()
+	code, r := h.post(t, "discord", channeltest.FiringBody)
+	if code < 500 || time.Since(start) > time.Second || !strings.Contains(r.Error, "429") {
+		t.Errorf("%d after %s: %+v", code, time.Since(start), r)
+	}
+}
+
+// A channel that fails for a while then recovers: 5xx and network errors
+// are retried with backoff within the deadline.
+func TestServerErrorsAreRetriedUntilRecovery(t *testing.T) {
+	s := channeltest.NewSink(nil)
+	s.Script(
+		channeltest.Reply{Status: 502, Body: "bad gateway"},
+		channeltest.Reply{Status: 503, Body: "unavailable"},
+		channeltest.Reply{Status: 500, Body: `{"message": "500: Internal Server Error", "code": 0}`},
+	)
+	h := newHarness(t, fastDelivery+`
+targets: [{name: hub, type: http, url: "`+sinkServer(t, s).URL+`"}]
+`, nil)
+	if code, r := h.post(t, "hub", channeltest.FiringBody); code != 200 || r.Delivered != 1 {
+		t.Fatalf("%d %+v", code, r)
+	}
+	if n := len(s.Requests()); n != 4 {
+		t.Errorf("%d requests, want 3 failures and 1 success", n)
+	}
+}
+
+// A notification delivered in part: the relay answers 5xx so that
+// Alertmanager retries, and the retry sends only what was not delivered.
+// (The channel fails with 4xx here, which leaves no request in flight when
+// the relay answers; with a request abandoned at the deadline a channel may
+// still process it, and that one message can then arrive twice.)
+func TestRetriedNotificationDoesNotResendDeliveredMessages(t *testing.T) {
+	var broken atomic.Bool
+	var accepted atomic.Int32
+	s := channeltest.NewSink(func(body []byte) (int, string) {
+		if broken.Load() && accepted.Load() >= 10 {
+			return 404, `{"message": "Unknown Webhook", "code": 10015}`
+		}
+		if code, reply := channeltest.DiscordLimits(body); code != 204 {
+			return code, reply
+		}
+		accepted.Add(1)
+		return 204, ""
+	})
+	h := newHarness(t, fastDelivery+`
+targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`"}]
+`, nil)
+	body, _ := json.Marshal(notificationOf(channeltest.Many(300), "{}:{alertname=\"ErrorRateHigh\"}"))
+
+	broken.Store(true)
+	code, r := h.post(t, "discord", body)
+	if code < 500 || r.Messages != 30 || r.Delivered != 10 || r.Failed != 20 {
+		t.Fatalf("while broken: %d %+v", code, r)
+	}
+	broken.Store(false)
+	code, r = h.post(t, "discord", body)
+	if code != 200 || r.Delivered != 20 || r.Duplicate != 10 {
+		t.Fatalf("after recovery: %d %+v", code, r)
+	}
+	seen := map[string]bool{}
+	for _, b := range s.Accepted() {
+		if seen[string(b)] {
+			t.Fatalf("a message was delivered twice: %.100s", b)
+		}
+		seen[string(b)] = true
+	}
+	if len(seen) != 30 {
+		t.Errorf("%d distinct messages delivered, want 30 (300 alerts)", len(seen))
+	}
+}
+
+// A channel down for longer than the deadline: 5xx to Alertmanager, in time.
+func TestChannelDownBeyondDeadline(t *testing.T) {
+	s := channeltest.NewSink(func([]byte) (int, string) { return 503, "down" })
+	h := newHarness(t, `
+delivery: {deadline: 300ms, initial_backoff: 5ms, max_backoff: 20ms}
+targets: [{name: hub, type: http, url: "`+sinkServer(t, s).URL+`"}]
+`, nil)
+	start := time.Now()
+	code, r := h.post(t, "hub", channeltest.FiringBody)
+	if code < 500 || r.Failed != 1 || !strings.Contains(r.Error, "503") {
+		t.Errorf("%d %+v", code, r)
+	}
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Errorf("answered after %s, deadline 300ms", took)
+	}
+	if n := len(s.Requests()); n < 3 {
+		t.Errorf("%d attempts within the deadline, want several", n)
+	}
+}
+
+// A 4xx is the channel's final word: no retry, one log line with the
+// channel's reason, counted, and 5xx to Alertmanager.
+func TestChannelRejectionIsLoggedOnceWithItsReason(t *testing.T) {
+	slackSink := channeltest.NewSink(channeltest.SlackLimits)
+	slackSink.Script(channeltest.Reply{Status: 400, Body: "invalid_blocks"})
+	discordSink := channeltest.NewSink(nil)
+	discordSink.Script(channeltest.Reply{Status: 404, Body: `{"message": "Unknown Webhook", "code": 10015}`})
+	h := newHarness(t, fastDelivery+`
+targets:
+  - {name: slack, type: slack, url: "`+sinkServer(t, slackSink).URL+`"}
+  - {name: discord, type: discord, url: "`+sinkServer(t, discordSink).URL+`"}
+`, nil)
+	for target, want := range map[string]string{"slack": "invalid_blocks", "discord": "Unknown Webhook"} {
+		code, r := h.post(t, target, channeltest.FiringBody)
+		if code != http.StatusBadGateway || !strings.Contains(r.Error, want) {
+			t.Errorf("%s: %d %q", target, code, r.Error)
+		}
+		if n := strings.Count(h.logs.String(), want); n != 1 {
+			t.Errorf("%s: reason logged %d times, want once", target, n)
+		}
+		if got := testutil.ToFloat64(h.relay.metrics.messages.WithLabelValues(target, messageRejected)); got != 1 {
+			t.Errorf("%s: rejected messages = %v", target, got)
+		}
+	}
+	if len(slackSink.Requests()) != 1 || len(discordSink.Requests()) != 1 {
+		t.Error("a rejected message was retried")
+	}
+}
+
+// The webhook URL is the channel's credential: it must not appear in an
+// answer or a log line, even when Go's *url.Error would print it.
+func TestWebhookURLNeverLeaks(t *testing.T) {
+	const token = "SECRET-TOKEN-4f9a"
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // connection refused: a *url.Error carrying the URL
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `{"message": "bad request to http://%s%s"}`, r.Host, r.URL.Path)
+	}))
+	t.Cleanup(echo.Close)
+	h := newHarness(t, fastDelivery+`
+targets:
+  - {name: down, type: discord, url_file: down.url}
+  - {name: echo, type: slack, url: "`+echo.URL+`/services/`+token+`"}
+`, map[string]string{"down.url": closed.URL + "/api/webhooks/1/" + token})
+	for _, target := range []string{"down", "echo"} {
+		code, r := h.post(t, target, channeltest.FiringBody)
+		if code < 500 || r.Error == "" {
+			t.Errorf("%s: %d %+v", target, code, r)
+		}
+		if strings.Contains(r.Error, token) {
+			t.Errorf("%s: answer leaks the URL: %s", target, r.Error)
+		}
+	}
+	if strings.Contains(h.logs.String(), token) {
+		t.Errorf("log leaks the URL:\n%s", h.logs.String())
+	}
+	if !strings.Contains(h.logs.String(), "<redacted>") {
+		t.Errorf("expected the redacted errors in the log:\n%s", h.logs.String())
+	}
+}
+
+func TestFileTargetAppendsJSONLines(t *testing.T) {
+	h := newHarness(t, fastDelivery+`
+targets:
+  - {name: discord, type: file, path: out.jsonl, format: discord}
+  - {name: hub, type: file, path: out.jsonl, format: hub}
+`, nil)
+	h.post(t, "discord", channeltest.FiringBody)
+	h.post(t, "hub", channeltest.ResolvedBody)
+	path := h.relay.state.Load().cfg.Targets[0].Path
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines:\n%s", len(lines), data)
+	}
+	var line struct {
+		Target  string          `json:"target"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &line); err != nil || line.Target != "hub" || !bytes.Contains(line.Payload, []byte("alert.resolved")) {
+		t.Errorf("line 2 = %s (%v)", lines[1], err)
+	}
+}
+
+func notificationOf(d any, groupKey string) map[string]any {
+	b, _ := json.Marshal(d)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	m["version"] = "4"
+	m["groupKey"] = groupKey
+	return m
+}
