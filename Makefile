@@ -3,7 +3,9 @@ GO        ?= go
 TOOLS_BIN := $(CURDIR)/.tools/bin
 export RESONANCE_TOOLS_BIN := $(TOOLS_BIN)
 
-.PHONY: all build run test unit-test lint tools
+PROMTOOL  := $(TOOLS_BIN)/promtool
+
+.PHONY: all build run test unit-test rules-test lint tools generate
 
 all: lint build test
 
@@ -20,7 +22,20 @@ tools:
 unit-test:
 	$(GO) test -count=1 ./...
 
-test: tools lint unit-test
+# The rule pack: the committed rules match the thresholds table, promtool
+# validates and unit-tests them, amtool checks routing.
+rules-test: tools
+	$(GO) run ./cmd/resonancetool rules check
+	$(PROMTOOL) check rules rules/resonance.rules.yml
+	$(PROMTOOL) test rules rules/tests/*.test.yml
+	$(PROMTOOL) check config prometheus/prometheus.yml
+	scripts/check-alertmanager.sh
+
+# Regenerates every generated file from its source.
+generate:
+	$(GO) run ./cmd/resonancetool rules generate
+
+test: tools lint unit-test rules-test
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
