@@ -82,6 +82,8 @@ type walletCollector struct {
 	statePath    string
 	startCursor  string
 	pollInterval time.Duration
+	pageLimit    int // records a page, paymentsPageLimit but in tests
+	maxPages     int // pages a poll, maxPagesPerPoll but in tests
 	horizon      *horizonClient
 	logger       *slog.Logger
 	now          func() time.Time
@@ -148,6 +150,8 @@ func newWallet(cfg config.PiConfig, logger *slog.Logger) (*walletCollector, erro
 		statePath:    cfg.StateFile,
 		startCursor:  cfg.StartCursor,
 		pollInterval: time.Duration(cfg.PollInterval),
+		pageLimit:    paymentsPageLimit,
+		maxPages:     maxPagesPerPoll,
 		logger:       logger,
 		now:          time.Now,
 		stateLock:    stateFileLock(cfg.StateFile),
@@ -252,8 +256,8 @@ func (w *walletCollector) readPayments(ctx context.Context) error {
 			return err
 		}
 	}
-	for range maxPagesPerPoll {
-		records, err := w.horizon.payments(ctx, w.wallet, st.Cursor, "asc", paymentsPageLimit)
+	for range w.maxPages {
+		records, err := w.horizon.payments(ctx, w.wallet, st.Cursor, "asc", w.pageLimit)
 		if err != nil {
 			w.countError(ctx, err)
 			return fmt.Errorf("payments after cursor %s: %w", st.Cursor, err)
@@ -265,7 +269,6 @@ func (w *walletCollector) readPayments(ctx context.Context) error {
 		if err != nil {
 			err = &horizonError{reason: horizonMalformed, msg: err.Error()}
 			w.countError(ctx, err)
-			w.logger.Warn("malformed Horizon payments page; the cursor stays where it was", "cursor", st.Cursor, "err", err)
 			return fmt.Errorf("payments after cursor %s: %w", st.Cursor, err)
 		}
 		if err := w.commit(next); err != nil {
@@ -276,7 +279,7 @@ func (w *walletCollector) readPayments(ctx context.Context) error {
 				"destination", destinationOf(p), "transaction_hash", p.TransactionHash, "paging_token", p.PagingToken)
 		}
 		st = next
-		if len(records) < paymentsPageLimit {
+		if len(records) < w.pageLimit {
 			return nil
 		}
 	}
@@ -329,6 +332,9 @@ func (w *walletCollector) commit(st walletState) error {
 	return nil
 }
 
+// countError counts a failed Horizon request by reason. A malformed reply is
+// also logged every time: unlike an outage it does not heal by itself, and
+// the cursor stays stuck before it until Horizon (or a proxy) is fixed.
 func (w *walletCollector) countError(ctx context.Context, err error) {
 	var he *horizonError
 	if ctx.Err() != nil || !errors.As(err, &he) {
@@ -337,6 +343,9 @@ func (w *walletCollector) countError(ctx context.Context, err error) {
 	w.mu.Lock()
 	w.errors[he.reason]++
 	w.mu.Unlock()
+	if he.reason == horizonMalformed {
+		w.logger.Warn("malformed Horizon reply, counted and skipped; the cursor stays where it was", "err", he)
+	}
 }
 
 func isRateLimited(err error) bool {
