@@ -82,7 +82,7 @@ type Forwarder struct {
 	pending []Entry
 	wake    chan struct{} // capacity 1: "pending is not empty"
 
-	stop   chan struct{} // closed by Close: flush, then return
+	stop   chan struct{}   // closed by Close: flush, then return
 	ctx    context.Context // cancelled FlushTimeout after stop
 	cancel context.CancelFunc
 	done   chan struct{}

@@ -1,0 +1,130 @@
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+var fuzzNow = time.Date(2025, 12, 11, 2, 0, 0, 0, time.UTC)
+
+// checkRejection holds for every decoder: a body that is not JSON is never
+// accepted and is reported as such; any other refusal names what is wrong.
+func checkRejection(t *testing.T, data []byte, err error) {
+	t.Helper()
+	if err == nil {
+		if !json.Valid(data) {
+			t.Fatalf("accepted invalid JSON %q", data)
+		}
+		return
+	}
+	var in *InputError
+	var nj *NotJSONError
+	switch {
+	case asErr(err, &nj):
+		if json.Valid(data) && len(strings.TrimSpace(string(data))) > 0 && !strings.Contains(err.Error(), "after") {
+			t.Fatalf("valid JSON %q reported as not JSON: %v", data, err)
+		}
+	case asErr(err, &in):
+		if in.Msg == "" {
+			t.Fatalf("input error without message for %q", data)
+		}
+	default:
+		t.Fatalf("unexpected error type %T: %v", err, err)
+	}
+}
+
+func FuzzDecodeLogs(f *testing.F) {
+	f.Add([]byte(seedPayload))
+	f.Add([]byte(`{"logs":[{"level":"warn","timestamp":"2025-12-11T01:54:16.123456"}]}`))
+	f.Add([]byte(`{"logs":[{"level":"INFO","message":5}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := DecodeLogs(data, fuzzNow)
+		checkRejection(t, data, err)
+		if err != nil {
+			return
+		}
+		if len(b.Logs) == 0 {
+			t.Fatal("accepted an empty batch")
+		}
+		for i, e := range b.Logs {
+			if e.Level >= numLevels || e.Time.IsZero() || len(e.Service) > maxLabelLen {
+				t.Fatalf("entry %d accepted with %+v", i, e)
+			}
+		}
+	})
+}
+
+func FuzzDecodeEvents(f *testing.F) {
+	f.Add([]byte(`{"events":[{"type":"api_request","endpoint":"/x","method":"GET","status":200,"duration_ms":12,"user":"u"}]}`))
+	f.Add([]byte(`{"events":[{"type":"upstream_call","upstream":"huggingface","duration_ms":4200,"ok":false}]}`))
+	f.Add([]byte(`{"events":[{"type":"transaction","status":"completed","authorized":false,"amount":1}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := DecodeEvents(data, fuzzNow)
+		checkRejection(t, data, err)
+		if err != nil {
+			return
+		}
+		for i, e := range b.Events {
+			switch e.Type {
+			case EventAPIRequest:
+				if e.Code < 100 || e.Code > 599 || e.durationS < 0 || e.Endpoint == "" || len(e.Endpoint) > maxLabelLen {
+					t.Fatalf("event %d accepted with %+v", i, e)
+				}
+			case EventUpstreamCall:
+				if e.OK == nil || e.Upstream == "" {
+					t.Fatalf("event %d accepted with %+v", i, e)
+				}
+			case EventTransaction:
+				if !validTxStatus(e.TxStatus) {
+					t.Fatalf("event %d accepted with %+v", i, e)
+				}
+			default:
+				t.Fatalf("event %d accepted with type %d", i, e.Type)
+			}
+		}
+	})
+}
+
+func FuzzDecodeBusiness(f *testing.F) {
+	f.Add([]byte(`{"active_users":3,"mining_boost_active":true,"wallet_balance":12.5,"community_resonance":37}`))
+	f.Add([]byte(`{"wallet_balance":-1}`))
+	f.Add([]byte(`{"typo":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		u, err := DecodeBusiness(data)
+		checkRejection(t, data, err)
+		if err != nil {
+			return
+		}
+		if u.Len() == 0 {
+			t.Fatal("accepted an update without values")
+		}
+		if v := u.CommunityResonance; v != nil && (*v < 0 || *v > 100) {
+			t.Fatalf("accepted community_resonance %v", *v)
+		}
+	})
+}
+
+func TestDecodeLogsTimestamps(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"2025-12-11T01:54:16.123Z", "2025-12-11T01:54:16.123Z"},
+		{"2025-12-11T01:54:16.123456", "2025-12-11T01:54:16.123456Z"}, // Python's utcnow().isoformat()
+		{"2025-12-11T03:54:16+02:00", "2025-12-11T01:54:16Z"},
+		{"", fuzzNow.Format(time.RFC3339Nano)},
+	} {
+		b, err := DecodeLogs([]byte(fmt.Sprintf(`{"logs":[{"level":"INFO","timestamp":%q}]}`, c.in)), fuzzNow)
+		if err != nil {
+			t.Fatalf("%q: %v", c.in, err)
+		}
+		if got := b.Logs[0].Time.UTC().Format(time.RFC3339Nano); got != c.want {
+			t.Errorf("%q: %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+func asErr[T error](err error, target *T) bool {
+	return errors.As(err, target)
+}
