@@ -29,10 +29,10 @@ type harness struct {
 	reg   *prometheus.Registry
 }
 
+// syncBuffer is a log sink safe for concurrent writes.
 type syncBuffer struct {
-	mu atomic.Pointer[bytes.Buffer]
 	b  bytes.Buffer
-	ch chan struct{}
+	ch chan struct{} // capacity 1: a mutex
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
@@ -147,7 +147,9 @@ targets:
 			t.Errorf("%s received %d messages, want 2", name, n)
 		}
 	}
-	var ev struct{ EventType string `json:"event_type"` }
+	var ev struct {
+		EventType string `json:"event_type"`
+	}
 	json.Unmarshal(hubSink.Accepted()[1], &ev)
 	if ev.EventType != "alert.resolved" {
 		t.Errorf("second hub event is %q", ev.EventType)

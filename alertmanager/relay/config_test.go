@@ -1,0 +1,138 @@
+package relay
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func TestDefaultConfigWritesEveryChannelToAFile(t *testing.T) {
+	cfg := Default()
+	if len(cfg.Targets) != 3 {
+		t.Fatalf("%d targets", len(cfg.Targets))
+	}
+	for i, name := range []string{"discord", "slack", "hub"} {
+		tc := cfg.Targets[i]
+		if tc.Name != name || tc.Type != TypeFile || tc.Format != name || tc.Path != DefaultDeliveriesFile {
+			t.Errorf("target %d = %+v", i, tc)
+		}
+	}
+	if cfg.Delivery.Deadline.String() != "10s" {
+		t.Errorf("deadline %s", cfg.Delivery.Deadline)
+	}
+}
+
+func TestExampleConfigLoads(t *testing.T) {
+	example, err := os.ReadFile("../relay.example.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"relay.yml":   string(example),
+		"discord.url": "https://discord.com/api/webhooks/1/tok",
+		"slack.url":   "https://hooks.slack.com/services/T/B/X",
+		"hub.token":   "secret",
+	} {
+		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600)
+	}
+	cfg, err := Load(filepath.Join(dir, "relay.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Targets[0].url != "https://discord.com/api/webhooks/1/tok" {
+		t.Error("url_file not resolved against the config's directory")
+	}
+	if cfg.Targets[2].HTTPClientConfig.Authorization.CredentialsFile != filepath.Join(dir, "hub.token") {
+		t.Errorf("bearer_token_file became %+v", cfg.Targets[2].HTTPClientConfig.Authorization)
+	}
+}
+
+func TestSecretsAreMaskedWhenMarshalled(t *testing.T) {
+	cfg, err := Parse([]byte(`
+auth: {bearer_token: incoming-secret}
+targets:
+  - {name: d, type: discord, url: "https://discord.com/api/webhooks/1/url-secret"}
+  - {name: h, type: http, url: "https://hub.example/api/alerts", bearer_token: hub-secret}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"incoming-secret", "url-secret", "hub-secret"} {
+		if strings.Contains(string(out), secret) {
+			t.Errorf("marshalled config shows %q:\n%s", secret, out)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"targets:\n  - {name: d, type: discord, url: \"https://x/y\", colour: red}\n", `line 2: unknown key "colour"`},
+		{"delivery:\n  deadlin: 5s\n", `line 2: unknown key "deadlin"`},
+		{"targets: []\n", "targets: at least one target"},
+		{"targets: [{name: d, type: teams, url: \"https://x\"}]", `type: "teams" is not one of`},
+		{"targets: [{name: d, type: discord}]", "url or url_file: required"},
+		{"targets: [{name: d, type: discord, url_file: missing.url}]", "url_file: open"},
+		{"targets: [{name: d, type: discord, url: \"ftp://secret-host/x\"}]", `scheme "ftp"`},
+		{"targets: [{name: a/b, type: file, path: x, format: hub}]", "name:"},
+		{"targets: [{name: a, type: file, path: x, format: hub}, {name: a, type: file, path: y, format: hub}]", "used by another target"},
+		{"targets: [{name: a, type: file, path: x, format: teams}]", `format: "teams"`},
+		{"targets: [{name: a, type: slack, url: \"https://x\", templates: {title: \"{{ .Nope }}\"}}]", "templates.title"},
+		{"targets: [{name: a, type: slack, url: \"https://x\", mention_role: \"1\"}]", "mention_role: only for Discord"},
+		{"targets: [{name: a, type: http, url: \"https://x\", templates: {title: x}}]", "set templates.description"},
+		{"delivery: {deadline: 2m}\ntargets: [{name: a, type: file, path: x, format: hub}]", "deadline: 2m must be"},
+		{"auth: {basic_auth: {username: u}}\ntargets: [{name: a, type: file, path: x, format: hub}]", "password or password_file is required"},
+	} {
+		_, err := parse([]byte(c.yaml), t.TempDir())
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want one containing %q", c.yaml, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret-host") {
+			t.Errorf("error quotes the URL: %v", err)
+		}
+	}
+}
+
+func TestDeliveredMemoryIsBounded(t *testing.T) {
+	now := time.Unix(0, 0)
+	d := newDelivered(time.Minute, 3)
+	d.now = func() time.Time { return now }
+	keys := make([]messageKey, 5)
+	for i := range keys {
+		keys[i] = keyOf("t", "g", []byte{byte(i)})
+		d.Remember(keys[i])
+	}
+	if d.Len() != 3 || d.Seen(keys[0]) || d.Seen(keys[1]) || !d.Seen(keys[4]) {
+		t.Errorf("len %d; oldest must go first when full", d.Len())
+	}
+	now = now.Add(time.Minute)
+	if d.Seen(keys[4]) {
+		t.Error("an entry outlived its ttl")
+	}
+	d.Remember(keyOf("t", "g", []byte("new")))
+	if d.Len() != 1 {
+		t.Errorf("expired entries not dropped: len %d", d.Len())
+	}
+	if keyOf("a", "g", []byte("x")) == keyOf("b", "g", []byte("x")) || keyOf("a", "g1", []byte("x")) == keyOf("a", "g2", []byte("x")) {
+		t.Error("keys must differ by target and group")
+	}
+}
+
+func TestBackoffGrowsWithJitterUpToMax(t *testing.T) {
+	b := backoff{initial: 100 * time.Millisecond, max: time.Second}
+	for n, limit := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 3: 400 * time.Millisecond, 10: time.Second, 100: time.Second} {
+		for range 100 {
+			if d := b.delay(n); d < limit/2 || d > limit {
+				t.Fatalf("delay(%d) = %s, want within [%s, %s]", n, d, limit/2, limit)
+			}
+		}
+	}
+}
