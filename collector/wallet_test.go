@@ -388,12 +388,15 @@ func TestWalletRestartInTheMiddleOfPaging(t *testing.T) {
 	cfg := testPiConfig(t, f.URL, state)
 	cfg.StartCursor = "0"
 
-	var thirdPageCursor string
+	thirdPageCursor := make(chan string, 1)
 	f.setOverride(func(w http.ResponseWriter, r *http.Request) bool {
 		if !strings.HasSuffix(r.URL.Path, "/payments") || len(f.paymentQueries()) < 2 {
 			return false
 		}
-		thirdPageCursor = r.URL.Query().Get("cursor")
+		select { // net/http retries a GET once on a fresh connection
+		case thirdPageCursor <- r.URL.Query().Get("cursor"):
+		default:
+		}
 		conn, _, err := w.(http.Hijacker).Hijack()
 		if err == nil {
 			conn.Close() // the network fails mid-paging
@@ -405,8 +408,8 @@ func TestWalletRestartInTheMiddleOfPaging(t *testing.T) {
 	first.poll(context.Background())
 
 	st := readState(t, state)
-	if st.Cursor != thirdPageCursor {
-		t.Fatalf("state cursor %s, want the end of the second page %s", st.Cursor, thirdPageCursor)
+	if want := <-thirdPageCursor; st.Cursor != want {
+		t.Fatalf("state cursor %s, want the end of the second page %s", st.Cursor, want)
 	}
 	// Records 1-4 of the fixture: created (in), 500 in, 25 out, FOO (not Pi).
 	wantCounts(t, st, 2, 1, 0)
