@@ -41,6 +41,24 @@ func BenchmarkDecodeLogs(b *testing.B) {
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "entries/s")
 }
 
+// BenchmarkDecodeLogsParallel decodes on every core, as the server does:
+// the in-process ceiling the wrk figure (bench/ingest.sh) is compared with.
+func BenchmarkDecodeLogsParallel(b *testing.B) {
+	body := benchBatch()
+	now := time.Now()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := DecodeLogs(body, now); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "entries/s")
+}
+
 // BenchmarkIngestLogsHTTP is the whole handler: auth, body, decode, store.
 func BenchmarkIngestLogsHTTP(b *testing.B) {
 	body := benchBatch()

@@ -114,6 +114,8 @@ func TestDecodeLogsTimestamps(t *testing.T) {
 		{"2025-12-11T01:54:16.123456", "2025-12-11T01:54:16.123456Z"}, // Python's utcnow().isoformat()
 		{"2025-12-11T03:54:16+02:00", "2025-12-11T01:54:16Z"},
 		{"", fuzzNow.Format(time.RFC3339Nano)},
+		{"2024-02-29T23:59:59.5", "2024-02-29T23:59:59.5Z"},
+		{"2025-12-11T01:54:16.000000001Z", "2025-12-11T01:54:16.000000001Z"},
 	} {
 		b, err := DecodeLogs([]byte(fmt.Sprintf(`{"logs":[{"level":"INFO","timestamp":%q}]}`, c.in)), fuzzNow)
 		if err != nil {
@@ -123,6 +125,30 @@ func TestDecodeLogsTimestamps(t *testing.T) {
 			t.Errorf("%q: %s, want %s", c.in, got, c.want)
 		}
 	}
+	for _, bad := range []string{"2025-02-29T00:00:00", "2025-12-11T24:00:00", "2025-12-11T01:54:16.", "2025-12-11 01:54:16", "2025-12-11T01:54:16Zjunk"} {
+		if _, err := DecodeLogs([]byte(fmt.Sprintf(`{"logs":[{"level":"INFO","timestamp":%q}]}`, bad)), fuzzNow); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// The fast path agrees with time.Parse wherever it accepts.
+func FuzzParseISOFast(f *testing.F) {
+	f.Add("2025-12-11T01:54:16.123456")
+	f.Add("2025-12-11T01:54:16Z")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseISOFast(s)
+		if !ok {
+			return
+		}
+		want, err := time.ParseInLocation("2006-01-02T15:04:05.999999999Z07:00", s, time.UTC)
+		if err != nil {
+			want, err = time.ParseInLocation("2006-01-02T15:04:05.999999999", s, time.UTC)
+		}
+		if err != nil || !got.Equal(want) {
+			t.Fatalf("%q: fast %v, time.Parse %v (%v)", s, got, want, err)
+		}
+	})
 }
 
 func asErr[T error](err error, target *T) bool {
