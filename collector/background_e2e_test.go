@@ -1,0 +1,204 @@
+package collector
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/quantum-resonance/telemetry/config"
+)
+
+// waitForBackground blocks until every probe has run and the wallet has
+// polled once. The deadline only turns a hang into a failure.
+func waitForBackground(t *testing.T, r *Resonance) {
+	t.Helper()
+	var done []chan struct{}
+	for _, p := range r.collectors["probes"].(*probeCollector).probers {
+		done = append(done, p.firstRun)
+	}
+	done = append(done, r.collectors["wallet"].(*walletCollector).firstPoll)
+	deadline := time.After(time.Minute)
+	for _, ch := range done {
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatal("background sources did not finish their first run")
+		}
+	}
+}
+
+// The exporter's whole path for probes and the wallet: a config file
+// pointing at httptest servers (Hugging Face loading a model, the Pi
+// Platform API behind a Key, Horizon), collector.New, the first background
+// runs, and the exposition; then a reload, after which the counters resume
+// instead of doubling or resetting.
+func TestResonanceProbesAndWalletEndToEnd(t *testing.T) {
+	huggingface := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer hf_test_token" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write(readFixtureNoT("huggingface/model_loading.json"))
+	}))
+	defer huggingface.Close()
+	piPlatform := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Key pi_server_key" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, `{"incomplete_server_payments":[]}`)
+	}))
+	defer piPlatform.Close()
+	horizon := newFakeHorizon(t)
+
+	dir := t.TempDir()
+	for name, content := range map[string]string{"hf.token": "hf_test_token\n", "pi.key": "pi_server_key\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	configFile := filepath.Join(dir, "exporter.yml")
+	doc := `
+probes:
+  - name: huggingface
+    url: ` + huggingface.URL + `/v1/chat/completions
+    method: POST
+    body: '{"model":"meta-llama/Llama-3.1-8B-Instruct","messages":[{"role":"user","content":"ping"}],"max_tokens":1}'
+    headers: {Content-Type: application/json}
+    interval: 1h
+    http_config: {bearer_token_file: hf.token}
+  - name: pi_platform
+    url: ` + piPlatform.URL + `/v2/payments/incomplete_server_payments
+    interval: 1h
+    http_config:
+      authorization: {type: Key, credentials_file: pi.key}
+pi:
+  horizon_url: ` + horizon.URL + `
+  wallet_address: ` + testWallet + `
+  authorized_destinations: [` + testAuthorized + `]
+  state_file: wallet-state.json
+  start_cursor: "0"
+  poll_interval: 1h
+`
+	if err := os.WriteFile(configFile, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(configFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger, logs := newTestLogger()
+	first, err := New(Deps{Config: cfg, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	waitForBackground(t, first)
+
+	want := `
+# HELP resonance_probe_failures_total Probe runs that failed, by reason: timeout, network (no HTTP answer), http_429, http_4xx, http_5xx, model_loading (Hugging Face 503 with estimated_time), unexpected_status (any other status not in expected_status).
+# TYPE resonance_probe_failures_total counter
+resonance_probe_failures_total{probe="huggingface",reason="http_429"} 0
+resonance_probe_failures_total{probe="huggingface",reason="http_4xx"} 0
+resonance_probe_failures_total{probe="huggingface",reason="http_5xx"} 0
+resonance_probe_failures_total{probe="huggingface",reason="model_loading"} 1
+resonance_probe_failures_total{probe="huggingface",reason="network"} 0
+resonance_probe_failures_total{probe="huggingface",reason="timeout"} 0
+resonance_probe_failures_total{probe="huggingface",reason="unexpected_status"} 0
+resonance_probe_failures_total{probe="pi_platform",reason="http_429"} 0
+resonance_probe_failures_total{probe="pi_platform",reason="http_4xx"} 0
+resonance_probe_failures_total{probe="pi_platform",reason="http_5xx"} 0
+resonance_probe_failures_total{probe="pi_platform",reason="model_loading"} 0
+resonance_probe_failures_total{probe="pi_platform",reason="network"} 0
+resonance_probe_failures_total{probe="pi_platform",reason="timeout"} 0
+resonance_probe_failures_total{probe="pi_platform",reason="unexpected_status"} 0
+# HELP resonance_probe_model_loading_estimated_seconds Hugging Face's estimated_time from the 503 "model is loading" answer of the probe's last run; absent when the last run got any other answer.
+# TYPE resonance_probe_model_loading_estimated_seconds gauge
+resonance_probe_model_loading_estimated_seconds{probe="huggingface"} 20
+# HELP resonance_probe_success Whether the last run of the probe got an expected status (1) or not (0). Probes run in the background on their own interval, not per scrape: a call may cost credits, and several Prometheus replicas must not multiply it.
+# TYPE resonance_probe_success gauge
+resonance_probe_success{probe="huggingface"} 0
+resonance_probe_success{probe="pi_platform"} 1
+# HELP resonance_wallet_balance_pi Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).
+# TYPE resonance_wallet_balance_pi gauge
+resonance_wallet_balance_pi{source="horizon"} 9997.6802725
+# HELP resonance_wallet_payments_total Successful Pi (native) payments of the wallet read from the chain, by direction (incoming, outgoing); create_account and account_merge count as payments. Resumed from pi.state_file after a restart.
+# TYPE resonance_wallet_payments_total counter
+resonance_wallet_payments_total{direction="incoming"} 2
+resonance_wallet_payments_total{direction="outgoing"} 4
+# HELP resonance_wallet_unauthorized_transactions_total Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain).
+# TYPE resonance_wallet_unauthorized_transactions_total counter
+resonance_wallet_unauthorized_transactions_total{source="horizon"} 3
+# HELP resonance_wallet_up Whether the last poll of Horizon read the balance and the new payments (1) or not (0). Horizon is polled in the background every pi.poll_interval, not per scrape.
+# TYPE resonance_wallet_up gauge
+resonance_wallet_up 1
+`
+	deterministic := []string{
+		"resonance_probe_failures_total", "resonance_probe_model_loading_estimated_seconds", "resonance_probe_success",
+		"resonance_wallet_balance_pi", "resonance_wallet_payments_total",
+		"resonance_wallet_unauthorized_transactions_total", "resonance_wallet_up",
+	}
+	// A plain registry, as the exporter's /metrics uses: the sources' metrics
+	// are unchecked, which a pedantic registry (CollectAndCompare) refuses.
+	firstReg := prometheus.NewRegistry()
+	firstReg.MustRegister(first)
+	if err := testutil.GatherAndCompare(firstReg, strings.NewReader(want), deterministic...); err != nil {
+		t.Fatal(err)
+	}
+	// Times are real here: only check that they are there.
+	for name, series := range map[string]int{
+		"resonance_probe_duration_seconds":           2,
+		"resonance_probe_last_run_timestamp_seconds": 2,
+		"resonance_wallet_balance_timestamp_seconds": 1,
+		"resonance_scrape_collector_success":         len(first.Names()),
+		"resonance_wallet_horizon_errors_total":      len(horizonErrorReasons),
+	} {
+		if n, err := testutil.GatherAndCount(firstReg, name); err != nil || n != series {
+			t.Errorf("%s: %d series (%v), want %d", name, n, err, series)
+		}
+	}
+
+	// A reload: the new sources are built, and run, before the old ones
+	// are closed; the counters resume from the state file, once.
+	horizon.addRecord(nativePayment(500000000000000001, testWallet, testStranger))
+	second, err := New(Deps{Config: cfg, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	waitForBackground(t, second)
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantAfterReload := `
+# HELP resonance_wallet_payments_total Successful Pi (native) payments of the wallet read from the chain, by direction (incoming, outgoing); create_account and account_merge count as payments. Resumed from pi.state_file after a restart.
+# TYPE resonance_wallet_payments_total counter
+resonance_wallet_payments_total{direction="incoming"} 2
+resonance_wallet_payments_total{direction="outgoing"} 5
+# HELP resonance_wallet_unauthorized_transactions_total Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain).
+# TYPE resonance_wallet_unauthorized_transactions_total counter
+resonance_wallet_unauthorized_transactions_total{source="horizon"} 4
+`
+	secondReg := prometheus.NewRegistry()
+	secondReg.MustRegister(second)
+	if err := testutil.GatherAndCompare(secondReg, strings.NewReader(wantAfterReload),
+		"resonance_wallet_payments_total", "resonance_wallet_unauthorized_transactions_total"); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, secret := range []string{"hf_test_token", "pi_server_key"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Fatalf("secret %q in the log:\n%s", secret, logs)
+		}
+	}
+}
