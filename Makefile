@@ -5,7 +5,7 @@ export RESONANCE_TOOLS_BIN := $(TOOLS_BIN)
 
 PROMTOOL  := $(TOOLS_BIN)/promtool
 
-.PHONY: all build run test unit-test rules-test lint tools generate
+.PHONY: all build run test unit-test rules-test lint tools generate stack
 
 all: lint build test
 
@@ -30,6 +30,10 @@ rules-test: tools
 	$(PROMTOOL) test rules rules/tests/*.test.yml
 	$(PROMTOOL) check config prometheus/prometheus.yml
 	scripts/check-alertmanager.sh
+
+# Exporter, relay, Prometheus and Alertmanager on loopback until Ctrl-C.
+stack: build tools
+	$(GO) run ./cmd/resonancetool stack --bin bin --tools $(TOOLS_BIN)
 
 # Regenerates every generated file from its source.
 generate:
