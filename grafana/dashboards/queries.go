@@ -13,7 +13,8 @@ import (
 // dashboard, with Grafana's variables still in it.
 type PanelQuery struct {
 	Dashboard string // the dashboard's title
-	Panel     string // the panel's title
+	Panel     string // the panel's title; a stat and a graph may share one
+	PanelID   uint32 // unique within the dashboard
 	RefID     string
 	Expr      string
 	// Instant is true for queries Grafana evaluates once, at the end of the
@@ -37,6 +38,7 @@ func Queries(boards []Board) []PanelQuery {
 				queries = append(queries, PanelQuery{
 					Dashboard: title,
 					Panel:     deref(p.Title),
+					PanelID:   derefID(p.Id),
 					RefID:     deref(q.RefId),
 					Expr:      q.Expr,
 					Instant:   q.Instant != nil && *q.Instant,
@@ -100,4 +102,11 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+func derefID(id *uint32) uint32 {
+	if id == nil {
+		return 0
+	}
+	return *id
 }
