@@ -136,6 +136,30 @@ func TestEveryPanelHasAUnitAndReadsTheDatasourceVariable(t *testing.T) {
 	}
 }
 
+// gridWidth is the number of columns of Grafana's grid.
+const gridWidth = 24
+
+func TestPanelsFitTheGridWithoutOverlapping(t *testing.T) {
+	for _, b := range buildBoards(t) {
+		ps := panels(b.Dashboard)
+		for i, p := range ps {
+			g := p.GridPos
+			if g == nil || g.W == 0 || g.H == 0 {
+				t.Errorf("%s / %s: no size", b.File, deref(p.Title))
+				continue
+			}
+			if g.X+g.W > gridWidth {
+				t.Errorf("%s / %s: columns %d to %d, past the grid's %d", b.File, deref(p.Title), g.X, g.X+g.W, gridWidth)
+			}
+			for _, q := range ps[:i] {
+				if h := q.GridPos; h != nil && g.X < h.X+h.W && h.X < g.X+g.W && g.Y < h.Y+h.H && h.Y < g.Y+g.H {
+					t.Errorf("%s: %s overlaps %s", b.File, deref(p.Title), deref(q.Title))
+				}
+			}
+		}
+	}
+}
+
 func hasDatasourceVariable(d dashboard.Dashboard) bool {
 	for _, v := range d.Templating.List {
 		if v.Type == "datasource" && v.Name == datasourceVariable {

@@ -36,7 +36,8 @@ func piNetwork(g *generator) *dashboard.DashboardBuilder {
 			Mappings(valueText(map[string]dashboard.ValueMappingResult{
 				"0": mapped("failing", "red", 0),
 				"1": mapped("ok", "green", 1),
-			}))).
+			})).
+			Span(thirdWidth)).
 		WithPanel(graphWithThresholds("Wallet balance", "Balance of the watched wallet.",
 			unitPi, g.thresholds("wallet_balance", "Pi"),
 			rangeQuery(g.series("resonance_wallet_balance_pi"), "{{instance}} {{source}}"))).
