@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"crypto/sha256"
 	"sync"
 	"time"
@@ -32,8 +33,9 @@ type delivered struct {
 	ttl time.Duration
 	now func() time.Time
 
-	mu    sync.Mutex
-	index map[messageKey]time.Time // key → when it expires
+	mu       sync.Mutex
+	inFlight map[messageKey]chan struct{} // being sent now; closed when done
+	index    map[messageKey]time.Time      // key → when it expires
 	ring  []messageKey             // insertion order; len == max
 	head  int                      // oldest entry
 	size  int
@@ -43,7 +45,8 @@ func newDelivered(ttl time.Duration, max int) *delivered {
 	return &delivered{
 		ttl:   ttl,
 		now:   time.Now,
-		index: make(map[messageKey]time.Time, min(max, 1024)),
+		inFlight: map[messageKey]chan struct{}{},
+		index:    make(map[messageKey]time.Time, min(max, 1024)),
 		ring:  make([]messageKey, max),
 	}
 }
@@ -54,6 +57,48 @@ func (d *delivered) Seen(k messageKey) bool {
 	defer d.mu.Unlock()
 	exp, ok := d.index[k]
 	return ok && d.now().Before(exp)
+}
+
+// Claim decides who sends k. Two clustered Alertmanagers (or one retrying)
+// can post the same notification while its first delivery is still being
+// retried; the second must wait for that outcome, not post again. Claim
+// returns seen when k was delivered; otherwise it waits (until ctx ends)
+// for a delivery of k in flight and then decides again; otherwise the
+// caller owns k and must call Finish. Entries in flight are bounded by the
+// requests being served.
+func (d *delivered) Claim(ctx context.Context, k messageKey) (seen bool, err error) {
+	for {
+		d.mu.Lock()
+		if exp, ok := d.index[k]; ok && d.now().Before(exp) {
+			d.mu.Unlock()
+			return true, nil
+		}
+		wait, busy := d.inFlight[k]
+		if !busy {
+			d.inFlight[k] = make(chan struct{})
+			d.mu.Unlock()
+			return false, nil
+		}
+		d.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+}
+
+// Finish ends the claim on k, remembering it when it was delivered.
+func (d *delivered) Finish(k messageKey, delivered bool) {
+	if delivered {
+		d.Remember(k)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if wait, ok := d.inFlight[k]; ok {
+		close(wait)
+		delete(d.inFlight, k)
+	}
 }
 
 // Remember records k as delivered now, evicting the oldest entry when full.

@@ -223,18 +223,21 @@ func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notificati
 	var firstErr error
 	for i, m := range msgs {
 		key := keyOf(t.name, n.GroupKey, m.Body)
-		if mem.Seen(key) {
+		began := time.Now()
+		seen, err := mem.Claim(ctx, key)
+		if seen {
 			rep.Duplicate++
 			r.metrics.messages.WithLabelValues(t.name, messageDuplicate).Inc()
 			continue
 		}
-		began := time.Now()
-		err := t.sink.Send(ctx, m.Body)
+		if err == nil {
+			err = t.sink.Send(ctx, m.Body)
+			mem.Finish(key, err == nil)
+		}
 		outcome := messageDelivered
 		var rejected *RejectedError
 		switch {
 		case err == nil:
-			mem.Remember(key)
 			rep.Delivered++
 		case errors.As(err, &rejected):
 			outcome = messageRejected
