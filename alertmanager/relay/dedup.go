@@ -35,19 +35,19 @@ type delivered struct {
 
 	mu       sync.Mutex
 	inFlight map[messageKey]chan struct{} // being sent now; closed when done
-	index    map[messageKey]time.Time      // key → when it expires
-	ring  []messageKey             // insertion order; len == max
-	head  int                      // oldest entry
-	size  int
+	index    map[messageKey]time.Time     // key → when it expires
+	ring     []messageKey                 // insertion order; len == max
+	head     int                          // oldest entry
+	size     int
 }
 
 func newDelivered(ttl time.Duration, max int) *delivered {
 	return &delivered{
-		ttl:   ttl,
-		now:   time.Now,
+		ttl:      ttl,
+		now:      time.Now,
 		inFlight: map[messageKey]chan struct{}{},
 		index:    make(map[messageKey]time.Time, min(max, 1024)),
-		ring:  make([]messageKey, max),
+		ring:     make([]messageKey, max),
 	}
 }
 
