@@ -5,7 +5,9 @@ export RESONANCE_TOOLS_BIN := $(TOOLS_BIN)
 
 PROMTOOL  := $(TOOLS_BIN)/promtool
 
-.PHONY: all build run test unit-test rules-test lint tools generate stack
+FUZZTIME  ?= 10s
+
+.PHONY: all build run test unit-test race-test rules-test generated-check examples-test fuzz-test lint tools generate stack bench
 
 all: lint build test
 
@@ -19,13 +21,33 @@ run:
 tools:
 	scripts/tools.sh
 
+# Every Go test, the end-to-end test of the real stack (e2e/) included.
 unit-test:
 	$(GO) test -count=1 ./...
+
+# The concurrent packages once more under the race detector.
+race-test:
+	$(GO) test -race -count=1 ./ingest/... ./client ./collector ./alertmanager/... ./daemon
+
+# Generated files match their generators.
+generated-check:
+	$(GO) run ./cmd/resonancetool rules check
+	$(GO) run ./cmd/resonancetool dashboards check
+
+# The README's Python HubLogStream against a running exporter.
+examples-test:
+	scripts/check-python-example.sh
+
+# Each ingest decoder's fuzzer, briefly, from its committed seed corpus.
+fuzz-test:
+	$(GO) test ./ingest -run='^$$' -fuzz='^FuzzDecodeLogs$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./ingest -run='^$$' -fuzz='^FuzzDecodeEvents$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./ingest -run='^$$' -fuzz='^FuzzDecodeBusiness$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./ingest -run='^$$' -fuzz='^FuzzParseISOFast$$' -fuzztime=$(FUZZTIME)
 
 # The rule pack: the committed rules match the thresholds table, promtool
 # validates and unit-tests them, amtool checks routing.
 rules-test: tools
-	$(GO) run ./cmd/resonancetool rules check
 	$(PROMTOOL) check rules rules/resonance.rules.yml
 	$(PROMTOOL) test rules rules/tests/*.test.yml
 	$(PROMTOOL) check config prometheus/prometheus.yml
@@ -38,8 +60,18 @@ stack: build tools
 # Regenerates every generated file from its source.
 generate:
 	$(GO) run ./cmd/resonancetool rules generate
+	$(GO) run ./cmd/resonancetool dashboards generate
 
-test: tools lint unit-test rules-test
+# Benchmarks recorded in BENCHMARKS.md (need wrk, prometheus-node-exporter
+# and prometheus-pushgateway from apt).
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./cmd/resonance-exporter ./ingest ./alertmanager/...
+	bench/scrape.sh
+	bench/ingest.sh 15s
+	bench/business.sh 15s
+	bench/cardinality.sh
+
+test: tools lint generated-check rules-test unit-test race-test examples-test fuzz-test
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
