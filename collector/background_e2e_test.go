@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/quantum-resonance/telemetry/config"
+	"github.com/quantum-resonance/telemetry/ingest"
 )
 
 // waitForBackground blocks until every probe has run and the wallet has
@@ -98,7 +99,12 @@ pi:
 		t.Fatal(err)
 	}
 	logger, logs := newTestLogger()
-	first, err := New(Deps{Config: cfg, Logger: logger})
+	// The app pushes a balance too: the family then holds both sources, and
+	// the registry must merge them (same HELP and type) without an error.
+	store := ingest.NewStore(ingest.Limits{Service: "app", MaxLabelValues: 10, BusinessTTL: time.Hour})
+	balance := 12.5
+	store.SetBusiness(&ingest.BusinessUpdate{WalletBalance: &balance})
+	first, err := New(Deps{Config: cfg, Logger: logger, Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +137,7 @@ resonance_probe_success{probe="huggingface"} 0
 resonance_probe_success{probe="pi_platform"} 1
 # HELP resonance_wallet_balance_pi Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).
 # TYPE resonance_wallet_balance_pi gauge
+resonance_wallet_balance_pi{source="app"} 12.5
 resonance_wallet_balance_pi{source="horizon"} 9997.6802725
 # HELP resonance_wallet_payments_total Successful Pi (native) payments of the wallet read from the chain, by direction (incoming, outgoing); create_account and account_merge count as payments. Resumed from pi.state_file after a restart.
 # TYPE resonance_wallet_payments_total counter
@@ -138,6 +145,7 @@ resonance_wallet_payments_total{direction="incoming"} 2
 resonance_wallet_payments_total{direction="outgoing"} 4
 # HELP resonance_wallet_unauthorized_transactions_total Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain).
 # TYPE resonance_wallet_unauthorized_transactions_total counter
+resonance_wallet_unauthorized_transactions_total{source="app"} 0
 resonance_wallet_unauthorized_transactions_total{source="horizon"} 3
 # HELP resonance_wallet_up Whether the last poll of Horizon read the balance and the new payments (1) or not (0). Horizon is polled in the background every pi.poll_interval, not per scrape.
 # TYPE resonance_wallet_up gauge

@@ -15,15 +15,16 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/quantum-resonance/telemetry/config"
+	"github.com/quantum-resonance/telemetry/ingest"
 )
 
 // The balance and unauthorized-transaction families are shared with the
 // ingest collector (source="app"): client_golang merges samples of one name
-// into one family only when HELP and type are identical, so these two HELP
-// strings must not change on one side alone.
+// into one family only when HELP and type are identical, so both sides use
+// the ingest package's HELP constants.
 const (
-	walletBalanceHelp      = "Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain)."
-	walletUnauthorizedHelp = "Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain)."
+	walletBalanceHelp      = ingest.WalletBalanceHelp
+	walletUnauthorizedHelp = ingest.WalletUnauthorizedHelp
 )
 
 var horizonSource = prometheus.Labels{"source": "horizon"}

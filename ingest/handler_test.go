@@ -554,9 +554,9 @@ resonance_community_resonance_score 37
 # HELP resonance_mining_boost_active Whether the mining boost is active (1) or not (0), as last pushed (seed: mining_boost_active). Absent once older than ingest.business_ttl.
 # TYPE resonance_mining_boost_active gauge
 resonance_mining_boost_active 0
-# HELP resonance_wallet_balance_pi Wallet balance in Pi, as last pushed (seed: wallet_balance). Absent once older than ingest.business_ttl.
+# HELP resonance_wallet_balance_pi Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).
 # TYPE resonance_wallet_balance_pi gauge
-resonance_wallet_balance_pi 12.5
+resonance_wallet_balance_pi{source="app"} 12.5
 `, pushed+30), names...)
 
 	// 31 s later the first push is past the TTL; the second is not.

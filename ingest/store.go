@@ -14,6 +14,10 @@ import (
 // only when HELP and type are identical, so both use this text.
 const WalletUnauthorizedHelp = "Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain)."
 
+// WalletBalanceHelp is the HELP of resonance_wallet_balance_pi, shared in
+// the same way: {source="app"} here, {source="horizon"} in collector/wallet.go.
+const WalletBalanceHelp = "Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain)."
+
 // Histogram buckets. API requests: around the seed's 2000 ms SlowAPI
 // threshold. Upstream calls: up to 30 s, with 3 s and 5 s for the seed's
 // SlowInference / PiSDKLatencyHigh / HuggingFaceLatencyHigh thresholds.
@@ -91,9 +95,10 @@ var (
 		bizMiningBoost: prometheus.NewDesc("resonance_mining_boost_active",
 			"Whether the mining boost is active (1) or not (0), as last pushed (seed: mining_boost_active). Absent once older than ingest.business_ttl.",
 			nil, nil),
+		// Labelled like the wallet collector's {source="horizon"} series of
+		// the same family; absent once older than ingest.business_ttl.
 		bizWalletBalance: prometheus.NewDesc("resonance_wallet_balance_pi",
-			"Wallet balance in Pi, as last pushed (seed: wallet_balance). Absent once older than ingest.business_ttl.",
-			nil, nil),
+			WalletBalanceHelp, nil, prometheus.Labels{"source": "app"}),
 		bizCommunity: prometheus.NewDesc("resonance_community_resonance_score",
 			"Community engagement score 0-100, as last pushed (seed: community_resonance). Absent once older than ingest.business_ttl.",
 			nil, nil),
