@@ -29,6 +29,9 @@ type Options struct {
 
 	Alertmanagers int  // how many clustered Alertmanagers (default 1)
 	Fast          bool // short scrape, evaluation, `for`, range and group timings
+	// StandardPorts listens on the usual ports (9861, 9862, 9090, 9093 and
+	// up) instead of free ones: what a person running the stack expects.
+	StandardPorts bool
 
 	ExporterConfig string // YAML for --config.file; empty: built-in defaults
 	RelayConfig    string // YAML for --config.file; empty: built-in defaults
@@ -70,6 +73,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 	}
 	addrs, err := freeAddrs(3 + 2*opts.Alertmanagers)
+	if opts.StandardPorts {
+		addrs = standardAddrs(opts.Alertmanagers)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +223,16 @@ func (s *Stack) Stop() {
 			<-p.exited
 		}
 	}
+}
+
+// standardAddrs: exporter, relay, Prometheus, then for each Alertmanager
+// its web and cluster ports (9093/9094, 9095/9096, ...).
+func standardAddrs(alertmanagers int) []string {
+	addrs := []string{"127.0.0.1:9861", "127.0.0.1:9862", "127.0.0.1:9090"}
+	for i := range alertmanagers {
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", 9093+2*i), fmt.Sprintf("127.0.0.1:%d", 9094+2*i))
+	}
+	return addrs
 }
 
 // freeAddrs reserves n loopback ports. They are released before use, so a

@@ -39,6 +39,7 @@ func setupStack(app *kingpin.Application, stdout io.Writer) {
 		defer stop()
 		s, err := localstack.Start(ctx, localstack.Options{
 			Root: root, Dir: abs(*dir), Bin: abs(*bin), ToolsBin: abs(*tools),
+			StandardPorts: true,
 		})
 		if err != nil {
 			return err
