@@ -13,7 +13,7 @@ import (
 )
 
 func TestIngestSourceExposesTheStore(t *testing.T) {
-	store := ingest.NewStore(ingest.Limits{MaxLabelValues: 10})
+	store := ingest.NewStore(ingest.Limits{MaxLabelValues: 10, MaxSeriesPerMetric: 100})
 	store.AddEvents(&ingest.EventBatch{Events: []ingest.Event{{Type: ingest.EventTransaction, TxStatus: "completed"}}})
 	r, err := New(Deps{Config: config.Default(), Logger: promslog.NewNopLogger(), Store: store})
 	if err != nil {

@@ -20,6 +20,9 @@ type IngestConfig struct {
 	// MaxLabelValues caps the distinct values of each free-form label per
 	// metric; the rest fold into "other".
 	MaxLabelValues int `yaml:"max_label_values"`
+	// MaxSeriesPerMetric caps the label combinations of each event metric
+	// (endpoint × method × code multiply); the rest fold into "other".
+	MaxSeriesPerMetric int `yaml:"max_series_per_metric"`
 	// BusinessTTL is how long a pushed business value is exported.
 	BusinessTTL model.Duration `yaml:"business_ttl"`
 	Loki        LokiConfig     `yaml:"loki"`
@@ -41,9 +44,10 @@ type LokiConfig struct {
 
 func defaultIngest() IngestConfig {
 	return IngestConfig{
-		MaxBodyBytes:   1 << 20,
-		MaxLabelValues: 500,
-		BusinessTTL:    model.Duration(5 * time.Minute),
+		MaxBodyBytes:       1 << 20,
+		MaxLabelValues:     500,
+		MaxSeriesPerMetric: 5000,
+		BusinessTTL:        model.Duration(5 * time.Minute),
 		Loki: LokiConfig{
 			QueueSize:        10000,
 			MaxRetries:       5,
@@ -55,6 +59,9 @@ func defaultIngest() IngestConfig {
 func (c *IngestConfig) validate() error {
 	if c.MaxBodyBytes <= 0 {
 		return errors.New("max_body_bytes: must be greater than 0")
+	}
+	if c.MaxSeriesPerMetric <= 0 {
+		return errors.New("max_series_per_metric: must be greater than 0")
 	}
 	if c.MaxLabelValues <= 0 {
 		return errors.New("max_label_values: must be greater than 0")

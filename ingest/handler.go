@@ -99,7 +99,7 @@ func (a *API) ApplyConfig(cfg config.IngestConfig, service string) error {
 	}
 	a.keys.Store(keys)
 	a.maxBody.Store(cfg.MaxBodyBytes)
-	a.store.SetLimits(Limits{Service: service, MaxLabelValues: cfg.MaxLabelValues, BusinessTTL: time.Duration(cfg.BusinessTTL)})
+	a.store.SetLimits(Limits{Service: service, MaxLabelValues: cfg.MaxLabelValues, MaxSeriesPerMetric: cfg.MaxSeriesPerMetric, BusinessTTL: time.Duration(cfg.BusinessTTL)})
 	if lokiChanged {
 		prev := a.loki.Swap(next)
 		if prev != nil {

@@ -598,10 +598,51 @@ func TestCardinalityCap(t *testing.T) {
 		t.Errorf("resonance_log_entries_total: %d series, want %d", n, limit+1)
 	}
 	compare(t, ta.store, `
-# HELP resonance_ingest_label_values_overflow_total Pushed values folded into "other" because the label already had ingest.max_label_values distinct values, by metric and label.
+# HELP resonance_ingest_label_values_overflow_total Pushed values folded into "other" because the label already had ingest.max_label_values distinct values, or (label="series") the metric already had ingest.max_series_per_metric label combinations; by metric and label.
 # TYPE resonance_ingest_label_values_overflow_total counter
 resonance_ingest_label_values_overflow_total{label="endpoint",metric="resonance_api_requests_total"} 99500
 resonance_ingest_label_values_overflow_total{label="service",metric="resonance_log_entries_total"} 500
+`, "resonance_ingest_label_values_overflow_total")
+}
+
+// Capped labels multiply (endpoint × method × code, upstream × operation):
+// the series cap bounds the combinations of each metric.
+func TestSeriesCap(t *testing.T) {
+	const maxSeries = 20
+	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) {
+		c.MaxLabelValues = 100
+		c.MaxSeriesPerMetric = maxSeries
+	})
+	var events []string
+	for endpoint := range 10 { // 10 endpoints × 10 codes × 1 method = 100 combinations
+		for code := 500; code < 510; code++ {
+			events = append(events, fmt.Sprintf(`{"type":"api_request","endpoint":"/e/%d","method":"POST","status":%d,"duration_ms":1}`, endpoint, code))
+			events = append(events, fmt.Sprintf(`{"type":"upstream_call","upstream":"u%d","operation":"op%d","duration_ms":1,"ok":false}`, endpoint, code))
+		}
+	}
+	expectStatus(t, ta.do(t, req{method: "POST", path: EventsPath, body: `{"events":[` + strings.Join(events, ",") + `]}`}), 202, "")
+
+	// 20 admitted combinations, plus one fold: endpoint "other", code class "5xx".
+	if n := testutil.CollectAndCount(ta.store, "resonance_api_requests_total"); n != maxSeries+1 {
+		t.Errorf("resonance_api_requests_total: %d series, want %d", n, maxSeries+1)
+	}
+	if n := testutil.CollectAndCount(ta.store, "resonance_upstream_requests_total"); n != maxSeries+1 {
+		t.Errorf("resonance_upstream_requests_total: %d series, want %d", n, maxSeries+1)
+	}
+	if n := testutil.CollectAndCount(ta.store, "resonance_upstream_request_duration_seconds"); n != maxSeries+1 {
+		t.Errorf("resonance_upstream_request_duration_seconds: %d series, want %d", n, maxSeries+1)
+	}
+	// Nothing is lost: the folded requests are counted under the fold, with
+	// a code that still matches code=~"5..".
+	if got := testutil.ToFloat64(ta.store.apiRequests.WithLabelValues(OtherValue, "POST", "5xx")); got != 80 {
+		t.Errorf(`folded requests {endpoint="other",code="5xx"} = %v, want 80`, got)
+	}
+	compare(t, ta.store, `
+# HELP resonance_ingest_label_values_overflow_total Pushed values folded into "other" because the label already had ingest.max_label_values distinct values, or (label="series") the metric already had ingest.max_series_per_metric label combinations; by metric and label.
+# TYPE resonance_ingest_label_values_overflow_total counter
+resonance_ingest_label_values_overflow_total{label="series",metric="resonance_api_requests_total"} 80
+resonance_ingest_label_values_overflow_total{label="series",metric="resonance_upstream_request_duration_seconds"} 80
+resonance_ingest_label_values_overflow_total{label="series",metric="resonance_upstream_requests_total"} 80
 `, "resonance_ingest_label_values_overflow_total")
 }
 

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +33,11 @@ type Limits struct {
 	// come in a batch without a source.
 	Service        string
 	MaxLabelValues int
-	BusinessTTL    time.Duration
+	// MaxSeriesPerMetric bounds the label combinations of each event
+	// metric: capped labels multiply (endpoint × method × code), so capping
+	// each alone is not enough.
+	MaxSeriesPerMetric int
+	BusinessTTL        time.Duration
 }
 
 // Store holds what the app pushed, as metrics. It lives as long as the
@@ -46,9 +51,12 @@ type Store struct {
 	endpoint *labelCap
 	upstream *labelCap
 	upOp     *labelCap
-	users    *activeUsers
-	business [numBusiness]businessValue
-	lastPush time.Time
+	// Label combinations per metric; a combination beyond the cap folds
+	// its free-form labels into OtherValue (and code into its class).
+	apiSeries, apiDurSeries, upSeries, upDurSeries *labelCap
+	users                                          *activeUsers
+	business                                       [numBusiness]businessValue
+	lastPush                                       time.Time
 
 	logEntries     *prometheus.CounterVec
 	errors         *prometheus.CounterVec
@@ -125,6 +133,11 @@ func NewStore(limits Limits) *Store {
 		upOp:     newLabelCap("resonance_upstream_requests_total", "operation"),
 		users:    newActiveUsers(maxTrackedUsers),
 
+		apiSeries:    newLabelCap("resonance_api_requests_total", seriesLabel),
+		apiDurSeries: newLabelCap("resonance_api_request_duration_seconds", seriesLabel),
+		upSeries:     newLabelCap("resonance_upstream_requests_total", seriesLabel),
+		upDurSeries:  newLabelCap("resonance_upstream_request_duration_seconds", seriesLabel),
+
 		logEntries: counter("resonance_log_entries_total",
 			"Log entries pushed to the ingest API, by service and level.", "service", "level"),
 		errors: counter("resonance_errors_total",
@@ -151,7 +164,7 @@ func NewStore(limits Limits) *Store {
 			ConstLabels: prometheus.Labels{"source": "app"},
 		}),
 		overflow: counter("resonance_ingest_label_values_overflow_total",
-			"Pushed values folded into \"other\" because the label already had ingest.max_label_values distinct values, by metric and label.", "metric", "label"),
+			"Pushed values folded into \"other\" because the label already had ingest.max_label_values distinct values, or (label=\"series\") the metric already had ingest.max_series_per_metric label combinations; by metric and label.", "metric", "label"),
 		usersUntracked: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "resonance_ingest_active_users_untracked_total",
 			Help: "User sightings not counted in resonance_active_users because the tracker was full.",
@@ -274,7 +287,15 @@ func (s *Store) AddEvents(b *EventBatch) {
 		switch e.Type {
 		case EventAPIRequest:
 			endpoint := s.fold(s.endpoint, e.Endpoint, max)
-			s.apiRequests.WithLabelValues(endpoint, e.methodNorm, strconv.Itoa(e.Code)).Inc()
+			reqEndpoint, code := endpoint, strconv.Itoa(e.Code)
+			if s.foldSeries(s.apiSeries, reqEndpoint, e.methodNorm, code) {
+				// The class keeps code=~"5.." (the API error ratio) true.
+				reqEndpoint, code = OtherValue, strconv.Itoa(e.Code/100)+"xx"
+			}
+			s.apiRequests.WithLabelValues(reqEndpoint, e.methodNorm, code).Inc()
+			if s.foldSeries(s.apiDurSeries, endpoint, e.methodNorm) {
+				endpoint = OtherValue
+			}
 			s.apiDuration.WithLabelValues(endpoint, e.methodNorm).Observe(e.durationS)
 			if e.User != "" {
 				before := s.users.untrack
@@ -290,7 +311,14 @@ func (s *Store) AddEvents(b *EventBatch) {
 			if !*e.OK {
 				outcome = "error"
 			}
-			s.upRequests.WithLabelValues(upstream, op, outcome).Inc()
+			if s.foldSeries(s.upSeries, upstream, op, outcome) {
+				s.upRequests.WithLabelValues(OtherValue, OtherValue, outcome).Inc()
+			} else {
+				s.upRequests.WithLabelValues(upstream, op, outcome).Inc()
+			}
+			if s.foldSeries(s.upDurSeries, upstream, op) {
+				upstream, op = OtherValue, OtherValue
+			}
 			s.upDuration.WithLabelValues(upstream, op).Observe(e.durationS)
 		case EventTransaction:
 			s.transactions.WithLabelValues(e.TxStatus).Inc()
@@ -308,6 +336,19 @@ func (s *Store) fold(c *labelCap, v string, max int) string {
 		s.overflow.WithLabelValues(c.metric, c.label).Inc()
 	}
 	return v
+}
+
+// seriesLabel names the series cap in the overflow counter.
+const seriesLabel = "series"
+
+// foldSeries admits the label combination while the metric has room and
+// reports whether it must fold instead. Must be called with s.mu held.
+func (s *Store) foldSeries(c *labelCap, values ...string) bool {
+	_, folded := c.fold(strings.Join(values, "\xff"), s.limits.MaxSeriesPerMetric)
+	if folded {
+		s.overflow.WithLabelValues(c.metric, c.label).Inc()
+	}
+	return folded
 }
 
 // SetBusiness applies a validated update.
