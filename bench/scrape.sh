@@ -12,7 +12,8 @@ command -v prometheus-node-exporter >/dev/null || { echo "install prometheus-nod
 go build -o "$tmp/resonance-exporter" "$root/cmd/resonance-exporter"
 go build -o "$tmp/scrapecompare" "$root/bench/scrapecompare"
 
-"$tmp/resonance-exporter" --web.listen-address=127.0.0.1:19861 --log.level=warn &
+# EXPORTER_FLAGS adds flags, e.g. --web.disable-exporter-metrics.
+"$tmp/resonance-exporter" --web.listen-address=127.0.0.1:19861 --log.level=warn ${EXPORTER_FLAGS:-} &
 resonance=$!
 prometheus-node-exporter --web.listen-address=127.0.0.1:19100 --log.level=warn \
   --collector.disable-defaults --collector.cpu --collector.meminfo \
