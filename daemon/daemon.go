@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/exporter-toolkit/web"
 )
 
@@ -47,26 +48,51 @@ func NewServer(handler http.Handler, logger *slog.Logger) *http.Server {
 
 // Reloader serialises configuration reloads, whether they come from
 // POST /-/reload or from SIGHUP. A failed reload keeps the running config.
+// Like Prometheus, it reports the outcome of the last attempt as metrics.
 type Reloader struct {
 	mu     sync.Mutex
 	reload func() error
 	logger *slog.Logger
+
+	success   prometheus.Gauge
+	timestamp prometheus.Gauge
 }
 
 // NewReloader wraps reload, which must load, validate and apply the config
-// and leave the running one untouched when it returns an error.
-func NewReloader(reload func() error, logger *slog.Logger) *Reloader {
-	return &Reloader{reload: reload, logger: logger}
+// and leave the running one untouched when it returns an error. It
+// registers <prefix>_config_last_reload_successful and
+// <prefix>_config_last_reload_success_timestamp_seconds with reg, counting
+// the config loaded at start as the first successful load.
+func NewReloader(prefix string, reload func() error, logger *slog.Logger, reg prometheus.Registerer) *Reloader {
+	r := &Reloader{
+		reload: reload,
+		logger: logger,
+		success: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: prefix + "_config_last_reload_successful",
+			Help: "Whether the last configuration reload attempt was successful.",
+		}),
+		timestamp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: prefix + "_config_last_reload_success_timestamp_seconds",
+			Help: "Timestamp of the last successful configuration reload.",
+		}),
+	}
+	reg.MustRegister(r.success, r.timestamp)
+	r.success.Set(1)
+	r.timestamp.SetToCurrentTime()
+	return r
 }
 
-// Reload runs one reload and logs its outcome.
+// Reload runs one reload and logs and reports its outcome.
 func (r *Reloader) Reload() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.reload(); err != nil {
+		r.success.Set(0)
 		r.logger.Error("Config reload failed, keeping the running config", "err", err)
 		return err
 	}
+	r.success.Set(1)
+	r.timestamp.SetToCurrentTime()
 	r.logger.Info("Config reloaded")
 	return nil
 }

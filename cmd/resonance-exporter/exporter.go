@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -34,17 +33,12 @@ type exporter struct {
 	handler  http.Handler
 	reloader *daemon.Reloader
 
-	mu      sync.Mutex // guards cfg
-	cfg     *config.Config
 	sources *collector.Reloadable
 
 	// The ingest store and API live as long as the process; a reload
 	// changes their settings and keys, never what was pushed.
 	store  *ingest.Store
 	ingest *ingest.API
-
-	reloadSuccess   prometheus.Gauge
-	reloadTimestamp prometheus.Gauge
 }
 
 func loadConfig(path string) (*config.Config, error) {
@@ -77,27 +71,15 @@ func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
 	e := &exporter{
 		opts:    opts,
 		logger:  logger,
-		cfg:     cfg,
 		sources: collector.NewReloadable(sources),
 		store:   store,
 		ingest:  ingestAPI,
-		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "resonance_exporter_config_last_reload_successful",
-			Help: "Whether the last configuration reload attempt was successful.",
-		}),
-		reloadTimestamp: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "resonance_exporter_config_last_reload_success_timestamp_seconds",
-			Help: "Timestamp of the last successful configuration reload.",
-		}),
 	}
-	e.reloadSuccess.Set(1)
-	e.reloadTimestamp.SetToCurrentTime()
-	e.reloader = daemon.NewReloader(e.reload, logger)
 
 	// The exporter's own health lives in its own registry, as in
-	// node_exporter, so it can be left out of /metrics.
+	// node_exporter, so its Go and process metrics can be left out.
 	exporterRegistry := prometheus.NewRegistry()
-	exporterRegistry.MustRegister(e.reloadSuccess, e.reloadTimestamp)
+	e.reloader = daemon.NewReloader("resonance_exporter", e.reload, logger, exporterRegistry)
 	if !opts.disableExporterMetrics {
 		exporterRegistry.MustRegister(
 			collectors.NewGoCollector(),
@@ -140,15 +122,7 @@ func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
 
 // reload loads the config file again and swaps the sources; on any error the
 // running config and sources stay.
-func (e *exporter) reload() (err error) {
-	defer func() {
-		if err != nil {
-			e.reloadSuccess.Set(0)
-			return
-		}
-		e.reloadSuccess.Set(1)
-		e.reloadTimestamp.SetToCurrentTime()
-	}()
+func (e *exporter) reload() error {
 	cfg, err := loadConfig(e.opts.configFile)
 	if err != nil {
 		return err
@@ -162,9 +136,6 @@ func (e *exporter) reload() (err error) {
 		sources.Close()
 		return err
 	}
-	e.mu.Lock()
-	e.cfg = cfg
-	e.mu.Unlock()
 	if err := e.sources.Swap(sources); err != nil {
 		return fmt.Errorf("stopping the previous collectors: %w", err)
 	}

@@ -70,35 +70,17 @@ func newRelay(configFile string, logger *slog.Logger) (http.Handler, *daemon.Rel
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector("resonance_relay"),
 	)
-	reloadSuccess := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "resonance_relay_config_last_reload_successful",
-		Help: "Whether the last configuration reload attempt was successful.",
-	})
-	reloadTimestamp := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "resonance_relay_config_last_reload_success_timestamp_seconds",
-		Help: "Timestamp of the last successful configuration reload.",
-	})
-	reg.MustRegister(reloadSuccess, reloadTimestamp)
-	reloadSuccess.Set(1)
-	reloadTimestamp.SetToCurrentTime()
-
 	rl, err := relay.New(cfg, logger, reg)
 	if err != nil {
 		return nil, nil, err
 	}
-	reloader := daemon.NewReloader(func() error {
+	reloader := daemon.NewReloader("resonance_relay", func() error {
 		cfg, err := relay.Load(configFile)
-		if err == nil {
-			err = rl.Apply(cfg)
-		}
 		if err != nil {
-			reloadSuccess.Set(0)
 			return err
 		}
-		reloadSuccess.Set(1)
-		reloadTimestamp.SetToCurrentTime()
-		return nil
-	}, logger)
+		return rl.Apply(cfg)
+	}, logger, reg)
 
 	mux := http.NewServeMux()
 	mux.Handle("/webhook/{target}", rl)
