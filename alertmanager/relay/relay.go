@@ -51,7 +51,15 @@ type target struct {
 	formatter channel.Formatter
 	sink      sink
 	client    *http.Client // nil for files; closed when replaced
+	// parallel is how many messages of one notification go out at once.
+	// Discord and Slack get 1: the parts of a split notification must
+	// arrive in order, and they rate-limit per webhook. Hub events are one
+	// independent request per alert.
+	parallel int
 }
+
+// hubParallelism bounds the concurrent hub requests of one notification.
+const hubParallelism = 4
 
 // New returns a relay running cfg, with its metrics registered on reg.
 func New(cfg *Config, logger *slog.Logger, reg prometheus.Registerer) (*Relay, error) {
@@ -108,7 +116,7 @@ func (r *Relay) Apply(cfg *Config) error {
 }
 
 func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
-	t := &target{name: tc.Name}
+	t := &target{name: tc.Name, parallel: 1}
 	var err error
 	switch tc.format() {
 	case FormatDiscord:
@@ -134,6 +142,9 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 	attempts := r.metrics.attempts
 	name := tc.Name
 	t.client = client
+	if tc.format() == FormatHub {
+		t.parallel = hubParallelism
+	}
 	t.sink = &httpSink{
 		client:  client,
 		url:     tc.url,
@@ -143,6 +154,38 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 		},
 	}
 	return t, nil
+}
+
+// deliverMessage sends message i of total unless it was delivered before
+// (or is being delivered by a concurrent notification), and counts it.
+func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, groupKey string, m channel.Message, i, total int, logger *slog.Logger) (string, error) {
+	key := keyOf(t.name, groupKey, m.Body)
+	began := time.Now()
+	seen, err := mem.Claim(ctx, key)
+	if seen {
+		r.metrics.messages.WithLabelValues(t.name, messageDuplicate).Inc()
+		return messageDuplicate, nil
+	}
+	if err == nil {
+		err = t.sink.Send(ctx, m.Body)
+		mem.Finish(key, err == nil)
+	}
+	outcome := messageDelivered
+	var rejected *RejectedError
+	switch {
+	case err == nil:
+	case errors.As(err, &rejected):
+		outcome = messageRejected
+		// Logged once per message, not per attempt, with the channel's
+		// reason: this needs a person, not a retry.
+		logger.Error("Channel rejected a message", "message", i+1, "of", total, "status", rejected.Status, "reason", rejected.Reason)
+	default:
+		outcome = messageFailed
+		logger.Warn("Message not delivered", "message", i+1, "of", total, "err", err)
+	}
+	r.metrics.messages.WithLabelValues(t.name, outcome).Inc()
+	r.metrics.messageDuration.WithLabelValues(t.name, outcome).Observe(time.Since(began).Seconds())
+	return outcome, err
 }
 
 // ServeHTTP handles POST /webhook/{target}; the mux must bind the {target}
@@ -220,43 +263,35 @@ func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notificati
 
 	mem := r.delivered.Load()
 	rep := deliveryReport{Messages: len(msgs)}
-	var firstErr error
+	var (
+		mu       sync.Mutex // guards rep and firstErr
+		firstErr error
+		wg       sync.WaitGroup
+		slots    = make(chan struct{}, t.parallel)
+	)
+	// A failed message does not stop the next ones: what is delivered now
+	// need not be sent on Alertmanager's retry.
 	for i, m := range msgs {
-		key := keyOf(t.name, n.GroupKey, m.Body)
-		began := time.Now()
-		seen, err := mem.Claim(ctx, key)
-		if seen {
-			rep.Duplicate++
-			r.metrics.messages.WithLabelValues(t.name, messageDuplicate).Inc()
-			continue
-		}
-		if err == nil {
-			err = t.sink.Send(ctx, m.Body)
-			mem.Finish(key, err == nil)
-		}
-		outcome := messageDelivered
-		var rejected *RejectedError
-		switch {
-		case err == nil:
-			rep.Delivered++
-		case errors.As(err, &rejected):
-			outcome = messageRejected
-			// Logged once per message, not per attempt, with the
-			// channel's reason: this needs a person, not a retry.
-			logger.Error("Channel rejected a message", "message", i+1, "of", len(msgs), "status", rejected.Status, "reason", rejected.Reason)
-		default:
-			outcome = messageFailed
-			logger.Warn("Message not delivered", "message", i+1, "of", len(msgs), "err", err)
-		}
-		r.metrics.messages.WithLabelValues(t.name, outcome).Inc()
-		r.metrics.messageDuration.WithLabelValues(t.name, outcome).Observe(time.Since(began).Seconds())
-		if err != nil {
-			rep.Failed++
-			if firstErr == nil {
-				firstErr = fmt.Errorf("message %d of %d: %w", i+1, len(msgs), err)
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			outcome, err := r.deliverMessage(ctx, mem, t, n.GroupKey, m, i, len(msgs), logger)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case outcome == messageDuplicate:
+				rep.Duplicate++
+			case err == nil:
+				rep.Delivered++
+			default:
+				rep.Failed++
+				if firstErr == nil {
+					firstErr = fmt.Errorf("message %d of %d: %w", i+1, len(msgs), err)
+				}
 			}
-		}
+		})
 	}
+	wg.Wait()
 	if firstErr != nil {
 		rep.Error = fmt.Sprintf("%d of %d messages not delivered; first: %v", rep.Failed, len(msgs), firstErr)
 		code := http.StatusBadGateway

@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -458,4 +460,63 @@ func notificationOf(d any, groupKey string) map[string]any {
 	m["version"] = "4"
 	m["groupKey"] = groupKey
 	return m
+}
+
+// Hub events are independent requests and go out a few at a time; the
+// parts of a split Discord notification go out one after another, in order.
+func TestConcurrencyPerChannelType(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, peak := map[string]int{}, map[string]int{}
+	var order []string
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		path := r.URL.Path
+		mu.Lock()
+		inFlight[path]++
+		peak[path] = max(peak[path], inFlight[path])
+		if path == "/discord" {
+			var msg struct{ Content string }
+			json.Unmarshal(body, &msg)
+			order = append(order, msg.Content)
+		}
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond) // long enough for concurrent requests to overlap
+		mu.Lock()
+		inFlight[path]--
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(sink.Close)
+	h := newHarness(t, fastDelivery+fmt.Sprintf(`
+targets:
+  - {name: discord, type: discord, url: %q}
+  - {name: hub, type: http, url: %q}
+`, sink.URL+"/discord", sink.URL+"/hub"), nil)
+
+	body, _ := json.Marshal(notificationOf(channeltest.Many(30), "{}:{alertname=\"Many\"}"))
+	for _, target := range []string{"discord", "hub"} {
+		if code, rep := h.post(t, target, body); code != http.StatusOK || rep.Failed != 0 {
+			t.Fatalf("%s: %d %+v", target, code, rep)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if peak["/hub"] < 2 || peak["/hub"] > hubParallelism {
+		t.Errorf("hub: at most %d concurrent requests wanted, and more than 1; peak %d", hubParallelism, peak["/hub"])
+	}
+	if peak["/discord"] != 1 {
+		t.Errorf("discord: messages of one notification must go out one at a time; peak %d", peak["/discord"])
+	}
+	if len(order) < 3 || partNumber(order[0]) != 1 || !slices.IsSortedFunc(order, func(a, b string) int { return partNumber(a) - partNumber(b) }) {
+		t.Errorf("discord parts out of order: %q", order)
+	}
+}
+
+// partNumber reads n from a split message's "(n/m)".
+func partNumber(content string) int {
+	var n, m int
+	if i := strings.LastIndex(content, "("); i >= 0 {
+		fmt.Sscanf(content[i:], "(%d/%d)", &n, &m)
+	}
+	return n
 }
