@@ -283,6 +283,9 @@ func (a *API) readBody(r *http.Request, buf *bytes.Buffer) error {
 	limit := a.maxBody.Load()
 	tooLarge := refuse(http.StatusRequestEntityTooLarge, "too_large", "body larger than %d bytes (ingest.max_body_bytes)", limit)
 	var body io.Reader = r.Body
+	// compressed counts what is read of a gzip body: when it ran out, the
+	// answer is 413 whatever gzip made of the truncated stream.
+	var compressed *io.LimitedReader
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 		if r.ContentLength > limit {
@@ -291,13 +294,16 @@ func (a *API) readBody(r *http.Request, buf *bytes.Buffer) error {
 	case "gzip", "x-gzip":
 		// The compressed body cannot sensibly be larger than the
 		// inflated limit either.
-		raw := io.LimitReader(r.Body, limit+1)
+		compressed = &io.LimitedReader{R: r.Body, N: limit + 1}
 		zr, _ := gzipPool.Get().(*gzip.Reader)
 		var err error
 		if zr == nil {
-			zr, err = gzip.NewReader(raw)
+			zr, err = gzip.NewReader(compressed)
 		} else {
-			err = zr.Reset(raw)
+			err = zr.Reset(compressed)
+		}
+		if compressed.N == 0 {
+			return tooLarge
 		}
 		if err != nil {
 			return refuse(http.StatusBadRequest, "bad_encoding", "Content-Encoding gzip: %s", err)
@@ -311,6 +317,9 @@ func (a *API) readBody(r *http.Request, buf *bytes.Buffer) error {
 		buf.Grow(int(r.ContentLength))
 	}
 	n, err := buf.ReadFrom(io.LimitReader(body, limit+1))
+	if compressed != nil && compressed.N == 0 {
+		return tooLarge
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.Is(err, io.ErrUnexpectedEOF):

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -340,6 +341,11 @@ func TestRequestErrors(t *testing.T) {
 	big := `{"logs":[{"level":"INFO","message":"` + strings.Repeat("a", 2000) + `"}]}`
 	// 1 MiB of spaces inflates from about 1 KiB of gzip.
 	bomb := `{"logs":[{"level":"INFO","message":"x"}]` + strings.Repeat(" ", 1<<20) + `}`
+	// Incompressible: its gzip form is over the limit while the part of it
+	// within the limit inflates to less than the limit.
+	noise := make([]byte, 1500)
+	rand.NewChaCha8([32]byte{1}).Read(noise)
+	incompressible := string(noise)
 
 	cases := []struct {
 		name string
@@ -352,6 +358,7 @@ func TestRequestErrors(t *testing.T) {
 		{"too large", req{method: "POST", path: LogsPath, body: big}, 413, `{"error":"body larger than 1024 bytes (ingest.max_body_bytes)"}`},
 		{"too large without Content-Length", req{method: "POST", path: LogsPath, body: big, header: map[string]string{"Content-Length": ""}}, 413, ""},
 		{"gzip bomb", req{method: "POST", path: LogsPath, body: bomb, gzip: true}, 413, ""},
+		{"gzip body itself too large", req{method: "POST", path: LogsPath, body: incompressible, gzip: true}, 413, `{"error":"body larger than 1024 bytes (ingest.max_body_bytes)"}`},
 		{"form content type", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}, 415,
 			`{"error":"Content-Type must be application/json"}`},
 		{"no content type", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Type": ""}}, 415, ""},
@@ -381,7 +388,7 @@ func TestRequestErrors(t *testing.T) {
 resonance_ingest_rejected_requests_total{reason="bad_encoding"} 1
 resonance_ingest_rejected_requests_total{reason="media_type"} 6
 resonance_ingest_rejected_requests_total{reason="method"} 2
-resonance_ingest_rejected_requests_total{reason="too_large"} 3
+resonance_ingest_rejected_requests_total{reason="too_large"} 4
 resonance_ingest_rejected_requests_total{reason="unauthorized"} 1
 `, "resonance_ingest_rejected_requests_total")
 }
