@@ -76,7 +76,7 @@ func scrape(t *testing.T, c Collector) (map[string]float64, error) {
 type constCollector struct{ m prometheus.Metric }
 
 func (c constCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.m.Desc() }
-func (c constCollector) Collect(ch chan<- prometheus.Metric)  { ch <- c.m }
+func (c constCollector) Collect(ch chan<- prometheus.Metric) { ch <- c.m }
 
 func writePIDFile(t *testing.T, path string, pid int) {
 	t.Helper()
