@@ -23,7 +23,7 @@ tools:
 
 # Every Go test, the end-to-end test of the real stack (e2e/) included.
 unit-test:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout=20m ./...
 
 # The concurrent packages once more under the race detector.
 race-test:
