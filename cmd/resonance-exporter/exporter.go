@@ -24,6 +24,7 @@ type options struct {
 	metricsPath            string
 	disableExporterMetrics bool
 	maxRequests            int
+	enableLifecycle        bool
 }
 
 // exporter is the wired daemon: config, sources, registries and routes.
@@ -111,7 +112,8 @@ func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
 			{Address: opts.metricsPath, Text: "Metrics"},
 			{Address: "/-/healthy", Text: "Health"},
 		},
-		Reloader: e.reloader,
+		Reloader:        e.reloader,
+		EnableLifecycle: opts.enableLifecycle,
 	}
 	if err := lifecycle.Register(mux); err != nil {
 		return nil, err

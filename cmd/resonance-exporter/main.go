@@ -26,10 +26,12 @@ func main() {
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&opts.metricsPath)
 	app.Flag("web.disable-exporter-metrics", "Exclude the exporter's own Go and process metrics from /metrics.").BoolVar(&opts.disableExporterMetrics)
 	app.Flag("web.max-requests", "Maximum number of parallel scrapes (0 = no limit).").Default("40").IntVar(&opts.maxRequests)
+	enableLifecycle := daemon.AddLifecycleFlag(app)
 	flag.AddFlags(app, logCfg)
 	app.Version(version.Print("resonance-exporter"))
 	app.HelpFlag.Short('h')
 	kingpin.MustParse(app.Parse(os.Args[1:]))
+	opts.enableLifecycle = *enableLifecycle
 
 	logger := promslog.New(logCfg)
 	logger.Info("Starting resonance-exporter", "version", version.Info())
