@@ -71,6 +71,12 @@ func (a *API) ApplyConfig(cfg config.IngestConfig, service string) error {
 			return fmt.Errorf("ingest.api_keys_file: %w", err)
 		}
 	}
+	if keys == nil && a.keys.Load() != nil {
+		// Dropping the file would open the API to every loopback client
+		// (and whatever proxies through one): a restart makes that choice
+		// deliberate.
+		return errors.New("ingest.api_keys_file was removed: the running keys stay; restart the exporter to run without keys")
+	}
 	var next *loki.Forwarder
 	a.lokiMu.Lock()
 	defer a.lokiMu.Unlock()
@@ -93,7 +99,9 @@ func (a *API) ApplyConfig(cfg config.IngestConfig, service string) error {
 
 	// Nothing can fail from here on.
 	if keys == nil {
-		a.logger.Warn("NO INGEST API KEYS: ingest.api_keys_file is not set, so the ingest API accepts requests from loopback clients only and refuses all others")
+		a.logger.Warn("NO INGEST API KEYS: ingest.api_keys_file is not set, so the ingest API accepts only direct loopback clients: " +
+			"requests from other addresses, relayed by a proxy (Forwarded, X-Forwarded-For, X-Real-IP) or with a Host other than localhost or a loopback address are refused. " +
+			"A proxy, sidecar or tunnel on this host still makes remote callers local: set api_keys_file whenever one may reach the exporter")
 	} else {
 		a.logger.Info("Ingest API keys loaded", "keys", keys.Len())
 	}
@@ -225,18 +233,55 @@ func (a *API) serve(method string, r *http.Request, ingest func([]byte) (int, er
 	return n, nil
 }
 
+// APIKeyHeader carries the ingest key when Authorization is taken: with
+// basic_auth_users in --web.config.file, exporter-toolkit checks
+// Authorization on every path, so a client sends its basic credentials
+// there and the ingest key here.
+const APIKeyHeader = "X-Api-Key"
+
 func (a *API) authorize(r *http.Request) error {
 	keys := a.keys.Load()
 	if keys == nil {
-		if isLoopback(r.RemoteAddr) {
-			return nil
-		}
+		return authorizeLoopback(r)
+	}
+	key, ok := requestKey(r)
+	if !ok || !keys.Match(key) {
+		return refuse(http.StatusUnauthorized, "unauthorized", "missing or invalid bearer key")
+	}
+	return nil
+}
+
+// requestKey returns the key of X-Api-Key, else of Authorization: Bearer.
+func requestKey(r *http.Request) (string, bool) {
+	if k := strings.TrimSpace(r.Header.Get(APIKeyHeader)); k != "" {
+		return k, true
+	}
+	scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(key), true
+}
+
+// proxyHeaders mark a request relayed by a proxy: on loopback, that proxy
+// (a sidecar, an ingress, an SSH or port-forward tunnel behind one) may be
+// carrying a remote caller.
+var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-Ip"}
+
+// authorizeLoopback is the rule without keys: a direct client on loopback,
+// addressing the exporter by a loopback name, so that neither a local
+// proxy nor a DNS-rebound browser page can push.
+func authorizeLoopback(r *http.Request) error {
+	if !isLoopback(r.RemoteAddr) {
 		return refuse(http.StatusForbidden, "forbidden", "no ingest API keys are configured: only loopback clients may push")
 	}
-	auth := r.Header.Get("Authorization")
-	scheme, key, ok := strings.Cut(auth, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || !keys.Match(strings.TrimSpace(key)) {
-		return refuse(http.StatusUnauthorized, "unauthorized", "missing or invalid bearer key")
+	for _, h := range proxyHeaders {
+		if _, ok := r.Header[h]; ok {
+			return refuse(http.StatusForbidden, "forbidden", "no ingest API keys are configured: requests relayed by a proxy (%s header) are refused", h)
+		}
+	}
+	if !isLoopbackHost(r.Host) {
+		return refuse(http.StatusForbidden, "forbidden", "no ingest API keys are configured: the Host header must be localhost or a loopback address")
 	}
 	return nil
 }
@@ -245,6 +290,20 @@ func isLoopback(remoteAddr string) bool {
 	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
 		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// isLoopbackHost reports whether a Host header names loopback: localhost
+// or a loopback address, with or without a port.
+func isLoopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()

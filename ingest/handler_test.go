@@ -81,6 +81,7 @@ type req struct {
 	header             map[string]string
 	gzip               bool
 	remote             string
+	host               string // default example.com
 }
 
 func (ta *testAPI) do(t *testing.T, r req) *httptest.ResponseRecorder {
@@ -109,6 +110,9 @@ func (ta *testAPI) do(t *testing.T, r req) *httptest.ResponseRecorder {
 	hr.RemoteAddr = "192.0.2.10:5555"
 	if r.remote != "" {
 		hr.RemoteAddr = r.remote
+	}
+	if r.host != "" {
+		hr.Host = r.host
 	}
 	rec := httptest.NewRecorder()
 	ta.mux.ServeHTTP(rec, hr)
@@ -272,9 +276,15 @@ func TestAuthentication(t *testing.T) {
 		{"key prefix", "Bearer " + testKey[:5], 401},
 		{"basic auth", "Basic " + testKey, 401},
 		{"comment is not a key", "Bearer # rotation: old and new key both valid", 401},
+		// With basic auth on every path (--web.config.file), the key
+		// travels in X-Api-Key beside the basic credentials.
+		{"X-Api-Key beside basic auth", "Basic dXNlcjpwYXNz|" + testKey, 202},
+		{"X-Api-Key alone", "|" + testKey, 202},
+		{"wrong X-Api-Key", "Bearer " + testKey + "|nope", 401},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rec := ta.do(t, req{method: "POST", path: LogsPath, body: body, header: map[string]string{"Authorization": c.auth}})
+			auth, apiKey, _ := strings.Cut(c.auth, "|")
+			rec := ta.do(t, req{method: "POST", path: LogsPath, body: body, header: map[string]string{"Authorization": auth, APIKeyHeader: apiKey}})
 			if c.code == 401 {
 				expectStatus(t, rec, 401, `{"error":"missing or invalid bearer key"}`)
 				if got := rec.Header().Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
@@ -290,11 +300,69 @@ func TestAuthentication(t *testing.T) {
 func TestNoKeysLoopbackOnly(t *testing.T) {
 	ta := newTestAPI(t, "", nil)
 	body := `{"logs":[{"level":"INFO","message":"x"}]}`
-	for _, remote := range []string{"127.0.0.1:4000", "[::1]:4000"} {
-		expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: remote, header: map[string]string{"Authorization": ""}}), 202, "")
+	noAuth := map[string]string{"Authorization": ""}
+	for _, c := range []struct{ remote, host string }{
+		{"127.0.0.1:4000", "localhost:9861"},
+		{"127.0.0.1:4000", "127.0.0.1:9861"},
+		{"[::1]:4000", "[::1]:9861"},
+		{"[::1]:4000", "LOCALHOST"},
+	} {
+		expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: c.remote, host: c.host, header: noAuth}), 202, "")
 	}
-	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: "192.0.2.1:4000"}), 403,
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: "192.0.2.1:4000", host: "localhost"}), 403,
 		`{"error":"no ingest API keys are configured: only loopback clients may push"}`)
+
+	// A local proxy makes a remote caller local: Istio delivers from
+	// 127.0.0.6, nginx or an SSH tunnel from 127.0.0.1.
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host"} {
+		rec := ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: "127.0.0.6:4000", host: "localhost:9861",
+			header: map[string]string{"Authorization": "", h: "for=198.51.100.7"}})
+		expectStatus(t, rec, 403, "")
+		if !strings.Contains(rec.Body.String(), "proxy") {
+			t.Errorf("%s: refusal does not say why: %s", h, rec.Body)
+		}
+	}
+	// DNS rebinding: a page at evil.example resolved to 127.0.0.1.
+	for _, host := range []string{"evil.example", "evil.example:9861", "127.0.0.1.nip.io", "localhost.evil.example", ""} {
+		rec := ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: "127.0.0.1:4000", host: host, header: noAuth})
+		if host == "" {
+			// httptest fills in example.com; an empty Host is refused too.
+			rec = httptest.NewRecorder()
+			hr := httptest.NewRequest(http.MethodPost, LogsPath, strings.NewReader(body))
+			hr.Header.Set("Content-Type", "application/json")
+			hr.RemoteAddr, hr.Host = "127.0.0.1:4000", ""
+			ta.mux.ServeHTTP(rec, hr)
+		}
+		expectStatus(t, rec, 403, `{"error":"no ingest API keys are configured: the Host header must be localhost or a loopback address"}`)
+	}
+	compare(t, ta.store, `
+# HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
+# TYPE resonance_log_entries_total counter
+resonance_log_entries_total{level="info",service="quantum-resonance-api"} 4
+`, "resonance_log_entries_total")
+}
+
+// With keys, the key is what counts, not where the request comes from.
+func TestKeysAcceptProxiedRequests(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	rec := ta.do(t, req{method: "POST", path: LogsPath, body: `{"logs":[{"level":"INFO","message":"x"}]}`,
+		remote: "127.0.0.6:4000", header: map[string]string{"X-Forwarded-For": "198.51.100.7"}})
+	expectStatus(t, rec, 202, "")
+}
+
+// Removing api_keys_file in a reload would open the API to loopback
+// clients: the reload fails and the running keys stay.
+func TestReloadThatDropsTheKeysFails(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	noKeys := ta.cfg
+	noKeys.APIKeysFile = ""
+	err := ta.api.ApplyConfig(noKeys, "svc")
+	if err == nil || !strings.Contains(err.Error(), "api_keys_file") {
+		t.Fatalf("reload without api_keys_file: %v, want an error naming it", err)
+	}
+	body := `{"logs":[{"level":"INFO","message":"x"}]}`
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: "127.0.0.1:1", host: "localhost", header: map[string]string{"Authorization": ""}}), 401, "")
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body}), 202, "")
 }
 
 func TestReloadKeys(t *testing.T) {
