@@ -99,7 +99,7 @@ func validateHTTPURL(raw string) error {
 		return errors.New("not a valid URL")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("scheme %q is not http or https", u.Scheme)
+		return errors.New("scheme is not http or https")
 	}
 	if u.Host == "" {
 		return errors.New("URL has no host")
