@@ -591,26 +591,6 @@ func (f familyFilter) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func TestActiveUsersTrackerIsBounded(t *testing.T) {
-	now := time.Now()
-	a := newActiveUsers(100)
-	for i := range 1000 {
-		a.see(fmt.Sprint("user-", i), now, now)
-	}
-	if got := a.count(now); got != 100 {
-		t.Errorf("tracked %d users, want the cap 100", got)
-	}
-	if a.untrack != 900 {
-		t.Errorf("untracked %d, want 900", a.untrack)
-	}
-	// Once the window has passed, room is made for new users.
-	later := now.Add(ActiveUserWindow + time.Second)
-	a.see("late", later, later)
-	if got := a.count(later); got != 1 {
-		t.Errorf("after expiry: %d users, want 1", got)
-	}
-}
-
 func TestBusinessExpires(t *testing.T) {
 	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.BusinessTTL = model.Duration(time.Minute) })
 	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath,

@@ -115,7 +115,7 @@ var (
 		"When business values were last pushed (PUT /api/v1/business), as a Unix time.",
 		nil, nil)
 	trackedUsersDesc = prometheus.NewDesc("resonance_ingest_active_users_tracked",
-		"Users held by the active-user tracker (at most 100000).",
+		"Users held exactly by the active-user tracker (at most 100000; beyond it resonance_active_users is a HyperLogLog estimate).",
 		nil, nil)
 )
 
@@ -167,7 +167,7 @@ func NewStore(limits Limits) *Store {
 			"Pushed values folded into \"other\" because the label already had ingest.max_label_values distinct values, or (label=\"series\") the metric already had ingest.max_series_per_metric label combinations; by metric and label.", "metric", "label"),
 		usersUntracked: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "resonance_ingest_active_users_untracked_total",
-			Help: "User sightings not counted in resonance_active_users because the tracker was full.",
+			Help: "User sightings the exact active-user tracker had no room for; resonance_active_users is then a HyperLogLog estimate.",
 		}),
 
 		requests: counter("resonance_ingest_requests_total",
@@ -398,6 +398,7 @@ func (s *Store) Collect(ch chan<- prometheus.Metric) {
 	lastPush := s.lastPush
 	usersEver := s.users.everSeen
 	windowUsers := s.users.count(now)
+	trackedUsers := s.users.tracked()
 	s.mu.Unlock()
 
 	fresh := func(b businessValue) bool { return !b.at.IsZero() && now.Sub(b.at) < ttl }
@@ -413,12 +414,12 @@ func (s *Store) Collect(ch chan<- prometheus.Metric) {
 	case fresh(biz[bizActiveUsers]):
 		ch <- prometheus.MustNewConstMetric(activeUsersDesc, prometheus.GaugeValue, biz[bizActiveUsers].v)
 	case usersEver:
-		ch <- prometheus.MustNewConstMetric(activeUsersDesc, prometheus.GaugeValue, float64(windowUsers))
+		ch <- prometheus.MustNewConstMetric(activeUsersDesc, prometheus.GaugeValue, windowUsers)
 	}
 	if !lastPush.IsZero() {
 		ch <- prometheus.MustNewConstMetric(lastUpdateDesc, prometheus.GaugeValue, float64(lastPush.UnixNano())/1e9)
 	}
-	ch <- prometheus.MustNewConstMetric(trackedUsersDesc, prometheus.GaugeValue, float64(windowUsers))
+	ch <- prometheus.MustNewConstMetric(trackedUsersDesc, prometheus.GaugeValue, float64(trackedUsers))
 }
 
 // foldService maps a service name onto the capped set without counting an
