@@ -226,7 +226,9 @@ func (a *API) serve(method string, r *http.Request, ingest func([]byte) (int, er
 		case errors.As(err, &in):
 			return 0, &requestError{code: http.StatusBadRequest, reason: "invalid", msg: in.Error(), index: in.Index}
 		case errors.As(err, &nj):
-			return 0, refuse(http.StatusUnsupportedMediaType, "media_type", "%s", nj.Error())
+			// Like Loki, Pushgateway and Prometheus: a body that cannot be
+			// parsed is a bad request; 415 is for the media type itself.
+			return 0, refuse(http.StatusBadRequest, "invalid", "%s", nj.Error())
 		}
 		return 0, err
 	}

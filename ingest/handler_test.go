@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/promslog"
 
 	"github.com/quantum-resonance/telemetry/config"
@@ -188,6 +189,29 @@ resonance_errors_total{service="src"} 1
 `, "resonance_log_entries_total", "resonance_errors_total")
 }
 
+// An hour is the longest duration taken; the histogram's _sum stays finite.
+func TestDurationUpToAnHour(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	expectStatus(t, ta.do(t, req{method: "POST", path: EventsPath,
+		body: `{"events":[{"type":"api_request","endpoint":"/x","method":"GET","status":200,"duration_ms":3600000}]}`}), 202, "")
+	for range 1000 {
+		ta.do(t, req{method: "POST", path: EventsPath,
+			body: `{"events":[{"type":"api_request","endpoint":"/x","method":"GET","status":200,"duration_ms":1.7e308}]}`})
+	}
+	if got := gatherText(t, ta.store, "resonance_api_request_duration_seconds"); !strings.Contains(got, `resonance_api_request_duration_seconds_sum{endpoint="/x",method="GET"} 3600`+"\n") {
+		t.Fatalf("histogram sum moved past the one accepted hour:\n%s", got)
+	}
+}
+
+func gatherText(t *testing.T, c prometheus.Collector, names ...string) string {
+	t.Helper()
+	out, err := testutil.CollectAndFormat(c, expfmt.TypeTextPlain, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
 func TestBadBatchChangesNothing(t *testing.T) {
 	ta := newTestAPI(t, testKey, nil)
 	cases := []struct {
@@ -221,6 +245,12 @@ func TestBadBatchChangesNothing(t *testing.T) {
 		{"negative duration", EventsPath,
 			`{"events":[{"type":"upstream_call","upstream":"huggingface","duration_ms":-1,"ok":true}]}`,
 			`{"error":"events[0].duration_ms: -1 is not a duration in milliseconds (0 or more)","index":0}`},
+		{"absurd duration", EventsPath,
+			`{"events":[{"type":"api_request","endpoint":"/x","method":"GET","status":200,"duration_ms":1},{"type":"api_request","endpoint":"/x","method":"GET","status":200,"duration_ms":1e308}]}`,
+			`{"error":"events[1].duration_ms: 1e+308 is over the maximum of 3600000 (one hour)","index":1}`},
+		{"upstream duration over an hour", EventsPath,
+			`{"events":[{"type":"upstream_call","upstream":"huggingface","duration_ms":3600000.5,"ok":true}]}`,
+			`{"error":"events[0].duration_ms: 3.6000005e+06 is over the maximum of 3600000 (one hour)","index":0}`},
 		{"upstream without ok", EventsPath,
 			`{"events":[{"type":"upstream_call","upstream":"huggingface","duration_ms":1}]}`,
 			`{"error":"events[0].ok: missing: true when the call succeeded, false when it failed","index":0}`},
@@ -257,7 +287,7 @@ resonance_transactions_total{status="completed"} 0
 resonance_transactions_total{status="failed"} 0
 # HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid).
 # TYPE resonance_ingest_rejected_requests_total counter
-resonance_ingest_rejected_requests_total{reason="invalid"} 15
+resonance_ingest_rejected_requests_total{reason="invalid"} 17
 `, "resonance_transactions_total", "resonance_ingest_rejected_requests_total")
 }
 
@@ -430,9 +460,11 @@ func TestRequestErrors(t *testing.T) {
 		{"form content type", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}, 415,
 			`{"error":"Content-Type must be application/json"}`},
 		{"no content type", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Type": ""}}, 415, ""},
-		{"not JSON", req{method: "POST", path: LogsPath, body: `logs=1`}, 415, `{"error":"body is not valid JSON: invalid character 'l' looking for beginning of value"}`},
-		{"truncated JSON", req{method: "POST", path: EventsPath, body: `{"events":[`}, 415, ""},
-		{"business not JSON", req{method: "PUT", path: BusinessPath, body: ``}, 415, ""},
+		// Malformed JSON under the right Content-Type is a bad request,
+		// as Loki, Pushgateway and Prometheus answer.
+		{"not JSON", req{method: "POST", path: LogsPath, body: `logs=1`}, 400, `{"error":"body is not valid JSON: invalid character 'l' looking for beginning of value"}`},
+		{"truncated JSON", req{method: "POST", path: EventsPath, body: `{"events":[`}, 400, ""},
+		{"business not JSON", req{method: "PUT", path: BusinessPath, body: ``}, 400, ""},
 		{"unknown encoding", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Encoding": "br"}}, 415, ""},
 		{"corrupt gzip", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Encoding": "gzip"}}, 400, ""},
 		{"unauthorized before anything else", req{method: "POST", path: LogsPath, body: big, header: map[string]string{"Authorization": "", "Content-Type": "text/plain"}}, 401, ""},
@@ -454,7 +486,8 @@ func TestRequestErrors(t *testing.T) {
 # HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid).
 # TYPE resonance_ingest_rejected_requests_total counter
 resonance_ingest_rejected_requests_total{reason="bad_encoding"} 1
-resonance_ingest_rejected_requests_total{reason="media_type"} 6
+resonance_ingest_rejected_requests_total{reason="invalid"} 3
+resonance_ingest_rejected_requests_total{reason="media_type"} 3
 resonance_ingest_rejected_requests_total{reason="method"} 2
 resonance_ingest_rejected_requests_total{reason="too_large"} 4
 resonance_ingest_rejected_requests_total{reason="unauthorized"} 1
