@@ -17,6 +17,10 @@ type IngestConfig struct {
 	APIKeysFile string `yaml:"api_keys_file"`
 	// MaxBodyBytes limits a request body after gzip inflation.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxConcurrentRequests bounds the ingest requests served at once;
+	// beyond it a request gets 503 with Retry-After. Each holds up to
+	// MaxBodyBytes, so this also bounds the memory of bodies in flight.
+	MaxConcurrentRequests int `yaml:"max_concurrent_requests"`
 	// MaxLabelValues caps the distinct values of each free-form label per
 	// metric; the rest fold into "other".
 	MaxLabelValues int `yaml:"max_label_values"`
@@ -44,10 +48,11 @@ type LokiConfig struct {
 
 func defaultIngest() IngestConfig {
 	return IngestConfig{
-		MaxBodyBytes:       1 << 20,
-		MaxLabelValues:     500,
-		MaxSeriesPerMetric: 5000,
-		BusinessTTL:        model.Duration(5 * time.Minute),
+		MaxBodyBytes:          1 << 20,
+		MaxConcurrentRequests: 32,
+		MaxLabelValues:        500,
+		MaxSeriesPerMetric:    5000,
+		BusinessTTL:           model.Duration(5 * time.Minute),
 		Loki: LokiConfig{
 			QueueSize:        10000,
 			MaxRetries:       5,
@@ -59,6 +64,9 @@ func defaultIngest() IngestConfig {
 func (c *IngestConfig) validate() error {
 	if c.MaxBodyBytes <= 0 {
 		return errors.New("max_body_bytes: must be greater than 0")
+	}
+	if c.MaxConcurrentRequests <= 0 {
+		return errors.New("max_concurrent_requests: must be greater than 0")
 	}
 	if c.MaxSeriesPerMetric <= 0 {
 		return errors.New("max_series_per_metric: must be greater than 0")

@@ -49,6 +49,9 @@ type API struct {
 	keys    atomic.Pointer[KeySet] // nil: loopback clients only
 	maxBody atomic.Int64
 
+	inFlight    atomic.Int64
+	maxInFlight atomic.Int64
+
 	lokiMu  sync.Mutex // guards lokiCfg and the swap of forwarder
 	lokiCfg config.LokiConfig
 	loki    atomic.Pointer[loki.Forwarder] // nil: off
@@ -107,6 +110,7 @@ func (a *API) ApplyConfig(cfg config.IngestConfig, service string) error {
 	}
 	a.keys.Store(keys)
 	a.maxBody.Store(cfg.MaxBodyBytes)
+	a.maxInFlight.Store(int64(cfg.MaxConcurrentRequests))
 	a.store.SetLimits(Limits{Service: service, MaxLabelValues: cfg.MaxLabelValues, MaxSeriesPerMetric: cfg.MaxSeriesPerMetric, BusinessTTL: time.Duration(cfg.BusinessTTL)})
 	if lokiChanged {
 		prev := a.loki.Swap(next)
@@ -180,6 +184,8 @@ func (a *API) handle(endpoint, method string, ingest func(body []byte) (int, err
 		a.store.rejected.WithLabelValues(re.reason).Inc()
 		a.store.requests.WithLabelValues(endpoint, strconv.Itoa(re.code)).Inc()
 		switch re.code {
+		case http.StatusServiceUnavailable:
+			w.Header().Set("Retry-After", RetryAfterSeconds)
 		case http.StatusMethodNotAllowed:
 			w.Header().Set("Allow", method)
 		case http.StatusUnauthorized:
@@ -203,7 +209,18 @@ func acceptedBody(n int) []byte {
 	return append(b, "}\n"...)
 }
 
+// RetryAfterSeconds is the Retry-After of a 503: requests are served in
+// milliseconds, so a second is plenty for a slot to free up.
+const RetryAfterSeconds = "1"
+
 func (a *API) serve(method string, r *http.Request, ingest func([]byte) (int, error)) (int, error) {
+	// First, before a body is read: the limit is what bounds the CPU and
+	// the memory of bodies in flight.
+	if n := a.inFlight.Add(1); n > a.maxInFlight.Load() {
+		a.inFlight.Add(-1)
+		return 0, refuse(http.StatusServiceUnavailable, "overloaded", "%d ingest requests in flight (ingest.max_concurrent_requests): retry later", n-1)
+	}
+	defer a.inFlight.Add(-1)
 	if r.Method != method {
 		return 0, refuse(http.StatusMethodNotAllowed, "method", "%s requires %s", r.URL.Path, method)
 	}

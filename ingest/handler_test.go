@@ -5,11 +5,13 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -285,7 +287,7 @@ func TestBadBatchChangesNothing(t *testing.T) {
 resonance_transactions_total{status="cancelled"} 0
 resonance_transactions_total{status="completed"} 0
 resonance_transactions_total{status="failed"} 0
-# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid).
+# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).
 # TYPE resonance_ingest_rejected_requests_total counter
 resonance_ingest_rejected_requests_total{reason="invalid"} 17
 `, "resonance_transactions_total", "resonance_ingest_rejected_requests_total")
@@ -483,7 +485,7 @@ func TestRequestErrors(t *testing.T) {
 		})
 	}
 	compare(t, ta.store, `
-# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid).
+# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).
 # TYPE resonance_ingest_rejected_requests_total counter
 resonance_ingest_rejected_requests_total{reason="bad_encoding"} 1
 resonance_ingest_rejected_requests_total{reason="invalid"} 3
@@ -756,4 +758,49 @@ func TestDecodeErrorIsJSON(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Index == nil || *body.Index != 0 {
 		t.Fatalf("body %s: %v", rec.Body, err)
 	}
+}
+
+// Beyond ingest.max_concurrent_requests a request is refused at once with
+// 503 and Retry-After, and counted; the slots free up when requests end.
+func TestConcurrencyLimit(t *testing.T) {
+	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.MaxConcurrentRequests = 3 })
+	body := `{"logs":[{"level":"INFO","message":"x"}]}`
+	// Slow uploads: each holds its slot until its body is written.
+	var writers []*io.PipeWriter
+	done := make(chan int, 3)
+	for range 3 {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		r := httptest.NewRequest(http.MethodPost, LogsPath, pr)
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer "+testKey)
+		go func() {
+			rec := httptest.NewRecorder()
+			ta.mux.ServeHTTP(rec, r)
+			done <- rec.Code
+		}()
+	}
+	for ta.api.inFlight.Load() < 3 {
+		runtime.Gosched()
+	}
+	rec := ta.do(t, req{method: "POST", path: LogsPath, body: body})
+	expectStatus(t, rec, 503, "")
+	if rec.Header().Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	for _, pw := range writers {
+		io.WriteString(pw, body)
+		pw.Close()
+	}
+	for range 3 {
+		if code := <-done; code != 202 {
+			t.Errorf("request in flight: %d, want 202", code)
+		}
+	}
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body}), 202, "")
+	compare(t, ta.store, `
+# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).
+# TYPE resonance_ingest_rejected_requests_total counter
+resonance_ingest_rejected_requests_total{reason="overloaded"} 1
+`, "resonance_ingest_rejected_requests_total")
 }

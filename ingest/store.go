@@ -173,7 +173,7 @@ func NewStore(limits Limits) *Store {
 		requests: counter("resonance_ingest_requests_total",
 			"Requests to the ingest API, by endpoint and status code.", "endpoint", "code"),
 		rejected: counter("resonance_ingest_rejected_requests_total",
-			"Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid).", "reason"),
+			"Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).", "reason"),
 		accepted: counter("resonance_ingest_accepted_items_total",
 			"Log entries, events and business values accepted by the ingest API, by endpoint.", "endpoint"),
 		lokiSent: prometheus.NewCounter(prometheus.CounterOpts{
