@@ -13,6 +13,8 @@ import (
 	"github.com/shirou/gopsutil/v4/disk"
 	"github.com/shirou/gopsutil/v4/host"
 	"github.com/shirou/gopsutil/v4/mem"
+
+	"github.com/quantum-resonance/telemetry/config"
 )
 
 // The seed's system health figures: cpu_usage, memory_usage, disk_usage,
@@ -72,6 +74,9 @@ const minCPUWindow = time.Second
 
 func init() {
 	registerCollector("system", newSystemCollector)
+	// Kept with its CPU baselines: rebuilt, the ratio would fall back to
+	// the since-boot average.
+	reuseWhileUnchanged("system", func(c *config.Config) any { return c.System })
 }
 
 // systemCollector reads the host through gopsutil v4. The ctx carries

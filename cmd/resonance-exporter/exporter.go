@@ -129,13 +129,14 @@ func (e *exporter) reload() error {
 	if err != nil {
 		return err
 	}
-	sources, err := collector.New(collector.Deps{Config: cfg, Logger: e.logger, Store: e.store})
+	// Sources whose config is unchanged are kept, with their state.
+	sources, err := e.sources.Next(collector.Deps{Config: cfg, Logger: e.logger, Store: e.store})
 	if err != nil {
 		return err
 	}
 	// Re-reads the API keys file; on error nothing of the ingest API changed.
 	if err := e.ingest.ApplyConfig(cfg.Ingest, cfg.Service); err != nil {
-		sources.Close()
+		sources.Discard()
 		return err
 	}
 	if err := e.sources.Swap(sources); err != nil {
