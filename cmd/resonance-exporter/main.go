@@ -42,11 +42,17 @@ func main() {
 		logger.Error("Cannot start", "err", err)
 		os.Exit(1)
 	}
-	defer exp.Close()
-
 	srv := daemon.NewServer(exp.handler, logger)
-	if err := daemon.Run(srv, webFlag, exp.reloader, logger); err != nil {
-		logger.Error("Server failed", "err", err)
+	runErr := daemon.Run(srv, webFlag, exp.reloader, logger)
+	if runErr != nil {
+		logger.Error("Server failed", "err", runErr)
+	}
+	// On every exit path, a graceful shutdown that timed out included:
+	// flush the Loki queue (bounded) and stop the sources.
+	if err := exp.Close(); err != nil {
+		logger.Error("Closing", "err", err)
+	}
+	if runErr != nil {
 		os.Exit(1)
 	}
 }

@@ -203,6 +203,10 @@ func (f *Forwarder) send(batch []Entry) {
 		return
 	}
 	backoff := f.opts.MinBackoff
+	// Once Close is flushing, retries come every MinBackoff instead of
+	// sleeping past its FlushTimeout.
+	flushing := false
+	stopping := f.stop
 	for attempt := 0; ; attempt++ {
 		retryAfter, retry, err := f.push(body)
 		if err == nil {
@@ -226,11 +230,16 @@ func (f *Forwarder) send(batch []Entry) {
 		}
 		wait := max(backoff, retryAfter)
 		wait = min(wait, f.opts.MaxBackoff)
+		if flushing {
+			wait = f.opts.MinBackoff
+		}
 		f.opts.Logger.Debug("Loki push failed, retrying", "err", err, "wait", wait)
 		select {
 		case <-f.ctx.Done():
 			f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(len(batch)))
 			return
+		case <-stopping:
+			stopping, flushing = nil, true
 		case <-time.After(wait):
 		}
 		backoff = min(backoff*2, f.opts.MaxBackoff)
