@@ -59,6 +59,13 @@ type activeUsers struct {
 	everSeen   bool
 	moving     []uint64 // scratch of expire
 	trimmedAt  int64    // unix nanoseconds of the last trimEdge
+
+	// interior caches the merge of the buckets strictly between
+	// interiorFrom and interiorTo (the edge and the newest bucket when it
+	// was built): a scrape then merges two sketches, not thirty. Rebuilt
+	// when either end moves; sightings backdated into it are added to it.
+	interior                 *hyperloglog.Sketch
+	interiorFrom, interiorTo int64
 }
 
 func newActiveUsers(max int) *activeUsers {
@@ -107,6 +114,9 @@ func (a *activeUsers) see(user string, t, now time.Time) {
 	a.everSeen = true
 	h := maphash.String(a.seed, user)
 	b.sketch.InsertHash(h)
+	if a.interior != nil && b.number > a.interiorFrom && b.number < a.interiorTo {
+		a.interior.InsertHash(h)
+	}
 	if e, ok := a.exact[h]; ok {
 		// Its list entry moves to the newer bucket when the listed one
 		// expires, not now.
@@ -193,7 +203,7 @@ func (a *activeUsers) count(now time.Time) float64 {
 	a.expire(now)
 	cutoff := now.Add(-ActiveUserWindow).UnixNano()
 	if a.overflowAt > cutoff {
-		return a.estimate(cutoff)
+		return a.estimate(cutoff, now.UnixNano())
 	}
 	a.trimEdge(now)
 	return float64(len(a.exact))
@@ -219,29 +229,26 @@ func (a *activeUsers) trimEdge(now time.Time) {
 // estimate merges the sketches of the buckets within the window. The
 // bucket straddling the cutoff counts for the part of it inside the
 // window: its new users are taken as spread evenly over it.
-func (a *activeUsers) estimate(cutoff int64) float64 {
-	edge := bucketOf(cutoff)
-	var inside, withEdge *hyperloglog.Sketch
-	for i := range a.buckets {
-		b := &a.buckets[i]
-		if b.number <= edge || b.sketch == nil {
-			continue
-		}
-		if inside == nil {
-			inside = b.sketch.Clone()
-		} else {
-			_ = inside.Merge(b.sketch) // same precision: cannot fail
+func (a *activeUsers) estimate(cutoff, now int64) float64 {
+	edge, newest := bucketOf(cutoff), bucketOf(now)
+	if a.interior == nil || a.interiorFrom != edge || a.interiorTo != newest {
+		a.interior, a.interiorFrom, a.interiorTo = hyperloglog.New16NoSparse(), edge, newest
+		for i := range a.buckets {
+			if b := &a.buckets[i]; b.number > edge && b.number < newest && b.sketch != nil {
+				_ = a.interior.Merge(b.sketch) // same precision: cannot fail
+			}
 		}
 	}
-	if inside == nil {
-		inside = hyperloglog.New16()
+	inside := a.interior.Clone()
+	if b := &a.buckets[newest%int64(userBuckets)]; b.number == newest && b.sketch != nil {
+		_ = inside.Merge(b.sketch)
 	}
 	n := float64(inside.Estimate())
 	b := &a.buckets[edge%int64(userBuckets)]
 	if b.number != edge || b.sketch == nil {
 		return n
 	}
-	withEdge = inside.Clone()
+	withEdge := inside
 	_ = withEdge.Merge(b.sketch)
 	edgeEnd := (edge + 1) * int64(userBucketWidth)
 	inWindow := float64(edgeEnd-cutoff) / float64(userBucketWidth)

@@ -198,3 +198,19 @@ func BenchmarkActiveUsersSaturated(b *testing.B) {
 		a.see(users[i%len(users)]+strconv.Itoa(i), now, now)
 	}
 }
+
+// The cost a scrape pays for resonance_active_users beyond the exact set:
+// every bucket of the window holds users.
+func BenchmarkActiveUsersCountEstimated(b *testing.B) {
+	a := newActiveUsers(maxTrackedUsers)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := start
+	for i := range 1_000_000 {
+		now = start.Add(time.Duration(i) * 300 * time.Microsecond)
+		a.see("u"+strconv.Itoa(i), now, now)
+	}
+	b.ResetTimer()
+	for range b.N {
+		a.count(now)
+	}
+}
