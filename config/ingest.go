@@ -40,6 +40,11 @@ type LokiConfig struct {
 	// QueueSize bounds the log entries waiting to be sent; when Loki is slow
 	// or down, newer entries beyond it are dropped and counted.
 	QueueSize int `yaml:"queue_size"`
+	// QueueBytes bounds the same queue in bytes: entries carry up to
+	// 64 KiB of message and 16 KiB of metadata each.
+	QueueBytes int `yaml:"queue_bytes"`
+	// BatchBytes bounds one push (before gzip).
+	BatchBytes int `yaml:"batch_bytes"`
 	// MaxRetries is how often a failed push (network error, 429, 5xx) is
 	// retried, with exponential backoff, before its entries are dropped.
 	MaxRetries       int                           `yaml:"max_retries"`
@@ -55,6 +60,8 @@ func defaultIngest() IngestConfig {
 		BusinessTTL:           model.Duration(5 * time.Minute),
 		Loki: LokiConfig{
 			QueueSize:        10000,
+			QueueBytes:       16 << 20,
+			BatchBytes:       1 << 20,
 			MaxRetries:       5,
 			HTTPClientConfig: commonconfig.DefaultHTTPClientConfig,
 		},
@@ -84,6 +91,12 @@ func (c *IngestConfig) validate() error {
 	}
 	if c.Loki.QueueSize <= 0 {
 		return errors.New("loki.queue_size: must be greater than 0")
+	}
+	if c.Loki.QueueBytes <= 0 {
+		return errors.New("loki.queue_bytes: must be greater than 0")
+	}
+	if c.Loki.BatchBytes <= 0 {
+		return errors.New("loki.batch_bytes: must be greater than 0")
 	}
 	if c.Loki.MaxRetries < 0 {
 		return errors.New("loki.max_retries: must not be negative")

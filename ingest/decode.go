@@ -117,6 +117,9 @@ type LogEntry struct {
 const (
 	maxMessageLen = 64 << 10
 	maxLabelLen   = 256
+	// maxMetadataLen caps an entry's metadata: it travels to Loki with
+	// the message, and the queue towards Loki holds thousands of entries.
+	maxMetadataLen = 16 << 10
 )
 
 // DecodeLogs decodes and validates a whole log batch; now stands for entries
@@ -147,6 +150,9 @@ func DecodeLogs(data []byte, now time.Time) (*LogBatch, error) {
 		}
 		if err := checkObject(e.Metadata); err != nil {
 			return nil, entryError("logs", i, "metadata", "%s", err)
+		}
+		if len(e.Metadata) > maxMetadataLen {
+			return nil, entryError("logs", i, "metadata", "longer than %d bytes", maxMetadataLen)
 		}
 		t, err := parseTimestamp(e.Timestamp, now)
 		if err != nil {

@@ -93,6 +93,8 @@ func (a *API) ApplyConfig(cfg config.IngestConfig, service string) error {
 			URL:        cfg.Loki.URL,
 			TenantID:   cfg.Loki.TenantID,
 			QueueSize:  cfg.Loki.QueueSize,
+			QueueBytes: cfg.Loki.QueueBytes,
+			BatchBytes: cfg.Loki.BatchBytes,
 			MaxRetries: cfg.Loki.MaxRetries,
 			Client:     client,
 			Logger:     a.logger.With("component", "loki"),
@@ -442,14 +444,28 @@ func (a *API) ingestBusiness(body []byte) (int, error) {
 }
 
 // lokiLine is the line sent to Loki: JSON, so that LogQL's json parser
-// gives back message and metadata.
+// gives back message and metadata. Timestamp is the entry's own time when
+// it was outside what Loki accepts and the entry went with the receive
+// time instead.
 type lokiLine struct {
-	Message  string          `json:"message"`
-	Metadata json.RawMessage `json:"metadata,omitempty"`
+	Message   string          `json:"message"`
+	Metadata  json.RawMessage `json:"metadata,omitempty"`
+	Timestamp string          `json:"timestamp,omitempty"`
 }
+
+// Loki refuses entries more than its creation grace period (10m by
+// default) ahead, and, with unordered writes, more than an hour behind the
+// newest entry of their stream; its default reject_old_samples_max_age is
+// a week. An entry outside [now - lokiMaxAge, now + lokiMaxAhead] goes
+// with the receive time, its own time kept in the line.
+const (
+	lokiMaxAge   = 50 * time.Minute
+	lokiMaxAhead = 5 * time.Minute
+)
 
 func (a *API) lokiEntries(b *LogBatch) []loki.Entry {
 	limits := a.store.Limits()
+	now := a.now()
 	out := make([]loki.Entry, len(b.Logs))
 	for i, e := range b.Logs {
 		svc := cmpOr(e.Service, b.Source, limits.Service)
@@ -460,11 +476,17 @@ func (a *API) lokiEntries(b *LogBatch) []loki.Entry {
 		if string(meta) == "null" {
 			meta = nil
 		}
-		line, _ := json.Marshal(lokiLine{Message: e.Message, Metadata: meta})
+		line := lokiLine{Message: e.Message, Metadata: meta}
+		at := e.Time
+		if at.Before(now.Add(-lokiMaxAge)) || at.After(now.Add(lokiMaxAhead)) {
+			line.Timestamp = at.UTC().Format(time.RFC3339Nano)
+			at = now
+		}
+		text, _ := json.Marshal(line)
 		out[i] = loki.Entry{
 			Stream: loki.Stream{Service: svc, Level: e.Level.String(), Source: a.store.foldService(b.Source)},
-			Time:   e.Time,
-			Line:   string(line),
+			Time:   at,
+			Line:   string(text),
 		}
 	}
 	return out

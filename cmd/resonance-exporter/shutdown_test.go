@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,7 +43,12 @@ func TestShutdownThatTimesOutStillFlushesLoki(t *testing.T) {
 				Values [][2]string `json:"values"`
 			} `json:"streams"`
 		}
-		if err := json.NewDecoder(r.Body).Decode(&push); err != nil {
+		zr, err := gzip.NewReader(r.Body) // Loki takes gzipped JSON
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if err := json.NewDecoder(zr).Decode(&push); err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
