@@ -15,10 +15,13 @@ import (
 	"github.com/quantum-resonance/telemetry/ingest/loki"
 )
 
-func TestLogsAreForwardedToLoki(t *testing.T) {
+// newLoki stands in for Loki's push API (gzipped JSON) and hands over each
+// push it accepted.
+func newLoki(t *testing.T) (*httptest.Server, chan loki.PushRequest) {
+	t.Helper()
 	pushes := make(chan loki.PushRequest, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		zr, err := gzip.NewReader(r.Body) // Loki takes gzipped JSON
+		zr, err := gzip.NewReader(r.Body)
 		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			return
@@ -32,16 +35,27 @@ func TestLogsAreForwardedToLoki(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 		pushes <- p
 	}))
-	defer srv.Close()
-	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.Loki.URL = srv.URL })
-	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: seedPayload}), 202, "")
+	t.Cleanup(srv.Close)
+	return srv, pushes
+}
 
-	var p loki.PushRequest
+func nextPush(t *testing.T, pushes chan loki.PushRequest) loki.PushRequest {
+	t.Helper()
 	select {
-	case p = <-pushes:
+	case p := <-pushes:
+		return p
 	case <-time.After(5 * time.Second):
 		t.Fatal("nothing forwarded to Loki")
 	}
+	return loki.PushRequest{}
+}
+
+func TestLogsAreForwardedToLoki(t *testing.T) {
+	srv, pushes := newLoki(t)
+	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.Loki.URL = srv.URL })
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: seedPayload}), 202, "")
+
+	p := nextPush(t, pushes)
 	got, _ := json.Marshal(p)
 	want := `{"streams":[` +
 		`{"stream":{"level":"info","service":"quantum-resonance","source":"quantum-resonance-clean"},"values":[["1765418056123000000","{\"message\":\"System initialized\",\"metadata\":{\"version\":\"1.0.0\"}}"]]},` +
@@ -56,22 +70,7 @@ func TestLogsAreForwardedToLoki(t *testing.T) {
 // cost its whole batch: an entry outside the window goes with the receive
 // time, its own time kept in the line.
 func TestLokiGetsTimestampsItAccepts(t *testing.T) {
-	pushes := make(chan loki.PushRequest, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		var p loki.PushRequest
-		if json.NewDecoder(zr).Decode(&p) != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-		pushes <- p
-	}))
-	defer srv.Close()
+	srv, pushes := newLoki(t)
 	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.Loki.URL = srv.URL })
 	now := *ta.clock
 	body := `{"logs":[` +
@@ -79,12 +78,7 @@ func TestLokiGetsTimestampsItAccepts(t *testing.T) {
 		`{"level":"INFO","message":"two days old","timestamp":"` + now.Add(-48*time.Hour).Format(time.RFC3339) + `"},` +
 		`{"level":"INFO","message":"from the future","timestamp":"` + now.Add(time.Hour).Format(time.RFC3339) + `"}]}`
 	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body}), 202, "")
-	var p loki.PushRequest
-	select {
-	case p = <-pushes:
-	case <-time.After(5 * time.Second):
-		t.Fatal("nothing forwarded to Loki")
-	}
+	p := nextPush(t, pushes)
 	got := map[string]string{}
 	for _, s := range p.Streams {
 		for _, v := range s.Values {
