@@ -4,6 +4,7 @@
 # default, for 6 minutes (the window fills, then slides), scraping /metrics
 # every 100 ms. Targets: scrape p99 < 50 ms, RSS < 64 MB, active users
 # within 2 %.
+# Users per 5 min 0 scrapes without pushing: the machine's own noise.
 #   bench/activeusers.sh [users per 5 min, default 1000000] [duration, default 6m]
 . "$(dirname "$0")/lib.sh"
 per5m=${1:-1000000}

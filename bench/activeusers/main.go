@@ -41,7 +41,7 @@ func main() {
 		defer close(pushDone)
 		perSecond := float64(*per5m) / 300
 		var body bytes.Buffer
-		for {
+		for *per5m > 0 {
 			select {
 			case <-stop:
 				return
@@ -107,7 +107,9 @@ func main() {
 	fmt.Printf("pushed %d distinct users in %s (%d per 5 min), %d requests refused\n", pushed.Load(), elapsed.Round(time.Second), *per5m, refused.Load())
 	fmt.Printf("scrapes: %d, p50 %s, p99 %s, max %s\n", len(latencies), q(0.50).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), latencies[len(latencies)-1].Round(10*time.Microsecond))
 	fmt.Printf("exporter peak RSS: %.1f MB\n", float64(peakRSS)/1e6)
-	fmt.Printf("resonance_active_users at the end: %.0f, about %.0f expected (%.2f %% off)\n", lastActive, inWindow, 100*(lastActive-inWindow)/inWindow)
+	if inWindow > 0 {
+		fmt.Printf("resonance_active_users at the end: %.0f, about %.0f expected (%.2f %% off)\n", lastActive, inWindow, 100*(lastActive-inWindow)/inWindow)
+	}
 }
 
 // sample returns the value of an unlabelled series in a text exposition.
