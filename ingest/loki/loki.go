@@ -182,6 +182,9 @@ func (f *Forwarder) Close() error {
 	if n > 0 {
 		f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(n))
 	}
+	// A reload that replaces the forwarder must not leave its
+	// connections open.
+	f.opts.Client.CloseIdleConnections()
 	return nil
 }
 
