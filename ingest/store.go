@@ -397,9 +397,12 @@ func (s *Store) Collect(ch chan<- prometheus.Metric) {
 	biz := s.business
 	lastPush := s.lastPush
 	usersEver := s.users.everSeen
-	windowUsers := s.users.count(now)
+	windowUsers, estimate := s.users.count(now)
 	trackedUsers := s.users.tracked()
 	s.mu.Unlock()
+	if estimate != nil {
+		windowUsers = estimate()
+	}
 
 	fresh := func(b businessValue) bool { return !b.at.IsZero() && now.Sub(b.at) < ttl }
 	for k, b := range biz {

@@ -198,15 +198,17 @@ func (a *activeUsers) expire(now time.Time) {
 }
 
 // count returns the users active at now: exact unless the exact set ran
-// out of room within the window.
-func (a *activeUsers) count(now time.Time) float64 {
+// out of room within the window. Then it returns instead a function that
+// computes the estimate from copies of the sketches, for the caller to run
+// without the Store's lock: ingest need not wait for a scrape's merges.
+func (a *activeUsers) count(now time.Time) (float64, func() float64) {
 	a.expire(now)
 	cutoff := now.Add(-ActiveUserWindow).UnixNano()
 	if a.overflowAt > cutoff {
-		return a.estimate(cutoff, now.UnixNano())
+		return 0, a.estimate(cutoff, now.UnixNano())
 	}
 	a.trimEdge(now)
-	return float64(len(a.exact))
+	return float64(len(a.exact)), nil
 }
 
 // trimEdge drops from the exact set the users of the bucket straddling the
@@ -228,8 +230,9 @@ func (a *activeUsers) trimEdge(now time.Time) {
 
 // estimate merges the sketches of the buckets within the window. The
 // bucket straddling the cutoff counts for the part of it inside the
-// window: its new users are taken as spread evenly over it.
-func (a *activeUsers) estimate(cutoff, now int64) float64 {
+// window: its new users are taken as spread evenly over it. The merges
+// and estimates run in the returned function, on copies.
+func (a *activeUsers) estimate(cutoff, now int64) func() float64 {
 	edge, newest := bucketOf(cutoff), bucketOf(now)
 	if a.interior == nil || a.interiorFrom != edge || a.interiorTo != newest {
 		a.interior, a.interiorFrom, a.interiorTo = hyperloglog.New16NoSparse(), edge, newest
@@ -239,20 +242,27 @@ func (a *activeUsers) estimate(cutoff, now int64) float64 {
 			}
 		}
 	}
-	inside := a.interior.Clone()
-	if b := &a.buckets[newest%int64(userBuckets)]; b.number == newest && b.sketch != nil {
-		_ = inside.Merge(b.sketch)
+	copyOf := func(n int64) *hyperloglog.Sketch {
+		if b := &a.buckets[n%int64(userBuckets)]; b.number == n && b.sketch != nil {
+			return b.sketch.Clone()
+		}
+		return nil
 	}
-	n := float64(inside.Estimate())
-	b := &a.buckets[edge%int64(userBuckets)]
-	if b.number != edge || b.sketch == nil {
-		return n
+	inside, newestSketch, edgeSketch := a.interior.Clone(), copyOf(newest), copyOf(edge)
+	return func() float64 {
+		if newestSketch != nil {
+			_ = inside.Merge(newestSketch)
+		}
+		n := float64(inside.Estimate())
+		if edgeSketch == nil {
+			return n
+		}
+		withEdge := inside
+		_ = withEdge.Merge(edgeSketch)
+		edgeEnd := (edge + 1) * int64(userBucketWidth)
+		inWindow := float64(edgeEnd-cutoff) / float64(userBucketWidth)
+		return n + inWindow*max(0, float64(withEdge.Estimate())-n)
 	}
-	withEdge := inside
-	_ = withEdge.Merge(b.sketch)
-	edgeEnd := (edge + 1) * int64(userBucketWidth)
-	inWindow := float64(edgeEnd-cutoff) / float64(userBucketWidth)
-	return n + inWindow*max(0, float64(withEdge.Estimate())-n)
 }
 
 // tracked is the size of the exact set.
