@@ -171,7 +171,11 @@ func TestRefusedEntryIsDroppedAlone(t *testing.T) {
 	want := `
 # HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
 # TYPE resonance_log_entries_total counter
+resonance_log_entries_total{level="critical",service="svc"} 0
+resonance_log_entries_total{level="debug",service="svc"} 0
+resonance_log_entries_total{level="error",service="svc"} 0
 resonance_log_entries_total{level="info",service="svc"} 98
+resonance_log_entries_total{level="warning",service="svc"} 0
 `
 	if err := testutil.CollectAndCompare(store, strings.NewReader(want), "resonance_log_entries_total"); err != nil {
 		t.Error(err)

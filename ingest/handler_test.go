@@ -316,7 +316,7 @@ resonance_transactions_total{status="completed"} 0
 resonance_transactions_total{status="failed"} 0
 # HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).
 # TYPE resonance_ingest_rejected_requests_total counter
-resonance_ingest_rejected_requests_total{reason="invalid"} 17
+resonance_ingest_rejected_requests_total{reason="invalid"} 19
 `, "resonance_transactions_total", "resonance_ingest_rejected_requests_total")
 }
 
@@ -397,7 +397,11 @@ func TestNoKeysLoopbackOnly(t *testing.T) {
 	compare(t, ta.store, `
 # HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
 # TYPE resonance_log_entries_total counter
+resonance_log_entries_total{level="critical",service="quantum-resonance-api"} 0
+resonance_log_entries_total{level="debug",service="quantum-resonance-api"} 0
+resonance_log_entries_total{level="error",service="quantum-resonance-api"} 0
 resonance_log_entries_total{level="info",service="quantum-resonance-api"} 4
+resonance_log_entries_total{level="warning",service="quantum-resonance-api"} 0
 `, "resonance_log_entries_total")
 }
 
