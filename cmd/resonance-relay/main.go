@@ -32,10 +32,14 @@ func main() {
 		webFlag    = kingpinflag.AddFlags(app, ":9862")
 	)
 	app.Flag("config.file", "Relay configuration file. Without it every target writes to "+relay.DefaultDeliveriesFile+" in the working directory.").StringVar(&configFile)
+	configCheck := app.Flag("config.check", "Load and validate --config.file (and the files it names), then exit 0 if valid or 1 with the error.").Bool()
 	flag.AddFlags(app, logCfg)
 	app.Version(version.Print("resonance-relay"))
 	app.HelpFlag.Short('h')
 	kingpin.MustParse(app.Parse(os.Args[1:]))
+	if *configCheck {
+		os.Exit(daemon.CheckConfig(configFile, checkConfig, os.Stdout, os.Stderr))
+	}
 
 	logger := promslog.New(logCfg)
 	logger.Info("Starting resonance-relay", "version", version.Info())
@@ -51,6 +55,12 @@ func main() {
 		logger.Error("Server failed", "err", err)
 		os.Exit(1)
 	}
+}
+
+// checkConfig loads the config as newRelay does, URL and token files included.
+func checkConfig(path string) error {
+	_, err := relay.Load(path)
+	return err
 }
 
 // newRelay loads the config and wires the relay, its metrics and the
