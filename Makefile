@@ -4,10 +4,13 @@ TOOLS_BIN := $(CURDIR)/.tools/bin
 export RESONANCE_TOOLS_BIN := $(TOOLS_BIN)
 
 PROMTOOL  := $(TOOLS_BIN)/promtool
+HELM      := $(TOOLS_BIN)/helm
+CHART     := deploy/helm/resonance-telemetry
 
 FUZZTIME  ?= 10s
 
-.PHONY: all build run test unit-test race-test rules-test generated-check examples-test fuzz-test lint tools generate stack bench
+.PHONY: all build run test unit-test race-test rules-test generated-check examples-test fuzz-test lint tools generate stack bench \
+	chart-test config-check systemd-check
 
 all: lint build test
 
@@ -53,6 +56,21 @@ rules-test: tools
 	$(PROMTOOL) check config prometheus/prometheus.yml
 	scripts/check-alertmanager.sh
 
+# The Helm chart: helm lint --strict with the default and the full values,
+# then the Go test that renders both and decodes every object strictly.
+chart-test: tools
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) --values $(CHART)/ci/full-values.yaml
+	$(GO) test -count=1 ./deploy/helm/...
+
+# Both daemons' --config.check on every shipped config.
+config-check:
+	scripts/check-configs.sh
+
+# systemd-analyze verify on deploy/systemd (skipped where systemd is absent).
+systemd-check:
+	scripts/check-systemd.sh
+
 # Exporter, relay, Prometheus and Alertmanager on loopback until Ctrl-C.
 stack: build tools
 	$(GO) run ./cmd/resonancetool stack --bin bin --tools $(TOOLS_BIN)
@@ -71,7 +89,7 @@ bench:
 	bench/business.sh 15s
 	bench/cardinality.sh
 
-test: tools lint generated-check rules-test unit-test race-test examples-test fuzz-test
+test: tools lint generated-check rules-test config-check chart-test systemd-check unit-test race-test examples-test fuzz-test
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
