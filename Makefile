@@ -5,17 +5,28 @@ export RESONANCE_TOOLS_BIN := $(TOOLS_BIN)
 
 PROMTOOL  := $(TOOLS_BIN)/promtool
 HELM      := $(TOOLS_BIN)/helm
+GORELEASER := $(TOOLS_BIN)/goreleaser
 CHART     := deploy/helm/resonance-telemetry
 
 FUZZTIME  ?= 10s
 
 .PHONY: all build run test unit-test race-test rules-test generated-check examples-test fuzz-test lint tools generate stack bench \
-	chart-test config-check systemd-check
+	chart-test config-check systemd-check release-check
 
 all: lint build test
 
+# Version information for --version and resonance_*_build_info, as the
+# release build (.goreleaser.yml) sets it.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS   := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
+	-X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(shell whoami)@$(shell hostname) \
+	-X $(VERSION_PKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
+
 build:
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
 run:
 	$(GO) run ./cmd/resonance-exporter
@@ -63,6 +74,15 @@ chart-test: tools
 	$(HELM) lint --strict $(CHART) --values $(CHART)/ci/full-values.yaml
 	$(GO) test -count=1 ./deploy/helm/...
 
+# The release config: goreleaser check, then a snapshot release into dist/
+# (both daemons for linux amd64/arm64, resonancetool also for darwin,
+# archives and checksums) whose binaries must report the commit they were
+# built from.
+release-check: tools
+	$(GORELEASER) check
+	$(GORELEASER) release --snapshot --clean --skip=publish
+	scripts/check-release.sh
+
 # Both daemons' --config.check on every shipped config.
 config-check:
 	scripts/check-configs.sh
@@ -89,7 +109,7 @@ bench:
 	bench/business.sh 15s
 	bench/cardinality.sh
 
-test: tools lint generated-check rules-test config-check chart-test systemd-check unit-test race-test examples-test fuzz-test
+test: tools lint generated-check rules-test config-check chart-test systemd-check release-check unit-test race-test examples-test fuzz-test
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
