@@ -80,7 +80,7 @@ chart-test: tools
 # built from.
 release-check: tools
 	$(GORELEASER) check
-	$(GORELEASER) release --snapshot --clean --skip=publish
+	REVISION=$(REVISION) BRANCH=$(BRANCH) $(GORELEASER) release --snapshot --clean --skip=publish
 	scripts/check-release.sh
 
 # Both daemons' --config.check on every shipped config.
