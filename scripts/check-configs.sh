@@ -9,15 +9,18 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 (cd "$root" && go build -o "$tmp/bin/" ./cmd/resonance-exporter ./cmd/resonance-relay)
 
-# check DAEMON CONFIG [KEY_FILE...]: the config is copied into its own
-# directory with placeholder key files, as an operator installs it.
+# check DAEMON CONFIG: the config is copied into its own directory with a
+# placeholder for every relative key file it names (url_file: discord.url,
+# api_keys_file: ingest-keys, ...), as an operator installs it.
 check() {
-  local daemon=$1 config=$2; shift 2
+  local daemon=$1 config=$2
   local dir="$tmp/$(basename "$(dirname "$config")")-$(basename "$config" .yml)"
   mkdir -p "$dir"
   cp "$root/$config" "$dir/"
-  for key in "$@"; do
+  local key
+  for key in $(sed -nE 's/^[[:space:]-]*[a-z_]+_file:[[:space:]]*"?([^"#[:space:]]+)"?.*/\1/p' "$root/$config"); do
     case $key in
+      /*) continue ;; # an absolute path belongs to its machine
       *.url) echo "https://placeholder.example/webhook" >"$dir/$key" ;;
       *) echo "placeholder-key-0123456789abcdef" >"$dir/$key" ;;
     esac
@@ -25,9 +28,9 @@ check() {
   "$tmp/bin/$daemon" --config.check --config.file="$dir/$(basename "$config")"
 }
 
-check resonance-exporter deploy/config/exporter.yml ingest-keys
-check resonance-relay    deploy/config/relay.yml relay.token discord.url slack.url hub.url hub.token
-check resonance-relay    alertmanager/relay.example.yml discord.url slack.url hub.token
+check resonance-exporter deploy/config/exporter.yml
+check resonance-relay    deploy/config/relay.yml
+check resonance-relay    alertmanager/relay.example.yml
 check resonance-relay    docker/relay.yml
 "$tmp/bin/resonance-exporter" --config.check
 "$tmp/bin/resonance-relay" --config.check
