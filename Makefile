@@ -108,6 +108,7 @@ bench:
 	bench/ingest.sh 15s
 	bench/business.sh 15s
 	bench/cardinality.sh
+	bench/activeusers.sh
 
 test: tools lint generated-check rules-test config-check chart-test systemd-check release-check unit-test race-test examples-test fuzz-test
 
