@@ -62,6 +62,10 @@ type Report struct {
 	Charts []Chart `json:"charts,omitempty"`
 	// Notes say what the report could not tell and why.
 	Notes []string `json:"notes,omitempty"`
+
+	// The data of the charts (evening: Plots, weekly: Strip).
+	Plots []Plot     `json:"-"`
+	Strip *HeatStrip `json:"-"`
 }
 
 // Window is the span the report covers.

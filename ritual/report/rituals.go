@@ -57,6 +57,9 @@ func (b *builder) evening(ctx context.Context) (*Report, error) {
 	if r.Metrics, err = b.compare(ctx, figureNames(), w, day, true); err != nil {
 		return nil, err
 	}
+	if r.Plots, err = b.dayPlots(ctx, w); err != nil {
+		return nil, err
+	}
 	return r, b.slos(ctx, r, w)
 }
 
@@ -106,6 +109,7 @@ func (b *builder) weekly(ctx context.Context) (*Report, error) {
 	if r.Metrics, err = b.compare(ctx, figureNames(), w, week, false); err != nil {
 		return nil, err
 	}
+	r.Strip = b.heatStrip(eps, w)
 	return r, b.slos(ctx, r, w)
 }
 
