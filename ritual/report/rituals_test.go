@@ -7,24 +7,25 @@ import (
 	"time"
 
 	"github.com/quantum-resonance/telemetry/grafana/dashboards"
+	"github.com/quantum-resonance/telemetry/ritual/historytest"
 	"github.com/quantum-resonance/telemetry/ritual/report"
 )
 
 // TestRitualsOnHistory runs each ritual against the real Prometheus serving
 // the backfilled history and checks its JSON against what the history holds.
 func TestRitualsOnHistory(t *testing.T) {
-	h := startHistory(t)
+	h := historytest.Run(t)
 	build := func(t *testing.T, ritual string, at time.Time) (*report.Report, map[string]any) {
 		t.Helper()
-		opts := report.Options{Source: h.source(), Table: h.table, At: at, Location: time.UTC}
+		opts := report.Options{Source: h.Source(), Table: h.Table, At: at, Location: time.UTC}
 		if ritual == report.Monthly {
-			boards, err := dashboards.Build(h.table)
+			boards, err := dashboards.Build(h.Table)
 			if err != nil {
 				t.Fatal(err)
 			}
 			opts.Panels = dashboards.Queries(boards)
 		}
-		r, err := report.Build(ctxFor(t), ritual, opts)
+		r, err := report.Build(historytest.Context(t), ritual, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,28 +58,28 @@ func TestRitualsOnHistory(t *testing.T) {
 			t.Errorf("episodes = %+v, want 3", r.Episodes)
 		}
 		for _, e := range r.Episodes {
-			if !e.Resolved || e.Instance != instance {
-				t.Errorf("episode %+v: want resolved, on %s", e, instance)
+			if !e.Resolved || e.Instance != historytest.Instance {
+				t.Errorf("episode %+v: want resolved, on %s", e, historytest.Instance)
 			}
-			if e.Alertname == "SystemDown" && !e.Start.Equal(restartAt.Add(time.Minute)) {
-				t.Errorf("SystemDown started %s, want %s", e.Start, restartAt.Add(time.Minute))
+			if e.Alertname == "SystemDown" && !e.Start.Equal(historytest.RestartAt.Add(time.Minute)) {
+				t.Errorf("SystemDown started %s, want %s", e.Start, historytest.RestartAt.Add(time.Minute))
 			}
 		}
 		if len(r.FiringNow) != 0 {
 			t.Errorf("firing now = %+v, want nothing", r.FiringNow)
 		}
 		// One restart this night, none the week before.
-		within(t, "restarts", r.Metrics["restarts"].Value, 1, 0)
-		within(t, "restarts a week before", r.Metrics["restarts"].Previous, 0, 0)
-		within(t, "CPU peak", r.Metrics["cpu_usage_peak"].Value, 90, 0.01)
-		within(t, "API p95", r.Metrics["api_response_time_p95"].Value, 500, 10)
-		within(t, "HF latency", r.Metrics["huggingface_latency"].Value, 800, 5)
-		within(t, "Pi SDK latency", r.Metrics["pi_sdk_latency"].Value, 400, 5)
+		historytest.Within(t, "restarts", r.Metrics["restarts"].Value, 1, 0)
+		historytest.Within(t, "restarts a week before", r.Metrics["restarts"].Previous, 0, 0)
+		historytest.Within(t, "CPU peak", r.Metrics["cpu_usage_peak"].Value, 90, 0.01)
+		historytest.Within(t, "API p95", r.Metrics["api_response_time_p95"].Value, 500, 10)
+		historytest.Within(t, "HF latency", r.Metrics["huggingface_latency"].Value, 800, 5)
+		historytest.Within(t, "Pi SDK latency", r.Metrics["pi_sdk_latency"].Value, 400, 5)
 	})
 
 	t.Run("evening", func(t *testing.T) {
-		r, doc := build(t, report.Evening, histEnd)
-		wantWindow(t, r, histEnd.Add(-24*time.Hour), histEnd)
+		r, doc := build(t, report.Evening, historytest.End)
+		wantWindow(t, r, historytest.End.Add(-24*time.Hour), historytest.End)
 		// The storm: 40 errors/min and 30 % 5xx for an hour.
 		wantAlert(t, r, "ErrorStorm", 1, 58*60)
 		wantAlert(t, r, "APIFailure", 1, 57*60)
@@ -92,28 +93,28 @@ func TestRitualsOnHistory(t *testing.T) {
 		}
 		m := r.Metrics
 		// 1/min all day, 40/min for one hour of it.
-		within(t, "error rate", m["error_rate"].Value, (1440+60*39)/1440.0, 0.1)
-		within(t, "error rate the day before", m["error_rate"].Previous, 1, 0.05)
-		within(t, "error rate 7-day mean", m["error_rate"].Mean7d, 1, 0.05)
+		historytest.Within(t, "error rate", m["error_rate"].Value, (1440+60*39)/1440.0, 0.1)
+		historytest.Within(t, "error rate the day before", m["error_rate"].Previous, 1, 0.05)
+		historytest.Within(t, "error rate 7-day mean", m["error_rate"].Mean7d, 1, 0.05)
 		failed, all := 0.0, 0.0
-		for ts := histEnd.Add(-24 * time.Hour).Add(scrapeStep); !ts.After(histEnd); ts = ts.Add(scrapeStep) {
-			failed += requestsPerMinute(ts) * serverErrorShare(ts)
-			all += requestsPerMinute(ts)
+		for ts := historytest.End.Add(-24 * time.Hour).Add(historytest.ScrapeStep); !ts.After(historytest.End); ts = ts.Add(historytest.ScrapeStep) {
+			failed += historytest.RequestsPerMinute(ts) * historytest.ServerErrorShare(ts)
+			all += historytest.RequestsPerMinute(ts)
 		}
-		within(t, "API error ratio", m["api_error_rate"].Value, 100*failed/all, 0.05)
-		within(t, "API p50", m["api_response_time_p50"].Value, 100, 2)
-		within(t, "API p95", m["api_response_time_p95"].Value, 500, 10)
-		within(t, "API mean", m["api_response_time"].Value, 200, 2)
-		within(t, "active users peak", m["active_users"].Value, 90, 0)
-		within(t, "transactions completed", m["transactions_completed"].Value, 14400, 14400*0.01)
-		within(t, "transactions the day before", m["transactions_completed"].Previous, 14400, 14400*0.01)
-		within(t, "wallet balance at the start", m["wallet_balance_start"].Value, walletBalance(histEnd.Add(-24*time.Hour)), 0.01)
-		within(t, "wallet balance at the end", m["wallet_balance"].Value, walletBalance(histEnd), 0.01)
-		within(t, "mining boost share", m["mining_boost_active"].Value, 100*22.0/24, 0.5)
-		within(t, "community resonance mean", m["community_resonance"].Value, 60, 0.5)
-		within(t, "community resonance low", m["community_resonance_low"].Value, 45, 0.1)
-		within(t, "availability", m["availability"].Value, 100*(1440-3)/1440.0, 0.1)
-		within(t, "availability the day before", m["availability"].Previous, 100, 0)
+		historytest.Within(t, "API error ratio", m["api_error_rate"].Value, 100*failed/all, 0.05)
+		historytest.Within(t, "API p50", m["api_response_time_p50"].Value, 100, 2)
+		historytest.Within(t, "API p95", m["api_response_time_p95"].Value, 500, 10)
+		historytest.Within(t, "API mean", m["api_response_time"].Value, 200, 2)
+		historytest.Within(t, "active users peak", m["active_users"].Value, 90, 0)
+		historytest.Within(t, "transactions completed", m["transactions_completed"].Value, 14400, 14400*0.01)
+		historytest.Within(t, "transactions the day before", m["transactions_completed"].Previous, 14400, 14400*0.01)
+		historytest.Within(t, "wallet balance at the start", m["wallet_balance_start"].Value, historytest.WalletBalance(historytest.End.Add(-24*time.Hour)), 0.01)
+		historytest.Within(t, "wallet balance at the end", m["wallet_balance"].Value, historytest.WalletBalance(historytest.End), 0.01)
+		historytest.Within(t, "mining boost share", m["mining_boost_active"].Value, 100*22.0/24, 0.5)
+		historytest.Within(t, "community resonance mean", m["community_resonance"].Value, 60, 0.5)
+		historytest.Within(t, "community resonance low", m["community_resonance_low"].Value, 45, 0.1)
+		historytest.Within(t, "availability", m["availability"].Value, 100*(1440-3)/1440.0, 0.1)
+		historytest.Within(t, "availability the day before", m["availability"].Previous, 100, 0)
 		metrics, _ := doc["metrics"].(map[string]any)
 		for _, key := range []string{"cpu_usage", "error_rate", "api_response_time", "active_users", "wallet_balance", "transactions_completed"} {
 			entry, ok := metrics[key].(map[string]any)
@@ -133,20 +134,20 @@ func TestRitualsOnHistory(t *testing.T) {
 	})
 
 	t.Run("weekly", func(t *testing.T) {
-		r, _ := build(t, report.Weekly, histEnd)
-		if len(r.Proposals) != len(h.table.Alerts) {
-			t.Errorf("%d proposals, want one per alert of the table (%d)", len(r.Proposals), len(h.table.Alerts))
+		r, _ := build(t, report.Weekly, historytest.End)
+		if len(r.Proposals) != len(h.Table.Alerts) {
+			t.Errorf("%d proposals, want one per alert of the table (%d)", len(r.Proposals), len(h.Table.Alerts))
 		}
 		cpuAlert := alertOf(t, r, "HighCPU")
-		if cpuAlert.Fired != len(cpuSpikes) || cpuAlert.Flaps != len(cpuSpikes) || cpuAlert.MedianFiringSeconds != 180 {
-			t.Errorf("HighCPU = %+v, want %d fires, all flaps, median 180 s", cpuAlert, len(cpuSpikes))
+		if cpuAlert.Fired != len(historytest.CPUSpikes) || cpuAlert.Flaps != len(historytest.CPUSpikes) || cpuAlert.MedianFiringSeconds != 180 {
+			t.Errorf("HighCPU = %+v, want %d fires, all flaps, median 180 s", cpuAlert, len(historytest.CPUSpikes))
 		}
 		if d := cpuAlert.Distribution; d == nil {
 			t.Error("HighCPU: no distribution")
 		} else {
-			within(t, "CPU p50", &d.P50, 35, 1)
-			within(t, "CPU p90", &d.P90, 35+10*0.951, 1)
-			within(t, "CPU max", &d.Max, 90, 0.01)
+			historytest.Within(t, "CPU p50", &d.P50, 35, 1)
+			historytest.Within(t, "CPU p90", &d.P90, 35+10*0.951, 1)
+			historytest.Within(t, "CPU max", &d.Max, 90, 0.01)
 		}
 		p := proposalOf(t, r, "HighCPU")
 		if p.Action != report.ActionLengthenFor && p.Action != report.ActionRaise {
@@ -171,7 +172,7 @@ func TestRitualsOnHistory(t *testing.T) {
 	})
 
 	t.Run("monthly", func(t *testing.T) {
-		r, _ := build(t, report.Monthly, histEnd)
+		r, _ := build(t, report.Monthly, historytest.End)
 		for _, never := range []string{"DiskUsageHigh", "LowBalance", "WalletCompromised", "ModerateCPU"} {
 			if !slices.Contains(r.NeverFired, never) {
 				t.Errorf("never fired = %v, want %s in it", r.NeverFired, never)

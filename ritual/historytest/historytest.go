@@ -1,4 +1,9 @@
-package report_test
+// Package historytest backfills eight days of realistic history into a real
+// Prometheus TSDB with promtool and serves it with the pinned Prometheus, for
+// the rituals' tests: every seed metric of one app scraped each minute, and
+// the ALERTS series the rule evaluations would have written, with a day with
+// an error storm, a night with a restart and a week in which HighCPU flaps.
+package historytest
 
 import (
 	"bufio"
@@ -11,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -28,21 +32,21 @@ import (
 // its rule evaluations would have written. It holds a day with an error
 // storm, a night with a restart and a week in which HighCPU flaps.
 var (
-	histStart = time.Date(2026, time.November, 15, 20, 0, 0, 0, time.UTC)
-	// histEnd is a Monday, 20:00 UTC: the evening broadcast's time.
-	histEnd = histStart.Add(8 * 24 * time.Hour)
+	Start = time.Date(2026, time.November, 15, 20, 0, 0, 0, time.UTC)
+	// End is a Monday, 20:00 UTC: the evening broadcast's time.
+	End = Start.Add(8 * 24 * time.Hour)
 
-	stormStart = time.Date(2026, time.November, 23, 14, 0, 0, 0, time.UTC)
-	stormEnd   = stormStart.Add(time.Hour)
+	StormStart = time.Date(2026, time.November, 23, 14, 0, 0, 0, time.UTC)
+	StormEnd   = StormStart.Add(time.Hour)
 
 	// The app restarts at 05:00: the exporter is not scraped for three
 	// minutes and its counters start again from zero.
-	restartAt = time.Date(2026, time.November, 23, 5, 0, 0, 0, time.UTC)
-	downFor   = 3 * time.Minute
+	RestartAt = time.Date(2026, time.November, 23, 5, 0, 0, 0, time.UTC)
+	DownFor   = 3 * time.Minute
 
 	// CPU spikes of 13 minutes: HighCPU (for 10m) fires for 3 minutes and
 	// resolves, six times in the week.
-	cpuSpikes = []time.Time{
+	CPUSpikes = []time.Time{
 		time.Date(2026, time.November, 17, 10, 0, 0, 0, time.UTC),
 		time.Date(2026, time.November, 18, 15, 0, 0, 0, time.UTC),
 		time.Date(2026, time.November, 19, 11, 30, 0, 0, time.UTC),
@@ -50,39 +54,42 @@ var (
 		time.Date(2026, time.November, 21, 9, 0, 0, 0, time.UTC),
 		time.Date(2026, time.November, 23, 1, 0, 0, 0, time.UTC),
 	}
-	cpuSpikeLength = 13 * time.Minute
+	CPUSpikeLength = 13 * time.Minute
 )
 
 const (
-	scrapeStep = time.Minute
-	job        = "resonance"
-	instance   = "app:9861"
+	ScrapeStep = time.Minute
+	job = "resonance"
+	// Instance is the app's scrape target.
+	Instance = "app:9861"
 )
 
 func inRange(t, from, to time.Time) bool { return !t.Before(from) && t.Before(to) }
 
 // down is true while the exporter was not scraped.
-func down(t time.Time) bool { return inRange(t, restartAt, restartAt.Add(downFor)) }
+func down(t time.Time) bool { return inRange(t, RestartAt, RestartAt.Add(DownFor)) }
 
 // phase is the time of day as an angle: the daily rhythm of the figures.
 func phase(t time.Time) float64 {
 	return 2 * math.Pi * float64(t.Hour()*60+t.Minute()) / 1440
 }
 
-func storm(t time.Time) bool { return inRange(t, stormStart, stormEnd) }
+func storm(t time.Time) bool { return inRange(t, StormStart, StormEnd) }
 
 func cpu(t time.Time) float64 {
-	for _, s := range cpuSpikes {
-		if inRange(t, s, s.Add(cpuSpikeLength)) {
+	for _, s := range CPUSpikes {
+		if inRange(t, s, s.Add(CPUSpikeLength)) {
 			return 0.9
 		}
 	}
 	return 0.35 + 0.1*math.Sin(phase(t))
 }
 
-func requestsPerMinute(t time.Time) float64 { return 600 + 200*math.Sin(phase(t)) }
+// RequestsPerMinute is the API traffic at t.
+func RequestsPerMinute(t time.Time) float64 { return 600 + 200*math.Sin(phase(t)) }
 
-func serverErrorShare(t time.Time) float64 {
+// ServerErrorShare is the share of requests answered 5xx at t.
+func ServerErrorShare(t time.Time) float64 {
 	if storm(t) {
 		return 0.3
 	}
@@ -98,7 +105,8 @@ func errorsPerMinute(t time.Time) float64 {
 
 func boostActive(t time.Time) bool { return t.Hour() < 2 || t.Hour() >= 4 }
 
-func walletBalance(t time.Time) float64 { return 1000 - t.Sub(histStart).Hours() }
+// WalletBalance is the wallet balance at t: one Pi spent an hour.
+func WalletBalance(t time.Time) float64 { return 1000 - t.Sub(Start).Hours() }
 
 // Cumulative buckets of the API latency histogram: half the requests under
 // 100 ms, 95 % under 500 ms, so p50 is 100 ms and p95 500 ms.
@@ -121,10 +129,10 @@ func (o *openMetrics) family(name, typ string) {
 // series writes one series, a sample per scrape the exporter answered.
 // value gets the scrape time and the time the exporter last started.
 func (o *openMetrics) series(name, labels string, value func(t, since time.Time) float64) {
-	since := histStart
-	for t := histStart; !t.After(histEnd); t = t.Add(scrapeStep) {
+	since := Start
+	for t := Start; !t.After(End); t = t.Add(ScrapeStep) {
 		if down(t) {
-			since = restartAt.Add(downFor)
+			since = RestartAt.Add(DownFor)
 			continue
 		}
 		fmt.Fprintf(o.w, "%s{%s} %s %d\n", name, labels, formatFloat(value(t, since)), t.Unix())
@@ -142,7 +150,7 @@ func counter(perMinute func(time.Time) float64) func(t, since time.Time) float64
 			sum, last = 0, since
 		}
 		for last.Before(t) {
-			last = last.Add(scrapeStep)
+			last = last.Add(ScrapeStep)
 			sum += perMinute(last)
 		}
 		return sum
@@ -159,11 +167,11 @@ func writeHistory(t *testing.T, path string, table *rules.Table) {
 		t.Fatal(err)
 	}
 	o := &openMetrics{w: bufio.NewWriter(f)}
-	base := fmt.Sprintf(`job=%q,instance=%q`, job, instance)
+	base := fmt.Sprintf(`job=%q,instance=%q`, job, Instance)
 	lbl := func(extra string) string { return base + "," + extra }
 
 	o.family("up", "gauge")
-	for ts := histStart; !ts.After(histEnd); ts = ts.Add(scrapeStep) {
+	for ts := Start; !ts.After(End); ts = ts.Add(ScrapeStep) {
 		v := 1
 		if down(ts) {
 			v = 0
@@ -173,8 +181,8 @@ func writeHistory(t *testing.T, path string, table *rules.Table) {
 
 	o.family("resonance_uptime_seconds", "gauge")
 	o.series("resonance_uptime_seconds", base, func(t, since time.Time) float64 {
-		if since == histStart {
-			return t.Sub(histStart.Add(-72 * time.Hour)).Seconds()
+		if since == Start {
+			return t.Sub(Start.Add(-72 * time.Hour)).Seconds()
 		}
 		return t.Sub(since).Seconds()
 	})
@@ -196,21 +204,21 @@ func writeHistory(t *testing.T, path string, table *rules.Table) {
 	for _, code := range []string{"200", "500"} {
 		share := func(t time.Time) float64 {
 			if code == "500" {
-				return serverErrorShare(t)
+				return ServerErrorShare(t)
 			}
-			return 1 - serverErrorShare(t)
+			return 1 - ServerErrorShare(t)
 		}
 		o.series("resonance_api_requests_total", lbl(`endpoint="/api/v1/resonance",method="GET",code="`+code+`"`),
-			counter(func(t time.Time) float64 { return requestsPerMinute(t) * share(t) }))
+			counter(func(t time.Time) float64 { return RequestsPerMinute(t) * share(t) }))
 	}
 
 	o.family("resonance_api_request_duration_seconds", "histogram")
 	for i, le := range apiBuckets {
 		o.series("resonance_api_request_duration_seconds_bucket", lbl(`le="`+le+`"`),
-			counter(func(t time.Time) float64 { return requestsPerMinute(t) * apiCumShare[i] }))
+			counter(func(t time.Time) float64 { return RequestsPerMinute(t) * apiCumShare[i] }))
 	}
-	o.series("resonance_api_request_duration_seconds_sum", base, counter(func(t time.Time) float64 { return requestsPerMinute(t) * apiMeanSeconds }))
-	o.series("resonance_api_request_duration_seconds_count", base, counter(requestsPerMinute))
+	o.series("resonance_api_request_duration_seconds_sum", base, counter(func(t time.Time) float64 { return RequestsPerMinute(t) * apiMeanSeconds }))
+	o.series("resonance_api_request_duration_seconds_count", base, counter(RequestsPerMinute))
 
 	o.family("resonance_upstream_request_duration_seconds", "histogram")
 	for _, up := range []struct {
@@ -230,7 +238,7 @@ func writeHistory(t *testing.T, path string, table *rules.Table) {
 	o.series("resonance_transactions_total", lbl(`status="completed"`), counter(func(time.Time) float64 { return 10 }))
 	o.series("resonance_transactions_total", lbl(`status="failed"`), counter(func(time.Time) float64 { return 1 }))
 	o.family("resonance_wallet_balance_pi", "gauge")
-	o.series("resonance_wallet_balance_pi", lbl(`source="horizon"`), gauge(walletBalance))
+	o.series("resonance_wallet_balance_pi", lbl(`source="horizon"`), gauge(WalletBalance))
 	o.family("resonance_mining_boost_active", "gauge")
 	o.series("resonance_mining_boost_active", base, gauge(func(t time.Time) float64 {
 		if boostActive(t) {
@@ -255,11 +263,11 @@ func writeHistory(t *testing.T, path string, table *rules.Table) {
 // The rate-based ones lag the storm by the 5m rate window; SystemDown holds
 // while the target is down and for five minutes after (its min uptime).
 var alertConditions = map[string]func(time.Time) bool{
-	"ErrorStorm":          func(t time.Time) bool { return inRange(t, stormStart.Add(3*time.Minute), stormEnd.Add(2*time.Minute)) },
-	"ErrorRateHigh":       func(t time.Time) bool { return inRange(t, stormStart.Add(time.Minute), stormEnd.Add(4*time.Minute)) },
-	"APIFailure":          func(t time.Time) bool { return inRange(t, stormStart.Add(3*time.Minute), stormEnd.Add(2*time.Minute)) },
-	"APIErrorRateHigh":    func(t time.Time) bool { return inRange(t, stormStart.Add(time.Minute), stormEnd.Add(4*time.Minute)) },
-	"SystemDown":          func(t time.Time) bool { return inRange(t, restartAt, restartAt.Add(downFor+5*time.Minute)) },
+	"ErrorStorm":          func(t time.Time) bool { return inRange(t, StormStart.Add(3*time.Minute), StormEnd.Add(2*time.Minute)) },
+	"ErrorRateHigh":       func(t time.Time) bool { return inRange(t, StormStart.Add(time.Minute), StormEnd.Add(4*time.Minute)) },
+	"APIFailure":          func(t time.Time) bool { return inRange(t, StormStart.Add(3*time.Minute), StormEnd.Add(2*time.Minute)) },
+	"APIErrorRateHigh":    func(t time.Time) bool { return inRange(t, StormStart.Add(time.Minute), StormEnd.Add(4*time.Minute)) },
+	"SystemDown":          func(t time.Time) bool { return inRange(t, RestartAt, RestartAt.Add(DownFor+5*time.Minute)) },
 	"HighCPU":             func(t time.Time) bool { return cpu(t) > 0.8 },
 	"MiningBoostInactive": func(t time.Time) bool { return !boostActive(t) },
 }
@@ -280,9 +288,9 @@ func writeAlerts(t *testing.T, o *openMetrics, table *rules.Table) {
 			t.Fatalf("alert %s is not in the table", name)
 		}
 		cond := alertConditions[name]
-		labels := fmt.Sprintf(`alertname=%q,alertstate="firing",severity=%q,metric=%q,job=%q,instance=%q`, a.Name, a.Severity, a.Metric, job, instance)
+		labels := fmt.Sprintf(`alertname=%q,alertstate="firing",severity=%q,metric=%q,job=%q,instance=%q`, a.Name, a.Severity, a.Metric, job, Instance)
 		var since time.Time
-		for ts := histStart; !ts.After(histEnd); ts = ts.Add(scrapeStep) {
+		for ts := Start; !ts.After(End); ts = ts.Add(ScrapeStep) {
 			if !cond(ts) {
 				since = time.Time{}
 				continue
@@ -295,21 +303,24 @@ func writeAlerts(t *testing.T, o *openMetrics, table *rules.Table) {
 			}
 		}
 	}
-	for ts := histStart; !ts.After(histEnd); ts = ts.Add(scrapeStep) {
+	for ts := Start; !ts.After(End); ts = ts.Add(ScrapeStep) {
 		fmt.Fprintf(o.w, "ALERTS{alertname=\"Watchdog\",alertstate=\"firing\",severity=\"none\"} 1 %d\n", ts.Unix())
 	}
 }
 
-// history is a Prometheus serving the backfilled history.
-type history struct {
-	api   promv1.API
-	table *rules.Table
-	root  string
+// History is a Prometheus serving the backfilled history.
+type History struct {
+	API   promv1.API
+	Table *rules.Table
+	// Root is the repository's root.
+	Root string
+	// URL is the Prometheus's address.
+	URL string
 }
 
-// startHistory backfills the history into a TSDB with promtool and starts
+// Run backfills the history into a TSDB with promtool and starts
 // the pinned Prometheus on it, with the committed rule pack loaded.
-func startHistory(t *testing.T) *history {
+func Run(t *testing.T) *History {
 	t.Helper()
 	root, err := localstack.FindRoot()
 	if err != nil {
@@ -368,10 +379,11 @@ func startHistory(t *testing.T) *history {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &history{api: promv1.NewAPI(client), table: table, root: root}
+	return &History{API: promv1.NewAPI(client), Table: table, Root: root, URL: "http://" + addr}
 }
 
-func (h *history) source() *query.Source { return query.New(h.api, h.table) }
+// Source reads the history.
+func (h *History) Source() *query.Source { return query.New(h.API, h.Table) }
 
 func freeAddr(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -394,17 +406,18 @@ func waitReady(t *testing.T, url string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("prometheus not ready at %s within a minute", url)
+	t.Fatalf("prometheus not ready at %s Within a minute", url)
 }
 
-func ctxFor(t *testing.T) context.Context {
+// Context is a context for a test's queries.
+func Context(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-// within fails unless got is want ± tol.
-func within(t *testing.T, what string, got *float64, want, tol float64) {
+// Within fails unless got is want ± tol.
+func Within(t *testing.T, what string, got *float64, want, tol float64) {
 	t.Helper()
 	if got == nil {
 		t.Errorf("%s: no value, want %g", what, want)
@@ -415,4 +428,3 @@ func within(t *testing.T, what string, got *float64, want, tol float64) {
 	}
 }
 
-var _ = strings.Contains
