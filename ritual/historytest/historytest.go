@@ -59,7 +59,7 @@ var (
 
 const (
 	ScrapeStep = time.Minute
-	job = "resonance"
+	job        = "resonance"
 	// Instance is the app's scrape target.
 	Instance = "app:9861"
 )
@@ -427,4 +427,3 @@ func Within(t *testing.T, what string, got *float64, want, tol float64) {
 		t.Errorf("%s = %g, want %g ± %g", what, *got, want, tol)
 	}
 }
-
