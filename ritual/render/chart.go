@@ -93,7 +93,7 @@ func linePlot(p report.Plot, loc *time.Location) ([]byte, error) {
 		pl.Y.Max = max(pl.Y.Max, t.Value*1.1)
 	}
 	pl.Legend.Top = true
-	return png(pl)
+	return encode(pl)
 }
 
 // strip is the heat strip as gonum's GridXYZ: columns are cells (hours),
@@ -106,7 +106,14 @@ func (s strip) Dims() (c, r int) {
 	}
 	return len(s.h.Firing[0]), len(s.h.Alerts)
 }
-func (s strip) Z(c, r int) float64 { return s.h.Firing[r][c] }
+// Z is the colour of a cell: any fire at all shows, however short (a
+// three-minute flap is 5 % of an hour), and a full hour is darkest.
+func (s strip) Z(c, r int) float64 {
+	if z := s.h.Firing[r][c]; z > 0 {
+		return 0.3 + 0.7*z
+	}
+	return 0
+}
 func (s strip) X(c int) float64 {
 	return float64(s.h.Start.Add(time.Duration(c)*s.h.Cell + s.h.Cell/2).Unix())
 }
@@ -115,11 +122,8 @@ func (s strip) Y(r int) float64 { return float64(r) }
 func heatStrip(h *report.HeatStrip, loc *time.Location) ([]byte, error) {
 	pl := plot.New()
 	pl.Title.Text = h.Title
-	pal := palette.Heat(12, 1)
-	hm := plotter.NewHeatMap(strip{h}, pal)
+	hm := plotter.NewHeatMap(strip{h}, firingPalette(10))
 	hm.Min, hm.Max = 0, 1
-	// An hour without a fire stays white, so the fires stand out.
-	hm.Underflow = color.White
 	hm.NaN = color.White
 	pl.Add(hm)
 	pl.X.Tick.Marker = plot.TimeTicks{Format: "Mon 02", Time: plot.UnixTimeIn(loc)}
@@ -132,7 +136,24 @@ func heatStrip(h *report.HeatStrip, loc *time.Location) ([]byte, error) {
 	return pngSized(pl, chartWidth, height)
 }
 
-func png(pl *plot.Plot) ([]byte, error) { return pngSized(pl, chartWidth, chartHeight) }
+// firingPalette goes from white (an hour without a fire, so fires stand
+// out) to dark red (fired the whole hour).
+func firingPalette(n int) palette.Palette {
+	from, to := color.RGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}, color.RGBA{R: 0x99, G: 0x00, B: 0x0d, A: 0xff}
+	var p colours
+	for i := range n {
+		f := float64(i) / float64(n-1)
+		mix := func(a, b uint8) uint8 { return uint8(float64(a) + (float64(b)-float64(a))*f) }
+		p = append(p, color.RGBA{R: mix(from.R, to.R), G: mix(from.G, to.G), B: mix(from.B, to.B), A: 0xff})
+	}
+	return p
+}
+
+type colours []color.Color
+
+func (c colours) Colors() []color.Color { return c }
+
+func encode(pl *plot.Plot) ([]byte, error) { return pngSized(pl, chartWidth, chartHeight) }
 
 func pngSized(pl *plot.Plot, w, h vg.Length) ([]byte, error) {
 	wt, err := pl.WriterTo(w, h, "png")
