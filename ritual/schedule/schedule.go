@@ -289,3 +289,15 @@ func (d *Daemon) Apply(cfg Config) error {
 	d.current = s
 	return nil
 }
+
+// Shipped is the seed's cadence, the schedule `make stack` and
+// docker-compose run: Morning Resonance at 08:00, Evening Broadcast at 20:00,
+// the Weekly Audit on Monday at 09:00, the Monthly Review on the 1st at 09:00.
+func Shipped(targets ...string) []Entry {
+	return []Entry{
+		{Ritual: "morning", Cron: "0 8 * * *", Targets: targets},
+		{Ritual: "evening", Cron: "0 20 * * *", Targets: targets},
+		{Ritual: "weekly", Cron: "0 9 * * 1", Targets: targets},
+		{Ritual: "monthly", Cron: "0 9 1 * *", Targets: targets},
+	}
+}
