@@ -7,8 +7,11 @@ package historytest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"net"
 	"net/http"
@@ -426,4 +429,30 @@ func Within(t *testing.T, what string, got *float64, want, tol float64) {
 	if math.Abs(*got-want) > tol {
 		t.Errorf("%s = %g, want %g ± %g", what, *got, want, tol)
 	}
+}
+
+// Drawn checks that data is a PNG with something drawn on it: not one
+// colour, and enough non-white pixels for a line and its axes.
+func Drawn(t *testing.T, name string, data []byte) image.Image {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: not a PNG: %v", name, err)
+	}
+	b := img.Bounds()
+	colours := map[[4]uint32]bool{}
+	inked := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, a := img.At(x, y).RGBA()
+			colours[[4]uint32{r, g, bl, a}] = true
+			if r < 0xf000 || g < 0xf000 || bl < 0xf000 {
+				inked++
+			}
+		}
+	}
+	if len(colours) < 3 || inked < b.Dx()*b.Dy()/200 {
+		t.Errorf("%s looks blank: %d colours, %d of %d pixels drawn", name, len(colours), inked, b.Dx()*b.Dy())
+	}
+	return img
 }

@@ -106,6 +106,7 @@ func (s strip) Dims() (c, r int) {
 	}
 	return len(s.h.Firing[0]), len(s.h.Alerts)
 }
+
 // Z is the colour of a cell: any fire at all shows, however short (a
 // three-minute flap is 5 % of an hour), and a full hour is darkest.
 func (s strip) Z(c, r int) float64 {

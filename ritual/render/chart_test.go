@@ -1,42 +1,15 @@
-package render
+package render_test
 
 import (
-	"bytes"
-	"image"
-	"image/png"
 	"math"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/quantum-resonance/telemetry/ritual/historytest"
+	"github.com/quantum-resonance/telemetry/ritual/render"
 	"github.com/quantum-resonance/telemetry/ritual/report"
 )
-
-// Drawn checks that data is a PNG with something drawn on it: not one
-// colour, and enough non-white pixels for a line and its axes.
-func Drawn(t *testing.T, name string, data []byte) image.Image {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("%s: not a PNG: %v", name, err)
-	}
-	b := img.Bounds()
-	colours := map[[4]uint32]bool{}
-	inked := 0
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, a := img.At(x, y).RGBA()
-			colours[[4]uint32{r, g, bl, a}] = true
-			if r < 0xf000 || g < 0xf000 || bl < 0xf000 {
-				inked++
-			}
-		}
-	}
-	if len(colours) < 3 || inked < b.Dx()*b.Dy()/200 {
-		t.Errorf("%s looks blank: %d colours, %d of %d pixels drawn", name, len(colours), inked, b.Dx()*b.Dy())
-	}
-	return img
-}
 
 func TestChartsAreDrawn(t *testing.T) {
 	start := time.Date(2026, 11, 22, 20, 0, 0, 0, time.UTC)
@@ -59,7 +32,7 @@ func TestChartsAreDrawn(t *testing.T) {
 		},
 	}
 	r.Strip.Firing[0][10], r.Strip.Firing[1][100] = 0.25, 1
-	charts, err := Charts(r)
+	charts, err := render.Charts(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +43,7 @@ func TestChartsAreDrawn(t *testing.T) {
 		if dir := os.Getenv("CHART_DUMP"); dir != "" {
 			_ = os.WriteFile(dir+"/"+c.Name, c.Data, 0o644)
 		}
-		Drawn(t, c.Name, c.Data)
+		historytest.Drawn(t, c.Name, c.Data)
 		if len(c.Data) > 1<<20 {
 			t.Errorf("%s is %d bytes: charts should stay small", c.Name, len(c.Data))
 		}
@@ -90,12 +63,12 @@ func TestChangeAndDuration(t *testing.T) {
 		{nil, f(1), "–"},
 		{f(100.1), f(100), "≈"},
 	} {
-		if got := Change(c.v, c.prev); got != c.want {
+		if got := render.Change(c.v, c.prev); got != c.want {
 			t.Errorf("Change(%v, %v) = %q, want %q", c.v, c.prev, got, c.want)
 		}
 	}
 	for s, want := range map[float64]string{0: "0", 45: "45s", 3480: "58m", 6900: "1h55m", 90061: "25h1m"} {
-		if got := Duration(s); got != want {
+		if got := render.Duration(s); got != want {
 			t.Errorf("Duration(%g) = %q, want %q", s, got, want)
 		}
 	}

@@ -2,11 +2,16 @@ package report_test
 
 import (
 	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/quantum-resonance/telemetry/grafana/dashboards"
+	"github.com/quantum-resonance/telemetry/ritual"
 	"github.com/quantum-resonance/telemetry/ritual/historytest"
 	"github.com/quantum-resonance/telemetry/ritual/report"
 )
@@ -198,6 +203,50 @@ func TestRitualsOnHistory(t *testing.T) {
 		}
 	})
 }
+
+// TestEveningMarkdownAndCharts renders the evening of the history's storm
+// day through ritual.Runner (what resonancetool and the schedule run) and
+// compares its Markdown with the committed example; -update rewrites the
+// example and its charts.
+func TestEveningMarkdownAndCharts(t *testing.T) {
+	h := historytest.Run(t)
+	runner := &ritual.Runner{API: h.API, Table: h.Table, Location: time.UTC}
+	for _, which := range []string{report.Evening, report.Weekly} {
+		out, err := runner.Run(historytest.Context(t), which, historytest.End)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Charts) == 0 {
+			t.Fatalf("%s: no charts", which)
+		}
+		for _, c := range out.Charts {
+			historytest.Drawn(t, c.Name, c.Data)
+			if !strings.Contains(out.Markdown, "]("+c.Name+")") {
+				t.Errorf("%s Markdown does not show %s", which, c.Name)
+			}
+		}
+		if which != report.Evening {
+			continue
+		}
+		dir := filepath.Join(h.Root, "docs", "examples")
+		golden := filepath.Join(dir, "evening.md")
+		if *update {
+			if _, err := out.WriteDir(dir); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (go test ./ritual/report -update writes it)", err)
+		}
+		if string(want) != out.Markdown {
+			t.Errorf("evening Markdown differs from %s (go test ./ritual/report -update rewrites it):\n%s", golden, out.Markdown)
+		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite docs/examples/ from the backfilled history")
 
 func wantWindow(t *testing.T, r *report.Report, start, end time.Time) {
 	t.Helper()
