@@ -17,6 +17,7 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	"github.com/quantum-resonance/telemetry/grafana/dashboards"
+	"github.com/quantum-resonance/telemetry/ritual/amstate"
 	"github.com/quantum-resonance/telemetry/ritual/query"
 	"github.com/quantum-resonance/telemetry/ritual/render"
 	"github.com/quantum-resonance/telemetry/ritual/report"
@@ -30,6 +31,8 @@ type Runner struct {
 	// Location, NightStart and NightEnd: see report.Options.
 	Location             *time.Location
 	NightStart, NightEnd time.Duration
+	// Alertmanager, optional, adds silences to the morning review.
+	Alertmanager *amstate.Client
 }
 
 // Output is one ritual's report in every form it is delivered in.
@@ -49,6 +52,9 @@ func (r *Runner) Run(ctx context.Context, ritual string, at time.Time) (*Output,
 		Location:   r.Location,
 		NightStart: r.NightStart,
 		NightEnd:   r.NightEnd,
+	}
+	if r.Alertmanager != nil {
+		opts.Alertmanager = r.Alertmanager
 	}
 	if ritual == report.Monthly {
 		boards, err := dashboards.Build(r.Table)

@@ -17,6 +17,7 @@ import (
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	"github.com/quantum-resonance/telemetry/alertmanager/relay"
 	"github.com/quantum-resonance/telemetry/ritual"
+	"github.com/quantum-resonance/telemetry/ritual/amstate"
 	"github.com/quantum-resonance/telemetry/ritual/proposal"
 	"github.com/quantum-resonance/telemetry/ritual/report"
 	"github.com/quantum-resonance/telemetry/rules"
@@ -29,6 +30,7 @@ func setupRitual(app *kingpin.Application, stdout io.Writer) {
 	cmd := app.Command("ritual", "Report one ritual from Prometheus's history: morning review, evening broadcast, weekly threshold audit or monthly review.")
 	which := cmd.Arg("ritual", "morning, evening, weekly or monthly.").Required().Enum(report.Rituals...)
 	promURL := cmd.Flag("prometheus.url", "Prometheus to read the history from.").Default("http://localhost:9090").String()
+	amURL := cmd.Flag("alertmanager.url", "Alertmanager, for the morning review's silences and held-back alerts (optional).").String()
 	thresholds := cmd.Flag("thresholds.file", "The thresholds table the rule pack is generated from.").Default(rules.DefaultThresholdsPath).String()
 	at := cmd.Flag("at", "The report's end, RFC 3339 (default: now).").String()
 	tz := cmd.Flag("timezone", "Time zone of the night and the days, e.g. Europe/Berlin.").Default("UTC").String()
@@ -71,6 +73,11 @@ func setupRitual(app *kingpin.Application, stdout io.Writer) {
 		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 		defer cancel()
 		runner := &ritual.Runner{API: promv1.NewAPI(client), Table: table, Location: loc, NightStart: nightStart, NightEnd: nightEnd}
+		if *amURL != "" {
+			if runner.Alertmanager, err = amstate.New(*amURL); err != nil {
+				return fmt.Errorf("--alertmanager.url: %w", err)
+			}
+		}
 		out, err := runner.Run(ctx, *which, end)
 		if err != nil {
 			return err

@@ -122,7 +122,17 @@ func (m *markdown) morning() {
 		m.line("Nothing is firing.")
 	} else {
 		for _, e := range m.r.FiringNow {
-			m.linef("- **%s** (%s) on %s since %s", e.Alertname, e.Severity, orDash(e.Instance), m.time(e.Start))
+			held := ""
+			if e.Suppressed != "" {
+				held = " — " + e.Suppressed + " in Alertmanager"
+			}
+			m.linef("- **%s** (%s) on %s since %s%s", e.Alertname, e.Severity, orDash(e.Instance), m.time(e.Start), held)
+		}
+	}
+	if len(m.r.Silences) > 0 {
+		m.section("Active silences")
+		for _, s := range m.r.Silences {
+			m.linef("- `%s` until %s, by %s: %s", s.Matchers, m.time(s.EndsAt), orDash(s.CreatedBy), orDash(s.Comment))
 		}
 	}
 	m.section("Key figures, against the same night a week before")

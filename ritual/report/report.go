@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quantum-resonance/telemetry/grafana/dashboards"
+	"github.com/quantum-resonance/telemetry/ritual/amstate"
 	"github.com/quantum-resonance/telemetry/ritual/query"
 	"github.com/quantum-resonance/telemetry/rules"
 )
@@ -40,6 +41,9 @@ type Report struct {
 	Episodes []Episode `json:"episodes,omitempty"`
 	// FiringNow lists what still fires at the window's end (morning).
 	FiringNow []Episode `json:"firing_now,omitempty"`
+	// Silences are Alertmanager's active silences (morning, with
+	// --alertmanager.url).
+	Silences []amstate.Silence `json:"silences,omitempty"`
 	// Metrics are the seed's figures keyed by the seed's metric names.
 	// Morning compares with the same window a week before, evening with
 	// the previous day and the mean of the 7 days before, weekly with the
@@ -105,6 +109,9 @@ type Episode struct {
 	Resolved      bool      `json:"resolved"`
 	// StartedBefore: the alert already fired when the window began.
 	StartedBefore bool `json:"started_before_window,omitempty"`
+	// Suppressed says why Alertmanager holds a firing alert back:
+	// silenced or inhibited (morning, with --alertmanager.url).
+	Suppressed string `json:"suppressed,omitempty"`
 }
 
 // Metric is one figure with what it is compared with. A nil field had no
@@ -176,6 +183,11 @@ type Options struct {
 	Ignore []string
 	// Panels are the dashboards' queries the monthly review runs.
 	Panels []dashboards.PanelQuery
+	// Alertmanager, when set, tells the morning review the active
+	// silences and which firing alerts are held back.
+	Alertmanager interface {
+		Read(context.Context) (*amstate.State, error)
+	}
 }
 
 // Defaults for Options.

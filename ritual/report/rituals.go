@@ -33,6 +33,19 @@ func (b *builder) morning(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	_, r.FiringNow = b.episodes(now)
+	if b.Alertmanager != nil {
+		// Alertmanager only adds to the review: without it the report
+		// still tells the night.
+		st, err := b.Alertmanager.Read(ctx)
+		if err != nil {
+			r.Notes = append(r.Notes, "Alertmanager not read: "+err.Error())
+		} else {
+			r.Silences = st.Silences
+			for i := range r.FiringNow {
+				r.FiringNow[i].Suppressed = st.Suppressed[r.FiringNow[i].Alertname]
+			}
+		}
+	}
 	r.Metrics, err = b.compare(ctx, query.NightFigures, w, week, false)
 	return r, err
 }

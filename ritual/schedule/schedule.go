@@ -21,6 +21,7 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	"github.com/quantum-resonance/telemetry/ritual"
+	"github.com/quantum-resonance/telemetry/ritual/amstate"
 	"github.com/quantum-resonance/telemetry/ritual/report"
 	"github.com/quantum-resonance/telemetry/rules"
 )
@@ -31,6 +32,8 @@ type Config struct {
 	PrometheusURL string `yaml:"prometheus_url"`
 	// HTTPClientConfig: auth, TLS and proxy for Prometheus.
 	HTTPClientConfig commonconfig.HTTPClientConfig `yaml:"http_config,omitempty"`
+	// AlertmanagerURL, optional, adds silences to the morning review.
+	AlertmanagerURL string `yaml:"alertmanager_url,omitempty"`
 	// ThresholdsFile is the thresholds table, read at every run; relative
 	// to the config file's directory.
 	ThresholdsFile string `yaml:"thresholds_file"`
@@ -90,6 +93,11 @@ func (c *Config) Validate(targets []string) error {
 	}
 	if _, _, err := ritual.ParseNight(c.Night); err != nil {
 		errs = append(errs, fmt.Errorf("rituals.night: %w", err))
+	}
+	if c.AlertmanagerURL != "" {
+		if _, err := amstate.New(c.AlertmanagerURL); err != nil {
+			errs = append(errs, fmt.Errorf("rituals.alertmanager_url: %w", err))
+		}
 	}
 	if err := c.HTTPClientConfig.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("rituals.http_config: %w", err))
@@ -243,6 +251,11 @@ func (s *Scheduler) run(ctx context.Context, e Entry, at time.Time) error {
 		return err
 	}
 	runner := &ritual.Runner{API: s.api, Table: table, Location: s.loc, NightStart: s.night[0], NightEnd: s.night[1]}
+	if s.cfg.AlertmanagerURL != "" {
+		if runner.Alertmanager, err = amstate.New(s.cfg.AlertmanagerURL); err != nil {
+			return err
+		}
+	}
 	out, err := runner.Run(ctx, e.Ritual, at)
 	if err != nil {
 		return err
