@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/quantum-resonance/telemetry/ritual/query"
 	"github.com/quantum-resonance/telemetry/ritual/report"
@@ -83,18 +84,36 @@ func (m *markdown) section(title string) {
 	m.line("")
 }
 
+// table writes a Markdown table with its columns padded to one width, so it
+// also reads as plain text in a chat channel's code block.
 func (m *markdown) table(header []string, rows [][]string) {
-	m.line("| " + strings.Join(header, " | ") + " |")
-	seps := make([]string, len(header))
-	for i := range seps {
-		seps[i] = "---"
-		if i > 0 {
-			seps[i] = "---:"
+	width := make([]int, len(header))
+	for _, r := range append([][]string{header}, rows...) {
+		for i, c := range r {
+			width[i] = max(width[i], utf8.RuneCountInString(c), 3)
 		}
 	}
-	m.line("| " + strings.Join(seps, " | ") + " |")
+	pad := func(r []string, sep bool) string {
+		cells := make([]string, len(r))
+		for i, c := range r {
+			fill := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			switch {
+			case sep && i > 0:
+				cells[i] = strings.Repeat("-", width[i]-1) + ":"
+			case sep:
+				cells[i] = strings.Repeat("-", width[i])
+			case i > 0: // numbers right-aligned
+				cells[i] = fill + c
+			default:
+				cells[i] = c + fill
+			}
+		}
+		return "| " + strings.Join(cells, " | ") + " |"
+	}
+	m.line(pad(header, false))
+	m.line(pad(header, true))
 	for _, r := range rows {
-		m.line("| " + strings.Join(r, " | ") + " |")
+		m.line(pad(r, false))
 	}
 }
 
