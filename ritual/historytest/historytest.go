@@ -346,7 +346,10 @@ func Run(t *testing.T) *History {
 	om := filepath.Join(dir, "history.om")
 	writeHistory(t, om, table)
 	data := filepath.Join(dir, "data")
-	backfill := exec.Command(filepath.Join(bin, "promtool"), "tsdb", "create-blocks-from", "openmetrics", om, data)
+	backfill := exec.Command(filepath.Join(bin, "promtool"), "tsdb", "create-blocks-from", "openmetrics",
+		// promtool reads the input once per block: day-long blocks, not
+		// the default two hours, keep that to nine passes.
+		"--max-block-duration=24h", om, data)
 	if out, err := backfill.CombinedOutput(); err != nil {
 		t.Fatalf("promtool backfill: %v\n%s", err, out)
 	}
