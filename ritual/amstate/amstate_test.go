@@ -14,24 +14,13 @@ import (
 	"github.com/prometheus/alertmanager/api/v2/client/silence"
 	"github.com/prometheus/alertmanager/api/v2/models"
 
-	"github.com/quantum-resonance/telemetry/localstack"
+	"github.com/quantum-resonance/telemetry/ritual/historytest"
 )
 
 // startAlertmanager runs the pinned Alertmanager with one receiver that
 // sends nowhere.
 func startAlertmanager(t *testing.T) string {
-	root, err := localstack.FindRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := os.Getenv("RESONANCE_TOOLS_BIN")
-	if bin == "" {
-		bin = filepath.Join(root, ".tools", "bin")
-	}
-	am := filepath.Join(bin, "alertmanager")
-	if _, err := os.Stat(am); err != nil {
-		t.Skipf("no pinned alertmanager in %s (make tools)", bin)
-	}
+	am := historytest.Tool(t, "alertmanager")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "alertmanager.yml")
 	if err := os.WriteFile(cfg, []byte("route: {receiver: none}\nreceivers: [{name: none}]\n"), 0o644); err != nil {

@@ -329,15 +329,7 @@ func Run(t *testing.T) *History {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := os.Getenv("RESONANCE_TOOLS_BIN")
-	if bin == "" {
-		bin = filepath.Join(root, ".tools", "bin")
-	}
-	for _, tool := range []string{"prometheus", "promtool"} {
-		if _, err := os.Stat(filepath.Join(bin, tool)); err != nil {
-			t.Skipf("history test skipped: no pinned %s in %s (make tools)", tool, bin)
-		}
-	}
+	prometheus, promtool := Tool(t, "prometheus"), Tool(t, "promtool")
 	table, err := rules.LoadThresholds(filepath.Join(root, rules.DefaultThresholdsPath))
 	if err != nil {
 		t.Fatal(err)
@@ -346,7 +338,7 @@ func Run(t *testing.T) *History {
 	om := filepath.Join(dir, "history.om")
 	writeHistory(t, om, table)
 	data := filepath.Join(dir, "data")
-	backfill := exec.Command(filepath.Join(bin, "promtool"), "tsdb", "create-blocks-from", "openmetrics",
+	backfill := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics",
 		// promtool reads the input once per block: day-long blocks, not
 		// the default two hours, keep that to nine passes.
 		"--max-block-duration=24h", om, data)
@@ -362,7 +354,7 @@ func Run(t *testing.T) *History {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prom := exec.Command(filepath.Join(bin, "prometheus"),
+	prom := exec.Command(prometheus,
 		"--config.file="+cfg,
 		"--storage.tsdb.path="+data,
 		"--storage.tsdb.retention.time=100y",
@@ -386,6 +378,25 @@ func Run(t *testing.T) *History {
 		t.Fatal(err)
 	}
 	return &History{API: promv1.NewAPI(client), Table: table, Root: root, URL: "http://" + addr}
+}
+
+// Tool is the path of a pinned tool (prometheus, promtool, alertmanager) in
+// $RESONANCE_TOOLS_BIN or .tools/bin; the test is skipped without it.
+func Tool(t *testing.T, name string) string {
+	t.Helper()
+	bin := os.Getenv("RESONANCE_TOOLS_BIN")
+	if bin == "" {
+		root, err := localstack.FindRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin = filepath.Join(root, ".tools", "bin")
+	}
+	path := filepath.Join(bin, name)
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("skipped: no pinned %s in %s (make tools)", name, bin)
+	}
+	return path
 }
 
 // Source reads the history.
