@@ -75,7 +75,7 @@ func stackRelayConfig(root string) string {
 	for _, f := range []string{relay.FormatDiscord, relay.FormatSlack, relay.FormatHub} {
 		fmt.Fprintf(&b, "  - {name: %s, type: file, path: %s, format: %s}\n", f, relay.DefaultDeliveriesFile, f)
 	}
-	fmt.Fprintf(&b, "rituals:\n  prometheus_url: http://127.0.0.1:9090\n  thresholds_file: %q\n  schedule:\n",
+	fmt.Fprintf(&b, "rituals:\n  prometheus_url: http://127.0.0.1:9090\n  alertmanager_url: http://127.0.0.1:9093\n  thresholds_file: %q\n  schedule:\n",
 		filepath.Join(root, rules.DefaultThresholdsPath))
 	for _, e := range schedule.Shipped(relay.FormatDiscord, relay.FormatSlack, relay.FormatHub) {
 		fmt.Fprintf(&b, "    - {ritual: %s, cron: %q, targets: [%s]}\n", e.Ritual, e.Cron, strings.Join(e.Targets, ", "))
