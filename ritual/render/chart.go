@@ -64,7 +64,7 @@ func Charts(r *report.Report) ([]PNG, error) {
 func linePlot(p report.Plot, loc *time.Location) ([]byte, error) {
 	pl := plot.New()
 	pl.Title.Text = p.Title
-	pl.X.Tick.Marker = plot.TimeTicks{Format: "15:04", Time: plot.UnixTimeIn(loc)}
+	pl.X.Tick.Marker = hourTicks(loc, 3)
 	pl.Y.Min = 0
 	pl.Add(plotter.NewGrid())
 	for _, l := range p.Lines {
@@ -90,10 +90,41 @@ func linePlot(p report.Plot, loc *time.Location) ([]byte, error) {
 		thr.Width = vg.Points(1)
 		pl.Add(thr)
 		pl.Legend.Add(fmt.Sprintf("%s > %s", t.Alertname, report.FormatValue(t.Value, p.Unit)), thr)
-		pl.Y.Max = max(pl.Y.Max, t.Value*1.1)
 	}
+	// Head room above the highest line, for the legend.
+	top := 0.0
+	for _, l := range p.Lines {
+		for _, pt := range l.Points {
+			top = max(top, pt.V)
+		}
+	}
+	for _, t := range p.Thresholds {
+		top = max(top, t.Value)
+	}
+	pl.Y.Max = max(pl.Y.Max, top*1.25)
 	pl.Legend.Top = true
+	pl.Legend.Left = true
 	return encode(pl)
+}
+
+// hourTicks labels every step-th hour of the day in loc ("06:00"), with
+// an unlabelled tick at every hour between.
+func hourTicks(loc *time.Location, step int) plot.Ticker {
+	return plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+		var ticks []plot.Tick
+		t := time.Unix(int64(lo), 0).In(loc).Truncate(time.Hour)
+		for ; float64(t.Unix()) <= hi; t = t.Add(time.Hour) {
+			if float64(t.Unix()) < lo {
+				continue
+			}
+			label := ""
+			if t.Hour()%step == 0 {
+				label = t.Format("15:04")
+			}
+			ticks = append(ticks, plot.Tick{Value: float64(t.Unix()), Label: label})
+		}
+		return ticks
+	})
 }
 
 // strip is the heat strip as gonum's GridXYZ: columns are cells (hours),
