@@ -54,8 +54,8 @@ func propose(a rules.Alert, s AlertSummary, window time.Duration) Proposal {
 		}
 		p.Action, p.Field = ActionLengthenFor, "for"
 		p.Current, p.Proposed = model.Duration(a.For).String(), model.Duration(longer).String()
-		p.Evidence = fmt.Sprintf("fired %d times, %d resolved within its for of %s (median fire %s); with for %s %d of them would have fired",
-			s.Fired, s.Flaps, model.Duration(a.For), shortDuration(time.Duration(s.MedianFiringSeconds*float64(time.Second))), model.Duration(longer), kept)
+		p.Evidence = fmt.Sprintf("fired %s, %d resolved within its for of %s (median fire %s); with for %s %d of them would have fired",
+			times(s.Fired), s.Flaps, model.Duration(a.For), shortDuration(time.Duration(s.MedianFiringSeconds*float64(time.Second))), model.Duration(longer), kept)
 
 	case quantitative && d != nil && share >= busyShare && a.Op == ">" && d.P99 > a.Threshold:
 		to := niceUp(d.P99)
@@ -63,16 +63,16 @@ func propose(a rules.Alert, s AlertSummary, window time.Duration) Proposal {
 			to = min(to, 100)
 		}
 		p.Action, p.Proposed = ActionRaise, FormatNumber(to)
-		p.Evidence = fmt.Sprintf("fired %.0f%% of the window (%d times); %s was above %s most of the time: p50 %s, p99 %s",
-			share*100, s.Fired, a.Metric, FormatValue(a.Threshold, a.Unit), FormatValue(d.P50, a.Unit), FormatValue(d.P99, a.Unit))
+		p.Evidence = fmt.Sprintf("fired %.0f%% of the window (%s); %s was above %s most of the time: p50 %s, p99 %s",
+			share*100, times(s.Fired), a.Metric, FormatValue(a.Threshold, a.Unit), FormatValue(d.P50, a.Unit), FormatValue(d.P99, a.Unit))
 
 	case quantitative && d != nil && share >= busyShare && a.Op == "<" && d.P1 < a.Threshold:
 		p.Action, p.Proposed = ActionLower, FormatNumber(niceDown(d.P1))
-		p.Evidence = fmt.Sprintf("fired %.0f%% of the window (%d times); %s was below %s most of the time: p50 %s, p1 %s",
-			share*100, s.Fired, a.Metric, FormatValue(a.Threshold, a.Unit), FormatValue(d.P50, a.Unit), FormatValue(d.P1, a.Unit))
+		p.Evidence = fmt.Sprintf("fired %.0f%% of the window (%s); %s was below %s most of the time: p50 %s, p1 %s",
+			share*100, times(s.Fired), a.Metric, FormatValue(a.Threshold, a.Unit), FormatValue(d.P50, a.Unit), FormatValue(d.P1, a.Unit))
 
 	case d == nil:
-		p.Evidence = fmt.Sprintf("fired %d times (%s) with no data for %s left in the window", s.Fired, shortDuration(seconds(s.FiringSeconds)), a.Metric)
+		p.Evidence = fmt.Sprintf("fired %s (%s) with no data for %s left in the window", times(s.Fired), shortDuration(seconds(s.FiringSeconds)), a.Metric)
 
 	default:
 		extreme, word := d.Max, "peak"
@@ -82,11 +82,22 @@ func propose(a rules.Alert, s AlertSummary, window time.Duration) Proposal {
 		if s.Fired == 0 {
 			p.Evidence = fmt.Sprintf("never fired; %s %s, p50 %s against %s", word, FormatValue(extreme, a.Unit), FormatValue(d.P50, a.Unit), FormatValue(a.Threshold, a.Unit))
 		} else {
-			p.Evidence = fmt.Sprintf("fired %d times for %s in all, %d within its for; %s %s, p50 %s against %s",
-				s.Fired, shortDuration(seconds(s.FiringSeconds)), s.Flaps, word, FormatValue(extreme, a.Unit), FormatValue(d.P50, a.Unit), FormatValue(a.Threshold, a.Unit))
+			p.Evidence = fmt.Sprintf("fired %s for %s in all, %d within its for; %s %s, p50 %s against %s",
+				times(s.Fired), shortDuration(seconds(s.FiringSeconds)), s.Flaps, word, FormatValue(extreme, a.Unit), FormatValue(d.P50, a.Unit), FormatValue(a.Threshold, a.Unit))
 		}
 	}
 	return p
+}
+
+// times reads a count of fires: "once", "twice", "6 times".
+func times(n int) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return fmt.Sprintf("%d times", n)
 }
 
 // lengthen doubles a `for`, to one minute at least.
