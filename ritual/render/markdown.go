@@ -88,9 +88,20 @@ func (m *markdown) section(title string) {
 // also reads as plain text in a chat channel's code block.
 func (m *markdown) table(header []string, rows [][]string) {
 	width := make([]int, len(header))
+	numeric := make([]bool, len(header))
+	for i := range numeric {
+		numeric[i] = i > 0
+	}
 	for _, r := range append([][]string{header}, rows...) {
 		for i, c := range r {
 			width[i] = max(width[i], utf8.RuneCountInString(c), 3)
+		}
+	}
+	for _, r := range rows {
+		for i, c := range r {
+			if first, _ := utf8.DecodeRuneInString(c); !strings.ContainsRune("0123456789+-−–=≈", first) && c != "new" {
+				numeric[i] = false
+			}
 		}
 	}
 	pad := func(r []string, sep bool) string {
@@ -98,11 +109,11 @@ func (m *markdown) table(header []string, rows [][]string) {
 		for i, c := range r {
 			fill := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
 			switch {
-			case sep && i > 0:
+			case sep && numeric[i]:
 				cells[i] = strings.Repeat("-", width[i]-1) + ":"
 			case sep:
 				cells[i] = strings.Repeat("-", width[i])
-			case i > 0: // numbers right-aligned
+			case numeric[i]: // figures right-aligned, words left
 				cells[i] = fill + c
 			default:
 				cells[i] = c + fill
