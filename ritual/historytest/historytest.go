@@ -252,6 +252,7 @@ func writeHistory(t *testing.T, path string, table *rules.Table) {
 	o.family("resonance_community_resonance_score", "gauge")
 	o.series("resonance_community_resonance_score", base, gauge(func(t time.Time) float64 { return 60 + 15*math.Sin(phase(t)) }))
 
+	writeSLO(o)
 	writeAlerts(t, o, table)
 	fmt.Fprintln(o.w, "# EOF")
 	if err := o.w.Flush(); err != nil {
@@ -260,6 +261,64 @@ func writeHistory(t *testing.T, path string, table *rules.Table) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The api-availability SLO's recorded series, named as the SLO rule group
+// records them: its error ratio is 0.1 % of requests, 30 % during the storm.
+const (
+	SLOName      = "api-availability"
+	SLOObjective = 0.995
+	sloWindow    = 30 * 24 * time.Hour
+)
+
+// SLOErrorRatio is the SLI's error ratio at t.
+func SLOErrorRatio(t time.Time) float64 {
+	if storm(t) {
+		return 0.3
+	}
+	return 0.001
+}
+
+// SLOBudgetRemaining is the error budget left at t over the SLO's 30-day
+// window, counting the history's minutes (the budget is untouched before).
+func SLOBudgetRemaining(t time.Time) float64 {
+	spent := 0.0
+	for u := Start; !u.After(t); u = u.Add(ScrapeStep) {
+		spent += SLOErrorRatio(u)
+	}
+	windowMinutes := sloWindow.Minutes()
+	return 1 - spent/windowMinutes/(1-SLOObjective)
+}
+
+// SLOErrorRatioOver is the mean error ratio over the window before t.
+func SLOErrorRatioOver(t time.Time, window time.Duration) float64 {
+	sum, n := 0.0, 0
+	for u := t.Add(-window).Add(ScrapeStep); !u.After(t); u = u.Add(ScrapeStep) {
+		if u.Before(Start) {
+			continue
+		}
+		sum += SLOErrorRatio(u)
+		n++
+	}
+	return sum / float64(n)
+}
+
+func writeSLO(o *openMetrics) {
+	l := fmt.Sprintf("slo=%q", SLOName)
+	each := func(name string, v func(time.Time) float64) {
+		o.family(name, "gauge")
+		for ts := Start; !ts.After(End); ts = ts.Add(ScrapeStep) {
+			fmt.Fprintf(o.w, "%s{%s} %s %d\n", name, l, formatFloat(v(ts)), ts.Unix())
+		}
+	}
+	each("slo:objective:ratio", func(time.Time) float64 { return SLOObjective })
+	each("slo:sli_error:ratio_rate1h", func(t time.Time) float64 { return SLOErrorRatioOver(t, time.Hour) })
+	each("slo:sli_error:ratio_rate1d", func(t time.Time) float64 { return SLOErrorRatioOver(t, 24*time.Hour) })
+	spent := 0.0
+	each("slo:sli_error:error_budget_remaining", func(t time.Time) float64 {
+		spent += SLOErrorRatio(t)
+		return 1 - spent/sloWindow.Minutes()/(1-SLOObjective)
+	})
 }
 
 // alertConditions say, minute by minute, when each alert's condition held.

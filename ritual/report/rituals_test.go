@@ -133,9 +133,15 @@ func TestRitualsOnHistory(t *testing.T) {
 				}
 			}
 		}
-		if len(r.SLOs) != 0 || !slices.ContainsFunc(r.Notes, func(n string) bool { return n != "" }) {
-			t.Errorf("no SLO series: want no SLOs and a note, got %+v, notes %q", r.SLOs, r.Notes)
+		if len(r.SLOs) != 1 || r.SLOs[0].Name != historytest.SLOName {
+			t.Fatalf("SLOs = %+v, want %s", r.SLOs, historytest.SLOName)
 		}
+		slo := r.SLOs[0]
+		historytest.Within(t, "SLO objective", slo.Objective, historytest.SLOObjective, 1e-9)
+		historytest.Within(t, "SLO compliance", slo.Compliance, 1-historytest.SLOErrorRatioOver(historytest.End, 24*time.Hour), 1e-6)
+		historytest.Within(t, "SLO budget remaining", slo.BudgetRemaining, historytest.SLOBudgetRemaining(historytest.End), 1e-6)
+		historytest.Within(t, "SLO budget burned today", slo.BudgetBurned,
+			historytest.SLOBudgetRemaining(historytest.End.Add(-24*time.Hour))-historytest.SLOBudgetRemaining(historytest.End), 1e-6)
 	})
 
 	t.Run("weekly", func(t *testing.T) {
@@ -174,6 +180,13 @@ func TestRitualsOnHistory(t *testing.T) {
 		if w := r.Metrics["transactions_completed"]; w.Value == nil {
 			t.Error("weekly trends: no transactions")
 		}
+		if len(r.SLOs) != 1 {
+			t.Fatalf("SLOs = %+v", r.SLOs)
+		}
+		week := 7 * 24 * time.Hour
+		historytest.Within(t, "SLO compliance over the week", r.SLOs[0].Compliance, 1-historytest.SLOErrorRatioOver(historytest.End, week), 1e-4)
+		historytest.Within(t, "SLO budget burned this week", r.SLOs[0].BudgetBurned,
+			historytest.SLOBudgetRemaining(historytest.End.Add(-week))-historytest.SLOBudgetRemaining(historytest.End), 1e-6)
 	})
 
 	t.Run("monthly", func(t *testing.T) {
