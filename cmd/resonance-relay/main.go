@@ -22,6 +22,7 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/relay"
 	"github.com/quantum-resonance/telemetry/daemon"
+	"github.com/quantum-resonance/telemetry/ritual/schedule"
 )
 
 func main() {
@@ -32,11 +33,15 @@ func main() {
 		webFlag    = kingpinflag.AddFlags(app, ":9862")
 	)
 	app.Flag("config.file", "Relay configuration file. Without it every target writes to "+relay.DefaultDeliveriesFile+" in the working directory.").StringVar(&configFile)
+	configCheck := app.Flag("config.check", "Load and validate --config.file (and the files it names), then exit 0 if valid or 1 with the error.").Bool()
 	enableLifecycle := daemon.AddLifecycleFlag(app)
 	flag.AddFlags(app, logCfg)
 	app.Version(version.Print("resonance-relay"))
 	app.HelpFlag.Short('h')
 	kingpin.MustParse(app.Parse(os.Args[1:]))
+	if *configCheck {
+		os.Exit(daemon.CheckConfig(configFile, checkConfig, os.Stdout, os.Stderr))
+	}
 
 	logger := promslog.New(logCfg)
 	logger.Info("Starting resonance-relay", "version", version.Info())
@@ -52,6 +57,12 @@ func main() {
 		logger.Error("Server failed", "err", err)
 		os.Exit(1)
 	}
+}
+
+// checkConfig loads the config as newRelay does, URL and token files included.
+func checkConfig(path string) error {
+	_, err := relay.Load(path)
+	return err
 }
 
 // newRelay loads the config and wires the relay, its metrics and the
@@ -75,12 +86,19 @@ func newRelay(configFile string, enableLifecycle bool, logger *slog.Logger) (htt
 	if err != nil {
 		return nil, nil, err
 	}
+	rituals := schedule.NewDaemon(reg, rl.SendReport, logger)
+	if err := rituals.Apply(cfg.Rituals); err != nil {
+		return nil, nil, err
+	}
 	reloader := daemon.NewReloader("resonance_relay", func() error {
 		cfg, err := relay.Load(configFile)
 		if err != nil {
 			return err
 		}
-		return rl.Apply(cfg)
+		if err := rl.Apply(cfg); err != nil {
+			return err
+		}
+		return rituals.Apply(cfg.Rituals)
 	}, logger, reg)
 
 	mux := http.NewServeMux()
