@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // Latency SLOs count the requests under their threshold from the bucket
@@ -38,41 +37,40 @@ func TestHistogramsHaveABoundaryAtEachSLOThreshold(t *testing.T) {
 		{"resonance_upstream_request_duration_seconds", "upstream", "pi_sdk", 3},
 		{"resonance_upstream_request_duration_seconds", "upstream", "huggingface", 5},
 	} {
-		h := histogramOf(families, c.family, c.label, c.value)
-		if h == nil {
+		var buckets []float64
+		var counts []uint64
+		var total uint64
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if f.GetName() == c.family && l.GetName() == c.label && l.GetValue() == c.value {
+						for _, b := range m.GetHistogram().GetBucket() {
+							buckets = append(buckets, b.GetUpperBound())
+							counts = append(counts, b.GetCumulativeCount())
+						}
+						total = m.GetHistogram().GetSampleCount()
+					}
+				}
+			}
+		}
+		if buckets == nil {
 			t.Errorf("%s{%s=%q}: not exposed", c.family, c.label, c.value)
 			continue
 		}
 		found := false
-		for _, b := range h.GetBucket() {
-			if b.GetUpperBound() == c.boundary {
+		for i, boundary := range buckets {
+			if boundary == c.boundary {
 				found = true
-				if b.GetCumulativeCount() != 1 {
-					t.Errorf("%s{%s=%q,le=%v} = %d, want 1 (the request at exactly the threshold only)", c.family, c.label, c.value, c.boundary, b.GetCumulativeCount())
+				if counts[i] != 1 {
+					t.Errorf("%s{%s=%q,le=%v} = %d, want 1 (the request at exactly the threshold only)", c.family, c.label, c.value, c.boundary, counts[i])
 				}
 			}
 		}
 		if !found {
 			t.Errorf("%s{%s=%q}: no bucket boundary at %v s, the SLO threshold", c.family, c.label, c.value, c.boundary)
 		}
-		if h.GetSampleCount() != 2 {
-			t.Errorf("%s{%s=%q}: count %d, want 2", c.family, c.label, c.value, h.GetSampleCount())
+		if total != 2 {
+			t.Errorf("%s{%s=%q}: count %d, want 2", c.family, c.label, c.value, total)
 		}
 	}
-}
-
-func histogramOf(families []*dto.MetricFamily, name, label, value string) *dto.Histogram {
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return m.GetHistogram()
-				}
-			}
-		}
-	}
-	return nil
 }

@@ -61,7 +61,7 @@ func (t *Table) RuleGroups() rulefmt.RuleGroups {
 	for _, a := range t.Alerts {
 		alerts.Rules = append(alerts.Rules, t.alertingRule(a))
 	}
-	return rulefmt.RuleGroups{Groups: []rulefmt.RuleGroup{rec, alerts}}
+	return rulefmt.RuleGroups{Groups: append([]rulefmt.RuleGroup{rec, alerts}, t.sloRuleGroups()...)}
 }
 
 func (t *Table) alertingRule(a Alert) rulefmt.Rule {

@@ -51,6 +51,8 @@ type Table struct {
 	Alerts         []Alert
 	// RecordingRules are the derived figures the alerts and dashboards read.
 	RecordingRules []RecordingRule
+	// SLOs are the service-level objectives and their burn-rate alerts.
+	SLOs SLOs
 }
 
 // Alert is one row of the table: one threshold of the seed.
@@ -138,7 +140,7 @@ func (p *tableParser) parse(data []byte) *Table {
 		p.errorf(&doc, "empty table")
 		return nil
 	}
-	top := p.mapping(doc.Content[0], "table", []string{"service", "selector", "runbook_base_url", "alerts"})
+	top := p.mapping(doc.Content[0], "table", []string{"service", "selector", "runbook_base_url", "alerts", "slos"})
 	if top == nil {
 		return nil
 	}
@@ -175,6 +177,7 @@ func (p *tableParser) parse(data []byte) *Table {
 			t.Alerts = append(t.Alerts, a)
 		}
 	}
+	t.SLOs = p.slos(top["slos"], t)
 	return t
 }
 
