@@ -74,6 +74,7 @@ targets:
 	t.Run("low balance goes to the warning route only", e.lowBalance)
 	t.Run("a channel answering 429 and 500 still gets the alert once", e.failingChannel)
 	t.Run("alertmanager HA delivers once after one peer is killed", e.haFailover)
+	t.Run("SLO recording rules load and record every window", e.sloRecordingRules)
 	t.Run("every dashboard query runs against the live Prometheus", func(t *testing.T) { e.dashboardQueries(t, start) })
 }
 
