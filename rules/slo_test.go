@@ -342,3 +342,22 @@ func TestSLOInhibitions(t *testing.T) {
 		}
 	}
 }
+
+// Every burn-rate alert's runbook_url leads to a heading of docs/slos.md.
+func TestSLORunbooksExist(t *testing.T) {
+	tbl := loadTable(t)
+	if !strings.HasSuffix(tbl.SLOs.RunbookBaseURL, "/docs/slos.md") {
+		t.Fatalf("slos: runbook_base_url %q is not docs/slos.md", tbl.SLOs.RunbookBaseURL)
+	}
+	anchors := map[string]bool{}
+	for _, line := range strings.Split(string(mustRead(t, filepath.Join("..", "docs", "slos.md"))), "\n") {
+		if strings.HasPrefix(line, "#") {
+			anchors[headingAnchor(strings.TrimLeft(line, "#"))] = true
+		}
+	}
+	for _, a := range tbl.SLOs.Alerts {
+		if !anchors[a.RunbookAnchor] {
+			t.Errorf("%s: no heading with anchor #%s in docs/slos.md", a.Name, a.RunbookAnchor)
+		}
+	}
+}
