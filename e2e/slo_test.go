@@ -51,7 +51,7 @@ func (e *env) sloRecordingRules(t *testing.T) {
 	}
 	loaded := map[string]int{}
 	for _, g := range res.Groups {
-		if g.Name != rules.SLORecordingGroup && g.Name != rules.SLOAlertingGroup {
+		if g.Name != rules.SLOGroup {
 			continue
 		}
 		for _, r := range g.Rules {
@@ -71,13 +71,13 @@ func (e *env) sloRecordingRules(t *testing.T) {
 	}
 	want := table.RuleGroups()
 	for _, g := range want.Groups {
-		if strings.HasPrefix(g.Name, "resonance.slo") && loaded[g.Name] != len(g.Rules) {
+		if g.Name == rules.SLOGroup && loaded[g.Name] != len(g.Rules) {
 			t.Errorf("group %s: Prometheus loaded %d rules, the pack has %d", g.Name, loaded[g.Name], len(g.Rules))
 		}
 	}
 
 	for _, s := range table.SLOs.Objectives {
-		names := []string{rules.RecordSLOObjective, rules.RecordSLOBudgetRemaining}
+		names := []string{rules.RecordSLOObjective, rules.RecordSLOBudgetRemaining, rules.RecordSLOEventRate, rules.RecordSLOBadEventRate}
 		for _, w := range append(rules.SLORateWindows, s.Window.String()) {
 			names = append(names, rules.RecordSLOErrorRatio(w))
 		}

@@ -23,14 +23,20 @@ import (
 // of Google's SRE workbook ("Alerting on SLOs"): a long window says enough
 // budget was spent, a short one that it is still being spent.
 
-// Rule group names of the SLO rules, apart from the seed's threshold rules.
-const (
-	SLORecordingGroup = "resonance.slo.recording"
-	SLOAlertingGroup  = "resonance.slo.alerts"
-)
+// SLOGroup is the rule group of the SLO rules, apart from the seed's
+// threshold rules: recording rules first, then the burn-rate alerts. One
+// group, because Prometheus evaluates the rules of a group in order, so an
+// alert reads the error ratios of the same evaluation; from another group it
+// would read them one evaluation late, or not, depending on timing.
+const SLOGroup = "resonance.slo"
 
 // Names of the SLO recording rules; each series carries an slo label.
 const (
+	// RecordSLOEventRate and RecordSLOBadEventRate are the per-second
+	// rates of all and of bad events over 5m, summed up for the budget's
+	// window.
+	RecordSLOEventRate    = "slo:sli_events:rate5m"
+	RecordSLOBadEventRate = "slo:sli_bad_events:rate5m"
 	// RecordSLOObjective is the objective as a ratio, e.g. 0.995.
 	RecordSLOObjective = "slo:objective:ratio"
 	// RecordSLOBudgetRemaining is the share of the window's error budget
@@ -92,14 +98,32 @@ func (s SLO) Good() string {
 // ErrorRatioExpr is the PromQL of the share of bad events over a window,
 // per scrape job; nothing when there was no event.
 func (s SLO) ErrorRatioExpr(sel selector, window string) string {
+	return fmt.Sprintf("(\n  %s\n)\n/\n(%s > 0)", strings.ReplaceAll(s.badRate(sel, window), "\n", "\n  "), s.sli.total(sel, window))
+}
+
+// badRate is the per-second rate of bad events over a window.
+func (s SLO) badRate(sel selector, window string) string {
 	total := s.sli.total(sel, window)
 	if s.sli.latency {
 		good := fmt.Sprintf(`sum by (job) (rate(%s_bucket{%s}[%s]))`, s.sli.series, sel.with(s.sli.matchers...).with(leMatcher(units[s.Unit].toBase(s.Threshold))), window)
-		return fmt.Sprintf("1 - (\n  %s\n/\n  (%s > 0)\n)", good, total)
+		return total + "\n-\n" + good
 	}
 	bad := fmt.Sprintf(`sum by (job) (rate(%s{%s}[%s]))`, s.sli.series, sel.with(s.sli.matchers...).with(`code=~"5.."`), window)
-	// "or ... * 0": no 5xx series yet is a ratio of 0 while there is traffic.
-	return fmt.Sprintf("(\n    %s\n  or\n    %s * 0\n)\n/\n(%s > 0)", bad, total, total)
+	// "or ... * 0": no 5xx series yet is no bad event while there is traffic.
+	return fmt.Sprintf("%s\nor\n%s * 0", bad, total)
+}
+
+// windowRatioExpr is the error ratio over the budget's window (30d), from
+// the recorded 5m rates of bad and all events summed over the window. A
+// rate over 30 days of raw counters would read every sample of every
+// endpoint, method and code at each evaluation, past Prometheus' sample
+// limit on a busy exporter; the recorded rates are two series per SLO. Each
+// event is counted in about as many 5m windows as any other, so the sums'
+// ratio is the window's share of bad events. The window fills from the day
+// the rules are deployed.
+func (s SLO) windowRatioExpr() string {
+	return fmt.Sprintf("sum_over_time(%[1]s{slo=%[3]q}[%[4]s])\n/\n(sum_over_time(%[2]s{slo=%[3]q}[%[4]s]) > 0)",
+		RecordSLOBadEventRate, RecordSLOEventRate, s.Name, s.Window)
 }
 
 // leMatcher selects a classic histogram's bucket at a boundary. Prometheus
@@ -184,41 +208,36 @@ func (t *Table) SLORunbookURL(a BurnRateAlert) string {
 	return t.SLOs.RunbookBaseURL + "#" + a.RunbookAnchor
 }
 
-// sloRuleGroups are the SLO recording rules and burn-rate alerts, in groups
-// of their own; none when the table has no objectives.
+// sloRuleGroups is the SLO group; none when the table has no objectives.
 func (t *Table) sloRuleGroups() []rulefmt.RuleGroup {
 	if len(t.SLOs.Objectives) == 0 {
 		return nil
 	}
 	sel := selector(t.Selector)
-	rec := rulefmt.RuleGroup{Name: SLORecordingGroup}
-	alerts := rulefmt.RuleGroup{Name: SLOAlertingGroup}
+	g := rulefmt.RuleGroup{Name: SLOGroup}
 	for _, s := range t.SLOs.Objectives {
 		labels := map[string]string{"slo": s.Name}
-		for _, w := range s.ratioWindows() {
-			rec.Rules = append(rec.Rules, rulefmt.Rule{Record: RecordSLOErrorRatio(w), Expr: s.ErrorRatioExpr(sel, w), Labels: labels})
+		g.Rules = append(g.Rules,
+			rulefmt.Rule{Record: RecordSLOEventRate, Expr: s.sli.total(sel, "5m"), Labels: labels},
+			rulefmt.Rule{Record: RecordSLOBadEventRate, Expr: s.badRate(sel, "5m"), Labels: labels},
+		)
+		for _, w := range SLORateWindows {
+			g.Rules = append(g.Rules, rulefmt.Rule{Record: RecordSLOErrorRatio(w), Expr: s.ErrorRatioExpr(sel, w), Labels: labels})
 		}
-		rec.Rules = append(rec.Rules,
+		if w := s.Window.String(); !slices.Contains(SLORateWindows, w) {
+			g.Rules = append(g.Rules, rulefmt.Rule{Record: RecordSLOErrorRatio(w), Expr: s.windowRatioExpr(), Labels: labels})
+		}
+		g.Rules = append(g.Rules,
 			rulefmt.Rule{Record: RecordSLOObjective, Expr: fmt.Sprintf("vector(%s)", formatNumber(s.Objective/100)), Labels: labels},
 			rulefmt.Rule{Record: RecordSLOBudgetRemaining, Expr: fmt.Sprintf("1 - %s{slo=%q} / %s", RecordSLOErrorRatio(s.Window.String()), s.Name, formatNumber(s.ErrorBudget())), Labels: labels},
 		)
 	}
 	for _, a := range t.SLOs.Alerts {
 		for _, s := range t.SLOs.Objectives {
-			alerts.Rules = append(alerts.Rules, t.burnRateRule(a, s))
+			g.Rules = append(g.Rules, t.burnRateRule(a, s))
 		}
 	}
-	return []rulefmt.RuleGroup{rec, alerts}
-}
-
-// ratioWindows are the windows s's error ratio is recorded over: the
-// alerts' windows and the budget's window.
-func (s SLO) ratioWindows() []string {
-	ws := slices.Clone(SLORateWindows)
-	if w := s.Window.String(); !slices.Contains(ws, w) {
-		ws = append(ws, w)
-	}
-	return ws
+	return []rulefmt.RuleGroup{g}
 }
 
 // BurnRateExpr fires for s when any of a's window pairs burns too fast and
