@@ -24,6 +24,7 @@ type options struct {
 	metricsPath            string
 	disableExporterMetrics bool
 	maxRequests            int
+	enableLifecycle        bool
 }
 
 // exporter is the wired daemon: config, sources, registries and routes.
@@ -46,6 +47,21 @@ func loadConfig(path string) (*config.Config, error) {
 		return config.Default(), nil
 	}
 	return config.Load(path)
+}
+
+// checkConfig loads the config as newExporter does (--config.check),
+// including the ingest keys file the daemon reads at start.
+func checkConfig(path string) error {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	if cfg.Ingest.APIKeysFile != "" {
+		if _, err := ingest.LoadKeys(cfg.Ingest.APIKeysFile); err != nil {
+			return fmt.Errorf("%s: ingest.api_keys_file: %w", path, err)
+		}
+	}
+	return nil
 }
 
 func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
@@ -111,7 +127,8 @@ func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
 			{Address: opts.metricsPath, Text: "Metrics"},
 			{Address: "/-/healthy", Text: "Health"},
 		},
-		Reloader: e.reloader,
+		Reloader:        e.reloader,
+		EnableLifecycle: opts.enableLifecycle,
 	}
 	if err := lifecycle.Register(mux); err != nil {
 		return nil, err
@@ -127,13 +144,14 @@ func (e *exporter) reload() error {
 	if err != nil {
 		return err
 	}
-	sources, err := collector.New(collector.Deps{Config: cfg, Logger: e.logger, Store: e.store})
+	// Sources whose config is unchanged are kept, with their state.
+	sources, err := e.sources.Next(collector.Deps{Config: cfg, Logger: e.logger, Store: e.store})
 	if err != nil {
 		return err
 	}
 	// Re-reads the API keys file; on error nothing of the ingest API changed.
 	if err := e.ingest.ApplyConfig(cfg.Ingest, cfg.Service); err != nil {
-		sources.Close()
+		sources.Discard()
 		return err
 	}
 	if err := e.sources.Swap(sources); err != nil {

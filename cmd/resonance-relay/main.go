@@ -32,16 +32,21 @@ func main() {
 		webFlag    = kingpinflag.AddFlags(app, ":9862")
 	)
 	app.Flag("config.file", "Relay configuration file. Without it every target writes to "+relay.DefaultDeliveriesFile+" in the working directory.").StringVar(&configFile)
+	configCheck := app.Flag("config.check", "Load and validate --config.file (and the files it names), then exit 0 if valid or 1 with the error.").Bool()
+	enableLifecycle := daemon.AddLifecycleFlag(app)
 	flag.AddFlags(app, logCfg)
 	app.Version(version.Print("resonance-relay"))
 	app.HelpFlag.Short('h')
 	kingpin.MustParse(app.Parse(os.Args[1:]))
+	if *configCheck {
+		os.Exit(daemon.CheckConfig(configFile, checkConfig, os.Stdout, os.Stderr))
+	}
 
 	logger := promslog.New(logCfg)
 	logger.Info("Starting resonance-relay", "version", version.Info())
 	logger.Info("Build context", "build_context", version.BuildContext())
 
-	handler, reloader, err := newRelay(configFile, logger)
+	handler, reloader, err := newRelay(configFile, *enableLifecycle, logger)
 	if err != nil {
 		logger.Error("Cannot start", "err", err)
 		os.Exit(1)
@@ -53,9 +58,15 @@ func main() {
 	}
 }
 
+// checkConfig loads the config as newRelay does, URL and token files included.
+func checkConfig(path string) error {
+	_, err := relay.Load(path)
+	return err
+}
+
 // newRelay loads the config and wires the relay, its metrics and the
 // lifecycle endpoints into one handler.
-func newRelay(configFile string, logger *slog.Logger) (http.Handler, *daemon.Reloader, error) {
+func newRelay(configFile string, enableLifecycle bool, logger *slog.Logger) (http.Handler, *daemon.Reloader, error) {
 	cfg, err := relay.Load(configFile)
 	if err != nil {
 		return nil, nil, err
@@ -98,7 +109,8 @@ func newRelay(configFile string, logger *slog.Logger) (http.Handler, *daemon.Rel
 			{Address: "/metrics", Text: "Metrics"},
 			{Address: "/-/healthy", Text: "Health"},
 		},
-		Reloader: reloader,
+		Reloader:        reloader,
+		EnableLifecycle: enableLifecycle,
 	}
 	if err := lifecycle.Register(mux); err != nil {
 		return nil, nil, err

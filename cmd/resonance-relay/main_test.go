@@ -34,7 +34,7 @@ func TestRelayEndpointsAndReload(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(good), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h, reloader, err := newRelay(cfgPath, promslog.NewNopLogger())
+	h, reloader, err := newRelay(cfgPath, true, promslog.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +61,8 @@ func TestRelayEndpointsAndReload(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte("targets:\n  - {name: hub, type: fax}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if rec := serve(h, http.MethodPost, "/-/reload", ""); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "fax") {
-		t.Fatalf("bad reload: %d %s, want 400 naming the bad type", rec.Code, rec.Body)
+	if rec := serve(h, http.MethodPost, "/-/reload", ""); rec.Code != http.StatusBadRequest || strings.Contains(rec.Body.String(), "fax") {
+		t.Fatalf("bad reload: %d %s, want 400 without quoting the config", rec.Code, rec.Body)
 	}
 	if rec := serve(h, http.MethodGet, "/metrics", ""); !strings.Contains(rec.Body.String(), "resonance_relay_config_last_reload_successful 0") {
 		t.Error("a failed reload must be reported")
@@ -72,5 +72,26 @@ func TestRelayEndpointsAndReload(t *testing.T) {
 	}
 	if err := reloader.Reload(); err == nil {
 		t.Fatal("SIGHUP path: the bad file must fail the reload too")
+	}
+}
+
+// --config.check resolves the URL files the targets name, as the start does.
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "relay.yml")
+	if err := os.WriteFile(cfg, []byte("targets:\n  - {name: discord, type: discord, url_file: discord.url}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkConfig(cfg); err == nil || !strings.Contains(err.Error(), "discord.url") {
+		t.Fatalf("missing url file: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "discord.url"), []byte("https://discord.com/api/webhooks/1/abc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkConfig(cfg); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+	if err := checkConfig(""); err != nil {
+		t.Fatalf("built-in defaults: %v", err)
 	}
 }
