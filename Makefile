@@ -41,7 +41,7 @@ unit-test:
 
 # The concurrent packages once more under the race detector.
 race-test:
-	$(GO) test -race -count=1 ./ingest/... ./client ./collector ./alertmanager/... ./daemon
+	$(GO) test -race -count=1 ./ingest/... ./client ./collector ./alertmanager/... ./daemon ./ritual/schedule
 
 # Generated files match their generators.
 generated-check:

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	"github.com/quantum-resonance/telemetry/daemon"
+	"github.com/quantum-resonance/telemetry/ritual/schedule"
 )
 
 // Target types.
@@ -46,6 +49,8 @@ type Config struct {
 	Auth     AuthConfig       `yaml:"auth"`
 	Delivery DeliveryConfig   `yaml:"delivery"`
 	Targets  []TargetConfig   `yaml:"targets"`
+	// Rituals schedules the seed's reports, sent through the targets.
+	Rituals schedule.Config `yaml:"rituals,omitempty"`
 }
 
 // WebhookConfig limits the incoming webhook requests.
@@ -214,6 +219,7 @@ func (c *Config) resolvePaths(dir string) {
 		join(&t.Path)
 		t.HTTPClientConfig.SetDirectory(dir)
 	}
+	c.Rituals.ResolvePaths(dir)
 }
 
 // Validate checks the config, reads the secret files and compiles the
@@ -245,7 +251,7 @@ func (c *Config) Validate() error {
 		}
 		seen[t.Name] = true
 	}
-	return nil
+	return c.Rituals.Validate(slices.Sorted(maps.Keys(seen)))
 }
 
 func (a *AuthConfig) validate() error {

@@ -78,8 +78,13 @@ var userAgent = "resonance-relay/" + version.Version
 // Send posts body until the channel accepts it, it is rejected, or the next
 // attempt could not happen before ctx's deadline.
 func (s *httpSink) Send(ctx context.Context, body []byte) error {
+	return s.send(ctx, body, "application/json")
+}
+
+// send is Send for any media type (a report with charts is multipart).
+func (s *httpSink) send(ctx context.Context, body []byte, contentType string) error {
 	for attempt := 1; ; attempt++ {
-		wait, err := s.attempt(ctx, body)
+		wait, err := s.attempt(ctx, body, contentType)
 		if err == nil {
 			return nil
 		}
@@ -104,12 +109,12 @@ func (s *httpSink) Send(ctx context.Context, body []byte) error {
 }
 
 // attempt makes one request. wait is the delay the channel asked for (429).
-func (s *httpSink) attempt(ctx context.Context, body []byte) (wait time.Duration, err error) {
+func (s *httpSink) attempt(ctx context.Context, body []byte, contentType string) (wait time.Duration, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
 	if err != nil {
 		return 0, errors.New("cannot build the request (check the target's URL)")
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", userAgent)
 	resp, err := s.client.Do(req)
 	if err != nil {
