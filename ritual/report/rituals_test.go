@@ -20,6 +20,11 @@ import (
 // the backfilled history and checks its JSON against what the history holds.
 func TestRitualsOnHistory(t *testing.T) {
 	h := historytest.Run(t)
+	// SystemDown's condition holds for the 3 minutes down and 5 after; it
+	// fires once it has held for the table's `for`.
+	systemDown, _ := h.Table.Alert("SystemDown")
+	systemDownStart := historytest.RestartAt.Add(systemDown.For)
+	systemDownSeconds := (historytest.DownFor + 5*time.Minute - systemDown.For).Seconds()
 	build := func(t *testing.T, ritual string, at time.Time) (*report.Report, map[string]any) {
 		t.Helper()
 		opts := report.Options{Source: h.Source(), Table: h.Table, At: at, Location: time.UTC}
@@ -54,7 +59,7 @@ func TestRitualsOnHistory(t *testing.T) {
 		at := time.Date(2026, time.November, 23, 8, 0, 30, 0, time.UTC)
 		r, _ := build(t, report.Morning, at)
 		wantWindow(t, r, time.Date(2026, time.November, 22, 22, 0, 0, 0, time.UTC), time.Date(2026, time.November, 23, 8, 0, 0, 0, time.UTC))
-		wantAlert(t, r, "SystemDown", 1, 7*60)
+		wantAlert(t, r, "SystemDown", 1, systemDownSeconds)
 		wantAlert(t, r, "HighCPU", 1, 3*60)
 		wantAlert(t, r, "MiningBoostInactive", 1, 115*60)
 		noAlert(t, r, "ErrorStorm")
@@ -66,8 +71,8 @@ func TestRitualsOnHistory(t *testing.T) {
 			if !e.Resolved || e.Instance != historytest.Instance {
 				t.Errorf("episode %+v: want resolved, on %s", e, historytest.Instance)
 			}
-			if e.Alertname == "SystemDown" && !e.Start.Equal(historytest.RestartAt.Add(time.Minute)) {
-				t.Errorf("SystemDown started %s, want %s", e.Start, historytest.RestartAt.Add(time.Minute))
+			if e.Alertname == "SystemDown" && !e.Start.Equal(systemDownStart) {
+				t.Errorf("SystemDown started %s, want %s", e.Start, systemDownStart)
 			}
 		}
 		if len(r.FiringNow) != 0 {
@@ -89,7 +94,7 @@ func TestRitualsOnHistory(t *testing.T) {
 		wantAlert(t, r, "ErrorStorm", 1, 58*60)
 		wantAlert(t, r, "APIFailure", 1, 57*60)
 		wantAlert(t, r, "ErrorRateHigh", 1, 58*60)
-		wantAlert(t, r, "SystemDown", 1, 7*60)
+		wantAlert(t, r, "SystemDown", 1, systemDownSeconds)
 		if got := r.Tiers["critical"]; got.Fired != 3 {
 			t.Errorf("critical tier = %+v, want 3 fires", got)
 		}
