@@ -12,23 +12,39 @@ package channel
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/common/model"
 )
 
 // Message is one request body to post to a channel.
 type Message struct {
-	Body   []byte // the JSON payload, exactly as posted
-	Alerts int    // how many alerts it carries, for the relay's metrics
+	Body []byte // the JSON payload, exactly as posted
+	// Alerts are the identities (see Identity) of the alerts the message
+	// carries, in order: the relay remembers deliveries by them, never by
+	// the rendered text alone.
+	Alerts []string
 }
 
 // Formatter turns an Alertmanager notification into channel messages.
+// groupKey is Alertmanager's key of the notification's group ("" when the
+// notification does not come from Alertmanager).
 type Formatter interface {
-	Format(data *template.Data) ([]Message, error)
+	Format(data *template.Data, groupKey string) ([]Message, error)
+}
+
+// Identities are the identities of alerts, in order.
+func Identities(alerts []*template.Alert) []string {
+	out := make([]string, len(alerts))
+	for i, a := range alerts {
+		out[i] = Identity(a)
+	}
+	return out
 }
 
 // Defaults describe the service the alerts are about, for the fields and
@@ -176,4 +192,76 @@ func Marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// Identity names one alert across notifications: Alertmanager's fingerprint
+// of its labels and when it started, so that the same alert firing again
+// after it resolved is a new one. Two alerts differing only by a label
+// value (instance, mountpoint, source) never share an identity.
+func Identity(a *template.Alert) string {
+	fp := a.Fingerprint
+	if fp == "" {
+		fp = model.LabelSet(labelSet(a.Labels)).Fingerprint().String()
+	}
+	return fp + "@" + strconv.FormatInt(a.StartsAt.Unix(), 10)
+}
+
+func labelSet(kv template.KV) model.LabelSet {
+	ls := make(model.LabelSet, len(kv))
+	for k, v := range kv {
+		ls[model.LabelName(k)] = model.LabelValue(v)
+	}
+	return ls
+}
+
+// Distinguishing returns the labels that tell a from the other alerts of
+// its notification, sorted by name: all but alertname and severity (shown
+// on their own), and, when the notification carries several alerts, but
+// those they all share.
+func Distinguishing(data *template.Data, a *template.Alert) template.Pairs {
+	var out template.Pairs
+	for _, p := range a.Labels.SortedPairs() {
+		if p.Name == "alertname" || p.Name == "severity" {
+			continue
+		}
+		if v, common := data.CommonLabels[p.Name]; common && v == p.Value && len(data.Alerts) > 1 {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// LabelText renders pairs as "name=value, name=value".
+func LabelText(pairs template.Pairs) string {
+	var b strings.Builder
+	for i, p := range pairs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p.Name)
+		b.WriteByte('=')
+		b.WriteString(p.Value)
+	}
+	return b.String()
+}
+
+// SilenceURL links to Alertmanager's form for a new silence, prefilled with
+// the alert's labels as matchers; "" without an external URL.
+func SilenceURL(externalURL string, a *template.Alert) string {
+	if externalURL == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, p := range a.Labels.SortedPairs() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(p.Name)
+		b.WriteByte('=')
+		b.WriteString(strconv.Quote(p.Value))
+	}
+	b.WriteByte('}')
+	return strings.TrimSuffix(externalURL, "/") + "/#/silences/new?filter=" + url.QueryEscape(b.String())
 }

@@ -107,7 +107,7 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	d.now = func() time.Time { return now }
 	keys := make([]messageKey, 5)
 	for i := range keys {
-		keys[i] = keyOf("t", "g", []byte{byte(i)})
+		keys[i] = keyOf("t", "g", nil, []byte{byte(i)})
 		d.Remember(keys[i])
 	}
 	if d.Len() != 3 || d.Seen(keys[0]) || d.Seen(keys[1]) || !d.Seen(keys[4]) {
@@ -117,11 +117,12 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	if d.Seen(keys[4]) {
 		t.Error("an entry outlived its ttl")
 	}
-	d.Remember(keyOf("t", "g", []byte("new")))
+	d.Remember(keyOf("t", "g", nil, []byte("new")))
 	if d.Len() != 1 {
 		t.Errorf("expired entries not dropped: len %d", d.Len())
 	}
-	if keyOf("a", "g", []byte("x")) == keyOf("b", "g", []byte("x")) || keyOf("a", "g1", []byte("x")) == keyOf("a", "g2", []byte("x")) {
+	if keyOf("a", "g", nil, []byte("x")) == keyOf("b", "g", nil, []byte("x")) || keyOf("a", "g1", nil, []byte("x")) == keyOf("a", "g2", nil, []byte("x")) ||
+		keyOf("a", "g", []string{"fp1@0"}, []byte("x")) == keyOf("a", "g", []string{"fp2@0"}, []byte("x")) {
 		t.Error("keys must differ by target and group")
 	}
 }

@@ -19,7 +19,7 @@ func TestClaimWaitsForADeliveryInFlight(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDelivered(time.Minute, 10)
-			k := keyOf("discord", "group", []byte("body"))
+			k := keyOf("discord", "group", nil, []byte("body"))
 			if seen, err := d.Claim(context.Background(), k); seen || err != nil {
 				t.Fatalf("first claim: seen=%v err=%v, want ownership", seen, err)
 			}
@@ -48,7 +48,7 @@ func TestClaimWaitsForADeliveryInFlight(t *testing.T) {
 
 func TestClaimGivesUpWithTheDeadline(t *testing.T) {
 	d := newDelivered(time.Minute, 10)
-	k := keyOf("slack", "group", []byte("body"))
+	k := keyOf("slack", "group", nil, []byte("body"))
 	if _, err := d.Claim(context.Background(), k); err != nil {
 		t.Fatal(err)
 	}

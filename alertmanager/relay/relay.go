@@ -159,7 +159,7 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 // deliverMessage sends message i of total unless it was delivered before
 // (or is being delivered by a concurrent notification), and counts it.
 func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, groupKey string, m channel.Message, i, total int, logger *slog.Logger) (string, error) {
-	key := keyOf(t.name, groupKey, m.Body)
+	key := keyOf(t.name, groupKey, m.Alerts, m.Body)
 	began := time.Now()
 	seen, err := mem.Claim(ctx, key)
 	if seen {
@@ -247,13 +247,21 @@ type deliveryReport struct {
 	Delivered int    `json:"delivered"`
 	Duplicate int    `json:"already_delivered"`
 	Failed    int    `json:"failed"`
+	Rejected  int    `json:"rejected"`
+	// NotSent are the parts after a failed one, held back so that the
+	// retry delivers them in order.
+	NotSent int `json:"not_sent"`
 }
 
 // deliver formats n for t and sends every message not delivered before,
-// in order, within the configured deadline. A failed message does not stop
-// the next ones: what is delivered now need not be sent on the retry.
+// within the configured deadline. The parts of an ordered target go one
+// after another and stop at the first that can still be delivered later,
+// so that Alertmanager's retry sends the rest in order; a part the channel
+// rejected for good is skipped. The answer says what Alertmanager should
+// do: 2xx delivered; 5xx retry; 422 when the only failures are rejections
+// no retry can fix (Alertmanager does not retry a 4xx).
 func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notification, logger *slog.Logger) (int, deliveryReport, string) {
-	msgs, err := t.formatter.Format(&n.Data)
+	msgs, err := t.formatter.Format(&n.Data, n.GroupKey)
 	if err != nil {
 		logger.Error("Cannot format the notification", "err", err)
 		return http.StatusInternalServerError, deliveryReport{Error: "formatting failed: " + err.Error()}, outcomeFormatError
@@ -266,39 +274,59 @@ func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notificati
 	var (
 		mu       sync.Mutex // guards rep and firstErr
 		firstErr error
+		stopped  bool
 		wg       sync.WaitGroup
 		slots    = make(chan struct{}, t.parallel)
 	)
-	// A failed message does not stop the next ones: what is delivered now
-	// need not be sent on Alertmanager's retry.
 	for i, m := range msgs {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
+		if t.parallel == 1 {
+			if stopped {
+				rep.NotSent++
+				continue
+			}
+		} else {
+			slots <- struct{}{}
+		}
+		send := func() {
 			outcome, err := r.deliverMessage(ctx, mem, t, n.GroupKey, m, i, len(msgs), logger)
 			mu.Lock()
 			defer mu.Unlock()
-			switch {
-			case outcome == messageDuplicate:
+			switch outcome {
+			case messageDuplicate:
 				rep.Duplicate++
-			case err == nil:
+			case messageDelivered:
 				rep.Delivered++
+			case messageRejected:
+				rep.Rejected++
 			default:
 				rep.Failed++
-				if firstErr == nil {
-					firstErr = fmt.Errorf("message %d of %d: %w", i+1, len(msgs), err)
-				}
+				stopped = true
 			}
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("message %d of %d: %w", i+1, len(msgs), err)
+			}
+		}
+		if t.parallel == 1 {
+			send()
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			send()
 		})
 	}
 	wg.Wait()
-	if firstErr != nil {
-		rep.Error = fmt.Sprintf("%d of %d messages not delivered; first: %v", rep.Failed, len(msgs), firstErr)
+	switch {
+	case rep.Failed > 0:
+		rep.Error = fmt.Sprintf("%d of %d messages not delivered yet (%d held back to keep the order); first: %v", rep.Failed, len(msgs), rep.NotSent, firstErr)
 		code := http.StatusBadGateway
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			code = http.StatusGatewayTimeout
 		}
 		return code, rep, outcomeFailed
+	case rep.Rejected > 0:
+		rep.Error = fmt.Sprintf("the channel rejected %d of %d messages for good (a retry cannot help); first: %v", rep.Rejected, len(msgs), firstErr)
+		return http.StatusUnprocessableEntity, rep, outcomeRejected
 	}
 	rep.Status = "delivered"
 	logger.Debug("Notification delivered", "messages", len(msgs), "already_delivered", rep.Duplicate)
