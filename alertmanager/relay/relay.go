@@ -8,10 +8,13 @@ package relay
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +39,7 @@ type Relay struct {
 
 	mu        sync.Mutex // serialises Apply
 	delivered atomic.Pointer[delivered]
+	pacers    pacers
 }
 
 // state is everything one configuration gives the handler.
@@ -90,6 +94,14 @@ func (r *Relay) Apply(cfg *Config) error {
 		next.targets[t.name] = t
 	}
 
+	paced := map[string]bool{}
+	for _, t := range cfg.Targets {
+		if t.Type == TypeDiscord {
+			paced[t.url] = true
+		}
+	}
+	r.pacers.keep(paced)
+
 	prev := r.state.Swap(next)
 	d := r.delivered.Load()
 	if d == nil || d.ttl != time.Duration(cfg.Delivery.DedupTTL) || len(d.ring) != cfg.Delivery.DedupMaxEntries {
@@ -110,7 +122,7 @@ func (r *Relay) Apply(cfg *Config) error {
 			"templates", !t.Templates.Empty())
 	}
 	if !next.auth.enabled() {
-		r.logger.Info("Webhook authentication is off: any client that reaches the relay can post notifications")
+		r.logger.Warn("Webhook authentication is off: any client that reaches the relay can post notifications (set auth.bearer_tokens_file)")
 	}
 	return nil
 }
@@ -145,7 +157,7 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 	if tc.format() == FormatHub {
 		t.parallel = hubParallelism
 	}
-	t.sink = &httpSink{
+	s := &httpSink{
 		client:  client,
 		url:     tc.url,
 		backoff: backoff{initial: time.Duration(cfg.Delivery.InitialBackoff), max: time.Duration(cfg.Delivery.MaxBackoff)},
@@ -153,7 +165,45 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 			attempts.WithLabelValues(name, result).Inc()
 		},
 	}
+	switch tc.Type {
+	case TypeDiscord:
+		s.pacer = r.pacers.get(tc.url)
+		s.retryAfterMillis = discordVersion(tc.url) < 8
+	case TypeSlack:
+		s.checkReply = slackReply
+	}
+	t.sink = s
 	return t, nil
+}
+
+var discordVersionRE = regexp.MustCompile(`/api/v([0-9]+)/`)
+
+// discordVersion is the API version a Discord webhook URL asks for; 0 for
+// an unversioned URL, which gets Discord's default version.
+func discordVersion(rawURL string) int {
+	m := discordVersionRE.FindStringSubmatch(rawURL)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.Atoi(m[1])
+	return v
+}
+
+// slackReply reads a 2xx Slack reply: incoming webhooks answer "ok", the
+// Web API {"ok": true}; {"ok": false, "error": "msg_blocks_too_long"} is a
+// refusal despite its 200.
+func slackReply(reply []byte) error {
+	if len(reply) == 0 || reply[0] != '{' {
+		return nil
+	}
+	var r struct {
+		OK    *bool  `json:"ok"`
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(reply, &r) != nil || r.OK == nil || *r.OK {
+		return nil
+	}
+	return &RejectedError{Status: http.StatusOK, Reason: `{"ok": false, "error": ` + strconv.Quote(reason([]byte(r.Error), "")) + `}`}
 }
 
 // deliverMessage sends message i of total unless it was delivered before
@@ -167,7 +217,7 @@ func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, g
 		return messageDuplicate, nil
 	}
 	if err == nil {
-		err = t.sink.Send(ctx, m.Body)
+		_, err = t.sink.Send(ctx, request{Body: m.Body})
 		mem.Finish(key, err == nil)
 	}
 	outcome := messageDelivered

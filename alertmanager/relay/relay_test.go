@@ -235,35 +235,48 @@ targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
 	}
 }
 
-// Discord's 429 carries {"retry_after": <seconds, float>} and a Retry-After
-// header in whole seconds; the body's finer value is the one obeyed.
+// A 429 is retried after the delay the channel asks, read in its units:
+// the headers first (seconds in every Discord version, and Slack's), then
+// Discord's body, in milliseconds for an unversioned webhook URL (as users
+// copy it) and in seconds from v8 on. Misreading 300 ms as 300 s would
+// fail the notification at once.
 func TestRateLimitIsRetriedAfterTheChannelsDelay(t *testing.T) {
-	discordSink := channeltest.NewSink(channeltest.DiscordLimits)
-	discordSink.Script(channeltest.Reply{
-		Status: 429,
-		Header: map[string]string{"Retry-After": "1", "Content-Type": "application/json"},
-		Body:   `{"message": "You are being rate limited.", "retry_after": 0.2, "global": false}`,
-	})
-	slackSink := channeltest.NewSink(channeltest.SlackLimits)
-	slackSink.Script(channeltest.Reply{Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: "rate_limited"})
-	h := newHarness(t, fastDelivery+`
-targets:
-  - {name: discord, type: discord, url: "`+sinkServer(t, discordSink).URL+`"}
-  - {name: slack, type: slack, url: "`+sinkServer(t, slackSink).URL+`"}
+	limited := `{"message": "You are being rate limited.", "retry_after": %s, "global": false}`
+	for _, c := range []struct {
+		name, typ, path string
+		reply           channeltest.Reply
+		want            time.Duration
+	}{
+		{"discord unversioned, headers and body in ms", "discord", "/api/webhooks/1/tok", channeltest.Reply{
+			Status: 429, Header: map[string]string{"Retry-After": "1", "X-RateLimit-Reset-After": "0.300", "X-RateLimit-Remaining": "0"},
+			Body: fmt.Sprintf(limited, "300")}, 300 * time.Millisecond},
+		{"discord unversioned, body in ms only", "discord", "/api/webhooks/1/tok", channeltest.Reply{
+			Status: 429, Body: fmt.Sprintf(limited, "300")}, 300 * time.Millisecond},
+		{"discord v10, body in seconds only", "discord", "/api/v10/webhooks/1/tok", channeltest.Reply{
+			Status: 429, Body: fmt.Sprintf(limited, "0.3")}, 300 * time.Millisecond},
+		{"slack, Retry-After in seconds", "slack", "/services/T0/B0/x", channeltest.Reply{
+			Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: "rate_limited"}, time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sink := channeltest.NewSink(nil)
+			sink.Script(c.reply)
+			h := newHarness(t, `
+delivery: {deadline: 5s, initial_backoff: 5ms, max_backoff: 20ms}
+targets: [{name: t, type: `+c.typ+`, url: "`+sinkServer(t, sink).URL+c.path+`"}]
 `, nil)
-	for target, want := range map[string]time.Duration{"discord": 200 * time.Millisecond, "slack": time.Second} {
-		start := time.Now()
-		code, r := h.post(t, target, channeltest.FiringBody)
-		took := time.Since(start)
-		if code != 200 || r.Delivered != 1 {
-			t.Errorf("%s: %d %+v", target, code, r)
-		}
-		if took < want || took > want+700*time.Millisecond {
-			t.Errorf("%s: delivered after %s, want about %s", target, took, want)
-		}
-	}
-	if got := testutil.ToFloat64(h.relay.metrics.attempts.WithLabelValues("discord", resultRateLimited)); got != 1 {
-		t.Errorf("rate_limited attempts = %v", got)
+			start := time.Now()
+			code, r := h.post(t, "t", channeltest.FiringBody)
+			took := time.Since(start)
+			if code != 200 || r.Delivered != 1 {
+				t.Errorf("%d %+v", code, r)
+			}
+			if took < c.want || took > c.want+500*time.Millisecond {
+				t.Errorf("delivered after %s, want about %s", took, c.want)
+			}
+			if got := testutil.ToFloat64(h.relay.metrics.attempts.WithLabelValues("t", resultRateLimited)); got != 1 {
+				t.Errorf("rate_limited attempts = %v", got)
+			}
+		})
 	}
 }
 
@@ -273,12 +286,71 @@ func TestRateLimitBeyondDeadlineFailsFast(t *testing.T) {
 	s := channeltest.NewSink(nil)
 	s.Script(channeltest.Reply{Status: 429, Body: `{"retry_after": 30.5, "global": true}`})
 	h := newHarness(t, fastDelivery+`
-targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`"}]
+targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`/api/v10/webhooks/1/tok"}]
 `, nil)
 	start := time.Now()
 	code, r := h.post(t, "discord", channeltest.FiringBody)
 	if code < 500 || time.Since(start) > time.Second || !strings.Contains(r.Error, "429") {
 		t.Errorf("%d after %s: %+v", code, time.Since(start), r)
+	}
+}
+
+// A burst of 50 notifications to one Discord webhook, against a fake that
+// enforces Discord's 5 requests per 2 seconds: the relay paces itself by
+// the X-RateLimit-* headers and meets no 429. What cannot go out before a
+// notification's deadline is answered 5xx at once and delivered when
+// Alertmanager retries, as it does here.
+func TestDiscordBurstMeetsNoRateLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 20 s: 50 requests at 5 per 2 s")
+	}
+	fake := channeltest.NewDiscord()
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	h := newHarness(t, `
+delivery: {deadline: 10s}
+targets: [{name: discord, type: discord, url: "`+srv.URL+`/api/webhooks/1/tok"}]
+`, nil)
+	const n = 50
+	pending := make([]int, n)
+	for i := range pending {
+		pending[i] = i
+	}
+	for round := 0; len(pending) > 0; round++ {
+		if round == 5 {
+			t.Fatalf("%d notifications still not delivered after %d rounds", len(pending), round)
+		}
+		var mu sync.Mutex
+		var failed []int
+		var wg sync.WaitGroup
+		for _, i := range pending {
+			wg.Go(func() {
+				a := channeltest.SeedAlert()
+				a.Labels["instance"] = fmt.Sprintf("app-%02d:8080", i)
+				a.Fingerprint = fmt.Sprintf("%016x", i)
+				body, _ := json.Marshal(notificationOf(channeltest.Group(a), fmt.Sprintf(`{}:{instance="app-%02d:8080"}`, i)))
+				code, r := h.post(t, "discord", body)
+				if code != 200 {
+					if code < 500 {
+						t.Errorf("notification %d: %d %+v", i, code, r)
+					}
+					mu.Lock()
+					failed = append(failed, i)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		pending = failed
+	}
+	if got := fake.TooManyRequests(); got != 0 {
+		t.Errorf("the fake answered 429 %d times", got)
+	}
+	if got := len(fake.Ops()); got != n {
+		t.Errorf("%d messages posted, want %d", got, n)
+	}
+	if got := testutil.ToFloat64(h.relay.metrics.attempts.WithLabelValues("discord", resultRateLimited)); got != 0 {
+		t.Errorf("rate_limited attempts = %v", got)
 	}
 }
 
