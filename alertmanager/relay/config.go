@@ -18,6 +18,7 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	"github.com/quantum-resonance/telemetry/daemon"
+	"github.com/quantum-resonance/telemetry/ingest"
 )
 
 // Target types.
@@ -54,13 +55,20 @@ type WebhookConfig struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
 
-// AuthConfig optionally requires credentials on /webhook/, as Alertmanager's
-// http_config sends them: a bearer token or basic auth. With both set either
-// is accepted. Files are read at load and on every reload.
+// AuthConfig requires credentials on /webhook/, as Alertmanager's
+// http_config sends them: bearer tokens or basic auth. With several set any
+// is accepted. Files are read at load and on every reload; the tokens file
+// also when a token does not match and the file changed, for rotation.
 type AuthConfig struct {
-	BearerToken     commonconfig.Secret `yaml:"bearer_token,omitempty"`
-	BearerTokenFile string              `yaml:"bearer_token_file,omitempty"`
-	BasicAuth       *BasicAuth          `yaml:"basic_auth,omitempty"`
+	// BearerTokensFile holds the accepted tokens, one a line (blank lines
+	// and # comments ignored), as the exporter's ingest.api_keys_file.
+	BearerTokensFile string              `yaml:"bearer_tokens_file,omitempty"`
+	BearerToken      commonconfig.Secret `yaml:"bearer_token,omitempty"`
+	BearerTokenFile  string              `yaml:"bearer_token_file,omitempty"`
+	BasicAuth        *BasicAuth          `yaml:"basic_auth,omitempty"`
+
+	tokens      *ingest.KeySet // read from BearerTokensFile by Validate
+	tokensStamp fileStamp
 }
 
 // BasicAuth is one accepted user and password.
@@ -204,6 +212,7 @@ func friendlyYAMLError(err error) error {
 func (c *Config) resolvePaths(dir string) {
 	join := func(p *string) { *p = commonconfig.JoinDir(dir, *p) }
 	join(&c.Auth.BearerTokenFile)
+	join(&c.Auth.BearerTokensFile)
 	if c.Auth.BasicAuth != nil {
 		join(&c.Auth.BasicAuth.PasswordFile)
 	}
@@ -251,6 +260,14 @@ func (c *Config) Validate() error {
 func (a *AuthConfig) validate() error {
 	if a.BearerToken != "" && a.BearerTokenFile != "" {
 		return errors.New("bearer_token and bearer_token_file: set at most one")
+	}
+	if a.BearerTokensFile != "" {
+		a.tokensStamp = stampOf(a.BearerTokensFile)
+		ks, err := ingest.LoadKeys(a.BearerTokensFile)
+		if err != nil {
+			return fmt.Errorf("bearer_tokens_file: %w", err)
+		}
+		a.tokens = ks
 	}
 	if a.BearerTokenFile != "" {
 		tok, err := readSecretFile(a.BearerTokenFile)

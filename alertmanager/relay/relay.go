@@ -85,7 +85,7 @@ func New(cfg *Config, logger *slog.Logger, reg prometheus.Registerer) (*Relay, e
 func (r *Relay) Apply(cfg *Config) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	next := &state{cfg: cfg, auth: newAuthenticator(cfg.Auth), targets: map[string]*target{}}
+	next := &state{cfg: cfg, auth: newAuthenticator(cfg.Auth, r.logger), targets: map[string]*target{}}
 	for i := range cfg.Targets {
 		t, err := r.newTarget(cfg, &cfg.Targets[i])
 		if err != nil {

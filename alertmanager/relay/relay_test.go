@@ -17,10 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	commonconfig "github.com/prometheus/common/config"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/hub"
 )
 
 // harness is a relay served over HTTP, its log and its metrics.
@@ -232,6 +235,82 @@ targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
 		if code, _ := h.post(t, "hub", channeltest.FiringBody, "Authorization", c.auth); code != c.code {
 			t.Errorf("Authorization %q: %d, want %d", c.auth, code, c.code)
 		}
+	}
+}
+
+// Token rotation as an operator does it, with Alertmanager's own HTTP
+// client (prometheus/common, which re-reads credentials_file on every
+// request) posting all along: add the new token to the relay's tokens file,
+// switch Alertmanager's file, remove the old token. No notification fails,
+// no reload is needed, and the old token is refused at the end.
+func TestTokenRotationWithoutAFailedNotification(t *testing.T) {
+	h := newHarness(t, fastDelivery+`
+auth: {bearer_tokens_file: tokens}
+targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
+`, map[string]string{"tokens": "# relay tokens\nold-token-1\n"})
+	dir := filepath.Dir(h.relay.state.Load().cfg.Targets[0].Path)
+	tokens, credentials := filepath.Join(dir, "tokens"), filepath.Join(dir, "am-credentials")
+	write := func(path, content string) {
+		t.Helper()
+		// As an editor saves: a new file renamed over the old one.
+		if err := os.WriteFile(path+".tmp", []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path+".tmp", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(credentials, "old-token-1\n")
+	am, err := commonconfig.NewClientFromConfig(commonconfig.HTTPClientConfig{
+		Authorization: &commonconfig.Authorization{Type: "Bearer", CredentialsFile: credentials},
+	}, "alertmanager")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notify := func() int {
+		resp, err := am.Post(h.srv.URL+"/webhook/hub", "application/json", bytes.NewReader(channeltest.FiringBody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	stop := make(chan struct{})
+	var sent, failed atomic.Int32
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			sent.Add(1)
+			if notify() != 200 {
+				failed.Add(1)
+			}
+		}
+	})
+	pause := func() { time.Sleep(50 * time.Millisecond) }
+	pause()
+	write(tokens, "old-token-1\nnew-token-22\n")
+	pause()
+	write(credentials, "new-token-22\n")
+	pause()
+	write(tokens, "new-token-22\n")
+	pause()
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 || sent.Load() < 4 {
+		t.Errorf("%d of %d notifications failed during the rotation", failed.Load(), sent.Load())
+	}
+	if code, _ := h.post(t, "hub", channeltest.FiringBody, "Authorization", "Bearer old-token-1"); code != 401 {
+		t.Errorf("the removed token: %d, want 401", code)
+	}
+	if code, _ := h.post(t, "hub", channeltest.FiringBody, "Authorization", "Bearer new-token-22"); code != 200 {
+		t.Errorf("the new token: %d, want 200", code)
 	}
 }
 
@@ -602,4 +681,114 @@ func partNumber(content string) int {
 		fmt.Sscanf(content[i:], "(%d/%d)", &n, &m)
 	}
 	return n
+}
+
+// 30 alerts that differ only by instance, firing at the same instant (as
+// Prometheus sends them), reach the hub as 30 events, each naming its
+// alert; and so do their simultaneous resolutions.
+func TestAlertsDifferingOnlyByInstanceReachTheHubAsManyEvents(t *testing.T) {
+	s := channeltest.NewSink(func(body []byte) (int, string) {
+		var ev hub.Event
+		if err := json.Unmarshal(body, &ev); err != nil || ev.Fingerprint == "" || ev.Labels["instance"] == "" {
+			return 400, `{"error": "not an alert event"}`
+		}
+		return 202, ""
+	})
+	h := newHarness(t, fastDelivery+`
+targets: [{name: hub, type: http, url: "`+sinkServer(t, s).URL+`/api/alerts"}]
+`, nil)
+	firing := channeltest.ByInstance(30)
+	resolved := channeltest.Resolve(firing, channeltest.SeedTime.Add(12*time.Minute))
+	for _, data := range []*template.Data{firing, resolved} {
+		body, _ := json.Marshal(notificationOf(data, `{}/{severity="critical"}:{alertname="ErrorRateHigh"}`))
+		if code, r := h.post(t, "hub", body); code != 200 || r.Delivered != 30 {
+			t.Fatalf("%s: %d %+v", data.Status, code, r)
+		}
+	}
+	seen := map[string]bool{}
+	for _, b := range s.Accepted() {
+		var ev hub.Event
+		json.Unmarshal(b, &ev)
+		seen[ev.EventType+" "+ev.Labels["instance"]] = true
+	}
+	if len(seen) != 60 {
+		t.Errorf("%d distinct (event type, instance) pairs reached the hub, want 60", len(seen))
+	}
+}
+
+// 200 alerts with texts at every limit, to each channel type through fakes
+// that enforce the channels' limits: every alert arrives, in as many
+// messages as needed, and no message is refused.
+func TestLongAlertsReachEveryChannelWithinItsLimits(t *testing.T) {
+	discordFake := channeltest.NewDiscord()
+	discordFake.Limit = 1000 // the pacing has its own test
+	discordSrv := httptest.NewServer(discordFake)
+	t.Cleanup(discordSrv.Close)
+	slackSink := channeltest.NewSink(channeltest.SlackLimits)
+	hubSink := channeltest.NewSink(func([]byte) (int, string) { return 202, "" })
+	h := newHarness(t, `
+delivery: {deadline: 10s}
+targets:
+  - {name: discord, type: discord, url: "`+discordSrv.URL+`/api/webhooks/1/tok"}
+  - {name: slack, type: slack, url: "`+sinkServer(t, slackSink).URL+`/services/T/B/x"}
+  - {name: hub, type: http, url: "`+sinkServer(t, hubSink).URL+`/api/alerts"}
+`, nil)
+	data := channeltest.ByInstance(200)
+	for i := range data.Alerts {
+		a := &data.Alerts[i]
+		a.Annotations = template.KV{
+			"summary":       strings.Repeat("Summary <!channel> ", 30),
+			"description":   strings.Repeat("ü description & more ", 400),
+			"runbook_url":   "https://example.org/" + strings.Repeat("r", 900),
+			"current_value": strings.Repeat("9", 300),
+			"threshold":     "5",
+		}
+		a.Labels["mountpoint"] = "/" + strings.Repeat("m", 300)
+	}
+	data.CommonAnnotations = template.KV{}
+	body, _ := json.Marshal(notificationOf(data, `{}:{alertname="ErrorRateHigh"}`))
+	for _, target := range []string{"discord", "slack", "hub"} {
+		code, r := h.post(t, target, body)
+		if code != 200 || r.Delivered != r.Messages {
+			t.Errorf("%s: %d %+v", target, code, r)
+		}
+	}
+	count := func(bodies [][]byte, field string) int {
+		n := 0
+		for _, b := range bodies {
+			n += strings.Count(string(b), field)
+		}
+		return n
+	}
+	var discordBodies [][]byte
+	for _, op := range discordFake.Ops() {
+		discordBodies = append(discordBodies, op.Body)
+	}
+	if n := count(discordBodies, `"name":"Alert"`); n != 200 {
+		t.Errorf("discord: %d alerts arrived, want 200", n)
+	}
+	if n := count(slackSink.Accepted(), `*Alert:*`); n != 200 {
+		t.Errorf("slack: %d alerts arrived, want 200", n)
+	}
+	if n := len(hubSink.Accepted()); n != 200 {
+		t.Errorf("hub: %d events arrived, want 200", n)
+	}
+}
+
+// Slack's Web API answers a refusal with 200 and {"ok": false}: it is a
+// rejection, not a delivery.
+func TestSlackOKFalseIsARejection(t *testing.T) {
+	s := channeltest.NewSink(channeltest.SlackLimits)
+	s.Script(channeltest.Reply{Status: 200, Header: map[string]string{"Content-Type": "application/json"},
+		Body: `{"ok": false, "error": "msg_blocks_too_long", "response_metadata": {"messages": []}}`})
+	h := newHarness(t, fastDelivery+`
+targets: [{name: slack, type: slack, url: "`+sinkServer(t, s).URL+`/services/T/B/x"}]
+`, nil)
+	code, r := h.post(t, "slack", channeltest.FiringBody)
+	if code != http.StatusUnprocessableEntity || r.Rejected != 1 || !strings.Contains(r.Error, "msg_blocks_too_long") {
+		t.Errorf("%d %+v", code, r)
+	}
+	if code, r := h.post(t, "slack", channeltest.FiringBody); code != 200 || r.Delivered != 1 {
+		t.Errorf("then ok: %d %+v", code, r)
+	}
 }
