@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
 )
 
 func TestDefaultConfigWritesEveryChannelToAFile(t *testing.T) {
@@ -33,16 +36,20 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for name, content := range map[string]string{
-		"relay.yml":   string(example),
-		"discord.url": "https://discord.com/api/webhooks/1/tok",
-		"slack.url":   "https://hooks.slack.com/services/T/B/X",
-		"hub.token":   "secret",
+		"relay.yml":    string(example),
+		"discord.url":  "https://discord.com/api/webhooks/1/tok",
+		"slack.url":    "https://hooks.slack.com/services/T/B/X",
+		"hub.token":    "secret",
+		"relay.tokens": "# Alertmanager's token\nam-token-1\n",
 	} {
 		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600)
 	}
 	cfg, err := Load(filepath.Join(dir, "relay.yml"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.Auth.tokens == nil || !cfg.Auth.tokens.Match("am-token-1") {
+		t.Error("auth.bearer_tokens_file not read")
 	}
 	if cfg.Targets[0].url != "https://discord.com/api/webhooks/1/tok" {
 		t.Error("url_file not resolved against the config's directory")
@@ -133,6 +140,43 @@ func TestBackoffGrowsWithJitterUpToMax(t *testing.T) {
 		for range 100 {
 			if d := b.delay(n); d < limit/2 || d > limit {
 				t.Fatalf("delay(%d) = %s, want within [%s, %s]", n, d, limit/2, limit)
+			}
+		}
+	}
+}
+
+// Alertmanager's max_alerts keeps every notification under the relay's body
+// limit, even with long annotations: a 413 would lose the notification
+// (Alertmanager does not retry a 4xx).
+func TestAlertmanagerMaxAlertsFitsTheBodyLimit(t *testing.T) {
+	data, err := os.ReadFile("../alertmanager.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var am struct {
+		Receivers []struct {
+			Name           string `yaml:"name"`
+			WebhookConfigs []struct {
+				MaxAlerts int `yaml:"max_alerts"`
+			} `yaml:"webhook_configs"`
+		} `yaml:"receivers"`
+	}
+	if err := yaml.Unmarshal(data, &am); err != nil {
+		t.Fatal(err)
+	}
+	limit := Default().Webhook.MaxBodyBytes
+	for _, r := range am.Receivers {
+		for _, w := range r.WebhookConfigs {
+			if w.MaxAlerts <= 0 {
+				t.Fatalf("receiver %s: no max_alerts; a large group could exceed the relay's %d-byte body limit", r.Name, limit)
+			}
+			n := channeltest.ByInstance(w.MaxAlerts)
+			for i := range n.Alerts {
+				n.Alerts[i].Annotations["description"] = strings.Repeat("d", 1000)
+			}
+			body, _ := json.Marshal(notificationOf(n, `{}:{alertname="ErrorRateHigh"}`))
+			if int64(len(body)) > limit {
+				t.Errorf("receiver %s: %d alerts with 1000-character descriptions take %d bytes, over webhook.max_body_bytes %d", r.Name, w.MaxAlerts, len(body), limit)
 			}
 		}
 	}
