@@ -29,6 +29,9 @@ type Message struct {
 	// carries, in order: the relay remembers deliveries by them, never by
 	// the rendered text alone.
 	Alerts []string
+	// Edit, when set, is the channel's id of a message this one replaces
+	// (Discord's edit on resolve) instead of being posted.
+	Edit string
 }
 
 // Formatter turns an Alertmanager notification into channel messages.
@@ -264,4 +267,27 @@ func SilenceURL(externalURL string, a *template.Alert) string {
 	}
 	b.WriteByte('}')
 	return strings.TrimSuffix(externalURL, "/") + "/#/silences/new?filter=" + url.QueryEscape(b.String())
+}
+
+// Since is how long from start to end, as people say it: "45s", "12m",
+// "3h5m", "2d4h".
+func Since(start, end time.Time) string {
+	d := end.Sub(start).Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(int(d.Seconds())) + "s"
+	case d < time.Hour:
+		return strconv.Itoa(int(d.Minutes())) + "m"
+	case d < 24*time.Hour:
+		h, m := int(d.Hours()), int(d.Minutes())%60
+		if m == 0 {
+			return strconv.Itoa(h) + "h"
+		}
+		return strconv.Itoa(h) + "h" + strconv.Itoa(m) + "m"
+	}
+	days, h := int(d.Hours())/24, int(d.Hours())%24
+	if h == 0 {
+		return strconv.Itoa(days) + "d"
+	}
+	return strconv.Itoa(days) + "d" + strconv.Itoa(h) + "h"
 }

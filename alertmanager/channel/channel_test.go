@@ -3,6 +3,7 @@ package channel_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	// Defines -update, so `go test ./alertmanager/... -update` runs here too.
@@ -79,5 +80,21 @@ func TestTemplatesCompileRejectsBadTemplates(t *testing.T) {
 	got, err := ok.RenderHeadline(channel.SampleData(), "fallback")
 	if err != nil || got != "FIRING ErrorRateHigh" {
 		t.Errorf("RenderHeadline = %q, %v", got, err)
+	}
+}
+
+func TestSince(t *testing.T) {
+	start := time.Date(2025, 12, 11, 1, 54, 16, 0, time.UTC)
+	for d, want := range map[time.Duration]string{
+		45 * time.Second:                "45s",
+		12*time.Minute + 20*time.Second: "12m",
+		3 * time.Hour:                   "3h",
+		3*time.Hour + 5*time.Minute:     "3h5m",
+		52 * time.Hour:                  "2d4h",
+		48 * time.Hour:                  "2d",
+	} {
+		if got := channel.Since(start, start.Add(d)); got != want {
+			t.Errorf("Since(%s) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -261,6 +261,9 @@ func fields(d channel.Defaults, data *template.Data, a *template.Alert) []Field 
 		{Name: "Alert", Value: short(orDash(a.Labels["alertname"])), Inline: true},
 		{Name: "Severity", Value: short(orDash(channel.Severity(a))), Inline: true},
 	}
+	if a.Status == channel.StatusResolved && !a.EndsAt.IsZero() && a.EndsAt.After(a.StartsAt) {
+		fs = append(fs, Field{Name: "Resolved after", Value: channel.Since(a.StartsAt, a.EndsAt), Inline: true})
+	}
 	current, threshold := a.Annotations["current_value"], a.Annotations["threshold"]
 	if current != "" || threshold != "" {
 		fs = append(fs, Field{Name: "Current / Threshold", Value: short(orDash(current) + " / " + orDash(threshold)), Inline: true})

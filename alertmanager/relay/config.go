@@ -29,6 +29,13 @@ const (
 	TypeFile    = "file" // formatted messages appended to a local file
 )
 
+// What a Discord target does when alerts resolve (on_resolve).
+const (
+	ResolveEdit        = "edit"
+	ResolveEditAndPost = "edit_and_post"
+	ResolvePost        = "post"
+)
+
 // Formats a file target can write.
 const (
 	FormatDiscord = "discord"
@@ -92,6 +99,11 @@ type DeliveryConfig struct {
 	DedupTTL model.Duration `yaml:"dedup_ttl"`
 	// DedupMaxEntries bounds that memory; the oldest entries go first.
 	DedupMaxEntries int `yaml:"dedup_max_entries"`
+	// MessagesFile keeps the ids of the Discord messages of firing alerts,
+	// so that a restarted relay still edits them on resolve; "" keeps them
+	// in memory only. MessagesMaxEntries bounds it, oldest first.
+	MessagesFile       string `yaml:"messages_file"`
+	MessagesMaxEntries int    `yaml:"messages_max_entries"`
 }
 
 // TargetConfig is one destination, addressed as POST /webhook/<name>.
@@ -115,6 +127,11 @@ type TargetConfig struct {
 
 	// MentionRole is a Discord role ID pinged by critical alerts.
 	MentionRole string `yaml:"mention_role,omitempty"`
+
+	// OnResolve (Discord): "edit" turns the message of the firing alerts
+	// green in place when they resolve, "edit_and_post" also posts the
+	// resolution, "post" only posts it.
+	OnResolve string `yaml:"on_resolve,omitempty"`
 
 	Templates channel.Templates `yaml:"templates,omitempty"`
 
@@ -144,11 +161,12 @@ func base() *Config {
 		Defaults: channel.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"},
 		Webhook:  WebhookConfig{MaxBodyBytes: 4 << 20},
 		Delivery: DeliveryConfig{
-			Deadline:        model.Duration(10 * time.Second),
-			InitialBackoff:  model.Duration(250 * time.Millisecond),
-			MaxBackoff:      model.Duration(4 * time.Second),
-			DedupTTL:        model.Duration(15 * time.Minute),
-			DedupMaxEntries: 10000,
+			Deadline:           model.Duration(10 * time.Second),
+			InitialBackoff:     model.Duration(250 * time.Millisecond),
+			MaxBackoff:         model.Duration(4 * time.Second),
+			DedupTTL:           model.Duration(15 * time.Minute),
+			DedupMaxEntries:    10000,
+			MessagesMaxEntries: 5000,
 		},
 	}
 }
@@ -213,6 +231,7 @@ func (c *Config) resolvePaths(dir string) {
 	join := func(p *string) { *p = commonconfig.JoinDir(dir, *p) }
 	join(&c.Auth.BearerTokenFile)
 	join(&c.Auth.BearerTokensFile)
+	join(&c.Delivery.MessagesFile)
 	if c.Auth.BasicAuth != nil {
 		join(&c.Auth.BasicAuth.PasswordFile)
 	}
@@ -312,6 +331,8 @@ func (d *DeliveryConfig) validate() error {
 		return errors.New("dedup_ttl: must be greater than 0")
 	case d.DedupMaxEntries <= 0:
 		return errors.New("dedup_max_entries: must be greater than 0")
+	case d.MessagesMaxEntries <= 0:
+		return errors.New("messages_max_entries: must be greater than 0")
 	}
 	return nil
 }
@@ -366,6 +387,14 @@ func (t *TargetConfig) validate() error {
 	}
 	if t.MentionRole != "" && t.format() != FormatDiscord {
 		return errors.New("mention_role: only for Discord targets")
+	}
+	switch {
+	case t.OnResolve != "" && t.Type != TypeDiscord:
+		return errors.New("on_resolve: only for type discord")
+	case t.Type == TypeDiscord && t.OnResolve == "":
+		t.OnResolve = ResolveEdit
+	case t.Type == TypeDiscord && t.OnResolve != ResolveEdit && t.OnResolve != ResolveEditAndPost && t.OnResolve != ResolvePost:
+		return fmt.Errorf("on_resolve: %q is not one of edit, edit_and_post, post", t.OnResolve)
 	}
 	if t.format() == FormatHub && (t.Templates.Headline != "" || t.Templates.Title != "") {
 		return errors.New("templates: the hub event has only a message; set templates.description")

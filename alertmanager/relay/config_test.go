@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
 )
 
@@ -114,7 +115,7 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	d.now = func() time.Time { return now }
 	keys := make([]messageKey, 5)
 	for i := range keys {
-		keys[i] = keyOf("t", "g", nil, []byte{byte(i)})
+		keys[i] = keyOf("t", "g", channel.Message{Body: []byte{byte(i)}})
 		d.Remember(keys[i])
 	}
 	if d.Len() != 3 || d.Seen(keys[0]) || d.Seen(keys[1]) || !d.Seen(keys[4]) {
@@ -124,12 +125,13 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	if d.Seen(keys[4]) {
 		t.Error("an entry outlived its ttl")
 	}
-	d.Remember(keyOf("t", "g", nil, []byte("new")))
+	d.Remember(keyOf("t", "g", channel.Message{Body: []byte("new")}))
 	if d.Len() != 1 {
 		t.Errorf("expired entries not dropped: len %d", d.Len())
 	}
-	if keyOf("a", "g", nil, []byte("x")) == keyOf("b", "g", nil, []byte("x")) || keyOf("a", "g1", nil, []byte("x")) == keyOf("a", "g2", nil, []byte("x")) ||
-		keyOf("a", "g", []string{"fp1@0"}, []byte("x")) == keyOf("a", "g", []string{"fp2@0"}, []byte("x")) {
+	if keyOf("a", "g", channel.Message{Body: []byte("x")}) == keyOf("b", "g", channel.Message{Body: []byte("x")}) || keyOf("a", "g1", channel.Message{Body: []byte("x")}) == keyOf("a", "g2", channel.Message{Body: []byte("x")}) ||
+		keyOf("a", "g", channel.Message{Alerts: []string{"fp1@0"}, Body: []byte("x")}) == keyOf("a", "g", channel.Message{Alerts: []string{"fp2@0"}, Body: []byte("x")}) ||
+		keyOf("a", "g", channel.Message{Edit: "1", Body: []byte("x")}) == keyOf("a", "g", channel.Message{Body: []byte("x")}) {
 		t.Error("keys must differ by target and group")
 	}
 }

@@ -5,26 +5,30 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 )
 
 // messageKey identifies a message: its target, its Alertmanager group, the
-// identities of the alerts it carries and its exact content (which holds
-// their state). Two alerts differing only by a label are never one message,
+// identities of the alerts it carries, the message it edits if any, and its
+// exact content (which holds their state). Two alerts differing only by a label are never one message,
 // even when a template renders them alike. SHA-256 makes a collision, which
 // would silently skip a message, practically impossible.
 type messageKey [sha256.Size]byte
 
-func keyOf(target, groupKey string, alerts []string, body []byte) messageKey {
+func keyOf(target, groupKey string, m channel.Message) messageKey {
 	h := sha256.New()
 	h.Write([]byte(target))
 	h.Write([]byte{0})
 	h.Write([]byte(groupKey))
 	h.Write([]byte{0})
-	for _, a := range alerts {
+	h.Write([]byte(m.Edit))
+	h.Write([]byte{0})
+	for _, a := range m.Alerts {
 		h.Write([]byte(a))
 		h.Write([]byte{0})
 	}
-	h.Write(body)
+	h.Write(m.Body)
 	var k messageKey
 	h.Sum(k[:0])
 	return k

@@ -39,6 +39,7 @@ type Relay struct {
 
 	mu        sync.Mutex // serialises Apply
 	delivered atomic.Pointer[delivered]
+	sent      atomic.Pointer[sentMessages] // Discord message ids, for edits
 	pacers    pacers
 }
 
@@ -60,6 +61,8 @@ type target struct {
 	// arrive in order, and they rate-limit per webhook. Hub events are one
 	// independent request per alert.
 	parallel int
+	// onResolve is the Discord target's on_resolve; "" for other types.
+	onResolve string
 }
 
 // hubParallelism bounds the concurrent hub requests of one notification.
@@ -85,6 +88,9 @@ func New(cfg *Config, logger *slog.Logger, reg prometheus.Registerer) (*Relay, e
 func (r *Relay) Apply(cfg *Config) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.openStore(cfg); err != nil {
+		return err
+	}
 	next := &state{cfg: cfg, auth: newAuthenticator(cfg.Auth, r.logger), targets: map[string]*target{}}
 	for i := range cfg.Targets {
 		t, err := r.newTarget(cfg, &cfg.Targets[i])
@@ -128,7 +134,7 @@ func (r *Relay) Apply(cfg *Config) error {
 }
 
 func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
-	t := &target{name: tc.Name, parallel: 1}
+	t := &target{name: tc.Name, parallel: 1, onResolve: tc.OnResolve}
 	var err error
 	switch tc.format() {
 	case FormatDiscord:
@@ -208,8 +214,8 @@ func slackReply(reply []byte) error {
 
 // deliverMessage sends message i of total unless it was delivered before
 // (or is being delivered by a concurrent notification), and counts it.
-func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, groupKey string, m channel.Message, i, total int, logger *slog.Logger) (string, error) {
-	key := keyOf(t.name, groupKey, m.Alerts, m.Body)
+func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, groupKey string, m channel.Message, firing map[string]bool, i, total int, logger *slog.Logger) (string, error) {
+	key := keyOf(t.name, groupKey, m)
 	began := time.Now()
 	seen, err := mem.Claim(ctx, key)
 	if seen {
@@ -217,7 +223,11 @@ func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, g
 		return messageDuplicate, nil
 	}
 	if err == nil {
-		_, err = t.sink.Send(ctx, request{Body: m.Body})
+		if t.edits() {
+			err = r.sendDiscord(ctx, t, m, firing, logger)
+		} else {
+			_, err = t.sink.Send(ctx, request{Body: m.Body})
+		}
 		mem.Finish(key, err == nil)
 	}
 	outcome := messageDelivered
@@ -311,7 +321,7 @@ type deliveryReport struct {
 // do: 2xx delivered; 5xx retry; 422 when the only failures are rejections
 // no retry can fix (Alertmanager does not retry a 4xx).
 func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notification, logger *slog.Logger) (int, deliveryReport, string) {
-	msgs, err := t.formatter.Format(&n.Data, n.GroupKey)
+	msgs, err := r.format(t, n)
 	if err != nil {
 		logger.Error("Cannot format the notification", "err", err)
 		return http.StatusInternalServerError, deliveryReport{Error: "formatting failed: " + err.Error()}, outcomeFormatError
@@ -321,6 +331,15 @@ func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notificati
 
 	mem := r.delivered.Load()
 	rep := deliveryReport{Messages: len(msgs)}
+	var firing map[string]bool
+	if t.edits() {
+		firing = map[string]bool{}
+		for i := range n.Alerts {
+			if a := &n.Alerts[i]; a.Status == channel.StatusFiring {
+				firing[channel.Identity(a)] = true
+			}
+		}
+	}
 	var (
 		mu       sync.Mutex // guards rep and firstErr
 		firstErr error
@@ -338,7 +357,7 @@ func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notificati
 			slots <- struct{}{}
 		}
 		send := func() {
-			outcome, err := r.deliverMessage(ctx, mem, t, n.GroupKey, m, i, len(msgs), logger)
+			outcome, err := r.deliverMessage(ctx, mem, t, n.GroupKey, m, firing, i, len(msgs), logger)
 			mu.Lock()
 			defer mu.Unlock()
 			switch outcome {
