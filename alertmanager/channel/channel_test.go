@@ -1,6 +1,8 @@
 package channel_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +98,39 @@ func TestSince(t *testing.T) {
 		if got := channel.Since(start, start.Add(d)); got != want {
 			t.Errorf("Since(%s) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// Marshal writes what encoding/json writes (without HTML escaping), also
+// for text no alert should carry but may: control characters, invalid
+// UTF-8, maps. (U+2028 may stay unescaped: valid JSON either way.)
+func TestMarshalMatchesEncodingJSON(t *testing.T) {
+	for _, text := range []string{
+		"a <b> & \"c\"\\ \x00\x1f\t\n ü 🚨",
+		"invalid \xff\xfe UTF-8",
+	} {
+		v := map[string]any{
+			"text":   text,
+			"labels": map[string]string{"z": "1", "a": "2", "m": "\x7f"},
+			"n":      []float64{0.5, 25, 1e21},
+		}
+		checkMarshal(t, v)
+	}
+}
+
+func checkMarshal(t *testing.T, v any) {
+	t.Helper()
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	got, err := channel.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != strings.TrimSuffix(want.String(), "\n") {
+		t.Errorf("Marshal:\n got %s\nwant %s", got, want.String())
 	}
 }

@@ -343,48 +343,48 @@ func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notificati
 	var (
 		mu       sync.Mutex // guards rep and firstErr
 		firstErr error
-		stopped  bool
-		wg       sync.WaitGroup
-		slots    = make(chan struct{}, t.parallel)
 	)
-	for i, m := range msgs {
-		if t.parallel == 1 {
-			if stopped {
-				rep.NotSent++
-				continue
-			}
-		} else {
-			slots <- struct{}{}
+	// send delivers message i and reports whether the next ones may follow.
+	send := func(i int) bool {
+		outcome, err := r.deliverMessage(ctx, mem, t, n.GroupKey, msgs[i], firing, i, len(msgs), logger)
+		mu.Lock()
+		defer mu.Unlock()
+		switch outcome {
+		case messageDuplicate:
+			rep.Duplicate++
+		case messageDelivered:
+			rep.Delivered++
+		case messageRejected:
+			rep.Rejected++
+		default:
+			rep.Failed++
 		}
-		send := func() {
-			outcome, err := r.deliverMessage(ctx, mem, t, n.GroupKey, m, firing, i, len(msgs), logger)
-			mu.Lock()
-			defer mu.Unlock()
-			switch outcome {
-			case messageDuplicate:
-				rep.Duplicate++
-			case messageDelivered:
-				rep.Delivered++
-			case messageRejected:
-				rep.Rejected++
-			default:
-				rep.Failed++
-				stopped = true
-			}
-			if err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("message %d of %d: %w", i+1, len(msgs), err)
-			}
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("message %d of %d: %w", i+1, len(msgs), err)
 		}
-		if t.parallel == 1 {
-			send()
-			continue
-		}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			send()
-		})
+		return outcome != messageFailed
 	}
-	wg.Wait()
+	if t.parallel == 1 {
+		for i := range msgs {
+			if !send(i) {
+				rep.NotSent = len(msgs) - i - 1
+				break
+			}
+		}
+	} else {
+		// A few workers take the messages in turn: fewer goroutines (and
+		// stacks grown by the HTTP client) than one per message.
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range min(t.parallel, len(msgs)) {
+			wg.Go(func() {
+				for i := int(next.Add(1)) - 1; i < len(msgs); i = int(next.Add(1)) - 1 {
+					send(i)
+				}
+			})
+		}
+		wg.Wait()
+	}
 	switch {
 	case rep.Failed > 0:
 		rep.Error = fmt.Sprintf("%d of %d messages not delivered yet (%d held back to keep the order); first: %v", rep.Failed, len(msgs), rep.NotSent, firstErr)

@@ -41,6 +41,7 @@ func main() {
 		rounds   = flag.Int("rounds", 10, "alternating rounds")
 		perRound = flag.Int("notifications", 200, "notifications per binary, target and round")
 		alerts   = flag.Int("alerts", 10, "alerts per notification")
+		only     = flag.String("targets", "discord,slack,hub", "targets to measure, comma-separated")
 	)
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "relaycpu")
@@ -49,7 +50,7 @@ func main() {
 
 	sink := fakeChannel()
 	defer sink.Close()
-	targets := []string{"discord", "slack", "hub"}
+	targets := strings.Split(*only, ",")
 	cfg := fmt.Sprintf(`targets:
   - {name: discord, type: discord, url: "http://%[1]s/api/webhooks/1/tok"}
   - {name: slack, type: slack, url: "http://%[1]s/services/T/B/x"}
@@ -128,8 +129,11 @@ func main() {
 }
 
 // notification is an Alertmanager v0.31 webhook body of n firing alerts of
-// one group that differ by instance, as the rule pack labels them; seq
-// makes the group key new so no relay memory short-circuits the work.
+// one group that differ by instance and current value, as the rule pack
+// labels and annotates them; seq makes the group key new so no relay memory
+// short-circuits the work. (The values differ so that a relay that drops
+// alerts with identical hub events, as a9516cf does, still sends all n and
+// the comparison is of the same work.)
 func notification(n, seq int) []byte {
 	start := time.Date(2025, 12, 11, 1, 54, 16, 0, time.UTC)
 	type alert struct {
@@ -149,10 +153,10 @@ func notification(n, seq int) []byte {
 				"instance": fmt.Sprintf("app-%03d:8080", i), "job": "resonance"},
 			Annotations: map[string]string{
 				"summary":       "Error Rate Threshold Exceeded",
-				"description":   "Error rate exceeded threshold: 25 errors/min (threshold: 5)",
+				"description":   fmt.Sprintf("Error rate exceeded threshold: %d errors/min (threshold: 5)", 25+i),
 				"runbook_url":   "https://github.com/quantum-resonance/telemetry/blob/main/docs/runbooks.md#errorratehigh",
 				"threshold":     "5",
-				"current_value": "25",
+				"current_value": strconv.Itoa(25 + i),
 			},
 			StartsAt:     start,
 			GeneratorURL: "http://prometheus:9090/graph?g0.expr=resonance%3Aerror_rate%3Aper_minute+%3E+5",
