@@ -2,7 +2,6 @@ package relay
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -141,7 +140,7 @@ func (r *Relay) sendDiscord(ctx context.Context, t *target, m channel.Message, f
 	var msg struct {
 		ID string `json:"id"`
 	}
-	if json.Unmarshal(reply, &msg) != nil || !snowflake(msg.ID) {
+	if decodeJSON.Unmarshal(reply, &msg) != nil || !snowflake(msg.ID) {
 		logger.Warn("Discord's answer carries no message id; its alerts will be posted again on resolve")
 		return nil
 	}

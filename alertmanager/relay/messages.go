@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 )
@@ -22,7 +23,9 @@ type sentMessages struct {
 	mu       sync.Mutex
 	messages map[string]*sentMessage // target + "\x00" + message id
 	byAlert  map[string]string       // target + "\x00" + alert identity → message key
-	order    []string                // message keys, oldest first
+	// order holds message keys, oldest first; keys forgotten since stay
+	// until they reach the front (a key not in messages is skipped).
+	order []string
 }
 
 // sentMessage is one posted message: its id and the identities of the
@@ -74,8 +77,13 @@ func (s *sentMessages) add(m *sentMessage) {
 	if _, ok := s.messages[key]; ok {
 		return
 	}
-	for len(s.order) >= s.max {
-		s.remove(s.order[0])
+	for len(s.messages) >= s.max {
+		oldest := s.order[0]
+		s.order = s.order[1:]
+		s.remove(oldest)
+	}
+	if len(s.order) > 2*s.max { // forgotten keys piled up: compact
+		s.order = slices.DeleteFunc(s.order, func(k string) bool { _, ok := s.messages[k]; return !ok })
 	}
 	s.messages[key] = m
 	s.order = append(s.order, key)
@@ -93,12 +101,6 @@ func (s *sentMessages) remove(key string) {
 	for _, a := range m.Alerts {
 		if s.byAlert[storeKey(m.Target, a)] == key {
 			delete(s.byAlert, storeKey(m.Target, a))
-		}
-	}
-	for i, k := range s.order {
-		if k == key {
-			s.order = append(s.order[:i], s.order[i+1:]...)
-			break
 		}
 	}
 }
@@ -142,9 +144,11 @@ func (s *sentMessages) save() error {
 	if s.path == "" {
 		return nil
 	}
-	f := storeFile{Version: 1, Messages: make([]*sentMessage, 0, len(s.order))}
+	f := storeFile{Version: 1, Messages: make([]*sentMessage, 0, len(s.messages))}
 	for _, k := range s.order {
-		f.Messages = append(f.Messages, s.messages[k])
+		if m, ok := s.messages[k]; ok {
+			f.Messages = append(f.Messages, m)
+		}
 	}
 	data, err := json.Marshal(f)
 	if err != nil {

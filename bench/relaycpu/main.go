@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -109,6 +110,7 @@ func main() {
 			}
 		}
 	}
+	fmt.Fprintf(os.Stderr, "fake channel: %d connections\n", newConns.Load())
 	fmt.Printf("CPU per notification of %d alerts, µs (%d rounds × %d notifications per target)\n", *alerts, *rounds, *perRound)
 	fmt.Printf("%-12s", "relay")
 	for _, t := range targets {
@@ -204,9 +206,16 @@ func fakeChannel() *server {
 			w.WriteHeader(http.StatusAccepted)
 		}
 	})}}
+	s.srv.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			newConns.Add(1)
+		}
+	}
 	go s.srv.Serve(l)
 	return s
 }
+
+var newConns atomic.Int64
 
 func freeAddr() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
