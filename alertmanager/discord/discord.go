@@ -54,7 +54,10 @@ type Message struct {
 
 // Embed is one alert.
 type Embed struct {
-	Title       string  `json:"title"`
+	Title string `json:"title"`
+	// URL links the title: the alert's source graph. Discord does not count
+	// it in the 6000 characters of a message's embeds.
+	URL         string  `json:"url,omitempty"`
 	Description string  `json:"description,omitempty"`
 	Color       int     `json:"color"`
 	Timestamp   string  `json:"timestamp,omitempty"`
@@ -223,6 +226,7 @@ func (f *Formatter) embed(data *template.Data, a *template.Alert) (Embed, error)
 	}
 	e := Embed{
 		Title:     channel.Truncate(title, MaxTitle),
+		URL:       embedURL(a.GeneratorURL),
 		Color:     color(a),
 		Timestamp: channel.FormatTime(channel.EventTime(a)),
 		Fields:    fields(f.opts.Defaults, data, a),
@@ -277,14 +281,14 @@ func fields(d channel.Defaults, data *template.Data, a *template.Alert) []Field 
 	return fs
 }
 
-// links are markdown links to the runbook and the source graph. A link that
-// does not fit the field is left out whole: a cut URL would lead nowhere.
+// links are markdown links to the runbook and the silence form (the title
+// links to the source graph). A link that does not fit the field is left
+// out whole: a cut URL would lead nowhere.
 func links(data *template.Data, a *template.Alert) string {
 	var parts []string
 	size := 0
 	for _, l := range []struct{ text, url string }{
 		{"Runbook", a.Annotations["runbook_url"]},
-		{"Source", a.GeneratorURL},
 		{"Silence", channel.SilenceURL(data.ExternalURL, a)},
 	} {
 		if l.url == "" {
@@ -298,6 +302,15 @@ func links(data *template.Data, a *template.Alert) string {
 		size += channel.Len(md) + 3
 	}
 	return strings.Join(parts, " · ")
+}
+
+// embedURL is u when Discord accepts it as an embed's url (http or https,
+// at most 2048 characters); otherwise none, rather than a refused message.
+func embedURL(u string) string {
+	if len(u) > 2048 || !(strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://")) {
+		return ""
+	}
+	return u
 }
 
 func orDash(s string) string {
