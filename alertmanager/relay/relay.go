@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 	commonconfig "github.com/prometheus/common/config"
 
@@ -297,6 +298,28 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.metrics.notifications.WithLabelValues(name, outcome).Inc()
 	r.metrics.notificationDuration.WithLabelValues(name, outcome).Observe(time.Since(start).Seconds())
 	daemon.WriteJSON(w, code, body)
+}
+
+// Notify formats data for the target named name and delivers it as a
+// webhook notification of groupKey would be: the target's formatter and
+// limits, pacing, retries within delivery.deadline, order, memory of what
+// was delivered, metrics. It is for senders inside the relay process, such
+// as scheduled reports; the error says what was not delivered.
+func (r *Relay) Notify(ctx context.Context, name string, data *template.Data, groupKey string) error {
+	st := r.state.Load()
+	t, ok := st.targets[name]
+	if !ok {
+		return fmt.Errorf("no target named %q in the relay's config", name)
+	}
+	start := time.Now()
+	n := &notification{Data: *data, Version: "4", GroupKey: groupKey}
+	code, rep, outcome := r.deliver(ctx, st, t, n, r.logger.With("target", name, "group_key", groupKey))
+	r.metrics.notifications.WithLabelValues(name, outcome).Inc()
+	r.metrics.notificationDuration.WithLabelValues(name, outcome).Observe(time.Since(start).Seconds())
+	if code != http.StatusOK {
+		return errors.New(rep.Error)
+	}
+	return nil
 }
 
 // deliveryReport is the relay's answer to Alertmanager.

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -790,5 +791,27 @@ targets: [{name: slack, type: slack, url: "`+sinkServer(t, s).URL+`/services/T/B
 	}
 	if code, r := h.post(t, "slack", channeltest.FiringBody); code != 200 || r.Delivered != 1 {
 		t.Errorf("then ok: %d %+v", code, r)
+	}
+}
+
+// Notify delivers from inside the process (scheduled reports) through the
+// same formatter, limits and retries as a webhook notification.
+func TestNotifyFromInsideTheProcess(t *testing.T) {
+	s := channeltest.NewSink(channeltest.SlackLimits)
+	s.Script(channeltest.Reply{Status: 503, Body: "unavailable"})
+	h := newHarness(t, fastDelivery+`
+targets: [{name: slack, type: slack, url: "`+sinkServer(t, s).URL+`/services/T/B/x"}]
+`, nil)
+	if err := h.relay.Notify(context.Background(), "slack", channeltest.SeedData(), "report:morning"); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(s.Accepted()); got != 1 {
+		t.Errorf("%d messages accepted after one 503, want 1", got)
+	}
+	if err := h.relay.Notify(context.Background(), "nope", channeltest.SeedData(), "x"); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("unknown target: %v", err)
+	}
+	if got := testutil.ToFloat64(h.relay.metrics.notifications.WithLabelValues("slack", outcomeDelivered)); got != 1 {
+		t.Errorf("delivered notifications = %v", got)
 	}
 }
