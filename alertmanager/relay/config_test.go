@@ -2,6 +2,7 @@ package relay
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,7 +116,7 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	d.now = func() time.Time { return now }
 	keys := make([]messageKey, 5)
 	for i := range keys {
-		keys[i] = keyOf("t", "g", channel.Message{Body: []byte{byte(i)}})
+		keys[i] = keyOf("t", "g", channel.Message{Alerts: []string{fmt.Sprint(i)}}, nil)
 		d.Remember(keys[i])
 	}
 	if d.Len() != 3 || d.Seen(keys[0]) || d.Seen(keys[1]) || !d.Seen(keys[4]) {
@@ -125,13 +126,14 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	if d.Seen(keys[4]) {
 		t.Error("an entry outlived its ttl")
 	}
-	d.Remember(keyOf("t", "g", channel.Message{Body: []byte("new")}))
+	d.Remember(keyOf("t", "g", channel.Message{Alerts: []string{"new"}}, nil))
 	if d.Len() != 1 {
 		t.Errorf("expired entries not dropped: len %d", d.Len())
 	}
-	if keyOf("a", "g", channel.Message{Body: []byte("x")}) == keyOf("b", "g", channel.Message{Body: []byte("x")}) || keyOf("a", "g1", channel.Message{Body: []byte("x")}) == keyOf("a", "g2", channel.Message{Body: []byte("x")}) ||
-		keyOf("a", "g", channel.Message{Alerts: []string{"fp1@0"}, Body: []byte("x")}) == keyOf("a", "g", channel.Message{Alerts: []string{"fp2@0"}, Body: []byte("x")}) ||
-		keyOf("a", "g", channel.Message{Edit: "1", Body: []byte("x")}) == keyOf("a", "g", channel.Message{Body: []byte("x")}) {
+	if keyOf("a", "g", channel.Message{Alerts: []string{"x"}}, nil) == keyOf("b", "g", channel.Message{Alerts: []string{"x"}}, nil) || keyOf("a", "g1", channel.Message{Alerts: []string{"x"}}, nil) == keyOf("a", "g2", channel.Message{Alerts: []string{"x"}}, nil) ||
+		keyOf("a", "g", channel.Message{Alerts: []string{"fp1@0"}}, nil) == keyOf("a", "g", channel.Message{Alerts: []string{"fp2@0"}}, nil) ||
+		keyOf("a", "g", channel.Message{Edit: "1", Alerts: []string{"x"}}, nil) == keyOf("a", "g", channel.Message{Alerts: []string{"x"}}, nil) ||
+		keyOf("a", "g", channel.Message{Alerts: []string{"x"}}, map[string]bool{"x": true}) == keyOf("a", "g", channel.Message{Alerts: []string{"x"}}, nil) {
 		t.Error("keys must differ by target and group")
 	}
 }

@@ -9,14 +9,19 @@ import (
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 )
 
-// messageKey identifies a message: its target, its Alertmanager group, the
-// identities of the alerts it carries, the message it edits if any, and its
-// exact content (which holds their state). Two alerts differing only by a label are never one message,
-// even when a template renders them alike. SHA-256 makes a collision, which
-// would silently skip a message, practically impossible.
+// messageKey identifies a message by what it says, not how: its target, its
+// Alertmanager group, the message it edits if any, and the identity and
+// state (firing or resolved) of each alert it carries, as Alertmanager
+// itself tells notifications apart. Never the rendered text: clustered
+// Alertmanagers render the same alerts with their own external URLs (the
+// Silence links), and two alerts a template renders alike stay two.
+// SHA-256 makes a collision, which would silently skip a message,
+// practically impossible.
 type messageKey [sha256.Size]byte
 
-func keyOf(target, groupKey string, m channel.Message) messageKey {
+// keyOf is m's key; firing holds the identities of the notification's
+// firing alerts.
+func keyOf(target, groupKey string, m channel.Message, firing map[string]bool) messageKey {
 	h := sha256.New()
 	h.Write([]byte(target))
 	h.Write([]byte{0})
@@ -26,9 +31,12 @@ func keyOf(target, groupKey string, m channel.Message) messageKey {
 	h.Write([]byte{0})
 	for _, a := range m.Alerts {
 		h.Write([]byte(a))
-		h.Write([]byte{0})
+		if firing[a] {
+			h.Write([]byte{0, 'f'})
+		} else {
+			h.Write([]byte{0, 'r'})
+		}
 	}
-	h.Write(m.Body)
 	var k messageKey
 	h.Sum(k[:0])
 	return k

@@ -216,7 +216,7 @@ func slackReply(reply []byte) error {
 // deliverMessage sends message i of total unless it was delivered before
 // (or is being delivered by a concurrent notification), and counts it.
 func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, groupKey string, m channel.Message, firing map[string]bool, i, total int, logger *slog.Logger) (string, error) {
-	key := keyOf(t.name, groupKey, m)
+	key := keyOf(t.name, groupKey, m, firing)
 	began := time.Now()
 	seen, err := mem.Claim(ctx, key)
 	if seen {
@@ -354,13 +354,10 @@ func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notificati
 
 	mem := r.delivered.Load()
 	rep := deliveryReport{Messages: len(msgs)}
-	var firing map[string]bool
-	if t.edits() {
-		firing = map[string]bool{}
-		for i := range n.Alerts {
-			if a := &n.Alerts[i]; a.Status == channel.StatusFiring {
-				firing[channel.Identity(a)] = true
-			}
+	firing := make(map[string]bool, len(n.Alerts))
+	for i := range n.Alerts {
+		if a := &n.Alerts[i]; a.Status == channel.StatusFiring {
+			firing[channel.Identity(a)] = true
 		}
 	}
 	var (

@@ -815,3 +815,23 @@ targets: [{name: slack, type: slack, url: "`+sinkServer(t, s).URL+`/services/T/B
 		t.Errorf("delivered notifications = %v", got)
 	}
 }
+
+// Two clustered Alertmanagers send the same notification, each with its own
+// external URL (so their Silence links differ): the channel gets it once.
+func TestClusteredAlertmanagersWithTheirOwnURLsDeliverOnce(t *testing.T) {
+	s := channeltest.NewSink(channeltest.DiscordLimits)
+	h := newHarness(t, fastDelivery+`
+targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`/api/webhooks/1/tok"}]
+`, nil)
+	for _, am := range []string{"http://alertmanager-0:9093", "http://alertmanager-1:9093"} {
+		data := channeltest.ByInstance(3)
+		data.ExternalURL = am
+		body, _ := json.Marshal(notificationOf(data, `{}/{severity="critical"}:{alertname="ErrorRateHigh"}`))
+		if code, r := h.post(t, "discord", body); code != 200 {
+			t.Fatalf("%s: %d %+v", am, code, r)
+		}
+	}
+	if got := len(s.Accepted()); got != 1 {
+		t.Errorf("%d messages delivered, want 1", got)
+	}
+}
