@@ -38,6 +38,10 @@ type request struct {
 	Body   []byte
 }
 
+// minAttemptTime is the least time before the deadline at which a paced
+// request still goes out.
+const minAttemptTime = 500 * time.Millisecond
+
 // errPacedBeyondDeadline: the channel's rate limit allows the next request
 // only after the delivery deadline.
 var errPacedBeyondDeadline = errors.New("the channel's rate limit allows no request before the delivery deadline")
@@ -163,6 +167,13 @@ func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, wait t
 	if s.pacer != nil {
 		if err := s.pacer.wait(ctx); err != nil {
 			return nil, 0, err
+		}
+		// A request cut by the deadline may still be delivered by the
+		// channel, and then again on Alertmanager's retry: after waiting
+		// for its turn, go only with time to finish.
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < minAttemptTime {
+			s.pacer.done(nil, 0, 0)
+			return nil, 0, errPacedBeyondDeadline
 		}
 	}
 	resp, err := s.client.Do(req)
