@@ -165,13 +165,14 @@ func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, wait t
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", userAgent)
 	if s.pacer != nil {
-		if err := s.pacer.wait(ctx); err != nil {
+		waited, err := s.pacer.wait(ctx)
+		if err != nil {
 			return nil, 0, err
 		}
 		// A request cut by the deadline may still be delivered by the
 		// channel, and then again on Alertmanager's retry: after waiting
 		// for its turn, go only with time to finish.
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < minAttemptTime {
+		if deadline, ok := ctx.Deadline(); waited && ok && time.Until(deadline) < minAttemptTime {
 			s.pacer.done(nil, 0, 0)
 			return nil, 0, errPacedBeyondDeadline
 		}

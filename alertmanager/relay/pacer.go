@@ -39,9 +39,9 @@ const maxJitter = 50 * time.Millisecond
 
 // wait blocks until a request may go out and counts it in flight; the
 // caller must then call done with the response's headers (nil when there
-// was no response).
-func (p *pacer) wait(ctx context.Context) error {
-	for {
+// was no response). waited tells whether the request had to wait its turn.
+func (p *pacer) wait(ctx context.Context) (waited bool, err error) {
+	for ; ; waited = true {
 		p.mu.Lock()
 		now := p.now()
 		if p.remaining >= 0 && !p.reset.IsZero() && !now.Before(p.reset) {
@@ -53,11 +53,11 @@ func (p *pacer) wait(ctx context.Context) error {
 			p.remaining--
 			p.inFlight++
 			p.mu.Unlock()
-			return nil
+			return waited, nil
 		case p.remaining < 0 && p.inFlight == 0:
 			p.inFlight++
 			p.mu.Unlock()
-			return nil
+			return waited, nil
 		case p.remaining == 0:
 			delay = p.reset.Sub(now) + rand.N(maxJitter)
 		}
@@ -67,7 +67,7 @@ func (p *pacer) wait(ctx context.Context) error {
 		var timer <-chan time.Time
 		if delay > 0 {
 			if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay {
-				return errPacedBeyondDeadline
+				return waited, errPacedBeyondDeadline
 			}
 			t := time.NewTimer(delay)
 			timer = t.C
@@ -75,7 +75,7 @@ func (p *pacer) wait(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return waited, ctx.Err()
 		case <-changed:
 		case <-timer:
 		}
