@@ -22,24 +22,22 @@ type messageKey [sha256.Size]byte
 // keyOf is m's key; firing holds the identities of the notification's
 // firing alerts.
 func keyOf(target, groupKey string, m channel.Message, firing map[string]bool) messageKey {
-	h := sha256.New()
-	h.Write([]byte(target))
-	h.Write([]byte{0})
-	h.Write([]byte(groupKey))
-	h.Write([]byte{0})
-	h.Write([]byte(m.Edit))
-	h.Write([]byte{0})
+	var stack [512]byte // no allocation for the usual message
+	b := append(stack[:0], target...)
+	b = append(b, 0)
+	b = append(b, groupKey...)
+	b = append(b, 0)
+	b = append(b, m.Edit...)
+	b = append(b, 0)
 	for _, a := range m.Alerts {
-		h.Write([]byte(a))
+		b = append(b, a...)
 		if firing[a] {
-			h.Write([]byte{0, 'f'})
+			b = append(b, 0, 'f')
 		} else {
-			h.Write([]byte{0, 'r'})
+			b = append(b, 0, 'r')
 		}
 	}
-	var k messageKey
-	h.Sum(k[:0])
-	return k
+	return sha256.Sum256(b)
 }
 
 // delivered remembers recently delivered messages so that Alertmanager

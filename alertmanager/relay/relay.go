@@ -289,7 +289,7 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	for i := range n.Alerts {
 		r.metrics.alerts.WithLabelValues(name, n.Alerts[i].Status).Inc()
 	}
-	logger := r.logger.With("target", name, "group_key", n.GroupKey, "alerts", len(n.Alerts))
+	logger := withLazy(r.logger, slog.String("target", name), slog.String("group_key", n.GroupKey), slog.Int("alerts", len(n.Alerts)))
 	if n.TruncatedAlerts > 0 {
 		logger.Warn("Alertmanager truncated the notification (max_alerts in its webhook_config)", "truncated_alerts", n.TruncatedAlerts)
 	}
@@ -313,7 +313,7 @@ func (r *Relay) Notify(ctx context.Context, name string, data *template.Data, gr
 	}
 	start := time.Now()
 	n := &notification{Data: *data, Version: "4", GroupKey: groupKey}
-	code, rep, outcome := r.deliver(ctx, st, t, n, r.logger.With("target", name, "group_key", groupKey))
+	code, rep, outcome := r.deliver(ctx, st, t, n, withLazy(r.logger, slog.String("target", name), slog.String("group_key", groupKey)))
 	r.metrics.notifications.WithLabelValues(name, outcome).Inc()
 	r.metrics.notificationDuration.WithLabelValues(name, outcome).Observe(time.Since(start).Seconds())
 	if code != http.StatusOK {
@@ -392,17 +392,20 @@ func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notificati
 			}
 		}
 	} else {
-		// A few workers take the messages in turn: fewer goroutines (and
-		// stacks grown by the HTTP client) than one per message.
+		// A few workers take the messages in turn, this goroutine one of
+		// them: fewer goroutines (and stacks grown by the HTTP client) than
+		// one per message.
 		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range min(t.parallel, len(msgs)) {
-			wg.Go(func() {
-				for i := int(next.Add(1)) - 1; i < len(msgs); i = int(next.Add(1)) - 1 {
-					send(i)
-				}
-			})
+		work := func() {
+			for i := int(next.Add(1)) - 1; i < len(msgs); i = int(next.Add(1)) - 1 {
+				send(i)
+			}
 		}
+		var wg sync.WaitGroup
+		for range min(t.parallel, len(msgs)) - 1 {
+			wg.Go(work)
+		}
+		work()
 		wg.Wait()
 	}
 	switch {

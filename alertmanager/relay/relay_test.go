@@ -545,6 +545,9 @@ targets:
 		if n := strings.Count(h.logs.String(), want); n != 1 {
 			t.Errorf("%s: reason logged %d times, want once", target, n)
 		}
+		if !strings.Contains(h.logs.String(), "target="+target+" group_key=") {
+			t.Errorf("%s: the log line does not name the target and group:\n%s", target, h.logs.String())
+		}
 		if got := testutil.ToFloat64(h.relay.metrics.messages.WithLabelValues(target, messageRejected)); got != 1 {
 			t.Errorf("%s: rejected messages = %v", target, got)
 		}
