@@ -58,6 +58,9 @@ type Defaults struct {
 	Service     string `yaml:"service"`
 	Environment string `yaml:"environment"`
 	Region      string `yaml:"region"`
+	// GrafanaURL, when set, adds a link to the dashboard of the alert's
+	// metric (DashboardUIDs) to every message.
+	GrafanaURL string `yaml:"grafana_url,omitempty"`
 }
 
 // Alert statuses and the severities of the rule pack.

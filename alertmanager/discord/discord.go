@@ -275,7 +275,7 @@ func fields(d channel.Defaults, data *template.Data, a *template.Alert) []Field 
 	if labels := channel.Distinguishing(data, a); len(labels) > 0 {
 		fs = append(fs, Field{Name: "Labels", Value: short(channel.LabelText(labels))})
 	}
-	if links := links(data, a); links != "" {
+	if links := links(d, data, a); links != "" {
 		fs = append(fs, Field{Name: "Links", Value: links})
 	}
 	return fs
@@ -284,11 +284,12 @@ func fields(d channel.Defaults, data *template.Data, a *template.Alert) []Field 
 // links are markdown links to the runbook and the silence form (the title
 // links to the source graph). A link that does not fit the field is left
 // out whole: a cut URL would lead nowhere.
-func links(data *template.Data, a *template.Alert) string {
+func links(d channel.Defaults, data *template.Data, a *template.Alert) string {
 	var parts []string
 	size := 0
 	for _, l := range []struct{ text, url string }{
 		{"Runbook", a.Annotations["runbook_url"]},
+		{"Dashboard", d.DashboardURL(a)},
 		{"Silence", channel.SilenceURL(data.ExternalURL, a)},
 	} {
 		if l.url == "" {

@@ -39,6 +39,7 @@ type Event struct {
 	EndsAt       string            `json:"ends_at,omitempty"` // only once resolved
 	GeneratorURL string            `json:"generator_url,omitempty"`
 	SilenceURL   string            `json:"silence_url,omitempty"`
+	DashboardURL string            `json:"dashboard_url,omitempty"` // with defaults.grafana_url
 	GroupKey     string            `json:"group_key,omitempty"`
 }
 
@@ -103,6 +104,7 @@ func (f *Formatter) event(data *template.Data, a *template.Alert, groupKey strin
 		StartsAt:     channel.FormatTime(a.StartsAt),
 		GeneratorURL: a.GeneratorURL,
 		SilenceURL:   channel.SilenceURL(data.ExternalURL, a),
+		DashboardURL: f.opts.Defaults.DashboardURL(a),
 		GroupKey:     groupKey,
 	}
 	if a.Status == channel.StatusResolved {

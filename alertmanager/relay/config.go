@@ -250,6 +250,11 @@ func (c *Config) Validate() error {
 	if c.Webhook.MaxBodyBytes <= 0 {
 		return errors.New("webhook.max_body_bytes: must be greater than 0")
 	}
+	if c.Defaults.GrafanaURL != "" {
+		if err := validateURL(c.Defaults.GrafanaURL); err != nil {
+			return fmt.Errorf("defaults.grafana_url: %w", err)
+		}
+	}
 	if err := c.Auth.validate(); err != nil {
 		return fmt.Errorf("auth.%w", err)
 	}

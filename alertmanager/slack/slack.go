@@ -206,7 +206,7 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, err
 	if labels := channel.Distinguishing(data, a); len(labels) > 0 {
 		fields = append(fields, field("Labels", escape(channel.LabelText(labels)), 1024))
 	}
-	if links := links(data, a); links != "" {
+	if links := links(f.opts.Defaults, data, a); links != "" {
 		fields = append(fields, field("Links", links, MaxFieldText))
 	}
 	return []Block{
@@ -217,11 +217,12 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, err
 
 // links are Slack links to the runbook and the source graph; one that does
 // not fit the field is left out whole rather than cut.
-func links(data *template.Data, a *template.Alert) string {
+func links(d channel.Defaults, data *template.Data, a *template.Alert) string {
 	var parts []string
 	size := 0
 	for _, l := range []struct{ text, url string }{
 		{"Runbook", a.Annotations["runbook_url"]},
+		{"Dashboard", d.DashboardURL(a)},
 		{"Source", a.GeneratorURL},
 		{"Silence", channel.SilenceURL(data.ExternalURL, a)},
 	} {

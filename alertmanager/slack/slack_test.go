@@ -127,3 +127,14 @@ func BenchmarkFormat(b *testing.B) {
 		})
 	}
 }
+
+// With defaults.grafana_url every alert links to its metric's dashboard.
+func TestDashboardLink(t *testing.T) {
+	d := defaults
+	d.GrafanaURL = "http://localhost:3000"
+	_, m := format(t, slack.Options{Defaults: d}, channeltest.SeedData())
+	links := m[0].Blocks[1].Fields[len(m[0].Blocks[1].Fields)-1].Text
+	if !strings.Contains(links, "<http://localhost:3000/d/resonance-system-health?") || !strings.Contains(links, "|Dashboard>") {
+		t.Errorf("links = %q", links)
+	}
+}
