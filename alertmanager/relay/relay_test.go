@@ -475,7 +475,7 @@ func TestOrderKeptAcrossRetry(t *testing.T) {
 		return 204, ""
 	})
 	h := newHarness(t, `
-delivery: {deadline: 300ms, initial_backoff: 5ms, max_backoff: 20ms}
+delivery: {deadline: 1500ms, initial_backoff: 5ms, max_backoff: 20ms}
 targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`"}]
 `, nil)
 	body, _ := json.Marshal(notificationOf(channeltest.Many(300), "{}:{alertname=\"ErrorRateHigh\"}"))
