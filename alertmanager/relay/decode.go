@@ -3,6 +3,8 @@ package relay
 import (
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	jsoniter "github.com/json-iterator/go"
@@ -11,11 +13,11 @@ import (
 
 // decodeWebhook decodes Alertmanager's webhook body with jsoniter's
 // streaming iterator, field by field, without reflection: decoding was the
-// largest share of the relay's CPU per notification. It reads exactly what
-// Alertmanager writes (field names as it spells them; others are skipped)
-// and fails on what encoding/json would fail on: malformed JSON, a value
-// of the wrong type, a timestamp that is not RFC 3339, data after the
-// object.
+// largest share of the relay's CPU per notification. It reads what
+// encoding/json would into notification (field names matched as it does,
+// exactly or else ignoring case; others skipped) and fails on what it
+// would fail on: malformed JSON, a value of the wrong type, a timestamp
+// that is not RFC 3339, data after the object (FuzzDecodeWebhook).
 func decodeWebhook(data []byte, n *notification) error {
 	iter := jsoniter.ConfigDefault.BorrowIterator(data)
 	defer jsoniter.ConfigDefault.ReturnIterator(iter)
@@ -26,7 +28,7 @@ func decodeWebhook(data []byte, n *notification) error {
 		}
 	}
 	iter.ReadObjectCB(func(iter *jsoniter.Iterator, field string) bool {
-		switch field {
+		switch canonical(field, webhookFields) {
 		case "version":
 			n.Version = iter.ReadString()
 		case "groupKey":
@@ -69,7 +71,9 @@ func decodeWebhook(data []byte, n *notification) error {
 	if err != nil {
 		return err
 	}
-	if iter.WhatIsNext() != jsoniter.InvalidValue {
+	// Only white space may follow: the iterator then meets the end of its
+	// input (io.EOF), not a character it cannot read.
+	if iter.WhatIsNext() != jsoniter.InvalidValue || !errors.Is(iter.Error, io.EOF) {
 		return errDataAfter
 	}
 	return nil
@@ -77,10 +81,32 @@ func decodeWebhook(data []byte, n *notification) error {
 
 var errDataAfter = errors.New("data after the JSON object")
 
+var (
+	webhookFields = []string{"version", "groupKey", "truncatedAlerts", "receiver", "status", "externalURL",
+		"groupLabels", "commonLabels", "commonAnnotations", "routeLabels", "notification_reason", "alerts"}
+	alertFields = []string{"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"}
+)
+
+// canonical is the known field name matches as encoding/json matches it:
+// exactly, else ignoring case; field itself when none does.
+func canonical(field string, known []string) string {
+	for _, k := range known {
+		if field == k {
+			return k
+		}
+	}
+	for _, k := range known {
+		if strings.EqualFold(field, k) {
+			return k
+		}
+	}
+	return field
+}
+
 func readAlert(iter *jsoniter.Iterator, a *template.Alert) error {
 	var err error
 	iter.ReadObjectCB(func(iter *jsoniter.Iterator, field string) bool {
-		switch field {
+		switch canonical(field, alertFields) {
 		case "status":
 			a.Status = iter.ReadString()
 		case "labels":

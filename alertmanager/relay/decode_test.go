@@ -56,3 +56,20 @@ func TestDecodeWebhookMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeWebhook: no input crashes the decoder, and what it accepts
+// encoding/json accepts too.
+func FuzzDecodeWebhook(f *testing.F) {
+	f.Add(channeltest.FiringBody)
+	f.Add(channeltest.ResolvedBody)
+	f.Add([]byte(`{"version":"4","alerts":[{"status":"firing","labels":{"a":"\u00fc"},"startsAt":"2025-12-11T01:54:16Z"}]}`))
+	f.Add([]byte(`{"alerts":[{"labels":null}],"x":[1,{"y":"z"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var got, want notification
+		if decodeWebhook(body, &got) == nil {
+			if err := json.Unmarshal(body, &want); err != nil {
+				t.Errorf("accepted what encoding/json refuses (%v): %q", err, body)
+			}
+		}
+	})
+}
