@@ -70,6 +70,7 @@ bench:
 	bench/ingest.sh 15s
 	bench/business.sh 15s
 	bench/cardinality.sh
+	bench/activeusers.sh
 
 test: tools lint generated-check rules-test unit-test race-test examples-test fuzz-test
 

@@ -5,6 +5,10 @@
 // goroutine that retries with exponential backoff. Memory is bounded: when
 // the hub is unreachable for long, entries beyond MaxBuffered are dropped
 // and counted. Close flushes what is buffered.
+//
+// One bad entry never costs its batch: Log refuses what the API would
+// refuse, a 400 names the index of the entry it refused and only that one
+// is dropped, and a 413 splits the batch in two.
 package client
 
 import (
@@ -31,6 +35,7 @@ type Options struct {
 	Source  string
 
 	BatchSize     int           // entries a request; default 100
+	MaxBatchBytes int           // encoded entries a request; default 512 KiB (the API takes 1 MiB by default)
 	FlushInterval time.Duration // default 5s
 	MaxBuffered   int           // entries held at most; default 10000
 	MaxRetries    int           // per batch; default 5
@@ -48,17 +53,23 @@ type Entry struct {
 	Service   string         `json:"service"`
 }
 
-type payload struct {
-	Logs   []Entry `json:"logs"`
-	Source string  `json:"source"`
-}
+// The ingest API's limits on an entry, checked in Log.
+const (
+	maxMessageBytes = 64 << 10
+	maxServiceBytes = 256
+)
+
+var levels = map[string]bool{"DEBUG": true, "INFO": true, "WARNING": true, "WARN": true, "ERROR": true, "CRITICAL": true}
+
+// ErrInvalidEntry wraps the reason Log refused an entry.
+var ErrInvalidEntry = errors.New("client: invalid log entry")
 
 // Stream buffers log entries and sends them to the hub.
 type Stream struct {
 	opts Options
 
 	mu     sync.Mutex
-	buf    []Entry
+	buf    []json.RawMessage // encoded entries
 	closed bool
 
 	full    chan struct{} // a batch is ready
@@ -67,8 +78,9 @@ type Stream struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 
-	dropped atomic.Uint64
-	sent    atomic.Uint64
+	dropped  atomic.Uint64
+	sent     atomic.Uint64
+	rejected atomic.Uint64
 }
 
 // New starts a Stream.
@@ -87,6 +99,7 @@ func New(o Options) (*Stream, error) {
 		}
 	}
 	def(&o.BatchSize, 100)
+	def(&o.MaxBatchBytes, 512<<10)
 	def(&o.MaxBuffered, 10000)
 	def(&o.MaxRetries, 5)
 	defDur(&o.FlushInterval, 5*time.Second)
@@ -109,8 +122,11 @@ func New(o Options) (*Stream, error) {
 }
 
 // Log buffers one entry; it never blocks on the network. Levels are the
-// seed's: DEBUG, INFO, WARNING, ERROR, CRITICAL.
-func (s *Stream) Log(level, message string, metadata map[string]any) {
+// seed's: DEBUG, INFO, WARNING (or WARN), ERROR, CRITICAL. An entry the
+// API would refuse (unknown level, message over 64 KiB, metadata that is
+// not JSON, larger than a batch) is not buffered: Log returns an error
+// wrapping ErrInvalidEntry and counts it in Rejected and Dropped.
+func (s *Stream) Log(level, message string, metadata map[string]any) error {
 	e := Entry{
 		Timestamp: time.Now().UTC().Format(time.RFC3339Nano),
 		Level:     level,
@@ -121,13 +137,19 @@ func (s *Stream) Log(level, message string, metadata map[string]any) {
 	if e.Metadata == nil {
 		e.Metadata = map[string]any{}
 	}
+	raw, err := s.encode(e)
+	if err != nil {
+		s.rejected.Add(1)
+		s.dropped.Add(1)
+		return err
+	}
 	s.mu.Lock()
 	if s.closed || len(s.buf) >= s.opts.MaxBuffered {
 		s.mu.Unlock()
 		s.dropped.Add(1)
-		return
+		return nil
 	}
-	s.buf = append(s.buf, e)
+	s.buf = append(s.buf, raw)
 	ready := len(s.buf) >= s.opts.BatchSize
 	s.mu.Unlock()
 	if ready {
@@ -136,6 +158,26 @@ func (s *Stream) Log(level, message string, metadata map[string]any) {
 		default:
 		}
 	}
+	return nil
+}
+
+func (s *Stream) encode(e Entry) (json.RawMessage, error) {
+	switch {
+	case !levels[strings.ToUpper(e.Level)]:
+		return nil, fmt.Errorf("%w: level %q is not one of DEBUG, INFO, WARNING, WARN, ERROR, CRITICAL", ErrInvalidEntry, e.Level)
+	case len(e.Message) > maxMessageBytes:
+		return nil, fmt.Errorf("%w: message longer than %d bytes", ErrInvalidEntry, maxMessageBytes)
+	case len(e.Service) > maxServiceBytes:
+		return nil, fmt.Errorf("%w: service longer than %d bytes", ErrInvalidEntry, maxServiceBytes)
+	}
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidEntry, err)
+	}
+	if len(raw) > s.opts.MaxBatchBytes {
+		return nil, fmt.Errorf("%w: %d bytes encoded, more than a batch (MaxBatchBytes %d)", ErrInvalidEntry, len(raw), s.opts.MaxBatchBytes)
+	}
+	return raw, nil
 }
 
 // Flush sends everything buffered and returns the first error.
@@ -169,8 +211,12 @@ func (s *Stream) Close(ctx context.Context) error {
 }
 
 // Dropped is the number of entries given up: buffer full, stream closed,
-// or a batch that failed after all retries.
+// refused (see Rejected), or in a batch that failed after all retries.
 func (s *Stream) Dropped() uint64 { return s.dropped.Load() }
+
+// Rejected is the number of entries refused as invalid, by Log or by the
+// hub (a 400 naming the entry, or a 413 for an entry on its own).
+func (s *Stream) Rejected() uint64 { return s.rejected.Load() }
 
 // Sent is the number of entries the hub accepted.
 func (s *Stream) Sent() uint64 { return s.sent.Load() }
@@ -198,22 +244,22 @@ func (s *Stream) sendAll(fullOnly bool) error {
 	var first error
 	for {
 		s.mu.Lock()
-		n := min(len(s.buf), s.opts.BatchSize)
-		if n == 0 || (fullOnly && n < s.opts.BatchSize) {
+		n, size := 0, 0
+		for n < len(s.buf) && n < s.opts.BatchSize && size+len(s.buf[n])+1 <= s.opts.MaxBatchBytes {
+			size += len(s.buf[n]) + 1
+			n++
+		}
+		full := n == s.opts.BatchSize || n < len(s.buf) // by count or by bytes
+		if n == 0 || (fullOnly && !full) {
 			s.mu.Unlock()
 			return first
 		}
-		batch := make([]Entry, n)
+		batch := make([]json.RawMessage, n)
 		copy(batch, s.buf)
 		s.buf = append(s.buf[:0], s.buf[n:]...)
 		s.mu.Unlock()
-		if err := s.send(batch); err != nil {
-			s.dropped.Add(uint64(len(batch)))
-			if first == nil {
-				first = err
-			}
-		} else {
-			s.sent.Add(uint64(len(batch)))
+		if err := s.sendBatch(batch); err != nil && first == nil {
+			first = err
 		}
 	}
 }
@@ -222,20 +268,68 @@ func (s *Stream) sendAll(fullOnly bool) error {
 type PermanentError struct {
 	Status int
 	Body   string
+	// Index is the entry a 400 names, or -1.
+	Index int
 }
 
 func (e *PermanentError) Error() string {
 	return fmt.Sprintf("hub refused the batch: %d %s", e.Status, e.Body)
 }
 
-func (s *Stream) send(batch []Entry) error {
-	body, err := json.Marshal(payload{Logs: batch, Source: s.opts.Source})
-	if err != nil {
+// sendBatch sends batch and deals with the refusals that concern part of
+// it: on a 400 naming an entry, that entry is dropped and the rest sent
+// again; on a 413 the batch is split in two. It returns the first error.
+func (s *Stream) sendBatch(batch []json.RawMessage) error {
+	err := s.send(batch)
+	var perm *PermanentError
+	switch {
+	case err == nil:
+		s.sent.Add(uint64(len(batch)))
+		return nil
+	case errors.As(err, &perm) && perm.Status == http.StatusBadRequest && perm.Index >= 0 && perm.Index < len(batch):
+		s.rejected.Add(1)
+		s.dropped.Add(1)
+		rest := append(batch[:perm.Index:perm.Index], batch[perm.Index+1:]...)
+		if len(rest) > 0 {
+			if err2 := s.sendBatch(rest); err2 != nil {
+				return err2
+			}
+		}
+		return err
+	case errors.As(err, &perm) && perm.Status == http.StatusRequestEntityTooLarge && len(batch) > 1:
+		half := len(batch) / 2
+		return errors.Join(s.sendBatch(batch[:half]), s.sendBatch(batch[half:]))
+	case errors.As(err, &perm) && perm.Status == http.StatusRequestEntityTooLarge:
+		s.rejected.Add(1)
+		s.dropped.Add(1)
+		return err
+	default:
+		s.dropped.Add(uint64(len(batch)))
 		return err
 	}
+}
+
+func (s *Stream) encodeBatch(batch []json.RawMessage) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"logs":[`)
+	for i, raw := range batch {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(raw)
+	}
+	b.WriteString(`],"source":`)
+	source, _ := json.Marshal(s.opts.Source)
+	b.Write(source)
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+func (s *Stream) send(batch []json.RawMessage) error {
+	body := s.encodeBatch(batch)
 	backoff := s.opts.MinBackoff
 	for attempt := 0; ; attempt++ {
-		err = s.post(body)
+		err := s.post(body)
 		var perm *PermanentError
 		if err == nil || errors.As(err, &perm) || attempt >= s.opts.MaxRetries {
 			return err
@@ -270,6 +364,13 @@ func (s *Stream) post(body []byte) error {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		return fmt.Errorf("hub answered %d: %s", resp.StatusCode, strings.TrimSpace(string(msg)))
 	default:
-		return &PermanentError{Status: resp.StatusCode, Body: strings.TrimSpace(string(msg))}
+		perm := &PermanentError{Status: resp.StatusCode, Body: strings.TrimSpace(string(msg)), Index: -1}
+		var reply struct {
+			Index *int `json:"index"`
+		}
+		if json.Unmarshal(msg, &reply) == nil && reply.Index != nil {
+			perm.Index = *reply.Index
+		}
+		return perm
 	}
 }

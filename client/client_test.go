@@ -1,8 +1,10 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,9 +22,17 @@ import (
 // hub is a real ingest API behind an optional fault injector.
 func hub(t *testing.T, failFirst int) (*httptest.Server, *ingest.Store, *atomic.Int32) {
 	t.Helper()
+	return hubWith(t, failFirst, nil)
+}
+
+func hubWith(t *testing.T, failFirst int, edit func(*config.IngestConfig)) (*httptest.Server, *ingest.Store, *atomic.Int32) {
+	t.Helper()
 	store := ingest.NewStore(ingest.Limits{})
 	api := ingest.NewAPI(store, promslog.NewNopLogger())
 	cfg := config.Default().Ingest
+	if edit != nil {
+		edit(&cfg)
+	}
 	if err := api.ApplyConfig(cfg, "svc"); err != nil {
 		t.Fatal(err)
 	}
@@ -82,17 +92,106 @@ func TestRetriesWithBackoff(t *testing.T) {
 	}
 }
 
-func TestRefusalIsNotRetried(t *testing.T) {
+func TestLogRefusesWhatTheAPIWould(t *testing.T) {
 	srv, _, requests := hub(t, 0)
 	s, _ := New(Options{URL: srv.URL + ingest.LogsPath, MinBackoff: time.Millisecond, FlushInterval: time.Hour})
-	s.Log("LOUD", "x", nil)
+	for _, bad := range []func() error{
+		func() error { return s.Log("LOUD", "x", nil) },
+		func() error { return s.Log("INFO", strings.Repeat("m", 64<<10+1), nil) },
+		func() error { return s.Log("INFO", "x", map[string]any{"f": func() {}}) },
+	} {
+		if err := bad(); !errors.Is(err, ErrInvalidEntry) {
+			t.Errorf("Log: %v, want ErrInvalidEntry", err)
+		}
+	}
+	if err := s.Log("info", "fine", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if requests.Load() != 1 || s.Sent() != 1 || s.Rejected() != 3 || s.Dropped() != 3 {
+		t.Errorf("requests %d sent %d rejected %d dropped %d, want 1 1 3 3", requests.Load(), s.Sent(), s.Rejected(), s.Dropped())
+	}
+}
+
+// A 400 names the entry it refused: only that one is dropped, the other 98
+// of the batch are sent again. The real API answers; a proxy in front of
+// it spoils one entry the client let through.
+func TestRefusedEntryIsDroppedAlone(t *testing.T) {
+	srv, store, requests := hub(t, 0)
+	spoiler := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		body = bytes.Replace(body, []byte(`"level":"INFO","message":"poison"`), []byte(`"level":"LOUD","message":"poison"`), 1)
+		req, _ := http.NewRequest(r.Method, srv.URL+r.URL.Path, bytes.NewReader(body))
+		req.Header = r.Header
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	defer spoiler.Close()
+	// One batch, sent by Close, which returns its error.
+	s, _ := New(Options{URL: spoiler.URL + ingest.LogsPath, BatchSize: 100, MinBackoff: time.Millisecond, FlushInterval: time.Hour})
+	for i := range 99 {
+		msg := "ok"
+		if i == 37 {
+			msg = "poison"
+		}
+		s.Log("INFO", msg, nil)
+	}
 	err := s.Close(context.Background())
 	var perm *PermanentError
-	if !asPermanent(err, &perm) || perm.Status != http.StatusBadRequest {
-		t.Fatalf("err %v, want a 400 PermanentError", err)
+	if !asPermanent(err, &perm) || perm.Status != http.StatusBadRequest || perm.Index != 37 {
+		t.Fatalf("err %v, want the 400 naming entry 37", err)
 	}
-	if requests.Load() != 1 || s.Dropped() != 1 {
-		t.Errorf("requests %d dropped %d, want 1 and 1", requests.Load(), s.Dropped())
+	if s.Sent() != 98 || s.Rejected() != 1 || s.Dropped() != 1 || requests.Load() != 2 {
+		t.Fatalf("sent %d rejected %d dropped %d requests %d, want 98 1 1 2", s.Sent(), s.Rejected(), s.Dropped(), requests.Load())
+	}
+	want := `
+# HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
+# TYPE resonance_log_entries_total counter
+resonance_log_entries_total{level="info",service="svc"} 98
+`
+	if err := testutil.CollectAndCompare(store, strings.NewReader(want), "resonance_log_entries_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+// A 413 splits the batch until the halves fit.
+func TestTooLargeBatchIsSplit(t *testing.T) {
+	srv, _, requests := hubWith(t, 0, func(c *config.IngestConfig) { c.MaxBodyBytes = 4 << 10 })
+	s, _ := New(Options{URL: srv.URL + ingest.LogsPath, MinBackoff: time.Millisecond, FlushInterval: time.Hour})
+	for range 100 {
+		s.Log("INFO", strings.Repeat("x", 100), nil)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s.Sent() != 100 || s.Dropped() != 0 {
+		t.Fatalf("sent %d dropped %d after %d requests, want all 100 sent", s.Sent(), s.Dropped(), requests.Load())
+	}
+}
+
+// Batches are cut by bytes too, so that a batch of large entries stays
+// under the API's body limit in the first place.
+func TestBatchesAreBoundedInBytes(t *testing.T) {
+	srv, _, requests := hubWith(t, 0, func(c *config.IngestConfig) { c.MaxBodyBytes = 64 << 10 })
+	s, _ := New(Options{URL: srv.URL + ingest.LogsPath, MaxBatchBytes: 60 << 10, FlushInterval: time.Hour})
+	for range 10 {
+		if err := s.Log("INFO", strings.Repeat("x", 20<<10), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s.Sent() != 10 || requests.Load() != 5 {
+		t.Fatalf("sent %d in %d requests, want 10 in 5 (two 20 KiB entries a batch)", s.Sent(), requests.Load())
 	}
 }
 

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -176,16 +177,50 @@ resonance_wallet_up 1
 		}
 	}
 
-	// A reload: the new sources are built, and run, before the old ones
-	// are closed; the counters resume from the state file, once.
-	horizon.addRecord(nativePayment(500000000000000001, testWallet, testStranger))
-	second, err := New(Deps{Config: cfg, Logger: logger})
+	// A reload with the same config keeps every source as it is: probe
+	// results, failure counters and the balance stay, with no new run.
+	rl := NewReloadable(first)
+	defer rl.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(rl)
+	same, err := rl.Next(Deps{Config: cfg, Logger: logger, Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer second.Close()
-	waitForBackground(t, second)
-	if err := first.Close(); err != nil {
+	if err := rl.Swap(same); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range first.collectors {
+		if same.collectors[name] != c {
+			t.Errorf("source %s rebuilt by a reload that did not change its config", name)
+		}
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), deterministic...); err != nil {
+		t.Fatal(err)
+	}
+
+	// A reload that changes the pi section replaces the wallet only. The
+	// new wallet reads the state file when it is built; the old one then
+	// commits one more page (its loop does not know a reload is coming).
+	// The exposed counters must not go back to what the new one read.
+	horizon.addRecord(nativePayment(500000000000000001, testWallet, testStranger))
+	changed := *cfg
+	changed.Pi.Timeout *= 2
+	next, err := rl.Next(Deps{Config: &changed, Logger: logger, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.collectors["wallet"] == same.collectors["wallet"] || next.collectors["probes"] != same.collectors["probes"] {
+		t.Fatal("a pi change must rebuild the wallet and keep the probes")
+	}
+	first.collectors["wallet"].(*walletCollector).poll(context.Background())
+	// Horizon is down for the new wallet: what it shows is what it took
+	// over, not what it fetched.
+	horizon.setOverride(func(w http.ResponseWriter, r *http.Request) bool {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return true
+	})
+	if err := rl.Swap(next); err != nil {
 		t.Fatal(err)
 	}
 	wantAfterReload := `
@@ -195,11 +230,10 @@ resonance_wallet_payments_total{direction="incoming"} 2
 resonance_wallet_payments_total{direction="outgoing"} 5
 # HELP resonance_wallet_unauthorized_transactions_total Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain).
 # TYPE resonance_wallet_unauthorized_transactions_total counter
+resonance_wallet_unauthorized_transactions_total{source="app"} 0
 resonance_wallet_unauthorized_transactions_total{source="horizon"} 4
 `
-	secondReg := prometheus.NewRegistry()
-	secondReg.MustRegister(second)
-	if err := testutil.GatherAndCompare(secondReg, strings.NewReader(wantAfterReload),
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(wantAfterReload),
 		"resonance_wallet_payments_total", "resonance_wallet_unauthorized_transactions_total"); err != nil {
 		t.Fatal(err)
 	}

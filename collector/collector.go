@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -52,13 +53,34 @@ type Deps struct {
 
 // Factory builds a source from the config. It returns a nil Collector when
 // the config turns the source off. A source that works in the background
-// (probes, wallet) implements io.Closer to stop it.
+// (probes, wallet) implements io.Closer to stop it, and starter so that a
+// reload starts it only once the source it replaces has stopped.
 type Factory func(Deps) (Collector, error)
+
+// starter is a source with background work that its factory leaves to
+// start: two pollers of one wallet state file must never overlap.
+type starter interface {
+	start()
+}
+
+// ConfigSection returns the part of the config a source is built from.
+type ConfigSection func(*config.Config) any
 
 var (
 	factoriesMu sync.Mutex
 	factories   = map[string]Factory{}
+	sections    = map[string]ConfigSection{}
 )
+
+// reuseWhileUnchanged lets a reload keep the running source name, with its
+// state (counters, last results, CPU baselines, connections), as long as
+// section of the config is unchanged. Sources without it are rebuilt on
+// every reload.
+func reuseWhileUnchanged(name string, section ConfigSection) {
+	factoriesMu.Lock()
+	defer factoriesMu.Unlock()
+	sections[name] = section
+}
 
 // registerCollector is called from each source's init.
 func registerCollector(name string, f Factory) {
@@ -74,11 +96,32 @@ func registerCollector(name string, f Factory) {
 type Resonance struct {
 	collectors map[string]Collector
 	logger     *slog.Logger
+	cfg        *config.Config
+	// fresh are the sources this Resonance built, as opposed to the ones
+	// it kept from the previous one.
+	fresh map[string]bool
 }
 
-// New builds every registered source from deps. When one fails to build,
-// those already built are closed.
+// New builds every registered source from deps and starts them. When one
+// fails to build, those already built are closed.
 func New(deps Deps) (*Resonance, error) {
+	r, err := build(deps, nil)
+	if err != nil {
+		return nil, err
+	}
+	r.start()
+	return r, nil
+}
+
+// Next builds the sources of a reloaded config: the sources whose config
+// section is unchanged are taken over from r as they are, the others are
+// built but not started, which Reloadable.Swap does once r's replaced
+// sources have stopped. On error nothing of r is touched.
+func (r *Resonance) Next(deps Deps) (*Resonance, error) {
+	return build(deps, r)
+}
+
+func build(deps Deps, prev *Resonance) (*Resonance, error) {
 	factoriesMu.Lock()
 	names := make([]string, 0, len(factories))
 	for name := range factories {
@@ -87,18 +130,51 @@ func New(deps Deps) (*Resonance, error) {
 	factoriesMu.Unlock()
 	sort.Strings(names)
 
-	r := &Resonance{collectors: map[string]Collector{}, logger: deps.Logger}
+	r := &Resonance{collectors: map[string]Collector{}, logger: deps.Logger, cfg: deps.Config, fresh: map[string]bool{}}
 	for _, name := range names {
+		if prev != nil && prev.cfg != nil && deps.Config != nil {
+			if section, ok := sections[name]; ok && reflect.DeepEqual(section(prev.cfg), section(deps.Config)) {
+				if c, ok := prev.collectors[name]; ok {
+					r.collectors[name] = c
+				}
+				continue
+			}
+		}
 		c, err := factories[name](Deps{Config: deps.Config, Logger: deps.Logger.With("collector", name), Store: deps.Store})
 		if err != nil {
-			r.Close()
+			r.closeFresh()
 			return nil, fmt.Errorf("collector %s: %w", name, err)
 		}
 		if c != nil {
 			r.collectors[name] = c
+			r.fresh[name] = true
 		}
 	}
 	return r, nil
+}
+
+// start starts the background work of the sources r built.
+func (r *Resonance) start() {
+	for name := range r.fresh {
+		if s, ok := r.collectors[name].(starter); ok {
+			s.start()
+		}
+	}
+}
+
+// Discard drops a Resonance built by Next that will not be swapped in: it
+// closes what it built and leaves the sources it took over running.
+func (r *Resonance) Discard() error { return r.closeFresh() }
+
+// closeFresh closes the sources r built, leaving those it took over.
+func (r *Resonance) closeFresh() error {
+	var errs []error
+	for name := range r.fresh {
+		if closer, ok := r.collectors[name].(io.Closer); ok {
+			errs = append(errs, closer.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Names lists the enabled sources.
@@ -161,13 +237,37 @@ type Reloadable struct {
 // NewReloadable wraps r.
 func NewReloadable(r *Resonance) *Reloadable { return &Reloadable{current: r} }
 
-// Swap installs next and closes the previous sources.
+// Swap installs next, built by Next from the current sources. The sources
+// next replaces are stopped first, then next's new ones started, and only
+// then do scrapes see next: a replaced wallet has committed its last page
+// to the state file before its successor reads it, so no exposed counter
+// goes back. Until the swap, scrapes see the previous sources' last values.
 func (rl *Reloadable) Swap(next *Resonance) error {
-	rl.mu.Lock()
+	rl.mu.RLock()
 	prev := rl.current
+	rl.mu.RUnlock()
+	var errs []error
+	for name, c := range prev.collectors {
+		if _, kept := next.collectors[name]; kept && !next.fresh[name] {
+			continue
+		}
+		if closer, ok := c.(io.Closer); ok {
+			errs = append(errs, closer.Close())
+		}
+	}
+	next.start()
+	rl.mu.Lock()
 	rl.current = next
 	rl.mu.Unlock()
-	return prev.Close()
+	return errors.Join(errs...)
+}
+
+// Next builds the sources of a reloaded config from the current ones; see
+// Resonance.Next.
+func (rl *Reloadable) Next(deps Deps) (*Resonance, error) {
+	rl.mu.RLock()
+	defer rl.mu.RUnlock()
+	return rl.current.Next(deps)
 }
 
 // Describe implements prometheus.Collector.

@@ -59,7 +59,7 @@ resonance_scrape_collector_success{collector="good"} 1
 func TestReloadableSwapClosesThePrevious(t *testing.T) {
 	closed := 0
 	first := &Resonance{collectors: map[string]Collector{"a": closingSource{fakeSource{value: 1}, &closed}}, logger: promslog.NewNopLogger()}
-	second := &Resonance{collectors: map[string]Collector{"a": fakeSource{value: 2}}, logger: promslog.NewNopLogger()}
+	second := &Resonance{collectors: map[string]Collector{"a": fakeSource{value: 2}}, logger: promslog.NewNopLogger(), fresh: map[string]bool{"a": true}}
 	rl := NewReloadable(first)
 	if err := rl.Swap(second); err != nil {
 		t.Fatal(err)

@@ -3,11 +3,14 @@ package collector
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/quantum-resonance/telemetry/config"
 	"github.com/quantum-resonance/telemetry/ingest"
 )
 
 func init() {
 	registerCollector("ingest", newIngestCollector)
+	// The store outlives reloads; ApplyConfig hands it the new limits.
+	reuseWhileUnchanged("ingest", func(*config.Config) any { return nil })
 }
 
 // ingestCollector exposes what the app pushed to the ingest API. The store

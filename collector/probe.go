@@ -76,6 +76,7 @@ const maxProbeBody = 64 << 10
 
 func init() {
 	registerCollector("probes", newProbeCollector)
+	reuseWhileUnchanged("probes", func(c *config.Config) any { return c.Probes })
 }
 
 // probeCollector exposes the last result of every configured probe; each
@@ -97,10 +98,13 @@ func newProbeCollector(d Deps) (Collector, error) {
 		}
 		c.probers = append(c.probers, p)
 	}
+	return c, nil
+}
+
+func (c *probeCollector) start() {
 	for _, p := range c.probers {
 		c.loops = append(c.loops, startBackground(p.runAndRecord))
 	}
-	return c, nil
 }
 
 // Update sends the last results; it never calls an upstream.
@@ -111,10 +115,14 @@ func (c *probeCollector) Update(ch chan<- prometheus.Metric) error {
 	return nil
 }
 
-// Close stops every probe, aborting requests in flight.
+// Close stops every probe, aborting requests in flight, and closes their
+// connections.
 func (c *probeCollector) Close() error {
 	for _, l := range c.loops {
 		l.stop()
+	}
+	for _, p := range c.probers {
+		p.client.CloseIdleConnections()
 	}
 	return nil
 }

@@ -274,6 +274,7 @@ func TestProbeStopsPromptlyOnClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.(starter).start()
 	<-arrived // the first run starts right away, not after an interval
 	if err := c.(*probeCollector).Close(); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"github.com/shirou/gopsutil/v4/disk"
 	"github.com/shirou/gopsutil/v4/host"
 	"github.com/shirou/gopsutil/v4/mem"
+
+	"github.com/quantum-resonance/telemetry/config"
 )
 
 // The seed's system health figures: cpu_usage, memory_usage, disk_usage,
@@ -72,6 +74,9 @@ const minCPUWindow = time.Second
 
 func init() {
 	registerCollector("system", newSystemCollector)
+	// Kept with its CPU baselines: rebuilt, the ratio would fall back to
+	// the since-boot average.
+	reuseWhileUnchanged("system", func(c *config.Config) any { return c.System })
 }
 
 // systemCollector reads the host through gopsutil v4. The ctx carries
@@ -86,11 +91,15 @@ type systemCollector struct {
 	statfs      func(ctx context.Context, path string) (*disk.UsageStat, error)
 	uptime      func(ctx context.Context) (uint64, error)
 
-	cpuMu      sync.Mutex
-	cpuBase    cpu.TimesStat // baseline of the ratio
-	cpuBaseAt  time.Time
-	cpuHasBase bool
-	cpuLast    float64 // last ratio, repeated when no tick has elapsed
+	cpuMu sync.Mutex
+	// cpuBases are earlier readings, oldest first, at least minCPUWindow
+	// apart: each scrape measures against the newest one old enough, so
+	// a second scraper right after the first still gets a full window.
+	cpuBases []cpuBaseline
+	cpuLast  float64 // last ratio, repeated when no tick has elapsed
+	// cpuExposed is the last value exposed per mode: the kernel's iowait
+	// can go backwards, a counter must not.
+	cpuExposed map[string]float64
 
 	stuckMu sync.Mutex
 	stuck   map[string]bool // mountpoints whose statfs has not returned yet
@@ -106,8 +115,17 @@ func newSystemCollector(d Deps) (Collector, error) {
 		statfs:      disk.UsageWithContext,
 		uptime:      host.UptimeWithContext,
 		stuck:       map[string]bool{},
+		cpuExposed:  map[string]float64{},
 	}, nil
 }
+
+type cpuBaseline struct {
+	times cpu.TimesStat
+	at    time.Time
+}
+
+// maxCPUBaselines bounds the readings kept for the ratio.
+const maxCPUBaselines = 4
 
 func (c *systemCollector) Update(ch chan<- prometheus.Metric) error {
 	return errors.Join(c.updateCPU(ch), c.updateMemory(ch), c.updateDisks(ch), c.updateUptime(ch))
@@ -122,34 +140,46 @@ func (c *systemCollector) updateCPU(ch chan<- prometheus.Metric) error {
 		return errors.New("cpu times: no aggregate cpu line in /proc/stat")
 	}
 	t := times[0]
+	c.cpuMu.Lock()
 	for mode, v := range map[string]float64{
 		"user": t.User, "nice": t.Nice, "system": t.System, "idle": t.Idle,
 		"iowait": t.Iowait, "irq": t.Irq, "softirq": t.Softirq, "steal": t.Steal,
 	} {
+		v = max(v, c.cpuExposed[mode])
+		c.cpuExposed[mode] = v
 		ch <- prometheus.MustNewConstMetric(cpuSecondsDesc, prometheus.CounterValue, v, mode)
 	}
+	c.cpuMu.Unlock()
 	ch <- prometheus.MustNewConstMetric(cpuUsageDesc, prometheus.GaugeValue, c.cpuRatio(t))
 	return nil
 }
 
-// cpuRatio is the busy share since the baseline. The first collection
-// measures since boot; the baseline advances only once minCPUWindow has
-// passed, so concurrent scrapers do not shrink each other's window to zero.
+// cpuRatio is the busy share since the newest baseline at least
+// minCPUWindow old; without one (the first second after start) since boot.
+// A new baseline is kept once the newest is minCPUWindow old, so scrapers
+// milliseconds apart (an HA Prometheus pair) both measure over a full
+// window instead of the second one over a jiffy.
 func (c *systemCollector) cpuRatio(t cpu.TimesStat) float64 {
 	c.cpuMu.Lock()
 	defer c.cpuMu.Unlock()
 	now := c.now()
 	base := cpu.TimesStat{}
-	if c.cpuHasBase {
-		base = c.cpuBase
+	for i := len(c.cpuBases) - 1; i >= 0; i-- {
+		if now.Sub(c.cpuBases[i].at) >= minCPUWindow {
+			base = c.cpuBases[i].times
+			break
+		}
 	}
-	if !c.cpuHasBase || now.Sub(c.cpuBaseAt) >= minCPUWindow {
-		c.cpuBase, c.cpuBaseAt, c.cpuHasBase = t, now, true
+	if n := len(c.cpuBases); n == 0 || now.Sub(c.cpuBases[n-1].at) >= minCPUWindow {
+		if n == maxCPUBaselines {
+			c.cpuBases = append(c.cpuBases[:0], c.cpuBases[1:]...)
+		}
+		c.cpuBases = append(c.cpuBases, cpuBaseline{times: t, at: now})
 	}
 	total := cpuTotal(t) - cpuTotal(base)
 	idle := (t.Idle + t.Iowait) - (base.Idle + base.Iowait)
 	if total <= 0 {
-		// Two scrapes within one clock tick: nothing new to measure.
+		// Nothing new to measure.
 		return c.cpuLast
 	}
 	c.cpuLast = clamp01((total - idle) / total)

@@ -3,12 +3,18 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/promslog"
 	"github.com/shirou/gopsutil/v4/common"
 	"github.com/shirou/gopsutil/v4/cpu"
@@ -108,23 +114,72 @@ func TestCPURatioUsesDeltasAndAMinimumWindow(t *testing.T) {
 	if got := c.cpuRatio(second); got != 0.5 {
 		t.Fatalf("delta ratio: got %v, want 0.5", got)
 	}
-	// A second scraper 1 ms later measures from the baseline set at
-	// `second`, and must not move that baseline.
+	// A second Prometheus replica 1 ms later still measures over a full
+	// window (from `first`), not over the 0.01 s since `second`, which
+	// would say 1 (or 0).
 	clock = clock.Add(time.Millisecond)
 	third := cpu.TimesStat{User: 15.01, Idle: 95}
-	if got := c.cpuRatio(third); got != 1 {
-		t.Fatalf("short window: got %v, want 1 (all of the 0.01 s was busy)", got)
+	if got := c.cpuRatio(third); math.Abs(got-0.5) > 0.001 {
+		t.Fatalf("second scraper: got %v, want about 0.5 over the 10 s window", got)
 	}
-	clock = clock.Add(2 * time.Second)
-	fourth := cpu.TimesStat{User: 16, Idle: 96}
-	// The baseline is still `second` (the 1 ms call did not advance it).
-	if got := c.cpuRatio(fourth); got != 0.5 {
-		t.Fatalf("baseline advanced too early: got %v, want 0.5", got)
+	// Both replicas again 15 s later, 1 ms apart: both over ~15 s.
+	clock = clock.Add(15 * time.Second)
+	fourth := cpu.TimesStat{User: 30, Idle: 95 + 15*0.8}
+	if got := c.cpuRatio(fourth); math.Abs(got-15.0/(15+15*0.8)) > 0.001 {
+		t.Fatalf("15 s window: got %v", got)
+	}
+	clock = clock.Add(time.Millisecond)
+	if got := c.cpuRatio(fourth); math.Abs(got-15.0/(15+15*0.8)) > 0.001 {
+		t.Fatalf("replica 1 ms later: got %v, want the same ratio over ~15 s", got)
 	}
 	// No tick elapsed since the baseline: the last ratio, not 0 or NaN.
 	clock = clock.Add(2 * time.Second)
-	if got := c.cpuRatio(fourth); got != 0.5 {
-		t.Fatalf("no ticks: got %v, want the last ratio 0.5", got)
+	last := c.cpuLast
+	if got := c.cpuRatio(fourth); got != last {
+		t.Fatalf("no ticks: got %v, want the last ratio %v", got, last)
+	}
+	if len(c.cpuBases) > maxCPUBaselines {
+		t.Fatalf("%d baselines kept", len(c.cpuBases))
+	}
+}
+
+// The kernel's iowait can go backwards (proc(5)): the exposed counter must
+// not.
+func TestCPUSecondsNeverDecrease(t *testing.T) {
+	c := newTestSystemCollector(t, nil, fixedUsage)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "proc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.ctx = context.WithValue(context.Background(), common.EnvKey,
+		common.EnvMap{common.HostProcEnvKey: filepath.Join(dir, "proc"), common.HostSysEnvKey: "testdata/sys"})
+	iowait := func(jiffies int) float64 {
+		t.Helper()
+		stat := fmt.Sprintf("cpu  10000 500 3000 80000 %d 200 300 100 0 0\n", jiffies)
+		if err := os.WriteFile(filepath.Join(dir, "proc", "stat"), []byte(stat), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := testutil.CollectAndFormat(collectorAdapter{c}, expfmt.TypeTextPlain, "resonance_cpu_seconds_total")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if v, ok := strings.CutPrefix(line, `resonance_cpu_seconds_total{mode="iowait"} `); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				return f
+			}
+		}
+		t.Fatalf("no iowait series in\n%s", out)
+		return 0
+	}
+	if got := iowait(1000); got != 10 {
+		t.Fatalf("iowait %v, want 10", got)
+	}
+	if got := iowait(990); got != 10 {
+		t.Fatalf("iowait went back to %v, want it held at 10", got)
+	}
+	if got := iowait(1200); got != 12 {
+		t.Fatalf("iowait %v, want 12 once the kernel's count is past it", got)
 	}
 }
 

@@ -73,6 +73,7 @@ const (
 
 func init() {
 	registerCollector("wallet", newWalletCollector)
+	reuseWhileUnchanged("wallet", func(c *config.Config) any { return c.Pi })
 }
 
 // walletCollector polls Horizon in the background for the wallet's native
@@ -109,12 +110,24 @@ func newWalletCollector(d Deps) (Collector, error) {
 	if d.Config.Pi.WalletAddress == "" {
 		return nil, nil
 	}
-	w, err := newWallet(d.Config.Pi, d.Logger)
-	if err != nil {
-		return nil, err
+	return newWallet(d.Config.Pi, d.Logger)
+}
+
+// start reads the state file again, now that the collector this one
+// replaces has stopped and committed its last page, and starts polling.
+func (w *walletCollector) start() {
+	w.stateLock.Lock()
+	st, found, err := loadWalletState(w.statePath)
+	w.stateLock.Unlock()
+	switch {
+	case err != nil:
+		w.logger.Error("Re-reading the wallet state file; going on with the state read at load", "err", err)
+	case found && st.Account == w.wallet:
+		w.mu.Lock()
+		w.counts = st
+		w.mu.Unlock()
 	}
 	w.loop = startBackground(w.pollAndWait)
-	return w, nil
 }
 
 // newWallet builds the collector without starting its loop. An unreadable
@@ -164,11 +177,13 @@ func newWallet(cfg config.PiConfig, logger *slog.Logger) (*walletCollector, erro
 	return w, nil
 }
 
-// Close stops polling, aborting a request in flight.
+// Close stops polling, aborting a request in flight, and closes the
+// connections to Horizon.
 func (w *walletCollector) Close() error {
 	if w.loop != nil {
 		w.loop.stop()
 	}
+	w.horizon.client.CloseIdleConnections()
 	return nil
 }
 

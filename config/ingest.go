@@ -17,6 +17,10 @@ type IngestConfig struct {
 	APIKeysFile string `yaml:"api_keys_file"`
 	// MaxBodyBytes limits a request body after gzip inflation.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxConcurrentRequests bounds the ingest requests served at once;
+	// beyond it a request gets 503 with Retry-After. Each holds up to
+	// MaxBodyBytes, so this also bounds the memory of bodies in flight.
+	MaxConcurrentRequests int `yaml:"max_concurrent_requests"`
 	// MaxLabelValues caps the distinct values of each free-form label per
 	// metric; the rest fold into "other".
 	MaxLabelValues int `yaml:"max_label_values"`
@@ -36,6 +40,11 @@ type LokiConfig struct {
 	// QueueSize bounds the log entries waiting to be sent; when Loki is slow
 	// or down, newer entries beyond it are dropped and counted.
 	QueueSize int `yaml:"queue_size"`
+	// QueueBytes bounds the same queue in bytes: entries carry up to
+	// 64 KiB of message and 16 KiB of metadata each.
+	QueueBytes int `yaml:"queue_bytes"`
+	// BatchBytes bounds one push (before gzip).
+	BatchBytes int `yaml:"batch_bytes"`
 	// MaxRetries is how often a failed push (network error, 429, 5xx) is
 	// retried, with exponential backoff, before its entries are dropped.
 	MaxRetries       int                           `yaml:"max_retries"`
@@ -44,12 +53,15 @@ type LokiConfig struct {
 
 func defaultIngest() IngestConfig {
 	return IngestConfig{
-		MaxBodyBytes:       1 << 20,
-		MaxLabelValues:     500,
-		MaxSeriesPerMetric: 5000,
-		BusinessTTL:        model.Duration(5 * time.Minute),
+		MaxBodyBytes:          1 << 20,
+		MaxConcurrentRequests: 32,
+		MaxLabelValues:        500,
+		MaxSeriesPerMetric:    5000,
+		BusinessTTL:           model.Duration(5 * time.Minute),
 		Loki: LokiConfig{
 			QueueSize:        10000,
+			QueueBytes:       16 << 20,
+			BatchBytes:       1 << 20,
 			MaxRetries:       5,
 			HTTPClientConfig: commonconfig.DefaultHTTPClientConfig,
 		},
@@ -59,6 +71,9 @@ func defaultIngest() IngestConfig {
 func (c *IngestConfig) validate() error {
 	if c.MaxBodyBytes <= 0 {
 		return errors.New("max_body_bytes: must be greater than 0")
+	}
+	if c.MaxConcurrentRequests <= 0 {
+		return errors.New("max_concurrent_requests: must be greater than 0")
 	}
 	if c.MaxSeriesPerMetric <= 0 {
 		return errors.New("max_series_per_metric: must be greater than 0")
@@ -76,6 +91,12 @@ func (c *IngestConfig) validate() error {
 	}
 	if c.Loki.QueueSize <= 0 {
 		return errors.New("loki.queue_size: must be greater than 0")
+	}
+	if c.Loki.QueueBytes <= 0 {
+		return errors.New("loki.queue_bytes: must be greater than 0")
+	}
+	if c.Loki.BatchBytes <= 0 {
+		return errors.New("loki.batch_bytes: must be greater than 0")
 	}
 	if c.Loki.MaxRetries < 0 {
 		return errors.New("loki.max_retries: must not be negative")
@@ -99,7 +120,7 @@ func validateHTTPURL(raw string) error {
 		return errors.New("not a valid URL")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("scheme %q is not http or https", u.Scheme)
+		return errors.New("scheme is not http or https")
 	}
 	if u.Host == "" {
 		return errors.New("URL has no host")

@@ -62,7 +62,8 @@ func (c *PiConfig) validate() error {
 	}
 	if c.WalletAddress != "" {
 		if err := validateAccountID(c.WalletAddress); err != nil {
-			return fmt.Errorf("wallet_address: %q is not a valid account id (%w)", c.WalletAddress, err)
+			// Not quoted: a secret seed pasted here must not reach the log.
+			return fmt.Errorf("wallet_address: not a valid account id: %w", err)
 		}
 		if c.StateFile == "" {
 			return errors.New("state_file: must be set when wallet_address is")
@@ -71,7 +72,7 @@ func (c *PiConfig) validate() error {
 	seen := map[string]bool{}
 	for i, dest := range c.AuthorizedDestinations {
 		if err := validateAccountID(dest); err != nil {
-			return fmt.Errorf("authorized_destinations[%d]: %q is not a valid account id (%w)", i, dest, err)
+			return fmt.Errorf("authorized_destinations[%d]: not a valid account id: %w", i, err)
 		}
 		if seen[dest] {
 			return fmt.Errorf("authorized_destinations[%d]: %q is listed twice", i, dest)
@@ -79,7 +80,7 @@ func (c *PiConfig) validate() error {
 		seen[dest] = true
 	}
 	if c.StartCursor != "" && !pagingTokenRE.MatchString(c.StartCursor) {
-		return fmt.Errorf("start_cursor: %q is not a paging token (digits; \"0\" starts at the oldest payment)", c.StartCursor)
+		return errors.New(`start_cursor: not a paging token (digits; "0" starts at the oldest payment)`)
 	}
 	if err := c.HTTPClientConfig.Validate(); err != nil {
 		return fmt.Errorf("http_config: %w", err)

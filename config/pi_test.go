@@ -49,17 +49,17 @@ pi:
 func TestPiInvalid(t *testing.T) {
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"short wallet", "pi:\n  wallet_address: GABC\n",
-			`pi.wallet_address: "GABC" is not a valid account id (must be 56 characters, not 4)`},
+			`pi.wallet_address: not a valid account id: must be 56 characters, not 4`},
 		{"mistyped wallet", "pi:\n  wallet_address: " + testWallet[:55] + "A\n",
-			`pi.wallet_address: "` + testWallet[:55] + `A" is not a valid account id (checksum does not match`},
+			`pi.wallet_address: not a valid account id: checksum does not match`},
 		{"bad destination", "pi:\n  authorized_destinations: [" + testDestination + ", GXYZ]\n",
-			`pi.authorized_destinations[1]: "GXYZ" is not a valid account id`},
+			`pi.authorized_destinations[1]: not a valid account id`},
 		{"duplicate destination", "pi:\n  authorized_destinations: [" + testDestination + ", " + testDestination + "]\n",
 			`pi.authorized_destinations[1]: "` + testDestination + `" is listed twice`},
 		{"wallet without state file", "pi:\n  wallet_address: " + testWallet + "\n  state_file: \"\"\n",
 			"pi.state_file: must be set when wallet_address is"},
 		{"zero timeout", "pi:\n  timeout: 0s\n", "pi.timeout: must be greater than 0"},
-		{"start cursor", "pi:\n  start_cursor: now\n", `pi.start_cursor: "now" is not a paging token`},
+		{"start cursor", "pi:\n  start_cursor: now\n", `pi.start_cursor: not a paging token`},
 		{"http_config", "pi:\n  http_config:\n    bearer_token: a\n    bearer_token_file: b\n", "at most one of bearer_token"},
 		{"unknown key", "pi:\n  wallet: x\n", `unknown key "wallet"`},
 	} {
@@ -69,6 +69,27 @@ func TestPiInvalid(t *testing.T) {
 				t.Fatalf("want an error containing %q, got %v", tc.want, err)
 			}
 		})
+	}
+}
+
+// A Stellar secret seed (S…) pasted where an account id belongs must not
+// reach the log or an HTTP answer through the config error.
+func TestRejectedValuesAreNotEchoed(t *testing.T) {
+	const seed = "SBZVMB74Z76QZ3ZOY7UTDFYKMEGKW5XFJEB6PFKBF4UYSSWHG4EDH7PY"
+	for _, doc := range []string{
+		"pi:\n  wallet_address: " + seed + "\n",
+		"pi:\n  authorized_destinations: [" + seed + "]\n",
+		"pi:\n  start_cursor: " + seed + "\n",
+		"pi:\n  horizon_url: \"" + seed + ":x@horizon\"\n",
+		"ingest:\n  loki: {url: \"" + seed + "://loki\"}\n",
+	} {
+		_, err := Parse([]byte(doc))
+		if err == nil {
+			t.Fatalf("%s: accepted", doc)
+		}
+		if strings.Contains(err.Error(), seed[:8]) {
+			t.Errorf("error quotes the rejected value: %v", err)
+		}
 	}
 }
 

@@ -17,9 +17,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/exporter-toolkit/web"
 )
+
+// AddLifecycleFlag adds --web.enable-lifecycle to app. Off by default, as in
+// Prometheus: whoever reaches the port could otherwise make the daemon
+// reload at will, and every reload restarts its probes and pollers.
+func AddLifecycleFlag(app *kingpin.Application) *bool {
+	return app.Flag("web.enable-lifecycle", "Enable reloading the config over HTTP (POST /-/reload). SIGHUP always reloads.").Default("false").Bool()
+}
 
 // Server timeouts: a slow or stalled client must not hold a goroutine and its
 // buffers forever. The write timeout leaves room for a slow /metrics scrape
@@ -97,8 +105,13 @@ func (r *Reloader) Reload() error {
 	return nil
 }
 
-// ServeHTTP answers POST /-/reload: 200 when applied, 400 with the reason
-// when the new config was rejected.
+// ReloadFailedMessage is the whole answer to a rejected reload over HTTP.
+// The reason goes to the log only: it may quote the config file, and the
+// caller need not be the operator.
+const ReloadFailedMessage = "config reload failed, the running config is kept: see the daemon's log for the reason"
+
+// ServeHTTP answers POST /-/reload: 200 when applied, 400 when the new
+// config was rejected.
 func (r *Reloader) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost && req.Method != http.MethodPut {
 		w.Header().Set("Allow", "POST, PUT")
@@ -106,7 +119,7 @@ func (r *Reloader) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if err := r.Reload(); err != nil {
-		WriteError(w, http.StatusBadRequest, "config reload failed: "+err.Error())
+		WriteError(w, http.StatusBadRequest, ReloadFailedMessage)
 		return
 	}
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
@@ -119,6 +132,9 @@ type Lifecycle struct {
 	Version     string
 	Links       []web.LandingLinks
 	Reloader    *Reloader // nil: /-/reload answers 404
+	// EnableLifecycle (--web.enable-lifecycle) serves /-/reload; without
+	// it the endpoint answers 403 and only SIGHUP reloads.
+	EnableLifecycle bool
 }
 
 // Register adds /, /-/healthy, /-/ready and /-/reload to mux.
@@ -139,8 +155,20 @@ func (l Lifecycle) Register(mux *http.ServeMux) error {
 	}
 	mux.HandleFunc("/-/healthy", ok)
 	mux.HandleFunc("/-/ready", ok)
-	if l.Reloader != nil {
-		mux.Handle("/-/reload", l.Reloader)
+	switch {
+	case l.Reloader == nil:
+	case !l.EnableLifecycle:
+		mux.HandleFunc("/-/reload", func(w http.ResponseWriter, _ *http.Request) {
+			WriteError(w, http.StatusForbidden, "Lifecycle API is not enabled: start with --web.enable-lifecycle, or send SIGHUP")
+		})
+	default:
+		// A web page open in an operator's browser must not be able to
+		// post here: refuse cross-origin browser requests.
+		csrf := http.NewCrossOriginProtection()
+		csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			WriteError(w, http.StatusForbidden, "cross-origin requests to the lifecycle API are refused")
+		}))
+		mux.Handle("/-/reload", csrf.Handler(l.Reloader))
 	}
 	return nil
 }

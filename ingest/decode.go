@@ -31,8 +31,12 @@ func entryError(list string, i int, field, format string, args ...any) *InputErr
 	return &InputError{Field: fmt.Sprintf("%s[%d].%s", list, i, field), Index: i, Msg: fmt.Sprintf(format, args...)}
 }
 
-// NotJSONError is a body that is not JSON at all (415), as opposed to JSON of
-// the wrong shape (400).
+// MaxDurationMS bounds duration_ms: no request or upstream call the app
+// reports takes an hour.
+const MaxDurationMS = 3_600_000
+
+// NotJSONError is a body that is not JSON at all, as opposed to JSON of the
+// wrong shape (an InputError); both answer 400.
 type NotJSONError struct{ Err error }
 
 func (e *NotJSONError) Error() string { return "body is not valid JSON: " + e.Err.Error() }
@@ -113,6 +117,9 @@ type LogEntry struct {
 const (
 	maxMessageLen = 64 << 10
 	maxLabelLen   = 256
+	// maxMetadataLen caps an entry's metadata: it travels to Loki with
+	// the message, and the queue towards Loki holds thousands of entries.
+	maxMetadataLen = 16 << 10
 )
 
 // DecodeLogs decodes and validates a whole log batch; now stands for entries
@@ -143,6 +150,9 @@ func DecodeLogs(data []byte, now time.Time) (*LogBatch, error) {
 		}
 		if err := checkObject(e.Metadata); err != nil {
 			return nil, entryError("logs", i, "metadata", "%s", err)
+		}
+		if len(e.Metadata) > maxMetadataLen {
+			return nil, entryError("logs", i, "metadata", "longer than %d bytes", maxMetadataLen)
 		}
 		t, err := parseTimestamp(e.Timestamp, now)
 		if err != nil {
@@ -322,6 +332,11 @@ func (e *Event) validate(i int, now time.Time) error {
 		d := *e.DurationMS
 		if d < 0 || math.IsInf(d, 0) || math.IsNaN(d) {
 			return entryError("events", i, "duration_ms", "%v is not a duration in milliseconds (0 or more)", d)
+		}
+		// One absurd value would make a histogram's _sum +Inf, or so
+		// large that no rate of it moves again: SlowAPI could never fire.
+		if d > MaxDurationMS {
+			return entryError("events", i, "duration_ms", "%v is over the maximum of %d (one hour)", d, MaxDurationMS)
 		}
 		e.durationS = d / 1000
 		return nil

@@ -49,6 +49,9 @@ type API struct {
 	keys    atomic.Pointer[KeySet] // nil: loopback clients only
 	maxBody atomic.Int64
 
+	inFlight    atomic.Int64
+	maxInFlight atomic.Int64
+
 	lokiMu  sync.Mutex // guards lokiCfg and the swap of forwarder
 	lokiCfg config.LokiConfig
 	loki    atomic.Pointer[loki.Forwarder] // nil: off
@@ -71,6 +74,12 @@ func (a *API) ApplyConfig(cfg config.IngestConfig, service string) error {
 			return fmt.Errorf("ingest.api_keys_file: %w", err)
 		}
 	}
+	if keys == nil && a.keys.Load() != nil {
+		// Dropping the file would open the API to every loopback client
+		// (and whatever proxies through one): a restart makes that choice
+		// deliberate.
+		return errors.New("ingest.api_keys_file was removed: the running keys stay; restart the exporter to run without keys")
+	}
 	var next *loki.Forwarder
 	a.lokiMu.Lock()
 	defer a.lokiMu.Unlock()
@@ -84,6 +93,8 @@ func (a *API) ApplyConfig(cfg config.IngestConfig, service string) error {
 			URL:        cfg.Loki.URL,
 			TenantID:   cfg.Loki.TenantID,
 			QueueSize:  cfg.Loki.QueueSize,
+			QueueBytes: cfg.Loki.QueueBytes,
+			BatchBytes: cfg.Loki.BatchBytes,
 			MaxRetries: cfg.Loki.MaxRetries,
 			Client:     client,
 			Logger:     a.logger.With("component", "loki"),
@@ -93,12 +104,15 @@ func (a *API) ApplyConfig(cfg config.IngestConfig, service string) error {
 
 	// Nothing can fail from here on.
 	if keys == nil {
-		a.logger.Warn("NO INGEST API KEYS: ingest.api_keys_file is not set, so the ingest API accepts requests from loopback clients only and refuses all others")
+		a.logger.Warn("NO INGEST API KEYS: ingest.api_keys_file is not set, so the ingest API accepts only direct loopback clients: " +
+			"requests from other addresses, relayed by a proxy (Forwarded, X-Forwarded-For, X-Real-IP) or with a Host other than localhost or a loopback address are refused. " +
+			"A proxy, sidecar or tunnel on this host still makes remote callers local: set api_keys_file whenever one may reach the exporter")
 	} else {
 		a.logger.Info("Ingest API keys loaded", "keys", keys.Len())
 	}
 	a.keys.Store(keys)
 	a.maxBody.Store(cfg.MaxBodyBytes)
+	a.maxInFlight.Store(int64(cfg.MaxConcurrentRequests))
 	a.store.SetLimits(Limits{Service: service, MaxLabelValues: cfg.MaxLabelValues, MaxSeriesPerMetric: cfg.MaxSeriesPerMetric, BusinessTTL: time.Duration(cfg.BusinessTTL)})
 	if lokiChanged {
 		prev := a.loki.Swap(next)
@@ -172,6 +186,8 @@ func (a *API) handle(endpoint, method string, ingest func(body []byte) (int, err
 		a.store.rejected.WithLabelValues(re.reason).Inc()
 		a.store.requests.WithLabelValues(endpoint, strconv.Itoa(re.code)).Inc()
 		switch re.code {
+		case http.StatusServiceUnavailable:
+			w.Header().Set("Retry-After", RetryAfterSeconds)
 		case http.StatusMethodNotAllowed:
 			w.Header().Set("Allow", method)
 		case http.StatusUnauthorized:
@@ -195,7 +211,18 @@ func acceptedBody(n int) []byte {
 	return append(b, "}\n"...)
 }
 
+// RetryAfterSeconds is the Retry-After of a 503: requests are served in
+// milliseconds, so a second is plenty for a slot to free up.
+const RetryAfterSeconds = "1"
+
 func (a *API) serve(method string, r *http.Request, ingest func([]byte) (int, error)) (int, error) {
+	// First, before a body is read: the limit is what bounds the CPU and
+	// the memory of bodies in flight.
+	if n := a.inFlight.Add(1); n > a.maxInFlight.Load() {
+		a.inFlight.Add(-1)
+		return 0, refuse(http.StatusServiceUnavailable, "overloaded", "%d ingest requests in flight (ingest.max_concurrent_requests): retry later", n-1)
+	}
+	defer a.inFlight.Add(-1)
 	if r.Method != method {
 		return 0, refuse(http.StatusMethodNotAllowed, "method", "%s requires %s", r.URL.Path, method)
 	}
@@ -218,25 +245,64 @@ func (a *API) serve(method string, r *http.Request, ingest func([]byte) (int, er
 		case errors.As(err, &in):
 			return 0, &requestError{code: http.StatusBadRequest, reason: "invalid", msg: in.Error(), index: in.Index}
 		case errors.As(err, &nj):
-			return 0, refuse(http.StatusUnsupportedMediaType, "media_type", "%s", nj.Error())
+			// Like Loki, Pushgateway and Prometheus: a body that cannot be
+			// parsed is a bad request; 415 is for the media type itself.
+			return 0, refuse(http.StatusBadRequest, "invalid", "%s", nj.Error())
 		}
 		return 0, err
 	}
 	return n, nil
 }
 
+// APIKeyHeader carries the ingest key when Authorization is taken: with
+// basic_auth_users in --web.config.file, exporter-toolkit checks
+// Authorization on every path, so a client sends its basic credentials
+// there and the ingest key here.
+const APIKeyHeader = "X-Api-Key"
+
 func (a *API) authorize(r *http.Request) error {
 	keys := a.keys.Load()
 	if keys == nil {
-		if isLoopback(r.RemoteAddr) {
-			return nil
-		}
+		return authorizeLoopback(r)
+	}
+	key, ok := requestKey(r)
+	if !ok || !keys.Match(key) {
+		return refuse(http.StatusUnauthorized, "unauthorized", "missing or invalid bearer key")
+	}
+	return nil
+}
+
+// requestKey returns the key of X-Api-Key, else of Authorization: Bearer.
+func requestKey(r *http.Request) (string, bool) {
+	if k := strings.TrimSpace(r.Header.Get(APIKeyHeader)); k != "" {
+		return k, true
+	}
+	scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(key), true
+}
+
+// proxyHeaders mark a request relayed by a proxy: on loopback, that proxy
+// (a sidecar, an ingress, an SSH or port-forward tunnel behind one) may be
+// carrying a remote caller.
+var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-Ip"}
+
+// authorizeLoopback is the rule without keys: a direct client on loopback,
+// addressing the exporter by a loopback name, so that neither a local
+// proxy nor a DNS-rebound browser page can push.
+func authorizeLoopback(r *http.Request) error {
+	if !isLoopback(r.RemoteAddr) {
 		return refuse(http.StatusForbidden, "forbidden", "no ingest API keys are configured: only loopback clients may push")
 	}
-	auth := r.Header.Get("Authorization")
-	scheme, key, ok := strings.Cut(auth, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || !keys.Match(strings.TrimSpace(key)) {
-		return refuse(http.StatusUnauthorized, "unauthorized", "missing or invalid bearer key")
+	for _, h := range proxyHeaders {
+		if _, ok := r.Header[h]; ok {
+			return refuse(http.StatusForbidden, "forbidden", "no ingest API keys are configured: requests relayed by a proxy (%s header) are refused", h)
+		}
+	}
+	if !isLoopbackHost(r.Host) {
+		return refuse(http.StatusForbidden, "forbidden", "no ingest API keys are configured: the Host header must be localhost or a loopback address")
 	}
 	return nil
 }
@@ -245,6 +311,20 @@ func isLoopback(remoteAddr string) bool {
 	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
 		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// isLoopbackHost reports whether a Host header names loopback: localhost
+// or a loopback address, with or without a port.
+func isLoopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
@@ -364,14 +444,28 @@ func (a *API) ingestBusiness(body []byte) (int, error) {
 }
 
 // lokiLine is the line sent to Loki: JSON, so that LogQL's json parser
-// gives back message and metadata.
+// gives back message and metadata. Timestamp is the entry's own time when
+// it was outside what Loki accepts and the entry went with the receive
+// time instead.
 type lokiLine struct {
-	Message  string          `json:"message"`
-	Metadata json.RawMessage `json:"metadata,omitempty"`
+	Message   string          `json:"message"`
+	Metadata  json.RawMessage `json:"metadata,omitempty"`
+	Timestamp string          `json:"timestamp,omitempty"`
 }
+
+// Loki refuses entries more than its creation grace period (10m by
+// default) ahead, and, with unordered writes, more than an hour behind the
+// newest entry of their stream; its default reject_old_samples_max_age is
+// a week. An entry outside [now - lokiMaxAge, now + lokiMaxAhead] goes
+// with the receive time, its own time kept in the line.
+const (
+	lokiMaxAge   = 50 * time.Minute
+	lokiMaxAhead = 5 * time.Minute
+)
 
 func (a *API) lokiEntries(b *LogBatch) []loki.Entry {
 	limits := a.store.Limits()
+	now := a.now()
 	out := make([]loki.Entry, len(b.Logs))
 	for i, e := range b.Logs {
 		svc := cmpOr(e.Service, b.Source, limits.Service)
@@ -382,11 +476,17 @@ func (a *API) lokiEntries(b *LogBatch) []loki.Entry {
 		if string(meta) == "null" {
 			meta = nil
 		}
-		line, _ := json.Marshal(lokiLine{Message: e.Message, Metadata: meta})
+		line := lokiLine{Message: e.Message, Metadata: meta}
+		at := e.Time
+		if at.Before(now.Add(-lokiMaxAge)) || at.After(now.Add(lokiMaxAhead)) {
+			line.Timestamp = at.UTC().Format(time.RFC3339Nano)
+			at = now
+		}
+		text, _ := json.Marshal(line)
 		out[i] = loki.Entry{
 			Stream: loki.Stream{Service: svc, Level: e.Level.String(), Source: a.store.foldService(b.Source)},
-			Time:   e.Time,
-			Line:   string(line),
+			Time:   at,
+			Line:   string(text),
 		}
 	}
 	return out

@@ -5,17 +5,20 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 
@@ -81,6 +84,7 @@ type req struct {
 	header             map[string]string
 	gzip               bool
 	remote             string
+	host               string // default example.com
 }
 
 func (ta *testAPI) do(t *testing.T, r req) *httptest.ResponseRecorder {
@@ -109,6 +113,9 @@ func (ta *testAPI) do(t *testing.T, r req) *httptest.ResponseRecorder {
 	hr.RemoteAddr = "192.0.2.10:5555"
 	if r.remote != "" {
 		hr.RemoteAddr = r.remote
+	}
+	if r.host != "" {
+		hr.Host = r.host
 	}
 	rec := httptest.NewRecorder()
 	ta.mux.ServeHTTP(rec, hr)
@@ -184,6 +191,29 @@ resonance_errors_total{service="src"} 1
 `, "resonance_log_entries_total", "resonance_errors_total")
 }
 
+// An hour is the longest duration taken; the histogram's _sum stays finite.
+func TestDurationUpToAnHour(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	expectStatus(t, ta.do(t, req{method: "POST", path: EventsPath,
+		body: `{"events":[{"type":"api_request","endpoint":"/x","method":"GET","status":200,"duration_ms":3600000}]}`}), 202, "")
+	for range 1000 {
+		ta.do(t, req{method: "POST", path: EventsPath,
+			body: `{"events":[{"type":"api_request","endpoint":"/x","method":"GET","status":200,"duration_ms":1.7e308}]}`})
+	}
+	if got := gatherText(t, ta.store, "resonance_api_request_duration_seconds"); !strings.Contains(got, `resonance_api_request_duration_seconds_sum{endpoint="/x",method="GET"} 3600`+"\n") {
+		t.Fatalf("histogram sum moved past the one accepted hour:\n%s", got)
+	}
+}
+
+func gatherText(t *testing.T, c prometheus.Collector, names ...string) string {
+	t.Helper()
+	out, err := testutil.CollectAndFormat(c, expfmt.TypeTextPlain, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
 func TestBadBatchChangesNothing(t *testing.T) {
 	ta := newTestAPI(t, testKey, nil)
 	cases := []struct {
@@ -217,6 +247,12 @@ func TestBadBatchChangesNothing(t *testing.T) {
 		{"negative duration", EventsPath,
 			`{"events":[{"type":"upstream_call","upstream":"huggingface","duration_ms":-1,"ok":true}]}`,
 			`{"error":"events[0].duration_ms: -1 is not a duration in milliseconds (0 or more)","index":0}`},
+		{"absurd duration", EventsPath,
+			`{"events":[{"type":"api_request","endpoint":"/x","method":"GET","status":200,"duration_ms":1},{"type":"api_request","endpoint":"/x","method":"GET","status":200,"duration_ms":1e308}]}`,
+			`{"error":"events[1].duration_ms: 1e+308 is over the maximum of 3600000 (one hour)","index":1}`},
+		{"upstream duration over an hour", EventsPath,
+			`{"events":[{"type":"upstream_call","upstream":"huggingface","duration_ms":3600000.5,"ok":true}]}`,
+			`{"error":"events[0].duration_ms: 3.6000005e+06 is over the maximum of 3600000 (one hour)","index":0}`},
 		{"upstream without ok", EventsPath,
 			`{"events":[{"type":"upstream_call","upstream":"huggingface","duration_ms":1}]}`,
 			`{"error":"events[0].ok: missing: true when the call succeeded, false when it failed","index":0}`},
@@ -251,9 +287,9 @@ func TestBadBatchChangesNothing(t *testing.T) {
 resonance_transactions_total{status="cancelled"} 0
 resonance_transactions_total{status="completed"} 0
 resonance_transactions_total{status="failed"} 0
-# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid).
+# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).
 # TYPE resonance_ingest_rejected_requests_total counter
-resonance_ingest_rejected_requests_total{reason="invalid"} 15
+resonance_ingest_rejected_requests_total{reason="invalid"} 17
 `, "resonance_transactions_total", "resonance_ingest_rejected_requests_total")
 }
 
@@ -272,9 +308,15 @@ func TestAuthentication(t *testing.T) {
 		{"key prefix", "Bearer " + testKey[:5], 401},
 		{"basic auth", "Basic " + testKey, 401},
 		{"comment is not a key", "Bearer # rotation: old and new key both valid", 401},
+		// With basic auth on every path (--web.config.file), the key
+		// travels in X-Api-Key beside the basic credentials.
+		{"X-Api-Key beside basic auth", "Basic dXNlcjpwYXNz|" + testKey, 202},
+		{"X-Api-Key alone", "|" + testKey, 202},
+		{"wrong X-Api-Key", "Bearer " + testKey + "|nope", 401},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rec := ta.do(t, req{method: "POST", path: LogsPath, body: body, header: map[string]string{"Authorization": c.auth}})
+			auth, apiKey, _ := strings.Cut(c.auth, "|")
+			rec := ta.do(t, req{method: "POST", path: LogsPath, body: body, header: map[string]string{"Authorization": auth, APIKeyHeader: apiKey}})
 			if c.code == 401 {
 				expectStatus(t, rec, 401, `{"error":"missing or invalid bearer key"}`)
 				if got := rec.Header().Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
@@ -290,11 +332,69 @@ func TestAuthentication(t *testing.T) {
 func TestNoKeysLoopbackOnly(t *testing.T) {
 	ta := newTestAPI(t, "", nil)
 	body := `{"logs":[{"level":"INFO","message":"x"}]}`
-	for _, remote := range []string{"127.0.0.1:4000", "[::1]:4000"} {
-		expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: remote, header: map[string]string{"Authorization": ""}}), 202, "")
+	noAuth := map[string]string{"Authorization": ""}
+	for _, c := range []struct{ remote, host string }{
+		{"127.0.0.1:4000", "localhost:9861"},
+		{"127.0.0.1:4000", "127.0.0.1:9861"},
+		{"[::1]:4000", "[::1]:9861"},
+		{"[::1]:4000", "LOCALHOST"},
+	} {
+		expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: c.remote, host: c.host, header: noAuth}), 202, "")
 	}
-	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: "192.0.2.1:4000"}), 403,
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: "192.0.2.1:4000", host: "localhost"}), 403,
 		`{"error":"no ingest API keys are configured: only loopback clients may push"}`)
+
+	// A local proxy makes a remote caller local: Istio delivers from
+	// 127.0.0.6, nginx or an SSH tunnel from 127.0.0.1.
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host"} {
+		rec := ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: "127.0.0.6:4000", host: "localhost:9861",
+			header: map[string]string{"Authorization": "", h: "for=198.51.100.7"}})
+		expectStatus(t, rec, 403, "")
+		if !strings.Contains(rec.Body.String(), "proxy") {
+			t.Errorf("%s: refusal does not say why: %s", h, rec.Body)
+		}
+	}
+	// DNS rebinding: a page at evil.example resolved to 127.0.0.1.
+	for _, host := range []string{"evil.example", "evil.example:9861", "127.0.0.1.nip.io", "localhost.evil.example", ""} {
+		rec := ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: "127.0.0.1:4000", host: host, header: noAuth})
+		if host == "" {
+			// httptest fills in example.com; an empty Host is refused too.
+			rec = httptest.NewRecorder()
+			hr := httptest.NewRequest(http.MethodPost, LogsPath, strings.NewReader(body))
+			hr.Header.Set("Content-Type", "application/json")
+			hr.RemoteAddr, hr.Host = "127.0.0.1:4000", ""
+			ta.mux.ServeHTTP(rec, hr)
+		}
+		expectStatus(t, rec, 403, `{"error":"no ingest API keys are configured: the Host header must be localhost or a loopback address"}`)
+	}
+	compare(t, ta.store, `
+# HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
+# TYPE resonance_log_entries_total counter
+resonance_log_entries_total{level="info",service="quantum-resonance-api"} 4
+`, "resonance_log_entries_total")
+}
+
+// With keys, the key is what counts, not where the request comes from.
+func TestKeysAcceptProxiedRequests(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	rec := ta.do(t, req{method: "POST", path: LogsPath, body: `{"logs":[{"level":"INFO","message":"x"}]}`,
+		remote: "127.0.0.6:4000", header: map[string]string{"X-Forwarded-For": "198.51.100.7"}})
+	expectStatus(t, rec, 202, "")
+}
+
+// Removing api_keys_file in a reload would open the API to loopback
+// clients: the reload fails and the running keys stay.
+func TestReloadThatDropsTheKeysFails(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	noKeys := ta.cfg
+	noKeys.APIKeysFile = ""
+	err := ta.api.ApplyConfig(noKeys, "svc")
+	if err == nil || !strings.Contains(err.Error(), "api_keys_file") {
+		t.Fatalf("reload without api_keys_file: %v, want an error naming it", err)
+	}
+	body := `{"logs":[{"level":"INFO","message":"x"}]}`
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: "127.0.0.1:1", host: "localhost", header: map[string]string{"Authorization": ""}}), 401, "")
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body}), 202, "")
 }
 
 func TestReloadKeys(t *testing.T) {
@@ -362,9 +462,11 @@ func TestRequestErrors(t *testing.T) {
 		{"form content type", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}, 415,
 			`{"error":"Content-Type must be application/json"}`},
 		{"no content type", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Type": ""}}, 415, ""},
-		{"not JSON", req{method: "POST", path: LogsPath, body: `logs=1`}, 415, `{"error":"body is not valid JSON: invalid character 'l' looking for beginning of value"}`},
-		{"truncated JSON", req{method: "POST", path: EventsPath, body: `{"events":[`}, 415, ""},
-		{"business not JSON", req{method: "PUT", path: BusinessPath, body: ``}, 415, ""},
+		// Malformed JSON under the right Content-Type is a bad request,
+		// as Loki, Pushgateway and Prometheus answer.
+		{"not JSON", req{method: "POST", path: LogsPath, body: `logs=1`}, 400, `{"error":"body is not valid JSON: invalid character 'l' looking for beginning of value"}`},
+		{"truncated JSON", req{method: "POST", path: EventsPath, body: `{"events":[`}, 400, ""},
+		{"business not JSON", req{method: "PUT", path: BusinessPath, body: ``}, 400, ""},
 		{"unknown encoding", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Encoding": "br"}}, 415, ""},
 		{"corrupt gzip", req{method: "POST", path: LogsPath, body: small, header: map[string]string{"Content-Encoding": "gzip"}}, 400, ""},
 		{"unauthorized before anything else", req{method: "POST", path: LogsPath, body: big, header: map[string]string{"Authorization": "", "Content-Type": "text/plain"}}, 401, ""},
@@ -383,10 +485,11 @@ func TestRequestErrors(t *testing.T) {
 		})
 	}
 	compare(t, ta.store, `
-# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid).
+# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).
 # TYPE resonance_ingest_rejected_requests_total counter
 resonance_ingest_rejected_requests_total{reason="bad_encoding"} 1
-resonance_ingest_rejected_requests_total{reason="media_type"} 6
+resonance_ingest_rejected_requests_total{reason="invalid"} 3
+resonance_ingest_rejected_requests_total{reason="media_type"} 3
 resonance_ingest_rejected_requests_total{reason="method"} 2
 resonance_ingest_rejected_requests_total{reason="too_large"} 4
 resonance_ingest_rejected_requests_total{reason="unauthorized"} 1
@@ -523,26 +626,6 @@ func (f familyFilter) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func TestActiveUsersTrackerIsBounded(t *testing.T) {
-	now := time.Now()
-	a := newActiveUsers(100)
-	for i := range 1000 {
-		a.see(fmt.Sprint("user-", i), now, now)
-	}
-	if got := a.count(now); got != 100 {
-		t.Errorf("tracked %d users, want the cap 100", got)
-	}
-	if a.untrack != 900 {
-		t.Errorf("untracked %d, want 900", a.untrack)
-	}
-	// Once the window has passed, room is made for new users.
-	later := now.Add(ActiveUserWindow + time.Second)
-	a.see("late", later, later)
-	if got := a.count(later); got != 1 {
-		t.Errorf("after expiry: %d users, want 1", got)
-	}
-}
-
 func TestBusinessExpires(t *testing.T) {
 	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.BusinessTTL = model.Duration(time.Minute) })
 	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath,
@@ -675,4 +758,49 @@ func TestDecodeErrorIsJSON(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Index == nil || *body.Index != 0 {
 		t.Fatalf("body %s: %v", rec.Body, err)
 	}
+}
+
+// Beyond ingest.max_concurrent_requests a request is refused at once with
+// 503 and Retry-After, and counted; the slots free up when requests end.
+func TestConcurrencyLimit(t *testing.T) {
+	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.MaxConcurrentRequests = 3 })
+	body := `{"logs":[{"level":"INFO","message":"x"}]}`
+	// Slow uploads: each holds its slot until its body is written.
+	var writers []*io.PipeWriter
+	done := make(chan int, 3)
+	for range 3 {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		r := httptest.NewRequest(http.MethodPost, LogsPath, pr)
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer "+testKey)
+		go func() {
+			rec := httptest.NewRecorder()
+			ta.mux.ServeHTTP(rec, r)
+			done <- rec.Code
+		}()
+	}
+	for ta.api.inFlight.Load() < 3 {
+		runtime.Gosched()
+	}
+	rec := ta.do(t, req{method: "POST", path: LogsPath, body: body})
+	expectStatus(t, rec, 503, "")
+	if rec.Header().Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	for _, pw := range writers {
+		io.WriteString(pw, body)
+		pw.Close()
+	}
+	for range 3 {
+		if code := <-done; code != 202 {
+			t.Errorf("request in flight: %d, want 202", code)
+		}
+	}
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body}), 202, "")
+	compare(t, ta.store, `
+# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).
+# TYPE resonance_ingest_rejected_requests_total counter
+resonance_ingest_rejected_requests_total{reason="overloaded"} 1
+`, "resonance_ingest_rejected_requests_total")
 }

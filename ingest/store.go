@@ -115,7 +115,7 @@ var (
 		"When business values were last pushed (PUT /api/v1/business), as a Unix time.",
 		nil, nil)
 	trackedUsersDesc = prometheus.NewDesc("resonance_ingest_active_users_tracked",
-		"Users held by the active-user tracker (at most 100000).",
+		"Users held exactly by the active-user tracker (at most 100000; beyond it resonance_active_users is a HyperLogLog estimate).",
 		nil, nil)
 )
 
@@ -167,13 +167,13 @@ func NewStore(limits Limits) *Store {
 			"Pushed values folded into \"other\" because the label already had ingest.max_label_values distinct values, or (label=\"series\") the metric already had ingest.max_series_per_metric label combinations; by metric and label.", "metric", "label"),
 		usersUntracked: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "resonance_ingest_active_users_untracked_total",
-			Help: "User sightings not counted in resonance_active_users because the tracker was full.",
+			Help: "User sightings the exact active-user tracker had no room for; resonance_active_users is then a HyperLogLog estimate.",
 		}),
 
 		requests: counter("resonance_ingest_requests_total",
 			"Requests to the ingest API, by endpoint and status code.", "endpoint", "code"),
 		rejected: counter("resonance_ingest_rejected_requests_total",
-			"Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid).", "reason"),
+			"Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).", "reason"),
 		accepted: counter("resonance_ingest_accepted_items_total",
 			"Log entries, events and business values accepted by the ingest API, by endpoint.", "endpoint"),
 		lokiSent: prometheus.NewCounter(prometheus.CounterOpts{
@@ -397,8 +397,12 @@ func (s *Store) Collect(ch chan<- prometheus.Metric) {
 	biz := s.business
 	lastPush := s.lastPush
 	usersEver := s.users.everSeen
-	windowUsers := s.users.count(now)
+	windowUsers, estimate := s.users.count(now)
+	trackedUsers := s.users.tracked()
 	s.mu.Unlock()
+	if estimate != nil {
+		windowUsers = estimate()
+	}
 
 	fresh := func(b businessValue) bool { return !b.at.IsZero() && now.Sub(b.at) < ttl }
 	for k, b := range biz {
@@ -413,12 +417,12 @@ func (s *Store) Collect(ch chan<- prometheus.Metric) {
 	case fresh(biz[bizActiveUsers]):
 		ch <- prometheus.MustNewConstMetric(activeUsersDesc, prometheus.GaugeValue, biz[bizActiveUsers].v)
 	case usersEver:
-		ch <- prometheus.MustNewConstMetric(activeUsersDesc, prometheus.GaugeValue, float64(windowUsers))
+		ch <- prometheus.MustNewConstMetric(activeUsersDesc, prometheus.GaugeValue, windowUsers)
 	}
 	if !lastPush.IsZero() {
 		ch <- prometheus.MustNewConstMetric(lastUpdateDesc, prometheus.GaugeValue, float64(lastPush.UnixNano())/1e9)
 	}
-	ch <- prometheus.MustNewConstMetric(trackedUsersDesc, prometheus.GaugeValue, float64(windowUsers))
+	ch <- prometheus.MustNewConstMetric(trackedUsersDesc, prometheus.GaugeValue, float64(trackedUsers))
 }
 
 // foldService maps a service name onto the capped set without counting an

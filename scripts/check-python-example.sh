@@ -54,3 +54,7 @@ if [ "$fail" -ne 0 ]; then
 	exit 1
 fi
 echo "Python example: counters as expected"
+
+# The stream's own behaviour (flush swaps its buffer out, the buffer is
+# bounded), against the same exporter.
+(cd examples/python && HUB_URL="http://127.0.0.1:$port/api/logs" HUB_API_KEY="$key" python3 -m unittest -v test_hub_log_stream)

@@ -24,6 +24,7 @@ type options struct {
 	metricsPath            string
 	disableExporterMetrics bool
 	maxRequests            int
+	enableLifecycle        bool
 }
 
 // exporter is the wired daemon: config, sources, registries and routes.
@@ -111,7 +112,8 @@ func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
 			{Address: opts.metricsPath, Text: "Metrics"},
 			{Address: "/-/healthy", Text: "Health"},
 		},
-		Reloader: e.reloader,
+		Reloader:        e.reloader,
+		EnableLifecycle: opts.enableLifecycle,
 	}
 	if err := lifecycle.Register(mux); err != nil {
 		return nil, err
@@ -127,13 +129,14 @@ func (e *exporter) reload() error {
 	if err != nil {
 		return err
 	}
-	sources, err := collector.New(collector.Deps{Config: cfg, Logger: e.logger, Store: e.store})
+	// Sources whose config is unchanged are kept, with their state.
+	sources, err := e.sources.Next(collector.Deps{Config: cfg, Logger: e.logger, Store: e.store})
 	if err != nil {
 		return err
 	}
 	// Re-reads the API keys file; on error nothing of the ingest API changed.
 	if err := e.ingest.ApplyConfig(cfg.Ingest, cfg.Service); err != nil {
-		sources.Close()
+		sources.Discard()
 		return err
 	}
 	if err := e.sources.Swap(sources); err != nil {

@@ -16,7 +16,7 @@ import (
 
 func newTestExporter(t *testing.T, configYAML string) (*exporter, string) {
 	t.Helper()
-	opts := options{metricsPath: "/metrics", maxRequests: 40}
+	opts := options{metricsPath: "/metrics", maxRequests: 40, enableLifecycle: true}
 	if configYAML != "" {
 		opts.configFile = filepath.Join(t.TempDir(), "exporter.yml")
 		writeFile(t, opts.configFile, configYAML)
@@ -127,8 +127,11 @@ func TestReloadAppliesAGoodFileAndKeepsTheOldOnABadOne(t *testing.T) {
 		t.Fatalf("bad reload: %d, want 400", rec.Code)
 	}
 	var reply struct{ Error string }
-	if err := json.Unmarshal(rec.Body.Bytes(), &reply); err != nil || !strings.Contains(reply.Error, `line 3: unknown key "mountpont"`) {
-		t.Fatalf("bad reload must say why in JSON: %s", rec.Body)
+	if err := json.Unmarshal(rec.Body.Bytes(), &reply); err != nil || reply.Error == "" {
+		t.Fatalf("bad reload must answer a JSON error: %s", rec.Body)
+	}
+	if strings.Contains(reply.Error, "mountpont") {
+		t.Fatalf("bad reload answer quotes the config: %s", rec.Body)
 	}
 	body = scrape(t, e)
 	if !strings.Contains(body, `mountpoint="`+root+`"`) {
@@ -136,6 +139,22 @@ func TestReloadAppliesAGoodFileAndKeepsTheOldOnABadOne(t *testing.T) {
 	}
 	if !strings.Contains(body, "resonance_exporter_config_last_reload_successful 0") {
 		t.Fatal("reload failure not reported")
+	}
+}
+
+func TestReloadOverHTTPNeedsTheLifecycleFlag(t *testing.T) {
+	e, err := newExporter(options{metricsPath: "/metrics"}, promslog.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, method := range []string{http.MethodPost, http.MethodPut} {
+		if rec := serve(e, method, "/-/reload"); rec.Code != http.StatusForbidden {
+			t.Errorf("%s /-/reload without --web.enable-lifecycle: %d, want 403", method, rec.Code)
+		}
+	}
+	if !strings.Contains(scrape(t, e), "resonance_exporter_config_last_reload_success_timestamp_seconds") {
+		t.Fatal("reload metrics missing")
 	}
 }
 

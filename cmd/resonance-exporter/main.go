@@ -26,10 +26,12 @@ func main() {
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&opts.metricsPath)
 	app.Flag("web.disable-exporter-metrics", "Exclude the exporter's own Go and process metrics from /metrics.").BoolVar(&opts.disableExporterMetrics)
 	app.Flag("web.max-requests", "Maximum number of parallel scrapes (0 = no limit).").Default("40").IntVar(&opts.maxRequests)
+	enableLifecycle := daemon.AddLifecycleFlag(app)
 	flag.AddFlags(app, logCfg)
 	app.Version(version.Print("resonance-exporter"))
 	app.HelpFlag.Short('h')
 	kingpin.MustParse(app.Parse(os.Args[1:]))
+	opts.enableLifecycle = *enableLifecycle
 
 	logger := promslog.New(logCfg)
 	logger.Info("Starting resonance-exporter", "version", version.Info())
@@ -40,11 +42,17 @@ func main() {
 		logger.Error("Cannot start", "err", err)
 		os.Exit(1)
 	}
-	defer exp.Close()
-
 	srv := daemon.NewServer(exp.handler, logger)
-	if err := daemon.Run(srv, webFlag, exp.reloader, logger); err != nil {
-		logger.Error("Server failed", "err", err)
+	runErr := daemon.Run(srv, webFlag, exp.reloader, logger)
+	if runErr != nil {
+		logger.Error("Server failed", "err", runErr)
+	}
+	// On every exit path, a graceful shutdown that timed out included:
+	// flush the Loki queue (bounded) and stop the sources.
+	if err := exp.Close(); err != nil {
+		logger.Error("Closing", "err", err)
+	}
+	if runErr != nil {
 		os.Exit(1)
 	}
 }

@@ -33,6 +33,7 @@ func main() {
 		webFlag    = kingpinflag.AddFlags(app, ":9862")
 	)
 	app.Flag("config.file", "Relay configuration file. Without it every target writes to "+relay.DefaultDeliveriesFile+" in the working directory.").StringVar(&configFile)
+	enableLifecycle := daemon.AddLifecycleFlag(app)
 	flag.AddFlags(app, logCfg)
 	app.Version(version.Print("resonance-relay"))
 	app.HelpFlag.Short('h')
@@ -43,7 +44,7 @@ func main() {
 	logger.Info("Starting resonance-relay", "version", version.Info())
 	logger.Info("Build context", "build_context", version.BuildContext())
 
-	handler, reloader, err := newRelay(configFile, logger)
+	handler, reloader, err := newRelay(configFile, *enableLifecycle, logger)
 	if err != nil {
 		logger.Error("Cannot start", "err", err)
 		os.Exit(1)
@@ -68,7 +69,7 @@ func setGCPercent() {
 
 // newRelay loads the config and wires the relay, its metrics and the
 // lifecycle endpoints into one handler.
-func newRelay(configFile string, logger *slog.Logger) (http.Handler, *daemon.Reloader, error) {
+func newRelay(configFile string, enableLifecycle bool, logger *slog.Logger) (http.Handler, *daemon.Reloader, error) {
 	cfg, err := relay.Load(configFile)
 	if err != nil {
 		return nil, nil, err
@@ -111,7 +112,8 @@ func newRelay(configFile string, logger *slog.Logger) (http.Handler, *daemon.Rel
 			{Address: "/metrics", Text: "Metrics"},
 			{Address: "/-/healthy", Text: "Health"},
 		},
-		Reloader: reloader,
+		Reloader:        reloader,
+		EnableLifecycle: enableLifecycle,
 	}
 	if err := lifecycle.Register(mux); err != nil {
 		return nil, nil, err

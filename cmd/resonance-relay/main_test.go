@@ -34,7 +34,7 @@ func TestRelayEndpointsAndReload(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(good), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h, reloader, err := newRelay(cfgPath, promslog.NewNopLogger())
+	h, reloader, err := newRelay(cfgPath, true, promslog.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +61,8 @@ func TestRelayEndpointsAndReload(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte("targets:\n  - {name: hub, type: fax}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if rec := serve(h, http.MethodPost, "/-/reload", ""); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "fax") {
-		t.Fatalf("bad reload: %d %s, want 400 naming the bad type", rec.Code, rec.Body)
+	if rec := serve(h, http.MethodPost, "/-/reload", ""); rec.Code != http.StatusBadRequest || strings.Contains(rec.Body.String(), "fax") {
+		t.Fatalf("bad reload: %d %s, want 400 without quoting the config", rec.Code, rec.Body)
 	}
 	if rec := serve(h, http.MethodGet, "/metrics", ""); !strings.Contains(rec.Body.String(), "resonance_relay_config_last_reload_successful 0") {
 		t.Error("a failed reload must be reported")

@@ -23,12 +23,17 @@ from datetime import datetime, timezone
 class HubLogStream:
     """Real-time telemetry log streaming to central hub"""
 
-    def __init__(self, hub_url, api_key, timeout=10.0):
+    def __init__(self, hub_url, api_key, timeout=10.0, max_buffered=10000):
         self.hub_url = hub_url
         self.api_key = api_key
         self.timeout = timeout
         self.buffer = []
         self.buffer_size = 100
+        # Bounded: while the hub is down, entries beyond it are dropped and
+        # counted rather than growing memory without end.
+        self.max_buffered = max_buffered
+        self.dropped = 0
+        self.sent = 0
 
     async def log(self, level, message, metadata=None):
         """Log event to stream"""
@@ -42,24 +47,43 @@ class HubLogStream:
             "service": "quantum-resonance",
         }
 
+        if len(self.buffer) >= self.max_buffered:
+            self.dropped += 1
+            return
         self.buffer.append(entry)
 
         if len(self.buffer) >= self.buffer_size:
             await self.flush()
 
     async def flush(self):
-        """Flush buffer to hub. Raises on failure; the buffer is kept."""
+        """Flush buffer to hub. Raises on failure; the entries are kept.
+
+        The buffer is swapped out before the POST: entries logged while it
+        is in flight go to the next flush instead of being cleared with
+        this one, and a concurrent flush never sends the same entries.
+        """
         if not self.buffer:
             return
+        batch, self.buffer = self.buffer[: self.buffer_size], self.buffer[self.buffer_size :]
         payload = {
-            "logs": self.buffer,
+            "logs": batch,
             "source": "quantum-resonance-clean",
         }
         body = json.dumps(payload).encode("utf-8")
-        # urllib blocks: run it off the event loop.
-        status, reply = await asyncio.get_running_loop().run_in_executor(None, self._post, body)
-        print(f"📡 Streamed {len(self.buffer)} logs to hub: {status} {reply.strip()}")
-        self.buffer = []
+        try:
+            # urllib blocks: run it off the event loop.
+            status, reply = await asyncio.get_running_loop().run_in_executor(None, self._post, body)
+        except Exception:
+            # Back in front, in order, within the bound (the newest go).
+            self.buffer = batch + self.buffer
+            if len(self.buffer) > self.max_buffered:
+                self.dropped += len(self.buffer) - self.max_buffered
+                del self.buffer[self.max_buffered :]
+            raise
+        self.sent += len(batch)
+        print(f"📡 Streamed {len(batch)} logs to hub: {status} {reply.strip()}")
+        if len(self.buffer) >= self.buffer_size:
+            await self.flush()
 
     def _post(self, body):
         req = urllib.request.Request(

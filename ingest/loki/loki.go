@@ -2,11 +2,14 @@
 // (POST /loki/api/v1/push, JSON) through a bounded queue: the ingest API
 // never waits for Loki, and when Loki is slow or down the oldest waiting
 // entries are kept and newer ones beyond the queue are dropped and counted.
+// The queue and each batch are bounded in bytes as well as entries, and
+// batches go gzipped.
 package loki
 
 import (
 	"bytes"
 	"cmp"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -52,6 +55,7 @@ type Options struct {
 	URL        string // Loki's base URL
 	TenantID   string // X-Scope-OrgID, when set
 	QueueSize  int    // entries waiting at most
+	QueueBytes int    // bytes of entries waiting at most (see Entry.size)
 	MaxRetries int
 	Client     *http.Client
 	Logger     *slog.Logger
@@ -59,6 +63,7 @@ type Options struct {
 
 	// Zero values take the defaults below; tests shorten them.
 	BatchSize  int
+	BatchBytes int
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
 	// FlushTimeout is how long Close keeps sending what is queued.
@@ -67,6 +72,8 @@ type Options struct {
 
 const (
 	defaultBatchSize  = 1000
+	defaultBatchBytes = 1 << 20 // promtail's batchsize
+	defaultQueueBytes = 16 << 20
 	defaultMinBackoff = 250 * time.Millisecond
 	defaultMaxBackoff = 30 * time.Second
 	pushTimeout       = 10 * time.Second
@@ -78,9 +85,10 @@ type Forwarder struct {
 	opts    Options
 	pushURL string
 
-	mu      sync.Mutex
-	pending []Entry
-	wake    chan struct{} // capacity 1: "pending is not empty"
+	mu           sync.Mutex
+	pending      []Entry
+	pendingBytes int
+	wake         chan struct{} // capacity 1: "pending is not empty"
 
 	stop   chan struct{}   // closed by Close: flush, then return
 	ctx    context.Context // cancelled FlushTimeout after stop
@@ -92,6 +100,12 @@ type Forwarder struct {
 func New(o Options) *Forwarder {
 	if o.BatchSize <= 0 {
 		o.BatchSize = defaultBatchSize
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = defaultBatchBytes
+	}
+	if o.QueueBytes <= 0 {
+		o.QueueBytes = defaultQueueBytes
 	}
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = defaultMinBackoff
@@ -116,16 +130,25 @@ func New(o Options) *Forwarder {
 	return f
 }
 
-// Enqueue adds entries without blocking; those beyond the queue size are
-// dropped and counted.
+// size is what an entry weighs in the queue and in a batch: its line and
+// labels, plus the JSON around them.
+func (e Entry) size() int {
+	return len(e.Line) + len(e.Stream.Service) + len(e.Stream.Level) + len(e.Stream.Source) + 64
+}
+
+// Enqueue adds entries without blocking; those beyond the queue's entries
+// or bytes are dropped and counted.
 func (f *Forwarder) Enqueue(entries []Entry) {
 	f.mu.Lock()
-	room := f.opts.QueueSize - len(f.pending)
-	if room < 0 {
-		room = 0
+	take := 0
+	for _, e := range entries {
+		if len(f.pending) >= f.opts.QueueSize || f.pendingBytes+e.size() > f.opts.QueueBytes {
+			break
+		}
+		f.pending = append(f.pending, e)
+		f.pendingBytes += e.size()
+		take++
 	}
-	take := min(room, len(entries))
-	f.pending = append(f.pending, entries[:take]...)
 	f.mu.Unlock()
 	if dropped := len(entries) - take; dropped > 0 {
 		f.opts.Metrics.Dropped.WithLabelValues("queue_full").Add(float64(dropped))
@@ -154,11 +177,14 @@ func (f *Forwarder) Close() error {
 	f.cancel()
 	f.mu.Lock()
 	n := len(f.pending)
-	f.pending = nil
+	f.pending, f.pendingBytes = nil, 0
 	f.mu.Unlock()
 	if n > 0 {
 		f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(n))
 	}
+	// A reload that replaces the forwarder must not leave its
+	// connections open.
+	f.opts.Client.CloseIdleConnections()
 	return nil
 }
 
@@ -186,88 +212,126 @@ func (f *Forwarder) run() {
 func (f *Forwarder) take() []Entry {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n := min(len(f.pending), f.opts.BatchSize)
+	n, size := 0, 0
+	for n < len(f.pending) && n < f.opts.BatchSize {
+		s := f.pending[n].size()
+		if n > 0 && size+s > f.opts.BatchBytes {
+			break
+		}
+		size += s
+		n++
+	}
 	batch := slices.Clone(f.pending[:n])
 	// Shift rather than reslice, so the backing array does not grow
 	// without bound while Loki keeps up.
 	f.pending = append(f.pending[:0], f.pending[n:]...)
+	f.pendingBytes -= size
 	return batch
 }
 
 // send pushes one batch, retrying network errors, 429 and 5xx with
-// exponential backoff.
+// exponential backoff. A batch Loki refuses with 400 (an entry outside its
+// time window, a line too long) or 413 is split in two and each half sent
+// again, down to the single entries it refuses, so that one bad entry
+// costs only itself. (Loki stores the valid entries of a push it answers
+// 400, and drops the identical ones sent again.)
 func (f *Forwarder) send(batch []Entry) {
-	body, err := EncodePush(batch)
-	if err != nil { // cannot happen with string fields; count it anyway
-		f.opts.Metrics.Dropped.WithLabelValues("rejected").Add(float64(len(batch)))
+	status := f.sendOnce(batch)
+	if (status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge) && len(batch) > 1 && f.ctx.Err() == nil {
+		half := len(batch) / 2
+		f.send(batch[:half])
+		f.send(batch[half:])
 		return
 	}
+	if status != 0 {
+		f.opts.Metrics.Dropped.WithLabelValues("rejected").Add(float64(len(batch)))
+	}
+}
+
+// sendOnce pushes batch with retries; it returns the status of a refusal
+// that retrying cannot fix, 0 otherwise (sent, or dropped and counted).
+func (f *Forwarder) sendOnce(batch []Entry) int {
+	body, err := EncodePush(batch)
+	if err != nil { // cannot happen with string fields
+		return http.StatusBadRequest
+	}
 	backoff := f.opts.MinBackoff
+	// Once Close is flushing, retries come every MinBackoff instead of
+	// sleeping past its FlushTimeout.
+	flushing := false
+	stopping := f.stop
 	for attempt := 0; ; attempt++ {
-		retryAfter, retry, err := f.push(body)
+		retryAfter, status, err := f.push(body)
 		if err == nil {
 			f.opts.Metrics.Sent.Add(float64(len(batch)))
-			return
+			return 0
 		}
 		if f.ctx.Err() != nil { // Close gave up waiting
 			f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(len(batch)))
-			return
+			return 0
 		}
 		f.opts.Metrics.Errors.Inc()
+		retry := status == 0 || status == http.StatusTooManyRequests || status >= 500
 		if !retry {
-			f.opts.Logger.Warn("Loki refused a push; its entries are dropped", "entries", len(batch), "err", err)
-			f.opts.Metrics.Dropped.WithLabelValues("rejected").Add(float64(len(batch)))
-			return
+			f.opts.Logger.Warn("Loki refused a push", "entries", len(batch), "err", err)
+			return status
 		}
 		if attempt >= f.opts.MaxRetries {
 			f.opts.Logger.Warn("Loki push failed after retries; its entries are dropped", "entries", len(batch), "attempts", attempt+1, "err", err)
 			f.opts.Metrics.Dropped.WithLabelValues("retries_exhausted").Add(float64(len(batch)))
-			return
+			return 0
 		}
 		wait := max(backoff, retryAfter)
 		wait = min(wait, f.opts.MaxBackoff)
+		if flushing {
+			wait = f.opts.MinBackoff
+		}
 		f.opts.Logger.Debug("Loki push failed, retrying", "err", err, "wait", wait)
 		select {
 		case <-f.ctx.Done():
 			f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(len(batch)))
-			return
+			return 0
+		case <-stopping:
+			stopping, flushing = nil, true
 		case <-time.After(wait):
 		}
 		backoff = min(backoff*2, f.opts.MaxBackoff)
 	}
 }
 
-// push makes one attempt. retry tells whether the failure is worth another.
-func (f *Forwarder) push(body []byte) (retryAfter time.Duration, retry bool, err error) {
+// push makes one attempt, gzipped. status is Loki's answer when it
+// refused, 0 for a network error.
+func (f *Forwarder) push(body []byte) (retryAfter time.Duration, status int, err error) {
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
 	ctx, cancel := context.WithTimeout(f.ctx, pushTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.pushURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.pushURL, &zipped)
 	if err != nil {
-		return 0, false, err
+		return 0, http.StatusBadRequest, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
 	if f.opts.TenantID != "" {
 		req.Header.Set("X-Scope-OrgID", f.opts.TenantID)
 	}
 	resp, err := f.opts.Client.Do(req)
 	if err != nil {
-		return 0, true, err
+		return 0, 0, err
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	switch {
-	case resp.StatusCode/100 == 2:
-		return 0, false, nil
-	case resp.StatusCode == http.StatusTooManyRequests:
+	if resp.StatusCode/100 == 2 {
+		return 0, 0, nil
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 			retryAfter = time.Duration(s) * time.Second
 		}
-		return retryAfter, true, fmt.Errorf("429 rate limited: %s", strings.TrimSpace(string(msg)))
-	case resp.StatusCode >= 500:
-		return 0, true, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
-	default:
-		return 0, false, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
 	}
+	return retryAfter, resp.StatusCode, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
 }
 
 // PushRequest is Loki's JSON push body.

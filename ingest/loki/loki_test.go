@@ -1,7 +1,9 @@
 package loki
 
 import (
+	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -35,7 +37,15 @@ func (l *fakeLoki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if org := r.Header.Get("X-Scope-OrgID"); org != "tenant-1" {
 		l.t.Errorf("X-Scope-OrgID %q", org)
 	}
-	body, _ := io.ReadAll(r.Body)
+	if enc := r.Header.Get("Content-Encoding"); enc != "gzip" {
+		l.t.Errorf("Content-Encoding %q, want gzip", enc)
+	}
+	zr, err := gzip.NewReader(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	body, _ := io.ReadAll(zr)
 	var req PushRequest
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
@@ -79,15 +89,23 @@ func newMetrics() Metrics {
 }
 
 func start(t *testing.T, statuses ...int) (*fakeLoki, *Forwarder, Metrics) {
+	return startWith(t, nil, statuses...)
+}
+
+func startWith(t *testing.T, edit func(*Options), statuses ...int) (*fakeLoki, *Forwarder, Metrics) {
 	loki := &fakeLoki{t: t, statuses: statuses, got: make(chan struct{}, 100)}
 	srv := httptest.NewServer(loki)
 	t.Cleanup(srv.Close)
 	m := newMetrics()
-	f := New(Options{
+	o := Options{
 		URL: srv.URL + "/", TenantID: "tenant-1", QueueSize: 10, MaxRetries: 2,
 		Client: srv.Client(), Logger: promslog.NewNopLogger(), Metrics: m,
 		MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
-	})
+	}
+	if edit != nil {
+		edit(&o)
+	}
+	f := New(o)
 	t.Cleanup(func() { f.Close() })
 	return loki, f, m
 }
@@ -155,8 +173,10 @@ func TestRetriesExhausted(t *testing.T) {
 	}
 }
 
-func TestBadRequestIsNotRetried(t *testing.T) {
-	loki, f, m := start(t, http.StatusBadRequest)
+// A refusal retrying cannot fix, and that no split would change (here an
+// unknown tenant), drops the batch without a retry.
+func TestRefusalIsNotRetried(t *testing.T) {
+	loki, f, m := start(t, http.StatusUnauthorized)
 	f.Enqueue(entries())
 	wait(t, loki, 1)
 	f.Close()
@@ -165,6 +185,104 @@ func TestBadRequestIsNotRetried(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(m.Errors); v != 1 {
 		t.Errorf("errors %v, want 1 (no retry)", v)
+	}
+}
+
+// partialLoki behaves as Loki's distributor does with a push holding an
+// entry it refuses: it stores the valid entries (dropping exact
+// duplicates, as its ingesters do) and answers 400 naming the bad one.
+type partialLoki struct {
+	mu       sync.Mutex
+	stored   map[string]bool
+	requests int
+}
+
+func (l *partialLoki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	zr, err := gzip.NewReader(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var req PushRequest
+	if err := json.NewDecoder(zr).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.requests++
+	var refused []string
+	for _, s := range req.Streams {
+		for _, v := range s.Values {
+			if strings.Contains(v[1], "too old") {
+				refused = append(refused, fmt.Sprintf("entry for stream '%v' has timestamp too old: %s", s.Stream, v[0]))
+				continue
+			}
+			l.stored[v[0]+v[1]] = true
+		}
+	}
+	if len(refused) > 0 {
+		http.Error(w, strings.Join(refused, "\n"), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// One entry Loki refuses costs only itself: the batch is split until the
+// refused entry is alone.
+func TestRefusedEntryAloneIsDropped(t *testing.T) {
+	loki := &partialLoki{stored: map[string]bool{}}
+	srv := httptest.NewServer(loki)
+	defer srv.Close()
+	m := newMetrics()
+	f := New(Options{URL: srv.URL, QueueSize: 1000, Client: srv.Client(), Logger: promslog.NewNopLogger(), Metrics: m, MinBackoff: time.Millisecond})
+	batch := make([]Entry, 100)
+	for i := range batch {
+		line := fmt.Sprintf(`{"message":"entry %d"}`, i)
+		if i == 61 {
+			line = `{"message":"too old"}`
+		}
+		batch[i] = Entry{Stream: Stream{Service: "s", Level: "info"}, Time: t0.Add(time.Duration(i) * time.Millisecond), Line: line}
+	}
+	f.Enqueue(batch)
+	f.Close()
+	if v := testutil.ToFloat64(m.Dropped.WithLabelValues("rejected")); v != 1 {
+		t.Errorf("rejected %v, want the 1 entry Loki refused", v)
+	}
+	if v := testutil.ToFloat64(m.Sent); v != 99 {
+		t.Errorf("sent %v, want 99", v)
+	}
+	loki.mu.Lock()
+	defer loki.mu.Unlock()
+	if len(loki.stored) != 99 {
+		t.Errorf("Loki holds %d entries, want 99", len(loki.stored))
+	}
+	// log2(100) rounds of splitting, not one request per entry.
+	if loki.requests > 20 {
+		t.Errorf("%d requests for one bad entry in 100", loki.requests)
+	}
+}
+
+// The queue and the batches are bounded in bytes: 10,000 entries of 1 MiB
+// would otherwise be 10 GB.
+func TestQueueAndBatchesAreBoundedInBytes(t *testing.T) {
+	loki, f, m := startWith(t, func(o *Options) { o.QueueSize = 10000; o.QueueBytes = 300 << 10; o.BatchBytes = 150 << 10 })
+	big := Entry{Stream: Stream{Service: "s", Level: "info"}, Time: t0, Line: strings.Repeat("x", 100<<10)}
+	f.Enqueue([]Entry{big, big, big, big, big})
+	if v := testutil.ToFloat64(m.Dropped.WithLabelValues("queue_full")); v < 2 {
+		t.Errorf("queue_full drops %v, want the entries beyond 300 KiB", v)
+	}
+	sent := 5 - int(testutil.ToFloat64(m.Dropped.WithLabelValues("queue_full")))
+	wait(t, loki, sent) // one 100 KiB entry a batch of at most 150 KiB
+	f.Close()
+	for _, p := range loki.pushes {
+		n := 0
+		for _, s := range p.Streams {
+			n += len(s.Values)
+		}
+		if n != 1 {
+			t.Errorf("a push of %d entries of 100 KiB, batch_bytes is 150 KiB", n)
+		}
 	}
 }
 

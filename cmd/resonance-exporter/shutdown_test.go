@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/quantum-resonance/telemetry/daemon"
+)
+
+// When the graceful shutdown times out (a client holds a request open),
+// the exporter still flushes what it queued for Loki before it exits.
+func TestShutdownThatTimesOutStillFlushesLoki(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the 15 s shutdown timeout")
+	}
+	// Loki is down (503) until the exporter has logged the failed
+	// shutdown: only a flush after that point delivers.
+	release := make(chan struct{})
+	var mu sync.Mutex
+	received := 0
+	loki := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		default:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		var push struct {
+			Streams []struct {
+				Values [][2]string `json:"values"`
+			} `json:"streams"`
+		}
+		zr, err := gzip.NewReader(r.Body) // Loki takes gzipped JSON
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if err := json.NewDecoder(zr).Decode(&push); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		for _, s := range push.Streams {
+			received += len(s.Values)
+		}
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer loki.Close()
+	var releaseOnce sync.Once
+
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "resonance-exporter")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cfg := filepath.Join(dir, "exporter.yml")
+	writeFile(t, cfg, "ingest:\n  loki: {url: \""+loki.URL+"\", max_retries: 50}\n")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "--config.file="+cfg, "--web.listen-address="+addr)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	shutdownFailed := make(chan struct{})
+	var logs strings.Builder
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), `msg="Server failed"`) {
+				close(shutdownFailed)
+			}
+		}
+	}()
+
+	base := "http://" + addr
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("exporter not ready: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, err := http.Post(base+"/api/v1/logs", "application/json",
+		strings.NewReader(`{"logs":[{"level":"ERROR","message":"a"},{"level":"INFO","message":"b"},{"level":"INFO","message":"c"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("push: %d", resp.StatusCode)
+	}
+
+	// A client that sent its headers and never its body keeps the
+	// graceful shutdown from finishing.
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fmt.Fprintf(slow, "POST /api/v1/logs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+	time.Sleep(200 * time.Millisecond)
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-shutdownFailed:
+	case <-time.After(daemon.ShutdownTimeout + 10*time.Second):
+		t.Fatal("the shutdown did not time out as set up")
+	}
+	releaseOnce.Do(func() { close(release) })
+	if err := cmd.Wait(); err == nil {
+		t.Error("exit status 0 after a failed shutdown")
+	}
+	<-logged
+	mu.Lock()
+	defer mu.Unlock()
+	if received != 3 {
+		t.Fatalf("Loki received %d entries, want the 3 queued; the exporter logged:\n%s", received, logs.String())
+	}
+}
