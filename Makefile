@@ -4,15 +4,29 @@ TOOLS_BIN := $(CURDIR)/.tools/bin
 export RESONANCE_TOOLS_BIN := $(TOOLS_BIN)
 
 PROMTOOL  := $(TOOLS_BIN)/promtool
+HELM      := $(TOOLS_BIN)/helm
+GORELEASER := $(TOOLS_BIN)/goreleaser
+CHART     := deploy/helm/resonance-telemetry
 
 FUZZTIME  ?= 10s
 
-.PHONY: all build run test unit-test race-test rules-test generated-check examples-test fuzz-test lint tools generate stack bench
+.PHONY: all build run test unit-test race-test rules-test generated-check examples-test fuzz-test lint tools generate stack bench \
+	chart-test config-check systemd-check release-check
 
 all: lint build test
 
+# Version information for --version and resonance_*_build_info, as the
+# release build (.goreleaser.yml) sets it.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS   := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
+	-X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(shell whoami)@$(shell hostname) \
+	-X $(VERSION_PKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
+
 build:
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
 run:
 	$(GO) run ./cmd/resonance-exporter
@@ -53,6 +67,30 @@ rules-test: tools
 	$(PROMTOOL) check config prometheus/prometheus.yml
 	scripts/check-alertmanager.sh
 
+# The Helm chart: helm lint --strict with the default and the full values,
+# then the Go test that renders both and decodes every object strictly.
+chart-test: tools
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) --values $(CHART)/ci/full-values.yaml
+	$(GO) test -count=1 ./deploy/helm/...
+
+# The release config: goreleaser check, then a snapshot release into dist/
+# (both daemons for linux amd64/arm64, resonancetool also for darwin,
+# archives and checksums) whose binaries must report the commit they were
+# built from.
+release-check: tools
+	$(GORELEASER) check
+	REVISION=$(REVISION) BRANCH=$(BRANCH) $(GORELEASER) release --snapshot --clean --skip=publish
+	scripts/check-release.sh
+
+# Both daemons' --config.check on every shipped config.
+config-check:
+	scripts/check-configs.sh
+
+# systemd-analyze verify on deploy/systemd (skipped where systemd is absent).
+systemd-check:
+	scripts/check-systemd.sh
+
 # Exporter, relay, Prometheus and Alertmanager on loopback until Ctrl-C.
 stack: build tools
 	$(GO) run ./cmd/resonancetool stack --bin bin --tools $(TOOLS_BIN)
@@ -72,7 +110,7 @@ bench:
 	bench/cardinality.sh
 	bench/activeusers.sh
 
-test: tools lint generated-check rules-test unit-test race-test examples-test fuzz-test
+test: tools lint generated-check rules-test config-check chart-test systemd-check release-check unit-test race-test examples-test fuzz-test
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

@@ -12,7 +12,13 @@ import (
 // CheckGenerated fails when the committed rules file differs from what the
 // generator writes for the table, naming the first line that differs.
 func (t *Table) CheckGenerated(rulesPath string) error {
-	want, err := t.Render(Options{Format: FormatPlain})
+	return t.CheckRendered(rulesPath, Options{Format: FormatPlain})
+}
+
+// CheckRendered is CheckGenerated for a file rendered with opts, such as
+// the Helm chart's PrometheusRule.
+func (t *Table) CheckRendered(rulesPath string, opts Options) error {
+	want, err := t.Render(opts)
 	if err != nil {
 		return err
 	}
@@ -20,7 +26,7 @@ func (t *Table) CheckGenerated(rulesPath string) error {
 	if err != nil {
 		return err
 	}
-	if err := Validate(got, FormatPlain); err != nil {
+	if err := Validate(got, opts.Format); err != nil {
 		return fmt.Errorf("%s: %w", rulesPath, err)
 	}
 	if bytes.Equal(got, want) {

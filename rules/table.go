@@ -23,6 +23,9 @@ const (
 	DefaultThresholdsPath = "rules/thresholds.yml"
 	DefaultRulesPath      = "rules/resonance.rules.yml"
 	DefaultRunbooksPath   = "docs/runbooks.md"
+	// DefaultChartRulesPath is the PrometheusRule the Helm chart ships,
+	// written beside the plain pack so the chart never drifts from it.
+	DefaultChartRulesPath = "deploy/helm/resonance-telemetry/files/prometheusrule.yaml"
 )
 
 // Severity is an alert's tier, the severity label Alertmanager routes on.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the pinned Prometheus, promtool, Alertmanager and amtool (SPEC.md) into
-# .tools/bin with `go install`, only when the pinned version is missing. Idempotent:
+# Installs the pinned Prometheus, promtool, Alertmanager and amtool (SPEC.md), and
+# helm and goreleaser for the chart and release checks, into .tools/bin with `go install`, only when the pinned version is missing. Idempotent:
 # later runs reuse the binaries.
 set -euo pipefail
 
@@ -8,6 +8,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/.tools/bin"
 PROMETHEUS_VERSION=v0.316.0
 ALERTMANAGER_VERSION=v0.31.1
+HELM_VERSION=v3.22.0
+GORELEASER_VERSION=v2.15.1
 
 mkdir -p "$bin"
 
@@ -26,3 +28,5 @@ install_tool promtool     github.com/prometheus/prometheus/cmd/promtool       "$
 install_tool amtool       github.com/prometheus/alertmanager/cmd/amtool      "$ALERTMANAGER_VERSION"
 install_tool alertmanager github.com/prometheus/alertmanager/cmd/alertmanager "$ALERTMANAGER_VERSION"
 install_tool prometheus   github.com/prometheus/prometheus/cmd/prometheus     "$PROMETHEUS_VERSION"
+install_tool helm         helm.sh/helm/v3/cmd/helm                            "$HELM_VERSION"
+install_tool goreleaser   github.com/goreleaser/goreleaser/v2                 "$GORELEASER_VERSION"

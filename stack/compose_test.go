@@ -629,8 +629,14 @@ func TestDockerfileBuildsStaticBinariesForNonRootImages(t *testing.T) {
 	if !ok {
 		t.Fatal("no build stage")
 	}
-	if run := build.instructionContaining("RUN", "go build"); !strings.Contains(run, "CGO_ENABLED=0") {
+	run := build.instructionContaining("RUN", "go build")
+	if !strings.Contains(run, "CGO_ENABLED=0") {
 		t.Errorf("go build without CGO_ENABLED=0: the binaries would need libc, which distroless/static lacks:\n%s", run)
+	}
+	// Other architectures are cross-compiled by Go on the build machine,
+	// not built under emulation.
+	if build.platform != "$BUILDPLATFORM" || !strings.Contains(run, "GOOS=${TARGETOS}") || !strings.Contains(run, "GOARCH=${TARGETARCH}") {
+		t.Errorf("the build stage must run on $BUILDPLATFORM and cross-compile for $TARGETOS/$TARGETARCH: FROM --platform=%q, %s", build.platform, run)
 	}
 }
 
@@ -642,6 +648,7 @@ type dockerfile struct {
 
 type stage struct {
 	name, from   string
+	platform     string   // FROM --platform=...
 	instructions []string // "KEYWORD args", continuation lines joined
 }
 
@@ -676,7 +683,10 @@ func (s stage) instructionContaining(keyword, text string) string {
 	return ""
 }
 
-var argDefault = regexp.MustCompile(`^ARG ([A-Za-z_][A-Za-z0-9_]*)=(\S+)$`)
+var (
+	argDefault   = regexp.MustCompile(`^ARG ([A-Za-z_][A-Za-z0-9_]*)=(\S+)$`)
+	fromPlatform = regexp.MustCompile(`^--platform=(\S+)\s+`)
+)
 
 func loadDockerfile(t *testing.T) dockerfile {
 	t.Helper()
@@ -691,8 +701,12 @@ func loadDockerfile(t *testing.T) dockerfile {
 			for k, v := range args {
 				from = strings.ReplaceAll(from, "${"+k+"}", v)
 			}
+			platform := ""
+			if m := fromPlatform.FindStringSubmatch(from); m != nil {
+				platform, from = m[1], from[len(m[0]):]
+			}
 			image, name, _ := strings.Cut(from, " AS ")
-			df.stages = append(df.stages, stage{name: strings.TrimSpace(name), from: strings.TrimSpace(image)})
+			df.stages = append(df.stages, stage{name: strings.TrimSpace(name), from: strings.TrimSpace(image), platform: platform})
 			continue
 		}
 		if n := len(df.stages); n > 0 {

@@ -49,6 +49,21 @@ func loadConfig(path string) (*config.Config, error) {
 	return config.Load(path)
 }
 
+// checkConfig loads the config as newExporter does (--config.check),
+// including the ingest keys file the daemon reads at start.
+func checkConfig(path string) error {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	if cfg.Ingest.APIKeysFile != "" {
+		if _, err := ingest.LoadKeys(cfg.Ingest.APIKeysFile); err != nil {
+			return fmt.Errorf("%s: ingest.api_keys_file: %w", path, err)
+		}
+	}
+	return nil
+}
+
 func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
 	cfg, err := loadConfig(opts.configFile)
 	if err != nil {

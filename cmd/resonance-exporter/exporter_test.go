@@ -197,3 +197,25 @@ func toolPath(t *testing.T, name string) string {
 	}
 	return path
 }
+
+// --config.check reads what the daemon reads at start: the file and the
+// ingest keys file it names.
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "exporter.yml")
+	writeFile(t, cfg, "service: quantum-resonance-api\ningest:\n  api_keys_file: ingest-keys\n")
+	if err := checkConfig(cfg); err == nil || !strings.Contains(err.Error(), "ingest.api_keys_file") {
+		t.Fatalf("missing keys file: %v", err)
+	}
+	writeFile(t, filepath.Join(dir, "ingest-keys"), "a-key-of-at-least-sixteen-characters\n")
+	if err := checkConfig(cfg); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+	writeFile(t, cfg, "service: quantum-resonance-api\nbogus: 1\n")
+	if err := checkConfig(cfg); err == nil || !strings.Contains(err.Error(), "bogus") {
+		t.Fatalf("unknown key: %v", err)
+	}
+	if err := checkConfig(""); err != nil {
+		t.Fatalf("built-in defaults: %v", err)
+	}
+}

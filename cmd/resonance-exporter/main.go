@@ -25,12 +25,16 @@ func main() {
 	app.Flag("config.file", "Exporter configuration file. Without it the exporter runs on built-in defaults.").StringVar(&opts.configFile)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&opts.metricsPath)
 	app.Flag("web.disable-exporter-metrics", "Exclude the exporter's own Go and process metrics from /metrics.").BoolVar(&opts.disableExporterMetrics)
+	configCheck := app.Flag("config.check", "Load and validate --config.file (and the files it names), then exit 0 if valid or 1 with the error.").Bool()
 	app.Flag("web.max-requests", "Maximum number of parallel scrapes (0 = no limit).").Default("40").IntVar(&opts.maxRequests)
 	enableLifecycle := daemon.AddLifecycleFlag(app)
 	flag.AddFlags(app, logCfg)
 	app.Version(version.Print("resonance-exporter"))
 	app.HelpFlag.Short('h')
 	kingpin.MustParse(app.Parse(os.Args[1:]))
+	if *configCheck {
+		os.Exit(daemon.CheckConfig(opts.configFile, checkConfig, os.Stdout, os.Stderr))
+	}
 	opts.enableLifecycle = *enableLifecycle
 
 	logger := promslog.New(logCfg)

@@ -33,11 +33,15 @@ func main() {
 		webFlag    = kingpinflag.AddFlags(app, ":9862")
 	)
 	app.Flag("config.file", "Relay configuration file. Without it every target writes to "+relay.DefaultDeliveriesFile+" in the working directory.").StringVar(&configFile)
+	configCheck := app.Flag("config.check", "Load and validate --config.file (and the files it names), then exit 0 if valid or 1 with the error.").Bool()
 	enableLifecycle := daemon.AddLifecycleFlag(app)
 	flag.AddFlags(app, logCfg)
 	app.Version(version.Print("resonance-relay"))
 	app.HelpFlag.Short('h')
 	kingpin.MustParse(app.Parse(os.Args[1:]))
+	if *configCheck {
+		os.Exit(daemon.CheckConfig(configFile, checkConfig, os.Stdout, os.Stderr))
+	}
 
 	logger := promslog.New(logCfg)
 	setGCPercent()
@@ -56,15 +60,20 @@ func main() {
 	}
 }
 
-// setGCPercent lets the heap grow to 4× its live size between collections
+// setGCPercent lets the heap grow to 5× its live size between collections
 // unless GOGC says otherwise. The relay's live heap is a few MB and each
 // notification allocates its decoded alerts and rendered messages, so the
-// default (2×) collects often: 400 cuts the CPU per notification by about a
-// sixth (BENCHMARKS.md) for a few MB of memory.
+// default (2×) collects often; the price is a few MB of memory.
 func setGCPercent() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
+}
+
+// checkConfig loads the config as newRelay does, URL and token files included.
+func checkConfig(path string) error {
+	_, err := relay.Load(path)
+	return err
 }
 
 // newRelay loads the config and wires the relay, its metrics and the

@@ -74,3 +74,24 @@ func TestRelayEndpointsAndReload(t *testing.T) {
 		t.Fatal("SIGHUP path: the bad file must fail the reload too")
 	}
 }
+
+// --config.check resolves the URL files the targets name, as the start does.
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "relay.yml")
+	if err := os.WriteFile(cfg, []byte("targets:\n  - {name: discord, type: discord, url_file: discord.url}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkConfig(cfg); err == nil || !strings.Contains(err.Error(), "discord.url") {
+		t.Fatalf("missing url file: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "discord.url"), []byte("https://discord.com/api/webhooks/1/abc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkConfig(cfg); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+	if err := checkConfig(""); err != nil {
+		t.Fatalf("built-in defaults: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
 
@@ -18,6 +19,14 @@ func setupDashboards(app *kingpin.Application, stdout io.Writer) {
 	cmd := app.Command("dashboards", "The Grafana dashboards generated from the thresholds table.")
 	thresholds := cmd.Flag("thresholds.file", "The thresholds table.").Default(rules.DefaultThresholdsPath).String()
 	dir := cmd.Flag("dir", "The directory of the dashboard JSON files.").Default(dashboards.DefaultDir).String()
+	chartDir := cmd.Flag("chart.dir", "The Helm chart's copy of the dashboards; empty: skip.").Default(dashboards.DefaultChartDir).String()
+	// dirs are the directories generate writes and check compares.
+	dirs := func() []string {
+		if *chartDir == "" {
+			return []string{*dir}
+		}
+		return []string{*dir, *chartDir}
+	}
 
 	build := func() ([]dashboards.Board, error) {
 		t, err := rules.LoadThresholds(*thresholds)
@@ -33,10 +42,12 @@ func setupDashboards(app *kingpin.Application, stdout io.Writer) {
 			if err != nil {
 				return err
 			}
-			if err := dashboards.Write(*dir, boards); err != nil {
-				return err
+			for _, d := range dirs() {
+				if err := dashboards.Write(d, boards); err != nil {
+					return err
+				}
 			}
-			fmt.Fprintf(stdout, "wrote %d dashboards (%d panel queries) to %s\n", len(boards), len(dashboards.Queries(boards)), *dir)
+			fmt.Fprintf(stdout, "wrote %d dashboards (%d panel queries) to %s\n", len(boards), len(dashboards.Queries(boards)), strings.Join(dirs(), " and "))
 			return nil
 		})
 
@@ -46,10 +57,12 @@ func setupDashboards(app *kingpin.Application, stdout io.Writer) {
 			if err != nil {
 				return err
 			}
-			if err := dashboards.Check(*dir, boards); err != nil {
-				return err
+			for _, d := range dirs() {
+				if err := dashboards.Check(d, boards); err != nil {
+					return err
+				}
 			}
-			fmt.Fprintf(stdout, "%s: %d dashboards up to date with %s\n", *dir, len(boards), *thresholds)
+			fmt.Fprintf(stdout, "%s: %d dashboards up to date with %s\n", strings.Join(dirs(), ", "), len(boards), *thresholds)
 			return nil
 		})
 }

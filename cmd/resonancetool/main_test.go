@@ -82,3 +82,54 @@ func TestRulesBadTableNamesFileAndLine(t *testing.T) {
 		t.Errorf("stderr %q", errs.String())
 	}
 }
+
+// The Helm chart's PrometheusRule is part of the generated files: a stale
+// copy fails the check, and generate (without -o) writes it.
+func TestRulesCheckCoversTheChartRule(t *testing.T) {
+	repo(t)
+	chart := filepath.Join(t.TempDir(), "prometheusrule.yaml")
+	b, err := os.ReadFile("deploy/helm/resonance-telemetry/files/prometheusrule.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(chart, bytes.Replace(b, []byte("for: 10m"), []byte("for: 11m"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errs bytes.Buffer
+	if code := run([]string{"rules", "check", "--chart.file", chart}, &out, &errs); code == 0 {
+		t.Fatal("check passed with a stale chart rule")
+	}
+	if !strings.Contains(errs.String(), chart) || !strings.Contains(errs.String(), "run resonancetool rules generate") {
+		t.Errorf("stderr %q", errs.String())
+	}
+	if err := os.WriteFile(chart, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := run([]string{"rules", "check", "--chart.file", chart}, &out, &errs); code != 0 {
+		t.Fatalf("check of the committed chart rule: %s", errs.String())
+	}
+	for _, want := range []string{"kind: PrometheusRule", "alert: WalletCompromised"} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("chart rule lacks %q", want)
+		}
+	}
+}
+
+func TestDashboardsCheckCoversTheChartCopy(t *testing.T) {
+	repo(t)
+	dir := t.TempDir()
+	var out, errs bytes.Buffer
+	if code := run([]string{"dashboards", "generate", "--dir", filepath.Join(dir, "grafana"), "--chart.dir", filepath.Join(dir, "chart")}, &out, &errs); code != 0 {
+		t.Fatalf("generate: %s", errs.String())
+	}
+	stale := filepath.Join(dir, "chart", "system-health.json")
+	if err := os.WriteFile(stale, []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := run([]string{"dashboards", "check", "--dir", filepath.Join(dir, "grafana"), "--chart.dir", filepath.Join(dir, "chart")}, &out, &errs); code == 0 {
+		t.Fatal("check passed with a stale chart dashboard")
+	}
+	if !strings.Contains(errs.String(), stale) {
+		t.Errorf("stderr %q does not name %s", errs.String(), stale)
+	}
+}

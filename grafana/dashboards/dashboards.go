@@ -25,6 +25,10 @@ import (
 // repository root; Grafana's provisioning reads them from there.
 const DefaultDir = "grafana/dashboards"
 
+// DefaultChartDir is the copy the Helm chart turns into ConfigMaps for
+// Grafana's sidecar (Helm reads no file outside the chart).
+const DefaultChartDir = "deploy/helm/resonance-telemetry/files/dashboards"
+
 // Tag is on every generated dashboard; their link bar lists each other
 // through it.
 const Tag = "quantum-resonance"

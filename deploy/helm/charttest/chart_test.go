@@ -1,0 +1,704 @@
+package charttest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/url"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/relay"
+	"github.com/quantum-resonance/telemetry/config"
+)
+
+const (
+	root      = "../../.."
+	chartDir  = "../resonance-telemetry"
+	release   = "rel"
+	namespace = "monitoring"
+)
+
+// The daemons as the chart runs them: each reads its config from
+// /etc/<daemon>/<component>.yml and keeps state in /var/lib/<daemon>.
+var components = map[string]struct {
+	daemon, cmd, port, job string
+}{
+	"exporter": {"resonance-exporter", "./cmd/resonance-exporter", "9861", "resonance"},
+	"relay":    {"resonance-relay", "./cmd/resonance-relay", "9862", "resonance-relay"},
+}
+
+// rendered is one `helm template` output, decoded.
+type rendered struct {
+	deployments     map[string]*appsv1.Deployment
+	services        map[string]*corev1.Service
+	configMaps      map[string]*corev1.ConfigMap
+	secrets         map[string]*corev1.Secret
+	serviceMonitors map[string]*monitoringv1.ServiceMonitor
+	rules           []*monitoringv1.PrometheusRule
+	pdbs            []*policyv1.PodDisruptionBudget
+	hpas            []*autoscalingv2.HorizontalPodAutoscaler
+	amConfigs       []*monitoringv1alpha1.AlertmanagerConfig
+	kinds           map[string]int
+}
+
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	dir := os.Getenv("RESONANCE_TOOLS_BIN")
+	if dir == "" {
+		dir = filepath.Join(root, ".tools", "bin")
+	}
+	p := filepath.Join(dir, name)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("%s not found in %s: run scripts/tools.sh (or set RESONANCE_TOOLS_BIN)", name, dir)
+	}
+	return p
+}
+
+func render(t *testing.T, valuesFiles ...string) *rendered {
+	t.Helper()
+	args := []string{"template", release, chartDir, "--namespace", namespace}
+	for _, f := range valuesFiles {
+		args = append(args, "--values", f)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(tool(t, "helm"), args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	r := &rendered{
+		deployments: map[string]*appsv1.Deployment{}, services: map[string]*corev1.Service{},
+		configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{},
+		serviceMonitors: map[string]*monitoringv1.ServiceMonitor{}, kinds: map[string]int{},
+	}
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(&stdout))
+	for {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
+			continue
+		}
+		var tm metav1.TypeMeta
+		if err := yaml.Unmarshal(doc, &tm); err != nil {
+			t.Fatalf("%v\n%s", err, doc)
+		}
+		r.kinds[tm.Kind]++
+		var obj any
+		switch tm.APIVersion + " " + tm.Kind {
+		case "apps/v1 Deployment":
+			d := &appsv1.Deployment{}
+			obj, r.deployments[component(t, d, doc)] = d, d
+		case "v1 Service":
+			s := &corev1.Service{}
+			obj, r.services[component(t, s, doc)] = s, s
+		case "v1 ConfigMap":
+			c := &corev1.ConfigMap{}
+			strict(t, doc, c)
+			obj, r.configMaps[c.Name] = c, c
+		case "v1 Secret":
+			s := &corev1.Secret{}
+			strict(t, doc, s)
+			obj, r.secrets[s.Name] = s, s
+		case "monitoring.coreos.com/v1 ServiceMonitor":
+			s := &monitoringv1.ServiceMonitor{}
+			obj, r.serviceMonitors[component(t, s, doc)] = s, s
+		case "monitoring.coreos.com/v1 PrometheusRule":
+			p := &monitoringv1.PrometheusRule{}
+			obj, r.rules = p, append(r.rules, p)
+		case "policy/v1 PodDisruptionBudget":
+			p := &policyv1.PodDisruptionBudget{}
+			obj, r.pdbs = p, append(r.pdbs, p)
+		case "autoscaling/v2 HorizontalPodAutoscaler":
+			h := &autoscalingv2.HorizontalPodAutoscaler{}
+			obj, r.hpas = h, append(r.hpas, h)
+		case "monitoring.coreos.com/v1alpha1 AlertmanagerConfig":
+			a := &monitoringv1alpha1.AlertmanagerConfig{}
+			obj, r.amConfigs = a, append(r.amConfigs, a)
+		default:
+			t.Fatalf("unexpected document %s %s:\n%s", tm.APIVersion, tm.Kind, doc)
+		}
+		strict(t, doc, obj)
+		if m := obj.(metav1.Object); m.GetNamespace() != namespace {
+			t.Errorf("%s %s: namespace %q, want the release's %q", tm.Kind, m.GetName(), m.GetNamespace(), namespace)
+		}
+	}
+	return r
+}
+
+// strict decodes like the API server's strict field validation: an unknown
+// or duplicated field fails.
+func strict(t *testing.T, doc []byte, obj any) {
+	t.Helper()
+	if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+		t.Fatalf("strict decoding into %T: %v\n%s", obj, err, doc)
+	}
+}
+
+func component(t *testing.T, obj metav1.Object, doc []byte) string {
+	t.Helper()
+	strict(t, doc, obj)
+	c := obj.GetLabels()["app.kubernetes.io/component"]
+	if _, ok := components[c]; !ok {
+		t.Fatalf("%s: component label %q", obj.GetName(), c)
+	}
+	return c
+}
+
+func stripComments(doc []byte) []byte {
+	var out []byte
+	for line := range bytes.Lines(doc) {
+		if !bytes.HasPrefix(bytes.TrimSpace(line), []byte("#")) {
+			out = append(out, line...)
+		}
+	}
+	return out
+}
+
+func TestDefaultValues(t *testing.T) {
+	r := render(t)
+	want := map[string]int{"Deployment": 2, "Service": 2, "ServiceMonitor": 2, "PrometheusRule": 1,
+		"PodDisruptionBudget": 1, "ConfigMap": 2 + len(dashboardFiles(t))}
+	if !maps.Equal(r.kinds, want) {
+		t.Errorf("kinds %v, want %v (no Secret, HPA or AlertmanagerConfig by default)", r.kinds, want)
+	}
+	checkWorkloads(t, r)
+	checkPrometheusRule(t, r)
+	checkDashboards(t, r)
+	for c := range components {
+		// Without secret.create the pods mount the Secret the README tells
+		// the operator to create.
+		if got, want := projectedSecret(t, r.deployments[c]), release+"-resonance-telemetry-"+c; got != want {
+			t.Errorf("%s mounts Secret %q, want %q", c, got, want)
+		}
+		if got := *r.deployments[c].Spec.Replicas; got != map[string]int32{"exporter": 1, "relay": 2}[c] {
+			t.Errorf("%s replicas %d", c, got)
+		}
+	}
+}
+
+func TestFullValues(t *testing.T) {
+	r := render(t, filepath.Join(chartDir, "ci", "full-values.yaml"))
+	want := map[string]int{"Deployment": 2, "Service": 2, "ServiceMonitor": 2, "PrometheusRule": 1,
+		"PodDisruptionBudget": 1, "HorizontalPodAutoscaler": 1, "AlertmanagerConfig": 1, "Secret": 2,
+		"ConfigMap": 2 + len(dashboardFiles(t))}
+	if !maps.Equal(r.kinds, want) {
+		t.Errorf("kinds %v, want %v", r.kinds, want)
+	}
+	checkWorkloads(t, r)
+	checkPrometheusRule(t, r)
+	checkDashboards(t, r)
+	for c := range components {
+		d := r.deployments[c]
+		// The exporter's wallet cursor may outlive the pod; the relay's
+		// replicas are interchangeable and keep theirs in an emptyDir.
+		state := volume(t, d, "state")
+		if c == "exporter" && state.PersistentVolumeClaim == nil || c == "relay" && state.EmptyDir == nil {
+			t.Errorf("%s: state volume %+v", c, state.VolumeSource)
+		}
+		if _, ok := r.secrets[projectedSecret(t, d)]; !ok {
+			t.Errorf("%s mounts Secret %q, which the chart does not render", c, projectedSecret(t, d))
+		}
+		// Every label the Prometheus selects objects by is there.
+		if r.serviceMonitors[c].Labels["release"] != "kube-prometheus-stack" {
+			t.Errorf("%s ServiceMonitor lacks monitoringLabels: %v", c, r.serviceMonitors[c].Labels)
+		}
+	}
+	if r.deployments["relay"].Spec.Replicas != nil {
+		t.Error("relay replicas set while the HPA scales it")
+	}
+	hpa := r.hpas[0]
+	if ref := hpa.Spec.ScaleTargetRef; ref.Kind != "Deployment" || ref.Name != r.deployments["relay"].Name {
+		t.Errorf("HPA scales %s %s, want the relay Deployment", ref.Kind, ref.Name)
+	}
+	checkAlertmanagerConfig(t, r)
+}
+
+// checkWorkloads holds each daemon's Deployment, Service and ServiceMonitor
+// against each other and against the daemon itself: its flags, its
+// --config.check on the files the pod would see, and the job names the
+// rule pack selects.
+func checkWorkloads(t *testing.T, r *rendered) {
+	jobs := prometheusJobs(t)
+	for c, want := range components {
+		t.Run(c, func(t *testing.T) {
+			d, svc, sm := r.deployments[c], r.services[c], r.serviceMonitors[c]
+			if d == nil || svc == nil || sm == nil {
+				t.Fatalf("Deployment %v, Service %v, ServiceMonitor %v", d != nil, svc != nil, sm != nil)
+			}
+			pod := d.Spec.Template
+			if !selects(d.Spec.Selector, pod.Labels) {
+				t.Errorf("Deployment selector %v does not select its pods %v", d.Spec.Selector, pod.Labels)
+			}
+			sec := pod.Spec.SecurityContext
+			if sec == nil || sec.RunAsNonRoot == nil || !*sec.RunAsNonRoot || sec.RunAsUser == nil || *sec.RunAsUser == 0 {
+				t.Errorf("pod may run as root: %+v", sec)
+			}
+			if len(pod.Spec.Containers) != 1 {
+				t.Fatalf("containers: %d", len(pod.Spec.Containers))
+			}
+			ctr := pod.Spec.Containers[0]
+			csec := ctr.SecurityContext
+			if csec == nil || csec.ReadOnlyRootFilesystem == nil || !*csec.ReadOnlyRootFilesystem ||
+				csec.AllowPrivilegeEscalation == nil || *csec.AllowPrivilegeEscalation {
+				t.Errorf("container security context %+v", csec)
+			}
+			if ctr.Resources.Requests.Memory().IsZero() || ctr.Resources.Limits.Memory().IsZero() {
+				t.Errorf("resources %+v", ctr.Resources)
+			}
+
+			flags := argFlags(t, ctr.Args)
+			if got := flags["--web.listen-address"]; got != ":"+want.port {
+				t.Errorf("--web.listen-address=%q, want :%s", got, want.port)
+			}
+			if len(ctr.Ports) != 1 || ctr.Ports[0].Name != "http" || strconv.Itoa(int(ctr.Ports[0].ContainerPort)) != want.port {
+				t.Errorf("container ports %+v, want http %s", ctr.Ports, want.port)
+			}
+			for probe, path := range map[*corev1.Probe]string{ctr.LivenessProbe: "/-/healthy", ctr.ReadinessProbe: "/-/ready"} {
+				if probe == nil || probe.HTTPGet == nil || probe.HTTPGet.Path != path || probe.HTTPGet.Port.String() != "http" {
+					t.Errorf("probe %+v, want GET %s on port http", probe, path)
+				}
+			}
+
+			// The config file and the Secret's keys sit in one directory,
+			// as the config's relative file names expect.
+			cfgFile := flags["--config.file"]
+			if cfgFile != path.Join("/etc", want.daemon, c+".yml") {
+				t.Errorf("--config.file=%q", cfgFile)
+			}
+			mount := mountOf(t, ctr, "config")
+			if mount.MountPath != path.Dir(cfgFile) || !mount.ReadOnly {
+				t.Errorf("config mounted at %s (read-only %v), --config.file is %s", mount.MountPath, mount.ReadOnly, cfgFile)
+			}
+			cm := r.configMaps[projectedConfigMap(t, d)]
+			if cm == nil {
+				t.Fatalf("the pod mounts ConfigMap %q, which the chart does not render", projectedConfigMap(t, d))
+			}
+			shipped, err := os.ReadFile(filepath.Join(root, "deploy", "config", c+".yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cm.Data[c+".yml"] != string(shipped) {
+				t.Errorf("ConfigMap %s differs from deploy/config/%s.yml", cm.Name, c)
+			}
+
+			// Run the daemon's own --config.check with the pod's flags on
+			// the files the pod would see: the ConfigMap, and the chart's
+			// Secret or, without one, a Secret holding every key the
+			// config names.
+			dir := filepath.Join(t.TempDir(), "etc", want.daemon)
+			writeFiles(t, dir, cm.Data)
+			if s, ok := r.secrets[projectedSecret(t, d)]; ok {
+				writeFiles(t, dir, s.StringData)
+			} else {
+				writeFiles(t, dir, placeholderSecret(c))
+			}
+			args := slices.Clone(ctr.Args)
+			for i, a := range args {
+				if strings.HasPrefix(a, "--config.file=") {
+					args[i] = "--config.file=" + filepath.Join(dir, c+".yml")
+				}
+			}
+			out, err := exec.Command(daemonBinary(t, c), append(args, "--config.check")...).CombinedOutput()
+			if err != nil {
+				t.Errorf("%s %s --config.check: %v\n%s", want.daemon, strings.Join(args, " "), err, out)
+			}
+
+			// The state the config keeps lives on the writable volume.
+			state := mountOf(t, ctr, "state")
+			if state.MountPath != path.Join("/var/lib", want.daemon) || state.ReadOnly {
+				t.Errorf("state mounted at %s (read-only %v)", state.MountPath, state.ReadOnly)
+			}
+			if c == "exporter" {
+				cfg, err := config.Load(filepath.Join(dir, c+".yml"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cfg.Pi.StateFile != "" && path.Dir(cfg.Pi.StateFile) != state.MountPath {
+					t.Errorf("pi.state_file %s is not on the state volume %s", cfg.Pi.StateFile, state.MountPath)
+				}
+			}
+
+			// Service → pods → container port; ServiceMonitor → Service.
+			if !selects(&metav1.LabelSelector{MatchLabels: svc.Spec.Selector}, pod.Labels) {
+				t.Errorf("Service selector %v does not select the pods %v", svc.Spec.Selector, pod.Labels)
+			}
+			if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "http" || svc.Spec.Ports[0].TargetPort.String() != "http" ||
+				strconv.Itoa(int(svc.Spec.Ports[0].Port)) != want.port {
+				t.Errorf("Service ports %+v", svc.Spec.Ports)
+			}
+			if !selects(&sm.Spec.Selector, svc.Labels) {
+				t.Errorf("ServiceMonitor selector %v does not select the Service %v", sm.Spec.Selector, svc.Labels)
+			}
+			if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "http" || sm.Spec.Endpoints[0].Path != "/metrics" {
+				t.Errorf("ServiceMonitor endpoints %+v", sm.Spec.Endpoints)
+			}
+			// The rule pack selects job="resonance" / "resonance-relay",
+			// the job names of prometheus/prometheus.yml.
+			if job := svc.Labels[sm.Spec.JobLabel]; sm.Spec.JobLabel == "" || job != want.job || jobs[want.port] != job {
+				t.Errorf("job %q (from Service label %q), want %q as prometheus.yml names the :%s target (%q)",
+					job, sm.Spec.JobLabel, want.job, want.port, jobs[want.port])
+			}
+		})
+	}
+	if len(r.pdbs) != 1 || !selects(r.pdbs[0].Spec.Selector, r.deployments["relay"].Spec.Template.Labels) ||
+		r.pdbs[0].Spec.MinAvailable == nil {
+		t.Errorf("PodDisruptionBudget must select the relay pods: %+v", r.pdbs)
+	}
+}
+
+// placeholderSecret is what an operator puts in a daemon's Secret when the
+// chart does not create it (README "Run on Kubernetes").
+func placeholderSecret(component string) map[string]string {
+	if component == "exporter" {
+		return map[string]string{"ingest-keys": "placeholder-ingest-key-0123456789\n"}
+	}
+	return map[string]string{
+		"relay.token": "t", "discord.url": "https://discord.com/api/webhooks/1/x",
+		"slack.url": "https://hooks.slack.com/services/T/B/x", "hub.url": "https://hub.example/a", "hub.token": "t",
+	}
+}
+
+func checkPrometheusRule(t *testing.T, r *rendered) {
+	if len(r.rules) != 1 {
+		t.Fatalf("%d PrometheusRules", len(r.rules))
+	}
+	plain, err := os.ReadFile(filepath.Join(root, "rules", "resonance.rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want monitoringv1.PrometheusRuleSpec
+	strict(t, plain, &want)
+	got := r.rules[0].Spec
+	gotJSON, _ := json.Marshal(got)
+	wantJSON, _ := json.Marshal(want)
+	if !bytes.Equal(gotJSON, wantJSON) {
+		t.Errorf("the chart's PrometheusRule differs from rules/resonance.rules.yml: run resonancetool rules generate")
+	}
+	if n := len(want.Groups); n == 0 || len(want.Groups[len(want.Groups)-1].Rules) == 0 {
+		t.Errorf("no rules in the pack")
+	}
+}
+
+func dashboardFiles(t *testing.T) []string {
+	files, err := filepath.Glob(filepath.Join(root, "grafana", "dashboards", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("dashboards: %v %v", files, err)
+	}
+	return files
+}
+
+func checkDashboards(t *testing.T, r *rendered) {
+	byFile := map[string]*corev1.ConfigMap{}
+	for _, cm := range r.configMaps {
+		if cm.Labels["grafana_dashboard"] == "1" {
+			if len(cm.Data) != 1 {
+				t.Errorf("%s: %d keys, want one dashboard", cm.Name, len(cm.Data))
+			}
+			for k := range cm.Data {
+				byFile[k] = cm
+			}
+		}
+	}
+	for _, f := range dashboardFiles(t) {
+		want, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm := byFile[filepath.Base(f)]
+		if cm == nil {
+			t.Errorf("no ConfigMap labelled grafana_dashboard=1 holds %s", filepath.Base(f))
+			continue
+		}
+		if got := cm.Data[filepath.Base(f)]; strings.TrimSpace(got) != strings.TrimSpace(string(want)) || !json.Valid([]byte(got)) {
+			t.Errorf("%s: differs from %s: run resonancetool dashboards generate", cm.Name, f)
+		}
+	}
+	if len(byFile) != len(dashboardFiles(t)) {
+		t.Errorf("%d dashboard ConfigMaps for %d dashboards", len(byFile), len(dashboardFiles(t)))
+	}
+}
+
+// checkAlertmanagerConfig: the chart routes each severity to the same
+// relay targets as alertmanager/alertmanager.yml, at the relay's Service,
+// with the relay's token.
+func checkAlertmanagerConfig(t *testing.T, r *rendered) {
+	if len(r.amConfigs) != 1 {
+		t.Fatalf("%d AlertmanagerConfigs", len(r.amConfigs))
+	}
+	ac := r.amConfigs[0]
+	svc := r.services["relay"]
+	relaySecret := r.secrets[projectedSecret(t, r.deployments["relay"])]
+	relayCfg := relayConfig(t, r)
+	got := map[string][]string{} // severity → relay targets
+	receivers := map[string]monitoringv1alpha1.Receiver{}
+	for _, rc := range ac.Spec.Receivers {
+		receivers[rc.Name] = rc
+	}
+	for _, raw := range ac.Spec.Route.Routes {
+		var route monitoringv1alpha1.Route
+		dec := json.NewDecoder(bytes.NewReader(raw.Raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&route); err != nil {
+			t.Fatalf("route %s: %v", raw.Raw, err)
+		}
+		if len(route.Matchers) != 1 || route.Matchers[0].Name != "severity" {
+			t.Fatalf("route matchers %+v", route.Matchers)
+		}
+		rc, ok := receivers[route.Receiver]
+		if !ok {
+			t.Fatalf("route to unknown receiver %q", route.Receiver)
+		}
+		for _, w := range rc.WebhookConfigs {
+			u, err := url.Parse(*w.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantHost := fmt.Sprintf("%s.%s.svc:%d", svc.Name, namespace, svc.Spec.Ports[0].Port); u.Host != wantHost {
+				t.Errorf("webhook %s: host, want %s", u, wantHost)
+			}
+			target := path.Base(u.Path)
+			if !slices.ContainsFunc(relayCfg.Targets, func(tc relay.TargetConfig) bool { return tc.Name == target }) {
+				t.Errorf("webhook %s: the relay has no target %q", u, target)
+			}
+			cred := w.HTTPConfig.Authorization.Credentials
+			if cred.Name != relaySecret.Name || relaySecret.StringData[cred.Key] == "" {
+				t.Errorf("webhook %s: credentials %s/%s, not a key of the relay's Secret", u, cred.Name, cred.Key)
+			}
+			got[route.Matchers[0].Value] = append(got[route.Matchers[0].Value], target)
+		}
+	}
+	if want := shippedRouting(t); !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("routing %v, want alertmanager/alertmanager.yml's %v", got, want)
+	}
+}
+
+// shippedRouting reads severity → relay targets from alertmanager.yml
+// (with plain YAML: Alertmanager's config package would pull every
+// notifier into this test; amtool checks that file).
+func shippedRouting(t *testing.T) map[string][]string {
+	data, err := os.ReadFile(filepath.Join(root, "alertmanager", "alertmanager.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Route struct {
+			Routes []struct {
+				Matchers []string `json:"matchers"`
+				Receiver string   `json:"receiver"`
+			} `json:"routes"`
+		} `json:"route"`
+		Receivers []struct {
+			Name           string `json:"name"`
+			WebhookConfigs []struct {
+				URL string `json:"url"`
+			} `json:"webhook_configs"`
+		} `json:"receivers"`
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, route := range cfg.Route.Routes {
+		for _, m := range route.Matchers {
+			severity, ok := strings.CutPrefix(m, "severity=")
+			if !ok {
+				continue
+			}
+			severity = strings.Trim(severity, `"`)
+			for _, rc := range cfg.Receivers {
+				if rc.Name != route.Receiver {
+					continue
+				}
+				for _, w := range rc.WebhookConfigs {
+					out[severity] = append(out[severity], path.Base(w.URL))
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("alertmanager.yml: no severity routes to webhooks found")
+	}
+	return out
+}
+
+func relayConfig(t *testing.T, r *rendered) *relay.Config {
+	dir := t.TempDir()
+	writeFiles(t, dir, r.configMaps[projectedConfigMap(t, r.deployments["relay"])].Data)
+	writeFiles(t, dir, r.secrets[projectedSecret(t, r.deployments["relay"])].StringData)
+	cfg, err := relay.Load(filepath.Join(dir, "relay.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// prometheusJobs maps a target port to its job in prometheus/prometheus.yml.
+// (Only the static targets are read: the Prometheus config package would
+// pull every service discovery into this test.)
+func prometheusJobs(t *testing.T) map[string]string {
+	data, err := os.ReadFile(filepath.Join(root, "prometheus", "prometheus.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		ScrapeConfigs []struct {
+			JobName       string `json:"job_name"`
+			StaticConfigs []struct {
+				Targets []string `json:"targets"`
+			} `json:"static_configs"`
+		} `json:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	jobs := map[string]string{}
+	for _, sc := range cfg.ScrapeConfigs {
+		for _, st := range sc.StaticConfigs {
+			for _, target := range st.Targets {
+				_, port, _ := strings.Cut(target, ":")
+				jobs[port] = sc.JobName
+			}
+		}
+	}
+	return jobs
+}
+
+func argFlags(t *testing.T, args []string) map[string]string {
+	flags := map[string]string{}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || !strings.HasPrefix(k, "--") {
+			t.Errorf("argument %q: want --flag=value", a)
+		}
+		flags[k] = v
+	}
+	return flags
+}
+
+func selects(sel *metav1.LabelSelector, set map[string]string) bool {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	return err == nil && !s.Empty() && s.Matches(labels.Set(set))
+}
+
+func volume(t *testing.T, d *appsv1.Deployment, name string) corev1.Volume {
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.Name == name {
+			return v
+		}
+	}
+	t.Fatalf("%s: no volume %q", d.Name, name)
+	return corev1.Volume{}
+}
+
+func mountOf(t *testing.T, c corev1.Container, name string) corev1.VolumeMount {
+	for _, m := range c.VolumeMounts {
+		if m.Name == name {
+			return m
+		}
+	}
+	t.Fatalf("container %s: no mount of %q", c.Name, name)
+	return corev1.VolumeMount{}
+}
+
+func projected(t *testing.T, d *appsv1.Deployment) []corev1.VolumeProjection {
+	p := volume(t, d, "config").Projected
+	if p == nil || len(p.Sources) != 2 {
+		t.Fatalf("%s: config volume %+v, want a ConfigMap and a Secret projected together", d.Name, p)
+	}
+	return p.Sources
+}
+
+func projectedConfigMap(t *testing.T, d *appsv1.Deployment) string {
+	for _, s := range projected(t, d) {
+		if s.ConfigMap != nil {
+			return s.ConfigMap.Name
+		}
+	}
+	t.Fatalf("%s: no ConfigMap in the config volume", d.Name)
+	return ""
+}
+
+func projectedSecret(t *testing.T, d *appsv1.Deployment) string {
+	for _, s := range projected(t, d) {
+		if s.Secret != nil {
+			if s.Secret.Optional != nil && *s.Secret.Optional {
+				t.Errorf("%s: the Secret is optional; a daemon without its keys must not start", d.Name)
+			}
+			return s.Secret.Name
+		}
+	}
+	t.Fatalf("%s: no Secret in the config volume", d.Name)
+	return ""
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// daemonBinary builds both daemons once per test run.
+func daemonBinary(t *testing.T, component string) string {
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "charttest-bin")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), components["exporter"].cmd, components["relay"].cmd)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, components[component].daemon)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}

@@ -1,0 +1,60 @@
+{{/* The chart's name, and the release-qualified name of its objects. */}}
+{{- define "resonance.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "resonance.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- else if contains (include "resonance.name" .) .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name (include "resonance.name" .) | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels of every object; "component" is exporter or relay where it applies. */}}
+{{- define "resonance.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "resonance.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* Selector labels of one component: (dict "root" $ "component" "relay"). */}}
+{{- define "resonance.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "resonance.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "resonance.componentLabels" -}}
+{{ include "resonance.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* The image of a component: its repository, and its tag or the chart's appVersion. */}}
+{{- define "resonance.image" -}}
+{{- printf "%s:%s" .image.repository (default .root.Chart.AppVersion .image.tag) -}}
+{{- end -}}
+
+{{/* The Secret a component reads its key files from. */}}
+{{- define "resonance.exporter.secretName" -}}
+{{- default (printf "%s-exporter" (include "resonance.fullname" .)) .Values.exporter.secret.name -}}
+{{- end -}}
+{{- define "resonance.relay.secretName" -}}
+{{- default (printf "%s-relay" (include "resonance.fullname" .)) .Values.relay.secret.name -}}
+{{- end -}}
+
+{{/*
+The config a component runs on: the shipped file (deploy/config, copied into
+files/ by the generator) unless values replace it.
+*/}}
+{{- define "resonance.config" -}}
+{{- if .values.config -}}
+{{- toYaml .values.config -}}
+{{- else -}}
+{{- .root.Files.Get .file -}}
+{{- end -}}
+{{- end -}}
