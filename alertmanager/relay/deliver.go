@@ -106,15 +106,20 @@ var userAgent = "resonance-relay/" + version.Version
 // Send posts body until the channel accepts it, it is rejected, or the next
 // attempt could not happen before ctx's deadline.
 func (s *httpSink) Send(ctx context.Context, req request) ([]byte, error) {
+	var answered error // the channel's last answer, for when the deadline cuts the next attempt
 	for attempt := 1; ; attempt++ {
 		reply, wait, err := s.attempt(ctx, req)
 		if err == nil {
 			return reply, nil
 		}
 		var rejected *RejectedError
+		if ctx.Err() != nil && answered != nil {
+			return nil, fmt.Errorf("%w (attempt %d cut by the delivery deadline: %w)", answered, attempt, ctx.Err())
+		}
 		if errors.As(err, &rejected) || ctx.Err() != nil || errors.Is(err, errPacedBeyondDeadline) {
 			return nil, err
 		}
+		answered = err
 		if wait <= 0 {
 			wait = s.backoff.delay(attempt)
 		}
