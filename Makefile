@@ -37,11 +37,11 @@ tools:
 
 # Every Go test, the end-to-end test of the real stack (e2e/) included.
 unit-test:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout=20m ./...
 
 # The concurrent packages once more under the race detector.
 race-test:
-	$(GO) test -race -count=1 ./ingest/... ./client ./collector ./alertmanager/... ./daemon
+	$(GO) test -race -count=1 ./ingest/... ./client ./collector ./alertmanager/... ./daemon ./ritual/schedule
 
 # Generated files match their generators.
 generated-check:

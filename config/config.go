@@ -27,6 +27,7 @@ type Config struct {
 	Ingest  IngestConfig  `yaml:"ingest"`
 	Probes  []ProbeConfig `yaml:"probes"`
 	Pi      PiConfig      `yaml:"pi"`
+	Process ProcessConfig `yaml:"process"`
 }
 
 // Default returns the built-in configuration the exporter runs on when no
@@ -96,6 +97,9 @@ func (c *Config) Validate() error {
 	if err := c.Pi.validate(); err != nil {
 		return fmt.Errorf("pi.%w", err)
 	}
+	if err := c.Process.validate(); err != nil {
+		return fmt.Errorf("process.%w", err)
+	}
 	return nil
 }
 
@@ -105,6 +109,7 @@ func (c *Config) resolvePaths(dir string) {
 		c.Probes[i].HTTPClientConfig.SetDirectory(dir)
 	}
 	c.Pi.resolvePaths(dir)
+	c.Process.resolvePaths(dir)
 }
 
 func joinDir(dir, path string) string {

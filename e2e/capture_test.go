@@ -23,6 +23,7 @@ type capture struct {
 	mu       sync.Mutex
 	received []delivery
 	failures map[string][]int // channel → status codes to answer next
+	gone     map[string]bool  // channel → webhook deleted: 404 for good
 	refused  map[string]int   // channel → requests answered with an error
 }
 
@@ -33,13 +34,21 @@ type delivery struct {
 }
 
 func newCapture(t *testing.T, hubToken string) *capture {
-	c := &capture{t: t, token: hubToken, failures: map[string][]int{}, refused: map[string]int{}}
+	c := &capture{t: t, token: hubToken, failures: map[string][]int{}, gone: map[string]bool{}, refused: map[string]int{}}
 	c.server = httptest.NewServer(http.HandlerFunc(c.serve))
 	t.Cleanup(c.server.Close)
 	return c
 }
 
 func (c *capture) url(channel string) string { return c.server.URL + "/" + channel }
+
+// deleteWebhook makes channel answer every request as a deleted webhook
+// does (Discord: 404 {"message": "Unknown Webhook", "code": 10015}).
+func (c *capture) deleteWebhook(channel string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gone[channel] = true
+}
 
 // failNext makes channel answer the given statuses to its next requests.
 func (c *capture) failNext(channel string, statuses ...int) {
@@ -60,6 +69,12 @@ func (c *capture) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.mu.Lock()
+	if c.gone[channel] {
+		c.refused[channel]++
+		c.mu.Unlock()
+		replyFailure(w, channel, http.StatusNotFound)
+		return
+	}
 	if next := c.failures[channel]; len(next) > 0 {
 		status := next[0]
 		c.failures[channel] = next[1:]
@@ -96,6 +111,10 @@ func replyFailure(w http.ResponseWriter, channel string, status int) {
 		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(status)
 		w.Write([]byte(`{"message": "You are being rate limited.", "retry_after": 0.5, "global": false}`))
+	case status == http.StatusNotFound && channel == "discord":
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		w.Write([]byte(`{"message": "Unknown Webhook", "code": 10015}`))
 	case status == http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(status)
@@ -133,6 +152,19 @@ func (c *capture) matching(channel, alertname string, status statusFilter) []del
 
 func (c *capture) count(channel, alertname string, status statusFilter) int {
 	return len(c.matching(channel, alertname, status))
+}
+
+// all returns everything channel accepted, in order.
+func (c *capture) all(channel string) []delivery {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []delivery
+	for _, d := range c.received {
+		if d.channel == channel {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func (c *capture) refusedCount(channel string) int {
@@ -192,6 +224,7 @@ var hubIdentity = map[string]struct{ metric, severity string }{
 	"LowBalance":            {"wallet_balance", "warning"},
 	"WalletCompromised":     {"wallet_unauthorized_transactions", "critical"},
 	"CommunityResonanceLow": {"community_resonance", "warning"},
+	"RelayDeliveryFailing":  {"relay_delivery_failing", "critical"},
 }
 
 // checkDiscordShape: the seed's Discord shape within Discord's limits.

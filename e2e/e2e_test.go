@@ -42,8 +42,9 @@ func TestEndToEnd(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "discord.url"), capture.url("discord"))
 	writeFile(t, filepath.Join(dir, "slack.url"), capture.url("slack"))
 	writeFile(t, filepath.Join(dir, "hub.token"), hubToken)
+	writeFile(t, filepath.Join(dir, "heartbeat.url"), capture.url("heartbeat"))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	stack, err := localstack.Start(ctx, localstack.Options{
 		Root: repoRoot, Dir: dir, Bin: binDir, ToolsBin: toolsBin,
@@ -55,7 +56,8 @@ targets:
   - {name: discord, type: discord, url_file: %q}
   - {name: slack, type: slack, url_file: %q}
   - {name: hub, type: http, url: %q, bearer_token_file: %q}
-`, filepath.Join(dir, "discord.url"), filepath.Join(dir, "slack.url"), capture.url("hub"), filepath.Join(dir, "hub.token")),
+  - {name: heartbeat, type: heartbeat, url_file: %q}
+`, filepath.Join(dir, "discord.url"), filepath.Join(dir, "slack.url"), capture.url("hub"), filepath.Join(dir, "hub.token"), filepath.Join(dir, "heartbeat.url")),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +81,12 @@ targets:
 	t.Run("low balance goes to the warning route only", e.lowBalance)
 	t.Run("a channel answering 429 and 500 still gets the alert once", e.failingChannel)
 	t.Run("alertmanager HA delivers once after one peer is killed", e.haFailover)
+	t.Run("a deleted Discord webhook raises RelayDeliveryFailing on Slack", e.discordGone)
+	// While RelayDeliveryFailing (critical) still fires: the alert panels
+	// have a critical alert to show.
 	t.Run("every dashboard query runs against the live Prometheus", func(t *testing.T) { e.dashboardQueries(t, start) })
+	// Kills the relay: the last case.
+	t.Run("killing the relay stops the heartbeat", e.heartbeatStops)
 }
 
 type env struct {
@@ -176,6 +183,57 @@ func (e *env) haFailover(t *testing.T) {
 	time.Sleep(5 * time.Second)
 	if got := e.capture.count("hub", "CommunityResonanceLow", firingOnly); got != 1 {
 		t.Errorf("CommunityResonanceLow delivered %d times by the surviving Alertmanager, want exactly 1", got)
+	}
+}
+
+// discordGone: the Discord webhook is deleted (404 for good). Whatever the
+// relay calls that outcome (failed today, rejected once it tells permanent
+// rejections apart), RelayDeliveryFailing fires for target discord and
+// reaches people through Slack, which still works.
+func (e *env) discordGone(t *testing.T) {
+	e.capture.deleteWebhook("discord")
+	// A critical alert to Discord: an unauthorized payment.
+	e.push(t, http.MethodPost, "/api/v1/events", map[string]any{"events": []map[string]any{
+		{"type": "transaction", "status": "completed", "amount": 7, "authorized": false},
+	}})
+	e.waitForDelivery(t, "slack", "RelayDeliveryFailing", firingOnly, 2*time.Minute)
+	var found bool
+	for _, a := range e.amAlerts(t, "RelayDeliveryFailing") {
+		found = found || a.Labels["target"] == "discord"
+	}
+	if !found {
+		t.Error("RelayDeliveryFailing does not name target discord")
+	}
+	if e.capture.refusedCount("discord") == 0 {
+		t.Error("the deleted Discord webhook was never called")
+	}
+}
+
+// heartbeatStops: Alertmanager's Watchdog route pings the heartbeat URL
+// through the relay about once a minute; with the relay dead the pings stop,
+// which is what the outside dead man's switch alarms on.
+func (e *env) heartbeatStops(t *testing.T) {
+	// The Watchdog fires from the first evaluation; by now (minutes into
+	// the run) the route has repeated it at least once.
+	deadline := time.Now().Add(90 * time.Second)
+	for len(e.capture.all("heartbeat")) < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+	}
+	pings := e.capture.all("heartbeat")
+	if len(pings) < 2 {
+		t.Fatalf("%d heartbeat pings, want repeated pings while the chain works", len(pings))
+	}
+	if pings[0].body["status"] != "firing" {
+		t.Errorf("ping body %v", pings[0].body)
+	}
+	if err := e.stack.Kill("resonance-relay"); err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.capture.all("heartbeat"))
+	// Longer than the Watchdog's repeat_interval (1m) plus its group_interval.
+	time.Sleep(75 * time.Second)
+	if after := len(e.capture.all("heartbeat")); after != before {
+		t.Errorf("%d heartbeat pings arrived with the relay dead", after-before)
 	}
 }
 

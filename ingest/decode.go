@@ -441,12 +441,21 @@ type BusinessUpdate struct {
 	MiningBoostActive  *bool    `json:"mining_boost_active"`
 	WalletBalance      *float64 `json:"wallet_balance"`
 	CommunityResonance *float64 `json:"community_resonance"`
+	// StartedAt and ResidentMemoryBytes are the app's own process figures,
+	// for an app on a machine the exporter cannot watch: started_at in
+	// RFC 3339, resident_memory_bytes a whole number of bytes.
+	StartedAt           *time.Time `json:"-"`
+	StartedAtText       *string    `json:"started_at"`
+	ResidentMemoryBytes *float64   `json:"resident_memory_bytes"`
 }
+
+// businessKeys lists the keys of a business update, for error messages.
+const businessKeys = "active_users, mining_boost_active, wallet_balance, community_resonance, started_at, resident_memory_bytes"
 
 // Len is the number of values the update sets.
 func (u *BusinessUpdate) Len() int {
 	n := 0
-	for _, set := range []bool{u.ActiveUsers != nil, u.MiningBoostActive != nil, u.WalletBalance != nil, u.CommunityResonance != nil} {
+	for _, set := range []bool{u.ActiveUsers != nil, u.MiningBoostActive != nil, u.WalletBalance != nil, u.CommunityResonance != nil, u.StartedAtText != nil, u.ResidentMemoryBytes != nil} {
 		if set {
 			n++
 		}
@@ -470,7 +479,7 @@ func DecodeBusiness(data []byte) (*BusinessUpdate, error) {
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name := strings.TrimPrefix(err.Error(), "json: unknown field ")
 			return nil, &InputError{Field: strings.Trim(name, `"`), Index: -1,
-				Msg: "unknown key: expected active_users, mining_boost_active, wallet_balance, community_resonance"}
+				Msg: "unknown key: expected " + businessKeys}
 		}
 		return nil, &InputError{Index: -1, Msg: err.Error()}
 	}
@@ -478,7 +487,7 @@ func DecodeBusiness(data []byte) (*BusinessUpdate, error) {
 		return nil, &NotJSONError{Err: errors.New("data after the JSON object")}
 	}
 	if u.Len() == 0 {
-		return nil, &InputError{Index: -1, Msg: "no value: set at least one of active_users, mining_boost_active, wallet_balance, community_resonance"}
+		return nil, &InputError{Index: -1, Msg: "no value: set at least one of " + businessKeys}
 	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	if v := u.ActiveUsers; v != nil && (!finite(*v) || *v < 0 || *v != math.Trunc(*v)) {
@@ -489,6 +498,16 @@ func DecodeBusiness(data []byte) (*BusinessUpdate, error) {
 	}
 	if v := u.CommunityResonance; v != nil && (!finite(*v) || *v < 0 || *v > 100) {
 		return nil, &InputError{Field: "community_resonance", Index: -1, Msg: fmt.Sprintf("%v is not a score from 0 to 100", *v)}
+	}
+	if v := u.StartedAtText; v != nil {
+		t, err := time.Parse(time.RFC3339Nano, *v)
+		if err != nil || t.Year() < 1970 {
+			return nil, &InputError{Field: "started_at", Index: -1, Msg: fmt.Sprintf("%q is not an RFC 3339 time, e.g. 2026-11-27T04:00:00Z", truncateForError(*v))}
+		}
+		u.StartedAt = &t
+	}
+	if v := u.ResidentMemoryBytes; v != nil && (!finite(*v) || *v < 0 || *v != math.Trunc(*v)) {
+		return nil, &InputError{Field: "resident_memory_bytes", Index: -1, Msg: fmt.Sprintf("%v is not a byte count (a whole number, 0 or more)", *v)}
 	}
 	return &u, nil
 }
@@ -545,4 +564,12 @@ func parseISOFast(s string) (time.Time, bool) {
 
 func daysIn(m time.Month, year int) int {
 	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// truncateForError keeps an echoed input short.
+func truncateForError(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +94,8 @@ func FuzzDecodeBusiness(f *testing.F) {
 	f.Add([]byte(`{"active_users":3,"mining_boost_active":true,"wallet_balance":12.5,"community_resonance":37}`))
 	f.Add([]byte(`{"wallet_balance":-1}`))
 	f.Add([]byte(`{"typo":1}`))
+	f.Add([]byte(`{"started_at":"2026-11-27T04:00:00.5+01:00","resident_memory_bytes":734003200}`))
+	f.Add([]byte(`{"started_at":"yesterday","resident_memory_bytes":-1}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		u, err := DecodeBusiness(data)
 		checkRejection(t, data, err)
@@ -104,6 +107,12 @@ func FuzzDecodeBusiness(f *testing.F) {
 		}
 		if v := u.CommunityResonance; v != nil && (*v < 0 || *v > 100) {
 			t.Fatalf("accepted community_resonance %v", *v)
+		}
+		if (u.StartedAt == nil) != (u.StartedAtText == nil) {
+			t.Fatalf("started_at %v parsed as %v", u.StartedAtText, u.StartedAt)
+		}
+		if v := u.ResidentMemoryBytes; v != nil && (*v < 0 || *v != math.Trunc(*v)) {
+			t.Fatalf("accepted resident_memory_bytes %v", *v)
 		}
 	})
 }

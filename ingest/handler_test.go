@@ -153,9 +153,15 @@ func TestLogsSeedPayload(t *testing.T) {
 resonance_log_entries_total{level="error",service="quantum-resonance"} 1
 resonance_log_entries_total{level="info",service="quantum-resonance"} 1
 resonance_log_entries_total{level="warning",service="quantum-resonance"} 1
+resonance_log_entries_total{level="critical",service="quantum-resonance-api"} 0
+resonance_log_entries_total{level="debug",service="quantum-resonance-api"} 0
+resonance_log_entries_total{level="error",service="quantum-resonance-api"} 0
+resonance_log_entries_total{level="info",service="quantum-resonance-api"} 0
+resonance_log_entries_total{level="warning",service="quantum-resonance-api"} 0
 # HELP resonance_errors_total Log entries at level ERROR or CRITICAL, by service (seed: error_rate is its rate per minute).
 # TYPE resonance_errors_total counter
 resonance_errors_total{service="quantum-resonance"} 1
+resonance_errors_total{service="quantum-resonance-api"} 0
 # HELP resonance_ingest_requests_total Requests to the ingest API, by endpoint and status code.
 # TYPE resonance_ingest_requests_total counter
 resonance_ingest_requests_total{code="202",endpoint="/api/v1/logs"} 1
@@ -180,9 +186,13 @@ func TestLogsLevelsAndServiceFallback(t *testing.T) {
 	compare(t, ta.store, `
 # HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
 # TYPE resonance_log_entries_total counter
+resonance_log_entries_total{level="critical",service="quantum-resonance-api"} 0
 resonance_log_entries_total{level="critical",service="src"} 1
+resonance_log_entries_total{level="debug",service="quantum-resonance-api"} 0
 resonance_log_entries_total{level="debug",service="src"} 1
 resonance_log_entries_total{level="error",service="quantum-resonance-api"} 1
+resonance_log_entries_total{level="info",service="quantum-resonance-api"} 0
+resonance_log_entries_total{level="warning",service="quantum-resonance-api"} 0
 resonance_log_entries_total{level="warning",service="svc"} 1
 # HELP resonance_errors_total Log entries at level ERROR or CRITICAL, by service (seed: error_rate is its rate per minute).
 # TYPE resonance_errors_total counter
@@ -257,13 +267,17 @@ func TestBadBatchChangesNothing(t *testing.T) {
 			`{"events":[{"type":"upstream_call","upstream":"huggingface","duration_ms":1}]}`,
 			`{"error":"events[0].ok: missing: true when the call succeeded, false when it failed","index":0}`},
 		{"business unknown key", BusinessPath, `{"wallet_balanse":3}`,
-			`{"error":"wallet_balanse: unknown key: expected active_users, mining_boost_active, wallet_balance, community_resonance"}`},
+			`{"error":"wallet_balanse: unknown key: expected active_users, mining_boost_active, wallet_balance, community_resonance, started_at, resident_memory_bytes"}`},
 		{"business out of range", BusinessPath, `{"wallet_balance":5,"community_resonance":101}`,
 			`{"error":"community_resonance: 101 is not a score from 0 to 100"}`},
 		{"business wrong type", BusinessPath, `{"mining_boost_active":"yes"}`,
 			`{"error":"mining_boost_active: string is not a valid boolean"}`},
+		{"business started_at", BusinessPath, `{"started_at":"yesterday"}`,
+			`{"error":"started_at: \"yesterday\" is not an RFC 3339 time, e.g. 2026-11-27T04:00:00Z"}`},
+		{"business resident memory", BusinessPath, `{"resident_memory_bytes":1.5}`,
+			`{"error":"resident_memory_bytes: 1.5 is not a byte count (a whole number, 0 or more)"}`},
 		{"business empty", BusinessPath, `{}`,
-			`{"error":"no value: set at least one of active_users, mining_boost_active, wallet_balance, community_resonance"}`},
+			`{"error":"no value: set at least one of active_users, mining_boost_active, wallet_balance, community_resonance, started_at, resident_memory_bytes"}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -274,13 +288,26 @@ func TestBadBatchChangesNothing(t *testing.T) {
 			expectStatus(t, ta.do(t, req{method: method, path: c.path, body: c.body}), 400, c.want)
 		})
 	}
-	// Nothing of any rejected batch was applied.
-	for _, name := range []string{"resonance_log_entries_total", "resonance_errors_total", "resonance_api_requests_total",
+	// Nothing of any rejected batch was applied: the configured service's
+	// pre-initialised log and error series are still 0.
+	for _, name := range []string{"resonance_api_requests_total",
 		"resonance_upstream_requests_total", "resonance_wallet_balance_pi", "resonance_business_last_update_timestamp_seconds"} {
 		if n := testutil.CollectAndCount(ta.store, name); n != 0 {
 			t.Errorf("%s: %d series after rejected batches", name, n)
 		}
 	}
+	compare(t, ta.store, `
+# HELP resonance_errors_total Log entries at level ERROR or CRITICAL, by service (seed: error_rate is its rate per minute).
+# TYPE resonance_errors_total counter
+resonance_errors_total{service="quantum-resonance-api"} 0
+# HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
+# TYPE resonance_log_entries_total counter
+resonance_log_entries_total{level="critical",service="quantum-resonance-api"} 0
+resonance_log_entries_total{level="debug",service="quantum-resonance-api"} 0
+resonance_log_entries_total{level="error",service="quantum-resonance-api"} 0
+resonance_log_entries_total{level="info",service="quantum-resonance-api"} 0
+resonance_log_entries_total{level="warning",service="quantum-resonance-api"} 0
+`, "resonance_log_entries_total", "resonance_errors_total")
 	compare(t, ta.store, `
 # HELP resonance_transactions_total Pi transactions reported by the app, by status (seed: transactions_completed is status="completed").
 # TYPE resonance_transactions_total counter
@@ -289,7 +316,7 @@ resonance_transactions_total{status="completed"} 0
 resonance_transactions_total{status="failed"} 0
 # HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).
 # TYPE resonance_ingest_rejected_requests_total counter
-resonance_ingest_rejected_requests_total{reason="invalid"} 17
+resonance_ingest_rejected_requests_total{reason="invalid"} 19
 `, "resonance_transactions_total", "resonance_ingest_rejected_requests_total")
 }
 
@@ -370,7 +397,11 @@ func TestNoKeysLoopbackOnly(t *testing.T) {
 	compare(t, ta.store, `
 # HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
 # TYPE resonance_log_entries_total counter
+resonance_log_entries_total{level="critical",service="quantum-resonance-api"} 0
+resonance_log_entries_total{level="debug",service="quantum-resonance-api"} 0
+resonance_log_entries_total{level="error",service="quantum-resonance-api"} 0
 resonance_log_entries_total{level="info",service="quantum-resonance-api"} 4
+resonance_log_entries_total{level="warning",service="quantum-resonance-api"} 0
 `, "resonance_log_entries_total")
 }
 
@@ -661,6 +692,26 @@ resonance_mining_boost_active 0
 `, pushed+30), names...)
 }
 
+// An app on another machine pushes its own start time and memory: the same
+// series as the exporter's process collector, with source="app", expiring
+// with the other business values.
+func TestBusinessProcessFigures(t *testing.T) {
+	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.BusinessTTL = model.Duration(time.Minute) })
+	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath,
+		body: `{"started_at":"2026-11-27T04:00:00.5+01:00","resident_memory_bytes":734003200}`}), 202, `{"accepted":2}`)
+	names := []string{"resonance_process_start_time_seconds", "resonance_process_resident_memory_bytes"}
+	compare(t, ta.store, `
+# HELP resonance_process_resident_memory_bytes Resident memory of the watched service's process in bytes, by who reported it (proc: read by the exporter on the same host; app: pushed as resident_memory_bytes).
+# TYPE resonance_process_resident_memory_bytes gauge
+resonance_process_resident_memory_bytes{source="app"} 7.340032e+08
+# HELP resonance_process_start_time_seconds Start time of the watched service's process, as a Unix time, by who reported it (proc: read by the exporter on the same host; app: pushed as started_at).
+# TYPE resonance_process_start_time_seconds gauge
+resonance_process_start_time_seconds{source="app"} 1.7957484005e+09
+`, names...)
+	*ta.clock = ta.clock.Add(61 * time.Second)
+	compare(t, ta.store, "", names...)
+}
+
 func TestCardinalityCap(t *testing.T) {
 	const limit = 500
 	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.MaxLabelValues = limit })
@@ -684,14 +735,17 @@ func TestCardinalityCap(t *testing.T) {
 		logs[i] = fmt.Sprintf(`{"level":"INFO","service":"s%d"}`, i)
 	}
 	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: `{"logs":[` + strings.Join(logs, ",") + `]}`}), 202, "")
-	if n := testutil.CollectAndCount(ta.store, "resonance_log_entries_total"); n != limit+1 {
-		t.Errorf("resonance_log_entries_total: %d series, want %d", n, limit+1)
+	// The configured service holds one of the service values from the
+	// start, with its five levels pre-initialised: 499 pushed services
+	// fit, the rest fold into "other".
+	if n := testutil.CollectAndCount(ta.store, "resonance_log_entries_total"); n != limit+5 {
+		t.Errorf("resonance_log_entries_total: %d series, want %d", n, limit+5)
 	}
 	compare(t, ta.store, `
 # HELP resonance_ingest_label_values_overflow_total Pushed values folded into "other" because the label already had ingest.max_label_values distinct values, or (label="series") the metric already had ingest.max_series_per_metric label combinations; by metric and label.
 # TYPE resonance_ingest_label_values_overflow_total counter
 resonance_ingest_label_values_overflow_total{label="endpoint",metric="resonance_api_requests_total"} 99500
-resonance_ingest_label_values_overflow_total{label="service",metric="resonance_log_entries_total"} 500
+resonance_ingest_label_values_overflow_total{label="service",metric="resonance_log_entries_total"} 501
 `, "resonance_ingest_label_values_overflow_total")
 }
 

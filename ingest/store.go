@@ -19,6 +19,14 @@ const WalletUnauthorizedHelp = "Outgoing wallet transactions not to an authorize
 // the same way: {source="app"} here, {source="horizon"} in collector/wallet.go.
 const WalletBalanceHelp = "Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain)."
 
+// ProcessStartTimeHelp and ProcessResidentMemoryHelp are shared with the
+// exporter's process collector ({source="proc"}), so the app's pushed figures
+// ({source="app"}) and the ones read from /proc form one family each.
+const (
+	ProcessStartTimeHelp      = "Start time of the watched service's process, as a Unix time, by who reported it (proc: read by the exporter on the same host; app: pushed as started_at)."
+	ProcessResidentMemoryHelp = "Resident memory of the watched service's process in bytes, by who reported it (proc: read by the exporter on the same host; app: pushed as resident_memory_bytes)."
+)
+
 // Histogram buckets. API requests: around the seed's 2000 ms SlowAPI
 // threshold. Upstream calls: up to 30 s, with 3 s and 5 s for the seed's
 // SlowInference / PiSDKLatencyHigh / HuggingFaceLatencyHigh thresholds.
@@ -86,6 +94,8 @@ const (
 	bizMiningBoost
 	bizWalletBalance
 	bizCommunity
+	bizStartedAt
+	bizResidentMemory
 	numBusiness
 )
 
@@ -110,6 +120,12 @@ var (
 		bizCommunity: prometheus.NewDesc("resonance_community_resonance_score",
 			"Community engagement score 0-100, as last pushed (seed: community_resonance). Absent once older than ingest.business_ttl.",
 			nil, nil),
+		// The app's own process figures, for an app the exporter cannot
+		// see in /proc; {source="proc"} in collector/process.go.
+		bizStartedAt: prometheus.NewDesc("resonance_process_start_time_seconds",
+			ProcessStartTimeHelp, nil, prometheus.Labels{"source": "app"}),
+		bizResidentMemory: prometheus.NewDesc("resonance_process_resident_memory_bytes",
+			ProcessResidentMemoryHelp, nil, prometheus.Labels{"source": "app"}),
 	}
 	lastUpdateDesc = prometheus.NewDesc("resonance_business_last_update_timestamp_seconds",
 		"When business values were last pushed (PUT /api/v1/business), as a Unix time.",
@@ -195,7 +211,24 @@ func NewStore(limits Limits) *Store {
 	for _, r := range []string{"queue_full", "rejected", "retries_exhausted", "shutdown"} {
 		s.lokiDrop.WithLabelValues(r)
 	}
+	s.initService(limits.Service)
 	return s
+}
+
+// initService creates the configured service's log and error series at 0:
+// a series born with its first increment is invisible to rate() and
+// increase(), so the first error burst after a restart would go unseen.
+func (s *Store) initService(service string) {
+	if service == "" {
+		return
+	}
+	s.mu.Lock()
+	svc, _ := s.service.fold(service, s.limits.MaxLabelValues)
+	s.mu.Unlock()
+	for _, l := range levelNames {
+		s.logEntries.WithLabelValues(svc, l)
+	}
+	s.errors.WithLabelValues(svc)
 }
 
 // SetLimits applies a reloaded config.
@@ -203,6 +236,7 @@ func (s *Store) SetLimits(l Limits) {
 	s.mu.Lock()
 	s.limits = l
 	s.mu.Unlock()
+	s.initService(l.Service)
 }
 
 // Limits returns the settings in force.
@@ -372,6 +406,12 @@ func (s *Store) SetBusiness(u *BusinessUpdate) {
 	}
 	if u.CommunityResonance != nil {
 		set(bizCommunity, *u.CommunityResonance)
+	}
+	if u.StartedAt != nil {
+		set(bizStartedAt, float64(u.StartedAt.UnixNano())/1e9)
+	}
+	if u.ResidentMemoryBytes != nil {
+		set(bizResidentMemory, *u.ResidentMemoryBytes)
 	}
 	s.lastPush = now
 }

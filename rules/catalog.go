@@ -119,6 +119,7 @@ var units = map[string]unit{
 	"GB":        {mul: 1 << 30, div: 1, suffix: " GB", decimals: 2},
 	"ms":        {mul: 1, div: 1000, suffix: " ms", decimals: 2},
 	"seconds":   {mul: 1, div: 1, suffix: " s", decimals: 2},
+	"minutes":   {mul: 60, div: 1, suffix: " min", decimals: 0},
 	"count/min": {mul: 1, div: 1, suffix: "/min", decimals: 2},
 	"count":     {mul: 1, div: 1, suffix: "", decimals: 0},
 	"Pi":        {mul: 1, div: 1, suffix: " Pi", decimals: 2},
@@ -146,8 +147,12 @@ type measure struct {
 	expr func(selector) string
 	// records lists the recording rules expr reads.
 	records []string
-	// extra is or-ed to the threshold condition (SystemDown's target checks).
-	extra func(selector) string
+	// traffic, for a ratio or mean of requests, counts the requests of the
+	// window per target: the alert needs min_requests of them.
+	traffic func(selector) string
+	// cond, when set, is the whole alert condition for a threshold in the
+	// base unit, for a measure that is more than "value op threshold".
+	cond func(s selector, thr string) string
 }
 
 // seedMetric is a metric of the seed, named as the seed names it. The name
@@ -171,46 +176,83 @@ func recorded(name string) measure {
 	return measure{expr: func(selector) string { return name }, records: []string{name}}
 }
 
+func recordedWithTraffic(name string, traffic func(selector) string) measure {
+	m := recorded(name)
+	m.traffic = traffic
+	return m
+}
+
+// requestsIn counts the requests of a counter over the rate window, per target.
+func requestsIn(counter string, extra ...string) func(selector) string {
+	return func(s selector) string {
+		return fmt.Sprintf("sum by (job, instance) (increase(%s{%s}[%s]))", counter, s.with(extra...), rateWindow)
+	}
+}
+
+// upstreamCalls is the traffic of an upstream latency: the app's calls, or,
+// where the app made none and the exporter's probe stands in (see
+// upstreamLatency), enough by definition: the probe is one steady
+// measurement, not a handful of requests.
+func upstreamCalls(upstream, probe string) func(selector) string {
+	return func(s selector) string {
+		return fmt.Sprintf("(%s > 0)\nor on (job, instance)\n(max by (job, instance) (resonance_probe_duration_seconds{%s}) * 0 + Inf)",
+			requestsIn("resonance_upstream_request_duration_seconds_count", fmt.Sprintf("upstream=%q", upstream))(s),
+			s.with(fmt.Sprintf("probe=%q", probe)))
+	}
+}
+
 var catalog = map[string]seedMetric{
 	"cpu_usage": {display: "CPU usage", measures: map[string]measure{
-		"%": {expr: series("resonance_cpu_usage_ratio")},
+		// The median of the last five minutes: a minute's dip now and then
+		// does not reset the alert's for, and a short spike does not count.
+		"%": {expr: func(s selector) string {
+			return fmt.Sprintf("quantile_over_time(0.5, resonance_cpu_usage_ratio{%s}[5m])", s)
+		}},
 	}},
 	"memory_usage": {display: "Memory usage", measures: map[string]measure{
-		"%":  {expr: series("resonance_memory_usage_ratio")},
-		"MB": {expr: series("resonance_memory_used_bytes")},
+		// The service's memory over its cgroup limit where it has one,
+		// the host's memory otherwise.
+		"%": {expr: func(s selector) string {
+			return fmt.Sprintf(`max by (job, instance) (resonance_cgroup_memory_bytes{%[1]s} / (resonance_cgroup_memory_limit_bytes{%[1]s} > 0))
+or on (job, instance)
+max by (job, instance) (resonance_memory_usage_ratio{%[1]s})`, s)
+		}},
+		// The service's own memory, never the host's: the watched process's
+		// resident memory, its cgroup's memory or the app's pushed figure.
+		"MB": {expr: func(s selector) string {
+			return fmt.Sprintf(`max by (job, instance) (
+    resonance_process_resident_memory_bytes{%[1]s}
+  or
+    resonance_cgroup_memory_bytes{%[1]s}
+)`, s)
+		}},
 	}},
 	"disk_usage": {display: "Disk usage", measures: map[string]measure{
 		"%":  {expr: series("resonance_disk_usage_ratio")},
 		"GB": {expr: series("resonance_disk_used_bytes")},
 	}},
 	"uptime": {display: "Uptime", measures: map[string]measure{
-		// The lowest uptime of the last five minutes, so that a restart
-		// stays visible for five minutes and not for one evaluation only.
 		"seconds": {
 			expr: func(s selector) string {
-				return fmt.Sprintf("min_over_time(resonance_uptime_seconds{%s}[5m])", s)
+				return fmt.Sprintf("time() - resonance_process_start_time_seconds{%s}", s)
 			},
-			// A target that is down or gone reports no uptime at all: it
-			// is down too. Both read as uptime 0.
-			extra: func(s selector) string {
-				return fmt.Sprintf("up{%[1]s} == 0\nor\n0 * absent(up{%[1]s})", s)
-			},
+			cond: systemDown,
 		},
 	}},
 	"error_rate": {display: "Error rate", valueSuffix: " errors/min", measures: map[string]measure{
 		"count/min": recorded(RecordErrorsPerMinute),
 	}},
 	"api_response_time": {display: "API response time", measures: map[string]measure{
-		"ms": recorded(RecordAPIResponseTime),
+		"ms": recordedWithTraffic(RecordAPIResponseTime, requestsIn("resonance_api_request_duration_seconds_count")),
 	}},
 	"api_error_rate": {display: "API error rate", measures: map[string]measure{
-		"%": recorded(RecordAPIErrorRatio),
+		"%": recordedWithTraffic(RecordAPIErrorRatio, requestsIn("resonance_api_requests_total")),
 	}},
 	"huggingface_latency": {display: "Hugging Face latency", measures: map[string]measure{
-		"ms": recorded(RecordHuggingFaceLatency),
+		"ms": recordedWithTraffic(RecordHuggingFaceLatency, upstreamCalls("huggingface", "huggingface")),
 	}},
 	"pi_sdk_latency": {display: "Pi SDK latency", measures: map[string]measure{
-		"ms": recorded(RecordPiSDKLatency),
+		"ms": recordedWithTraffic(RecordPiSDKLatency, upstreamCalls("pi_sdk", "pi_platform")),
 	}},
 	"mining_boost_active": {display: "Mining boost", states: [2]string{"inactive", "active"}, measures: map[string]measure{
 		"boolean": {expr: series("resonance_mining_boost_active")},
@@ -219,27 +261,49 @@ var catalog = map[string]seedMetric{
 		"Pi": {expr: series("resonance_wallet_balance_pi")},
 	}},
 	"community_resonance": {display: "Community resonance", measures: map[string]measure{
-		"score": {expr: series("resonance_community_resonance_score")},
+		// A slow figure the app may push rarely: the last value of the
+		// hour, so it does not resolve between pushes.
+		"score": {expr: func(s selector) string {
+			return fmt.Sprintf("last_over_time(resonance_community_resonance_score{%s}[1h])", s)
+		}},
 	}},
 	"wallet_unauthorized_transactions": {display: "Unauthorized transactions", valueSuffix: " in the last hour", aboveVerb: "detected", measures: map[string]measure{
 		"count": {expr: unauthorizedTransactions},
 	}},
 }
 
-// unauthorizedTransactions counts the unauthorized transactions of the last
-// hour. increase() alone misses a counter whose series is born with its first
-// increment (nothing to compare with), so a series that did not exist in the
-// hour before counts in full.
-func unauthorizedTransactions(s selector) string {
-	return fmt.Sprintf(`sum by (job, instance) (
+// systemDown is the seed's "uptime < 60 s (unexpected restart)" about the
+// service itself, per exporter target: the watched process (or the app's
+// pushed start time) started less than thr seconds ago, or restarted within
+// the last 5 minutes (restart counted, or a new start time seen), or the host rebooted within 5 minutes (its lowest
+// uptime), all read as uptime in seconds; or the process is gone (0). An
+// unreachable exporter reports none of these: that is ExporterDown.
+func systemDown(s selector, thr string) string {
+	return fmt.Sprintf(`min by (job, instance) (
+    time() - resonance_process_start_time_seconds{%[1]s} < %[2]s
+  or
+    (time() - resonance_process_start_time_seconds{%[1]s})
+      and on (job, instance)
     (
-      %[1]s{%[2]s}
-    unless
-      max_over_time(%[1]s{%[2]s}[1h] offset 1h)
+        increase(resonance_process_restarts_total{%[1]s}[5m]) > 0
+      or
+        changes(resonance_process_start_time_seconds{%[1]s}[5m]) > 0
     )
   or
-    increase(%[1]s{%[2]s}[1h])
-)`, unauthorizedTransactionsFn, s)
+    min_over_time(resonance_uptime_seconds{%[1]s}[5m]) < %[2]s
+  or
+    resonance_process_up{%[1]s} == 0
+)`, s, thr)
+}
+
+// unauthorizedTransactions counts the unauthorized transactions of the last
+// hour. increase() only: a series seen for the first time with a value (a
+// new Prometheus replica, a relabelled instance, the Horizon counter resumed
+// from the state file after a gap) is history, not an attack. The counters
+// are exported from 0 (Horizon) or pre-initialised at 0 (the ingest store),
+// so the first payment ever is an increase too.
+func unauthorizedTransactions(s selector) string {
+	return fmt.Sprintf(`sum by (job, instance) (increase(%s{%s}[1h]))`, unauthorizedTransactionsFn, s)
 }
 
 // SeedMetrics lists the seed metric names the table may use.

@@ -69,7 +69,7 @@ func (t *Table) CheckRunbooks(runbooksPath string) error {
 		return err
 	}
 	var missing []string
-	for _, a := range t.Alerts {
+	for _, a := range t.AllAlerts() {
 		if !anchors[a.RunbookAnchor] {
 			missing = append(missing, fmt.Sprintf("%s:%d: alert %s: no heading with anchor #%s in %s", t.Path, a.Line, a.Name, a.RunbookAnchor, runbooksPath))
 		}

@@ -30,6 +30,7 @@ const (
 const (
 	RecordingGroup = "resonance.recording"
 	AlertingGroup  = "resonance.alerts"
+	PipelineGroup  = "resonance.pipeline"
 )
 
 // Annotation names every alert carries. The relay reads threshold and
@@ -50,8 +51,9 @@ type Options struct {
 	Name, Namespace string
 }
 
-// RuleGroups builds the rule pack: the recording rules, then one alert per
-// row of the table.
+// RuleGroups builds the rule pack: the recording rules, one alert per
+// threshold row of the table, then the pipeline alerts. Further groups
+// (e.g. SLOs) are appended to groups here.
 func (t *Table) RuleGroups() rulefmt.RuleGroups {
 	rec := rulefmt.RuleGroup{Name: RecordingGroup}
 	for _, r := range t.RecordingRules {
@@ -59,15 +61,36 @@ func (t *Table) RuleGroups() rulefmt.RuleGroups {
 	}
 	alerts := rulefmt.RuleGroup{Name: AlertingGroup}
 	for _, a := range t.Alerts {
-		alerts.Rules = append(alerts.Rules, t.alertingRule(a))
+		alerts.Rules = append(alerts.Rules, t.alertingRule(a, alertExpr(a, selector(t.Selector)), description(a)))
 	}
-	return rulefmt.RuleGroups{Groups: []rulefmt.RuleGroup{rec, alerts}}
+	groups := []rulefmt.RuleGroup{rec, alerts}
+	if len(t.Pipeline) > 0 {
+		pipeline := rulefmt.RuleGroup{Name: PipelineGroup}
+		for _, a := range t.Pipeline {
+			pipeline.Rules = append(pipeline.Rules, t.pipelineRule(a))
+		}
+		groups = append(groups, pipeline)
+	}
+	return rulefmt.RuleGroups{Groups: groups}
 }
 
-func (t *Table) alertingRule(a Alert) rulefmt.Rule {
+func (t *Table) pipelineRule(a Alert) rulefmt.Rule {
+	c := pipelineChecks[a.Check]
+	u := units[a.Unit]
+	thr := formatNumber(a.BaseThreshold)
+	desc := strings.NewReplacer("{value}", valueTemplate(a), "{threshold}", formatNumber(a.Threshold)).Replace(c.description)
+	r := t.alertingRule(a, c.cond(selector(t.Selector), thr, u.fromBase()), desc)
+	if c.unit == "" {
+		// Nothing to compare with: no threshold to show.
+		delete(r.Annotations, AnnotationThreshold)
+	}
+	return r
+}
+
+func (t *Table) alertingRule(a Alert, expr, desc string) rulefmt.Rule {
 	return rulefmt.Rule{
 		Alert: a.Name,
-		Expr:  alertExpr(a, selector(t.Selector)),
+		Expr:  expr,
 		For:   model.Duration(a.For),
 		Labels: map[string]string{
 			"severity": string(a.Severity),
@@ -75,7 +98,7 @@ func (t *Table) alertingRule(a Alert) rulefmt.Rule {
 		},
 		Annotations: map[string]string{
 			AnnotationSummary:      a.Summary + " on " + t.Service,
-			AnnotationDescription:  description(a),
+			AnnotationDescription:  desc,
 			AnnotationRunbookURL:   t.RunbookURL(a),
 			AnnotationThreshold:    formatNumber(a.Threshold),
 			AnnotationCurrentValue: valueTemplate(a),
@@ -88,14 +111,25 @@ func (t *Table) alertingRule(a Alert) rulefmt.Rule {
 // arithmetic, so this is the one place where $value can become "85.3" (%)
 // out of a ratio of 0.853; the comparison itself stays in base units.
 func alertExpr(a Alert, s selector) string {
-	m := catalog[a.Metric]
-	meas := m.measures[a.Unit]
+	meas := catalog[a.Metric].measures[a.Unit]
 	cond := fmt.Sprintf("%s %s %s", a.ValueExpr, a.Op, formatNumber(a.BaseThreshold))
-	if scale := units[a.Unit].fromBase(); scale != "" {
-		cond = "(" + cond + ")" + scale
+	if strings.Contains(a.ValueExpr, "\n") {
+		cond = fmt.Sprintf("(\n  %s\n)\n%s %s", strings.ReplaceAll(a.ValueExpr, "\n", "\n  "), a.Op, formatNumber(a.BaseThreshold))
 	}
-	if meas.extra != nil {
-		cond += "\nor\n" + meas.extra(s)
+	if meas.cond != nil {
+		cond = meas.cond(s, formatNumber(a.BaseThreshold))
+	}
+	if meas.traffic != nil {
+		// Too few requests make a ratio or a mean noise: one 500 out of
+		// three is not an outage.
+		cond = fmt.Sprintf("%s\nand on (job, instance)\n(\n  %s\n)\n>= %d", cond, strings.ReplaceAll(meas.traffic(s), "\n", "\n  "), a.MinRequests)
+	}
+	if scale := units[a.Unit].fromBase(); scale != "" {
+		if strings.Contains(cond, "\n") {
+			cond = "(\n  " + strings.ReplaceAll(cond, "\n", "\n  ") + "\n)" + scale
+		} else {
+			cond = "(" + cond + ")" + scale
+		}
 	}
 	return cond
 }
@@ -128,8 +162,8 @@ func description(a Alert) string {
 	}
 	text := fmt.Sprintf("%s %s: %s%s (threshold: %s)", m.display, verb, valueTemplate(a), suffix, thr)
 	if a.Metric == "uptime" {
-		// The or-ed target checks of the uptime alert report 0.
-		return fmt.Sprintf("{{ if eq $value 0.0 }}Exporter target down or absent: no uptime reported (threshold: %s){{ else }}%s{{ end }}", thr, text)
+		// A process that is gone reads uptime 0.
+		return fmt.Sprintf("{{ if eq $value 0.0 }}The service's process is gone (threshold: %s){{ else }}Service restarted: %s%s ago (threshold: %s){{ end }}", thr, valueTemplate(a), suffix, thr)
 	}
 	return text
 }
@@ -231,6 +265,11 @@ func Validate(data []byte, format Format) error {
 		}
 	}
 	for _, g := range groups.Groups {
+		annotations := []string{AnnotationSummary, AnnotationDescription, AnnotationRunbookURL, AnnotationThreshold, AnnotationCurrentValue}
+		if g.Name == PipelineGroup {
+			// A pipeline check may have no threshold (the Watchdog).
+			annotations = []string{AnnotationSummary, AnnotationDescription, AnnotationRunbookURL, AnnotationCurrentValue}
+		}
 		for _, r := range g.Rules {
 			if r.Alert == "" {
 				continue
@@ -241,13 +280,18 @@ func Validate(data []byte, format Format) error {
 					missing = append(missing, "label "+l)
 				}
 			}
-			for _, an := range []string{AnnotationSummary, AnnotationDescription, AnnotationRunbookURL, AnnotationThreshold, AnnotationCurrentValue} {
+			for _, an := range annotations {
 				if r.Annotations[an] == "" {
 					missing = append(missing, "annotation "+an)
 				}
 			}
 			if len(missing) > 0 {
 				return fmt.Errorf("alert %s: missing %s", r.Alert, strings.Join(missing, ", "))
+			}
+			for name, text := range r.Annotations {
+				if strings.Contains(text, "%!") {
+					return fmt.Errorf("alert %s: annotation %s has a Go formatting error: %s", r.Alert, name, text)
+				}
 			}
 			expr, err := p.ParseExpr(r.Expr)
 			if err != nil {

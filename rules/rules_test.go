@@ -158,7 +158,16 @@ func TestEditingOneThresholdChangesOneRule(t *testing.T) {
 		t.Fatalf("changed rules %v, want only MemoryAboveLimit", changed)
 	}
 	r := findRule(b, "MemoryAboveLimit")
-	if want := `(resonance_memory_used_bytes{job="resonance"} > 1610612736) / 1048576`; r.Expr != want {
+	if want := `(
+  (
+    max by (job, instance) (
+        resonance_process_resident_memory_bytes{job="resonance"}
+      or
+        resonance_cgroup_memory_bytes{job="resonance"}
+    )
+  )
+  > 1610612736
+) / 1048576`; r.Expr != want {
 		t.Errorf("expr %q, want %q", r.Expr, want)
 	}
 	if r.Annotations[AnnotationThreshold] != "1536" {
@@ -220,6 +229,13 @@ func TestBadTables(t *testing.T) {
 		{"bad op", head + strings.Replace(cpu, `op: ">"`, `op: ">="`, 1), `t.yml:8: alert HighCPU: op ">="`},
 		{"bad selector", strings.Replace(head, `'job="resonance"'`, `'job=resonance'`, 1) + cpu, `t.yml:2: selector "job=resonance"`},
 		{"yaml", head + "  - [", `t.yml: yaml: line`},
+		{"min_requests on a gauge", head + strings.Replace(cpu, "for: 5m", "min_requests: 20\n    for: 5m", 1), `t.yml:11: alert HighCPU: min_requests: cpu_usage is not a ratio or mean of requests`},
+		{"min_requests zero", head + strings.NewReplacer("cpu_usage", "api_error_rate", "for: 5m", "min_requests: 0\n    for: 5m").Replace(cpu), `t.yml:11: alert HighCPU: min_requests "0": want a whole number of requests, at least 1`},
+		{"unknown check", head + cpu + pipeline("check: exporter_gone"), `t.yml:17: alert Down: unknown check "exporter_gone"`},
+		{"threshold on a check without", head + cpu + pipeline("check: exporter_down\n    threshold: 3"), `t.yml:18: alert Down: check exporter_down has no threshold: drop threshold`},
+		{"check unit", head + cpu + pipeline("check: app_not_reporting\n    threshold: 10\n    unit: seconds"), `alert Down: check app_not_reporting: want unit: "minutes"`},
+		{"check threshold missing", head + cpu + pipeline("check: app_not_reporting\n    unit: minutes"), `alert Down: threshold is missing`},
+		{"pipeline duplicate", head + cpu + strings.Replace(pipeline("check: exporter_down"), "alert: Down", "alert: HighCPU", 1), `duplicate alert name "HighCPU" (first defined at line 5)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseThresholds("t.yml", []byte(tc.table))
@@ -231,6 +247,12 @@ func TestBadTables(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pipeline is a table's pipeline: section with one alert Down, its check
+// line(s) given.
+func pipeline(check string) string {
+	return "pipeline:\n  - alert: Down\n    severity: warning\n    " + check + "\n    for: 2m\n    runbook: down\n    summary: Down\n"
 }
 
 func TestOperatorFormat(t *testing.T) {
@@ -266,6 +288,7 @@ func TestValidateCatchesBrokenRules(t *testing.T) {
 		"missing label":     strings.Replace(string(out), "metric: cpu_usage", "metricx: cpu_usage", 1),
 		"template":          strings.Replace(string(out), `{{ printf "%.0f" $value }}`, `{{ printf "%.0f" $value `, 1),
 		"missing threshold": strings.Replace(string(out), `threshold: "80"`, `threshol: "80"`, 1),
+		"formatting error":  strings.Replace(string(out), "Always firing while", "Always firing%!(EXTRA string=1) while", 1),
 	} {
 		if err := Validate([]byte(broken), FormatPlain); err == nil {
 			t.Errorf("%s: broken rules passed", name)
@@ -311,7 +334,7 @@ func TestEveryRuleHasAPromtoolTest(t *testing.T) {
 		}
 	}
 	tbl := loadTable(t)
-	for _, a := range tbl.Alerts {
+	for _, a := range tbl.AllAlerts() {
 		if !tested[a.Name] {
 			t.Errorf("alert %s has no promtool test that expects it to fire", a.Name)
 		}

@@ -52,6 +52,10 @@ type Table struct {
 	// to RunbookBaseURL#<anchor>.
 	RunbookBaseURL string
 	Alerts         []Alert
+	// Pipeline are the alerts on the alerting pipeline itself and on what
+	// the seed's thresholds cannot see (exporter down, app silent): the
+	// table's pipeline: section.
+	Pipeline []Alert
 	// RecordingRules are the derived figures the alerts and dashboards read.
 	RecordingRules []RecordingRule
 }
@@ -74,7 +78,13 @@ type Alert struct {
 	ValueExpr string
 	// Records names the recording rules the alert reads.
 	Records []string
-	For     time.Duration
+	// MinRequests is the traffic a ratio or mean alert needs in its window
+	// before it may fire (min_requests; 0 for other alerts).
+	MinRequests int
+	// Check names the pipeline check of a pipeline alert (empty for the
+	// seed's thresholds).
+	Check string
+	For   time.Duration
 	// RunbookAnchor is the section of docs/runbooks.md for this alert.
 	RunbookAnchor string
 	// Summary is a short title, e.g. "Error storm".
@@ -88,13 +98,19 @@ func (t *Table) RunbookURL(a Alert) string {
 	return t.RunbookBaseURL + "#" + a.RunbookAnchor
 }
 
-// Alert returns the alert of that name.
+// Alert returns the alert of that name, a threshold or a pipeline alert.
 func (t *Table) Alert(name string) (Alert, bool) {
-	i := slices.IndexFunc(t.Alerts, func(a Alert) bool { return a.Name == name })
-	if i < 0 {
-		return Alert{}, false
+	for _, a := range t.AllAlerts() {
+		if a.Name == name {
+			return a, true
+		}
 	}
-	return t.Alerts[i], true
+	return Alert{}, false
+}
+
+// AllAlerts lists the threshold alerts, then the pipeline alerts.
+func (t *Table) AllAlerts() []Alert {
+	return slices.Concat(t.Alerts, t.Pipeline)
 }
 
 // LoadThresholds reads and validates a thresholds table.
@@ -141,7 +157,7 @@ func (p *tableParser) parse(data []byte) *Table {
 		p.errorf(&doc, "empty table")
 		return nil
 	}
-	top := p.mapping(doc.Content[0], "table", []string{"service", "selector", "runbook_base_url", "alerts"})
+	top := p.mapping(doc.Content[0], "table", []string{"service", "selector", "runbook_base_url", "alerts", "pipeline"})
 	if top == nil {
 		return nil
 	}
@@ -164,6 +180,22 @@ func (p *tableParser) parse(data []byte) *Table {
 		return t
 	}
 	seen := map[string]int{}
+	s := selector(t.Selector)
+	t.Alerts = p.alertList(list, seen, func(n *yaml.Node) (Alert, bool) { return p.alert(n, s) })
+	if list := top["pipeline"]; list != nil {
+		if list.Kind != yaml.SequenceNode {
+			p.errorf(list, "pipeline: want a list of alerts")
+			return t
+		}
+		t.Pipeline = p.alertList(list, seen, p.pipelineAlert)
+	}
+	return t
+}
+
+// alertList parses a list of alerts; seen holds the names of every list of
+// the table, so a name is unique across them.
+func (p *tableParser) alertList(list *yaml.Node, seen map[string]int, parse func(*yaml.Node) (Alert, bool)) []Alert {
+	var alerts []Alert
 	for _, n := range list.Content {
 		// Duplicates first, so they are reported even when a copy has
 		// other errors too.
@@ -174,14 +206,19 @@ func (p *tableParser) parse(data []byte) *Table {
 			}
 			seen[name] = n.Line
 		}
-		if a, ok := p.alert(n, selector(t.Selector)); ok {
-			t.Alerts = append(t.Alerts, a)
+		if a, ok := parse(n); ok {
+			alerts = append(alerts, a)
 		}
 	}
-	return t
+	return alerts
 }
 
-var alertKeys = []string{"alert", "severity", "metric", "op", "threshold", "unit", "for", "runbook", "summary"}
+var alertKeys = []string{"alert", "severity", "metric", "op", "threshold", "unit", "min_requests", "for", "runbook", "summary"}
+
+// defaultMinRequests is the traffic a ratio or mean alert needs in its window
+// when the table does not say: below it, one slow or failed request out of a
+// handful is noise, not an outage.
+const defaultMinRequests = 20
 
 func (p *tableParser) alert(n *yaml.Node, s selector) (Alert, bool) {
 	fields := p.mapping(n, "alert", alertKeys)
@@ -202,18 +239,11 @@ func (p *tableParser) alert(n *yaml.Node, s selector) (Alert, bool) {
 	if len(p.errs) > before {
 		return Alert{}, false
 	}
-	if !model.UTF8Validation.IsValidMetricName(a.Name) || strings.ContainsAny(a.Name, " \t") {
-		p.errorf(fields["alert"], "alert name %q is not a valid alert name", a.Name)
-	}
-	if !slices.Contains(severities, a.Severity) {
-		p.errorf(fields["severity"], "alert %s: severity %q is not one of critical, warning, info", a.Name, a.Severity)
-	}
+	p.checkSeverity(fields["severity"], a, severities)
 	if !slices.Contains([]string{">", "<", "=="}, a.Op) {
 		p.errorf(fields["op"], `alert %s: op %q is not one of ">", "<", "=="`, a.Name, a.Op)
 	}
-	if strings.ContainsAny(a.RunbookAnchor, "# \t") {
-		p.errorf(fields["runbook"], "alert %s: runbook %q: want the bare anchor of a heading in %s, e.g. %q", a.Name, a.RunbookAnchor, DefaultRunbooksPath, strings.ToLower(a.Name))
-	}
+	p.checkNames(fields, a)
 
 	a.For = p.duration(fields, n, a.Name)
 
@@ -236,10 +266,51 @@ func (p *tableParser) alert(n *yaml.Node, s selector) (Alert, bool) {
 	a.BaseThreshold = u.toBase(thr)
 	a.ValueExpr = meas.expr(s)
 	a.Records = meas.records
+	a.MinRequests = p.minRequests(fields, a, meas)
 	if len(p.errs) > before {
 		return Alert{}, false
 	}
 	return a, true
+}
+
+// checkNames checks the alert name and its runbook anchor.
+func (p *tableParser) checkNames(fields map[string]*yaml.Node, a Alert) {
+	if !model.UTF8Validation.IsValidMetricName(a.Name) || strings.ContainsAny(a.Name, " \t") {
+		p.errorf(fields["alert"], "alert name %q is not a valid alert name", a.Name)
+	}
+	if strings.ContainsAny(a.RunbookAnchor, "# \t") {
+		p.errorf(fields["runbook"], "alert %s: runbook %q: want the bare anchor of a heading in %s, e.g. %q", a.Name, a.RunbookAnchor, DefaultRunbooksPath, strings.ToLower(a.Name))
+	}
+}
+
+func (p *tableParser) checkSeverity(n *yaml.Node, a Alert, allowed []Severity) {
+	if !slices.Contains(allowed, a.Severity) {
+		names := make([]string, len(allowed))
+		for i, s := range allowed {
+			names[i] = string(s)
+		}
+		p.errorf(n, "alert %s: severity %q is not one of %s", a.Name, a.Severity, strings.Join(names, ", "))
+	}
+}
+
+// minRequests reads min_requests, which only ratio and mean alerts have.
+func (p *tableParser) minRequests(fields map[string]*yaml.Node, a Alert, meas measure) int {
+	v := fields["min_requests"]
+	if meas.traffic == nil {
+		if v != nil {
+			p.errorf(v, "alert %s: min_requests: %s is not a ratio or mean of requests", a.Name, a.Metric)
+		}
+		return 0
+	}
+	if v == nil {
+		return defaultMinRequests
+	}
+	n, err := strconv.Atoi(v.Value)
+	if err != nil || n < 1 {
+		p.errorf(v, "alert %s: min_requests %q: want a whole number of requests, at least 1", a.Name, v.Value)
+		return 0
+	}
+	return n
 }
 
 // threshold reads a threshold in the alert's unit: a number, or for a

@@ -30,6 +30,11 @@ expect_route() {
 
 expect_route critical severity=critical alertname=ErrorStorm metric=error_rate instance=exporter:9861
 expect_route critical severity=critical alertname=SystemDown metric=uptime job=resonance
+# The Watchdog goes to the heartbeat alone, whatever its severity label says.
+expect_route heartbeat severity=none alertname=Watchdog metric=watchdog
+expect_route heartbeat severity=critical alertname=Watchdog
+expect_route critical severity=critical alertname=RelayDeliveryFailing metric=relay_delivery_failing target=discord
+expect_route warning  severity=warning  alertname=ExporterDown metric=exporter_down instance=exporter:9861
 expect_route warning  severity=warning  alertname=HighCPU metric=cpu_usage instance=exporter:9861
 expect_route info     severity=info     alertname=ModerateCPU metric=cpu_usage instance=exporter:9861
 # No or an unknown severity is a rule bug: it falls back to the warning receiver

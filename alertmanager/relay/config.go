@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	"github.com/quantum-resonance/telemetry/daemon"
 	"github.com/quantum-resonance/telemetry/ingest"
+	"github.com/quantum-resonance/telemetry/ritual/schedule"
 )
 
 // Target types.
@@ -27,6 +30,9 @@ const (
 	TypeSlack   = "slack"
 	TypeHTTP    = "http" // the seed's hub event
 	TypeFile    = "file" // formatted messages appended to a local file
+	// TypeHeartbeat pings a dead man's switch URL on every notification
+	// (Alertmanager's Watchdog route), with no alert text.
+	TypeHeartbeat = "heartbeat"
 )
 
 // What a Discord target does when alerts resolve (on_resolve).
@@ -41,11 +47,17 @@ const (
 	FormatDiscord = "discord"
 	FormatSlack   = "slack"
 	FormatHub     = "hub"
+	// FormatHeartbeat is the ping of a heartbeat target.
+	FormatHeartbeat = "heartbeat"
 )
 
 // DefaultDeliveriesFile is where the built-in config's targets write, so a
 // newcomer without channel URLs sees alerts arrive.
 const DefaultDeliveriesFile = "relay-deliveries.jsonl"
+
+// DefaultHeartbeatFile is where the built-in config's heartbeat target
+// writes its pings (Alertmanager's Watchdog route), apart from the alerts.
+const DefaultHeartbeatFile = "relay-heartbeat.jsonl"
 
 // Config is the relay's whole configuration.
 type Config struct {
@@ -54,6 +66,8 @@ type Config struct {
 	Auth     AuthConfig       `yaml:"auth"`
 	Delivery DeliveryConfig   `yaml:"delivery"`
 	Targets  []TargetConfig   `yaml:"targets"`
+	// Rituals schedules the seed's reports, sent through the targets.
+	Rituals schedule.Config `yaml:"rituals,omitempty"`
 }
 
 // WebhookConfig limits the incoming webhook requests.
@@ -143,13 +157,15 @@ type TargetConfig struct {
 
 // Default returns the config the relay runs on without --config.file: the
 // three channels of the SPEC, each written to DefaultDeliveriesFile (in the
-// working directory) in its channel's format.
+// working directory) in its channel's format, and the heartbeat's pings to
+// DefaultHeartbeatFile.
 func Default() *Config {
 	c := base()
 	for _, f := range []string{FormatDiscord, FormatSlack, FormatHub} {
 		name := f
 		c.Targets = append(c.Targets, TargetConfig{Name: name, Type: TypeFile, Path: DefaultDeliveriesFile, Format: f})
 	}
+	c.Targets = append(c.Targets, TargetConfig{Name: FormatHeartbeat, Type: TypeFile, Path: DefaultHeartbeatFile, Format: FormatHeartbeat})
 	if err := c.Validate(); err != nil {
 		panic("built-in relay config is invalid: " + err.Error())
 	}
@@ -242,6 +258,7 @@ func (c *Config) resolvePaths(dir string) {
 		join(&t.Path)
 		t.HTTPClientConfig.SetDirectory(dir)
 	}
+	c.Rituals.ResolvePaths(dir)
 }
 
 // Validate checks the config, reads the secret files and compiles the
@@ -278,7 +295,7 @@ func (c *Config) Validate() error {
 		}
 		seen[t.Name] = true
 	}
-	return nil
+	return c.Rituals.Validate(slices.Sorted(maps.Keys(seen)))
 }
 
 func (a *AuthConfig) validate() error {
@@ -346,7 +363,7 @@ func (t *TargetConfig) validate() error {
 	if !targetNameRE.MatchString(t.Name) {
 		return fmt.Errorf("name: %q must be 1 to 64 letters, digits, '-' or '_' (it is the path /webhook/<name>)", t.Name)
 	}
-	remote := t.Type == TypeDiscord || t.Type == TypeSlack || t.Type == TypeHTTP
+	remote := t.Type == TypeDiscord || t.Type == TypeSlack || t.Type == TypeHTTP || t.Type == TypeHeartbeat
 	switch {
 	case remote:
 		if t.Path != "" || t.Format != "" {
@@ -366,12 +383,12 @@ func (t *TargetConfig) validate() error {
 			return errors.New("path: required for type file")
 		}
 		switch t.Format {
-		case FormatDiscord, FormatSlack, FormatHub:
+		case FormatDiscord, FormatSlack, FormatHub, FormatHeartbeat:
 		default:
-			return fmt.Errorf("format: %q is not one of discord, slack, hub", t.Format)
+			return fmt.Errorf("format: %q is not one of discord, slack, hub, heartbeat", t.Format)
 		}
 	default:
-		return fmt.Errorf("type: %q is not one of discord, slack, http, file", t.Type)
+		return fmt.Errorf("type: %q is not one of discord, slack, http, file, heartbeat", t.Type)
 	}
 
 	if t.BearerToken != "" || t.BearerTokenFile != "" {
@@ -401,6 +418,9 @@ func (t *TargetConfig) validate() error {
 	case t.Type == TypeDiscord && t.OnResolve != ResolveEdit && t.OnResolve != ResolveEditAndPost && t.OnResolve != ResolvePost:
 		return fmt.Errorf("on_resolve: %q is not one of edit, edit_and_post, post", t.OnResolve)
 	}
+	if t.format() == FormatHeartbeat && !t.Templates.Empty() {
+		return errors.New("templates: a heartbeat ping carries no text")
+	}
 	if t.format() == FormatHub && (t.Templates.Headline != "" || t.Templates.Title != "") {
 		return errors.New("templates: the hub event has only a message; set templates.description")
 	}
@@ -419,6 +439,8 @@ func (t *TargetConfig) format() string {
 		return FormatSlack
 	case TypeHTTP:
 		return FormatHub
+	case TypeHeartbeat:
+		return FormatHeartbeat
 	}
 	return t.Format
 }

@@ -17,8 +17,11 @@ import (
 
 func TestDefaultConfigWritesEveryChannelToAFile(t *testing.T) {
 	cfg := Default()
-	if len(cfg.Targets) != 3 {
+	if len(cfg.Targets) != 4 {
 		t.Fatalf("%d targets", len(cfg.Targets))
+	}
+	if hb := cfg.Targets[3]; hb.Name != "heartbeat" || hb.Type != TypeFile || hb.Format != FormatHeartbeat || hb.Path != DefaultHeartbeatFile {
+		t.Errorf("heartbeat target = %+v", hb)
 	}
 	for i, name := range []string{"discord", "slack", "hub"} {
 		tc := cfg.Targets[i]
@@ -38,11 +41,12 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for name, content := range map[string]string{
-		"relay.yml":    string(example),
-		"discord.url":  "https://discord.com/api/webhooks/1/tok",
-		"slack.url":    "https://hooks.slack.com/services/T/B/X",
-		"hub.token":    "secret",
-		"relay.tokens": "# Alertmanager's token\nam-token-1\n",
+		"relay.yml":     string(example),
+		"discord.url":   "https://discord.com/api/webhooks/1/tok",
+		"slack.url":     "https://hooks.slack.com/services/T/B/X",
+		"hub.token":     "secret",
+		"relay.tokens":  "# Alertmanager's token\nam-token-1\n",
+		"heartbeat.url": "https://hc-ping.com/0f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b",
 	} {
 		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600)
 	}

@@ -36,6 +36,9 @@ type request struct {
 	Path   string
 	Query  url.Values
 	Body   []byte
+	// ContentType is application/json unless set (a report with charts is
+	// multipart/form-data).
+	ContentType string
 }
 
 // minAttemptTime is the least time before the deadline at which a paced
@@ -167,7 +170,11 @@ func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, wait t
 	if err != nil {
 		return nil, 0, errors.New("cannot build the request (check the target's URL)")
 	}
-	req.Header.Set("Content-Type", "application/json")
+	contentType := r.ContentType
+	if contentType == "" {
+		contentType = "application/json"
+	}
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", userAgent)
 	if s.pacer != nil {
 		waited, err := s.pacer.wait(ctx)

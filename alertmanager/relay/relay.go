@@ -25,6 +25,7 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
+	"github.com/quantum-resonance/telemetry/alertmanager/heartbeat"
 	"github.com/quantum-resonance/telemetry/alertmanager/hub"
 	"github.com/quantum-resonance/telemetry/alertmanager/slack"
 	"github.com/quantum-resonance/telemetry/daemon"
@@ -144,6 +145,8 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 		t.formatter, err = slack.New(slack.Options{Defaults: cfg.Defaults, Templates: &tc.Templates})
 	case FormatHub:
 		t.formatter, err = hub.New(hub.Options{Defaults: cfg.Defaults, Templates: &tc.Templates})
+	case FormatHeartbeat:
+		t.formatter = heartbeat.New()
 	default:
 		err = fmt.Errorf("unknown format %q", tc.format())
 	}

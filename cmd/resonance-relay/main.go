@@ -23,6 +23,7 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/relay"
 	"github.com/quantum-resonance/telemetry/daemon"
+	"github.com/quantum-resonance/telemetry/ritual/schedule"
 )
 
 func main() {
@@ -97,12 +98,19 @@ func newRelay(configFile string, enableLifecycle bool, logger *slog.Logger) (htt
 	if err != nil {
 		return nil, nil, err
 	}
+	rituals := schedule.NewDaemon(reg, rl.SendReport, logger)
+	if err := rituals.Apply(cfg.Rituals); err != nil {
+		return nil, nil, err
+	}
 	reloader := daemon.NewReloader("resonance_relay", func() error {
 		cfg, err := relay.Load(configFile)
 		if err != nil {
 			return err
 		}
-		return rl.Apply(cfg)
+		if err := rl.Apply(cfg); err != nil {
+			return err
+		}
+		return rituals.Apply(cfg.Rituals)
 	}, logger, reg)
 
 	mux := http.NewServeMux()

@@ -54,7 +54,7 @@ func setupRules(app *kingpin.Application, stdout io.Writer) {
 		if err := os.WriteFile(path, out, 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "wrote %s (%d recording rules, %d alerts)\n", path, len(t.RecordingRules), len(t.Alerts))
+		fmt.Fprintf(stdout, "wrote %s (%d recording rules, %d alerts, %d pipeline alerts)\n", path, len(t.RecordingRules), len(t.Alerts), len(t.Pipeline))
 		return nil
 	})
 
@@ -78,7 +78,7 @@ func setupRules(app *kingpin.Application, stdout io.Writer) {
 				return err
 			}
 		}
-		fmt.Fprintf(stdout, "%s: %d alerts, %s is up to date, every runbook anchor exists in %s\n", *thresholds, len(t.Alerts), *rulesFile, *runbooks)
+		fmt.Fprintf(stdout, "%s: %d alerts and %d pipeline alerts, %s is up to date, every runbook anchor exists in %s\n", *thresholds, len(t.Alerts), len(t.Pipeline), *rulesFile, *runbooks)
 		return nil
 	})
 }

@@ -1,0 +1,293 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shirou/gopsutil/v4/process"
+
+	"github.com/quantum-resonance/telemetry/config"
+	"github.com/quantum-resonance/telemetry/ingest"
+)
+
+// procSource labels what the exporter read from /proc, so that it shares the
+// families of resonance_process_start_time_seconds and
+// resonance_process_resident_memory_bytes with the app's own pushed figures
+// ({source="app"}, see the ingest store).
+var procSource = prometheus.Labels{"source": "proc"}
+
+var (
+	processUpDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "process", "up"),
+		"Whether the watched service's process was found (1) or not (0): no pid file, a pid that is gone, no process matching process.name or process.cmdline.",
+		nil, nil,
+	)
+	processStartTimeDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "process", "start_time_seconds"),
+		ingest.ProcessStartTimeHelp,
+		nil, procSource,
+	)
+	processResidentMemoryDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "process", "resident_memory_bytes"),
+		ingest.ProcessResidentMemoryHelp,
+		nil, procSource,
+	)
+	processCPUDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "process", "cpu_seconds_total"),
+		"User and system CPU time of the watched service's process, in seconds.",
+		nil, nil,
+	)
+	processOpenFDsDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "process", "open_fds"),
+		"Open file descriptors of the watched service's process.",
+		nil, nil,
+	)
+	processRestartsDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "process", "restarts_total"),
+		"Restarts of the watched service seen by the exporter: a process with a new pid or start time found after another one (or after none). Starts at 0 with the exporter.",
+		nil, nil,
+	)
+	cgroupMemoryDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "cgroup", "memory_bytes"),
+		"Memory charged to the watched cgroup v2 (memory.current), page cache included, as the OOM killer counts it.",
+		[]string{"cgroup"}, nil,
+	)
+	cgroupMemoryLimitDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "cgroup", "memory_limit_bytes"),
+		"Memory limit of the watched cgroup v2 (memory.max); absent when the cgroup has no limit (max).",
+		[]string{"cgroup"}, nil,
+	)
+)
+
+func init() {
+	registerCollector("process", newProcessCollector)
+}
+
+// processCollector watches the service's own process on this host or pod,
+// found by pid file or by a regular expression, and optionally its cgroup.
+// It never guesses: several matching processes are an error, none is a
+// process that is down.
+type processCollector struct {
+	ctx    context.Context
+	cfg    config.ProcessConfig
+	logger *slog.Logger
+	self   int32
+
+	mu       sync.Mutex // guards the fields below; scrapes may overlap
+	seen     bool       // a process has been found before
+	last     processID
+	restarts float64
+}
+
+// processID tells one run of the service from the next: a pid alone can be
+// reused, a pid and its start time cannot.
+type processID struct {
+	pid       int32
+	createdMS int64
+}
+
+func newProcessCollector(d Deps) (Collector, error) {
+	if !d.Config.Process.Enabled() {
+		return nil, nil
+	}
+	return &processCollector{
+		ctx:    context.Background(),
+		cfg:    d.Config.Process,
+		logger: d.Logger,
+		self:   int32(os.Getpid()),
+	}, nil
+}
+
+func (c *processCollector) Update(ch chan<- prometheus.Metric) error {
+	var errs []error
+	if c.cfg.FindsProcess() {
+		errs = append(errs, c.updateProcess(ch))
+	}
+	if c.cfg.Cgroup != "" {
+		errs = append(errs, c.updateCgroup(ch))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *processCollector) updateProcess(ch chan<- prometheus.Metric) error {
+	p, err := c.find()
+	if err != nil {
+		// Several matches: a configuration problem, not the service
+		// being down. No up series, so SystemDown does not page for it;
+		// the failed collector (CollectorFailing) says it.
+		return err
+	}
+	if p == nil {
+		c.mu.Lock()
+		restarts := c.restarts
+		c.mu.Unlock()
+		ch <- prometheus.MustNewConstMetric(processUpDesc, prometheus.GaugeValue, 0)
+		ch <- prometheus.MustNewConstMetric(processRestartsDesc, prometheus.CounterValue, restarts)
+		return nil
+	}
+	created, err := p.CreateTimeWithContext(c.ctx)
+	if err != nil {
+		return fmt.Errorf("process %d: start time: %w", p.Pid, err)
+	}
+	restarts := c.observe(processID{pid: p.Pid, createdMS: created})
+	ch <- prometheus.MustNewConstMetric(processUpDesc, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(processStartTimeDesc, prometheus.GaugeValue, float64(created)/1000)
+	ch <- prometheus.MustNewConstMetric(processRestartsDesc, prometheus.CounterValue, restarts)
+
+	// The rest may fail (a process exiting mid-scrape, or /proc/<pid>/fd
+	// of another user): reported, and what could be read is still sent.
+	var errs []error
+	if mem, err := p.MemoryInfoWithContext(c.ctx); err != nil {
+		errs = append(errs, fmt.Errorf("process %d: memory: %w", p.Pid, err))
+	} else {
+		ch <- prometheus.MustNewConstMetric(processResidentMemoryDesc, prometheus.GaugeValue, float64(mem.RSS))
+	}
+	if t, err := p.TimesWithContext(c.ctx); err != nil {
+		errs = append(errs, fmt.Errorf("process %d: cpu: %w", p.Pid, err))
+	} else {
+		ch <- prometheus.MustNewConstMetric(processCPUDesc, prometheus.CounterValue, t.User+t.System)
+	}
+	if fds, err := p.NumFDsWithContext(c.ctx); err != nil {
+		errs = append(errs, fmt.Errorf("process %d: open fds: %w", p.Pid, err))
+	} else {
+		ch <- prometheus.MustNewConstMetric(processOpenFDsDesc, prometheus.GaugeValue, float64(fds))
+	}
+	return errors.Join(errs...)
+}
+
+// observe records the process found and returns the restart count: a
+// different process than the last one found is a restart; the first one the
+// exporter sees is not.
+func (c *processCollector) observe(id processID) float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen && id != c.last {
+		c.restarts++
+		c.logger.Info("watched process restarted", "old_pid", c.last.pid, "new_pid", id.pid)
+	}
+	c.seen, c.last = true, id
+	return c.restarts
+}
+
+// find returns the watched process, nil when there is none, or an error
+// when the configuration matches several.
+func (c *processCollector) find() (*process.Process, error) {
+	if c.cfg.PIDFile != "" {
+		return c.fromPIDFile()
+	}
+	pids, err := process.PidsWithContext(c.ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	var found []*process.Process
+	for _, pid := range pids {
+		if pid == c.self {
+			// The exporter's own command line may carry the pattern.
+			continue
+		}
+		p, err := process.NewProcessWithContext(c.ctx, pid)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		if c.matches(p) {
+			found = append(found, p)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, nil
+	case 1:
+		return found[0], nil
+	}
+	pidList := make([]string, len(found))
+	for i, p := range found {
+		pidList[i] = strconv.Itoa(int(p.Pid))
+	}
+	return nil, fmt.Errorf("%d processes match (pids %s): make process.name or process.cmdline match exactly one, or use process.pid_file", len(found), strings.Join(pidList, ", "))
+}
+
+func (c *processCollector) matches(p *process.Process) bool {
+	if c.cfg.Name.Regexp != nil {
+		name, err := p.NameWithContext(c.ctx)
+		return err == nil && c.cfg.Name.MatchString(name)
+	}
+	cmdline, err := p.CmdlineWithContext(c.ctx)
+	return err == nil && cmdline != "" && c.cfg.Cmdline.MatchString(cmdline)
+}
+
+// fromPIDFile reads the pid file. A missing file or a pid that is gone is a
+// service that is not running; a file that holds no pid is an error.
+func (c *processCollector) fromPIDFile() (*process.Process, error) {
+	data, err := os.ReadFile(c.cfg.PIDFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pid file: %w", err)
+	}
+	pid, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 32)
+	if err != nil || pid <= 0 {
+		return nil, fmt.Errorf("pid file %s: %q is not a pid", c.cfg.PIDFile, truncate(strings.TrimSpace(string(data)), 32))
+	}
+	p, err := process.NewProcessWithContext(c.ctx, int32(pid))
+	if errors.Is(err, process.ErrorProcessNotRunning) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("process %d: %w", pid, err)
+	}
+	return p, nil
+}
+
+// updateCgroup reads the cgroup v2 memory files. They hold one number each
+// (memory.max may hold "max"); no library reads cgroup v2 memory, and the
+// format is the kernel's stable interface.
+func (c *processCollector) updateCgroup(ch chan<- prometheus.Metric) error {
+	current, err := readCgroupValue(filepath.Join(c.cfg.Cgroup, "memory.current"))
+	if err != nil {
+		return err
+	}
+	ch <- prometheus.MustNewConstMetric(cgroupMemoryDesc, prometheus.GaugeValue, current, c.cfg.Cgroup)
+	limit, err := readCgroupValue(filepath.Join(c.cfg.Cgroup, "memory.max"))
+	switch {
+	case errors.Is(err, errNoLimit):
+	case err != nil:
+		return err
+	default:
+		ch <- prometheus.MustNewConstMetric(cgroupMemoryLimitDesc, prometheus.GaugeValue, limit, c.cfg.Cgroup)
+	}
+	return nil
+}
+
+var errNoLimit = errors.New("no limit")
+
+func readCgroupValue(path string) (float64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("cgroup: %w", err)
+	}
+	s := strings.TrimSpace(string(data))
+	if s == "max" {
+		return 0, errNoLimit
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("cgroup %s: %q is not a byte count", path, truncate(s, 32))
+	}
+	return float64(v), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}

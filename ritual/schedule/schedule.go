@@ -1,0 +1,316 @@
+// Package schedule runs the rituals on their cron schedule inside the relay
+// (its config's rituals: section), so no outside cron is needed, and counts
+// each run for the RitualMissed alert.
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	commonconfig "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"github.com/robfig/cron/v3"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/ritual"
+	"github.com/quantum-resonance/telemetry/ritual/amstate"
+	"github.com/quantum-resonance/telemetry/ritual/report"
+	"github.com/quantum-resonance/telemetry/rules"
+)
+
+// Config is the relay config's rituals: section.
+type Config struct {
+	// PrometheusURL is where the history is read.
+	PrometheusURL string `yaml:"prometheus_url"`
+	// HTTPClientConfig: auth, TLS and proxy for Prometheus.
+	HTTPClientConfig commonconfig.HTTPClientConfig `yaml:"http_config,omitempty"`
+	// AlertmanagerURL, optional, adds silences to the morning review.
+	AlertmanagerURL string `yaml:"alertmanager_url,omitempty"`
+	// ThresholdsFile is the thresholds table, read at every run; relative
+	// to the config file's directory.
+	ThresholdsFile string `yaml:"thresholds_file"`
+	// Timezone of the cron expressions, the night and the days.
+	Timezone string `yaml:"timezone"`
+	// Night is the morning review's night, "22:00-08:00".
+	Night string `yaml:"night"`
+	// Timeout bounds one run, report and delivery.
+	Timeout  model.Duration `yaml:"timeout"`
+	Schedule []Entry        `yaml:"schedule"`
+}
+
+// Entry runs one ritual on a cron expression and sends it to targets.
+type Entry struct {
+	Ritual  string   `yaml:"ritual"`
+	Cron    string   `yaml:"cron"`
+	Targets []string `yaml:"targets"`
+}
+
+// Defaults of the section, filled in by Validate.
+const (
+	DefaultPrometheusURL  = "http://localhost:9090"
+	DefaultThresholdsFile = "rules/thresholds.yml"
+	DefaultNight          = "22:00-08:00"
+	DefaultTimeout        = model.Duration(5 * time.Minute)
+)
+
+var parser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// Enabled is true when the section schedules anything.
+func (c *Config) Enabled() bool { return c != nil && len(c.Schedule) > 0 }
+
+// Validate fills in defaults and checks every entry against the relay's
+// target names, so a typo fails at load, not at 08:00.
+func (c *Config) Validate(targets []string) error {
+	if !c.Enabled() {
+		return nil
+	}
+	if c.PrometheusURL == "" {
+		c.PrometheusURL = DefaultPrometheusURL
+	}
+	if c.ThresholdsFile == "" {
+		c.ThresholdsFile = DefaultThresholdsFile
+	}
+	if c.Timezone == "" {
+		c.Timezone = "UTC"
+	}
+	if c.Night == "" {
+		c.Night = DefaultNight
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	var errs []error
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		errs = append(errs, fmt.Errorf("rituals.timezone: %w", err))
+	}
+	if _, _, err := ritual.ParseNight(c.Night); err != nil {
+		errs = append(errs, fmt.Errorf("rituals.night: %w", err))
+	}
+	if c.AlertmanagerURL != "" {
+		if _, err := amstate.New(c.AlertmanagerURL); err != nil {
+			errs = append(errs, fmt.Errorf("rituals.alertmanager_url: %w", err))
+		}
+	}
+	if err := c.HTTPClientConfig.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("rituals.http_config: %w", err))
+	}
+	for i, e := range c.Schedule {
+		where := fmt.Sprintf("rituals.schedule[%d]", i)
+		if !slices.Contains(report.Rituals, e.Ritual) {
+			errs = append(errs, fmt.Errorf("%s: ritual %q is not one of %v", where, e.Ritual, report.Rituals))
+		}
+		if _, err := parser.Parse(e.Cron); err != nil {
+			errs = append(errs, fmt.Errorf("%s (%s): cron %q: %w", where, e.Ritual, e.Cron, err))
+		}
+		if len(e.Targets) == 0 {
+			errs = append(errs, fmt.Errorf("%s (%s): no targets", where, e.Ritual))
+		}
+		for _, t := range e.Targets {
+			if !slices.Contains(targets, t) {
+				errs = append(errs, fmt.Errorf("%s (%s): no target named %q", where, e.Ritual, t))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ResolvePaths makes the thresholds file relative to dir, the config's.
+func (c *Config) ResolvePaths(dir string) {
+	if c.Enabled() {
+		c.ThresholdsFile = commonconfig.JoinDir(dir, c.ThresholdsFile)
+	}
+	c.HTTPClientConfig.SetDirectory(dir)
+}
+
+// Outcomes of a run.
+const (
+	OutcomeSuccess = "success"
+	OutcomeFailure = "failure"
+)
+
+// Metrics of the scheduled runs, registered once for the daemon's life.
+type Metrics struct {
+	runs        *prometheus.CounterVec
+	lastSuccess *prometheus.GaugeVec
+}
+
+// NewMetrics registers the ritual metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resonance_relay_ritual_runs_total",
+			Help: "Scheduled ritual runs by ritual and outcome (success: the report reached every target).",
+		}, []string{"ritual", "outcome"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "resonance_relay_ritual_last_success_timestamp_seconds",
+			Help: "When the ritual last ran and reached every target, as a Unix timestamp.",
+		}, []string{"ritual"}),
+	}
+	reg.MustRegister(m.runs, m.lastSuccess)
+	return m
+}
+
+// SendFunc posts a report to one relay target.
+type SendFunc func(ctx context.Context, target string, r *channel.Report) error
+
+// Scheduler runs one configuration's schedule.
+type Scheduler struct {
+	cron    *cron.Cron
+	cfg     Config
+	send    SendFunc
+	metrics *Metrics
+	logger  *slog.Logger
+	api     promv1.API
+	loc     *time.Location
+	night   [2]time.Duration
+	mu      sync.Mutex // one run at a time: they share Prometheus and the channels
+	now     func() time.Time
+}
+
+// Start schedules the configuration's rituals; Stop ends them. cfg must
+// have passed Validate.
+func Start(cfg Config, send SendFunc, m *Metrics, logger *slog.Logger) (*Scheduler, error) {
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	ns, ne, err := ritual.ParseNight(cfg.Night)
+	if err != nil {
+		return nil, err
+	}
+	hc, err := commonconfig.NewClientFromConfig(cfg.HTTPClientConfig, "resonance-relay-rituals")
+	if err != nil {
+		return nil, err
+	}
+	client, err := api.NewClient(api.Config{Address: cfg.PrometheusURL, Client: hc})
+	if err != nil {
+		return nil, fmt.Errorf("rituals.prometheus_url: %w", err)
+	}
+	s := &Scheduler{
+		cron:    cron.New(cron.WithLocation(loc), cron.WithParser(parser)),
+		cfg:     cfg,
+		send:    send,
+		metrics: m,
+		logger:  logger,
+		api:     promv1.NewAPI(client),
+		loc:     loc,
+		night:   [2]time.Duration{ns, ne},
+		now:     time.Now,
+	}
+	for _, e := range cfg.Schedule {
+		// The counters exist from the start, at zero, so a ritual that
+		// never ran shows as such.
+		for _, o := range []string{OutcomeSuccess, OutcomeFailure} {
+			m.runs.WithLabelValues(e.Ritual, o)
+		}
+		if _, err := s.cron.AddFunc(e.Cron, func() { s.Run(context.Background(), e) }); err != nil {
+			return nil, err
+		}
+		logger.Info("Ritual scheduled", "ritual", e.Ritual, "cron", e.Cron, "timezone", cfg.Timezone, "targets", e.Targets)
+	}
+	s.cron.Start()
+	return s, nil
+}
+
+// Stop ends the schedule and waits for a run in progress.
+func (s *Scheduler) Stop() {
+	<-s.cron.Stop().Done()
+}
+
+// Run runs one entry now: the report for the window ending now, sent to
+// every target. It succeeds only when every target got the report.
+func (s *Scheduler) Run(ctx context.Context, e Entry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.cfg.Timeout))
+	defer cancel()
+	began := s.now()
+	err := s.run(ctx, e, began)
+	if err != nil {
+		s.metrics.runs.WithLabelValues(e.Ritual, OutcomeFailure).Inc()
+		s.logger.Error("Ritual failed", "ritual", e.Ritual, "err", err)
+		return err
+	}
+	s.metrics.runs.WithLabelValues(e.Ritual, OutcomeSuccess).Inc()
+	s.metrics.lastSuccess.WithLabelValues(e.Ritual).Set(float64(s.now().UnixNano()) / 1e9)
+	s.logger.Info("Ritual sent", "ritual", e.Ritual, "targets", e.Targets, "took", s.now().Sub(began).Round(time.Millisecond))
+	return nil
+}
+
+func (s *Scheduler) run(ctx context.Context, e Entry, at time.Time) error {
+	table, err := rules.LoadThresholds(s.cfg.ThresholdsFile)
+	if err != nil {
+		return err
+	}
+	runner := &ritual.Runner{API: s.api, Table: table, Location: s.loc, NightStart: s.night[0], NightEnd: s.night[1]}
+	if s.cfg.AlertmanagerURL != "" {
+		if runner.Alertmanager, err = amstate.New(s.cfg.AlertmanagerURL); err != nil {
+			return err
+		}
+	}
+	out, err := runner.Run(ctx, e.Ritual, at)
+	if err != nil {
+		return err
+	}
+	rep := out.ChannelReport()
+	var errs []error
+	for _, t := range e.Targets {
+		errs = append(errs, s.send(ctx, t, rep))
+	}
+	return errors.Join(errs...)
+}
+
+// Daemon holds the schedule of the daemon's current configuration: Apply
+// replaces it on reload, a run in progress finishing first.
+type Daemon struct {
+	mu      sync.Mutex
+	current *Scheduler
+	metrics *Metrics
+	send    SendFunc
+	logger  *slog.Logger
+}
+
+// NewDaemon registers the ritual metrics on reg; nothing runs until Apply.
+func NewDaemon(reg prometheus.Registerer, send SendFunc, logger *slog.Logger) *Daemon {
+	return &Daemon{metrics: NewMetrics(reg), send: send, logger: logger}
+}
+
+// Apply stops the running schedule and starts cfg's (none when cfg
+// schedules nothing).
+func (d *Daemon) Apply(cfg Config) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.current != nil {
+		d.current.Stop()
+		d.current = nil
+	}
+	if !cfg.Enabled() {
+		return nil
+	}
+	s, err := Start(cfg, d.send, d.metrics, d.logger)
+	if err != nil {
+		return fmt.Errorf("rituals: %w", err)
+	}
+	d.current = s
+	return nil
+}
+
+// Shipped is the seed's cadence, the schedule `make stack` and
+// docker-compose run: Morning Resonance at 08:00, Evening Broadcast at 20:00,
+// the Weekly Audit on Monday at 09:00, the Monthly Review on the 1st at 09:00.
+func Shipped(targets ...string) []Entry {
+	return []Entry{
+		{Ritual: "morning", Cron: "0 8 * * *", Targets: targets},
+		{Ritual: "evening", Cron: "0 20 * * *", Targets: targets},
+		{Ritual: "weekly", Cron: "0 9 * * 1", Targets: targets},
+		{Ritual: "monthly", Cron: "0 9 1 * *", Targets: targets},
+	}
+}
