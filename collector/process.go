@@ -69,6 +69,13 @@ var (
 
 func init() {
 	registerCollector("process", newProcessCollector)
+	// Kept across reloads while its section is unchanged, so restarts_total
+	// never falls back to 0 and the last pid is not seen as a new process.
+	// Compared by the expressions' text: compiled regexps are not comparable.
+	reuseWhileUnchanged("process", func(c *config.Config) any {
+		p := c.Process
+		return [4]string{p.PIDFile, p.Name.String(), p.Cmdline.String(), p.Cgroup}
+	})
 }
 
 // processCollector watches the service's own process on this host or pod,

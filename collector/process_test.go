@@ -236,3 +236,61 @@ func TestProcessCollectorOffByDefault(t *testing.T) {
 		t.Errorf("collector %v, error %v, want none", c, err)
 	}
 }
+
+// A reload that leaves the process section as it is keeps the collector:
+// restarts_total does not fall back to 0 and the running pid is not taken
+// for a new process. A changed section builds a new one.
+func TestProcessCollectorSurvivesAReload(t *testing.T) {
+	tag := strconv.Itoa(os.Getpid()) + "9"
+	cfg := config.Default()
+	if err := yaml.Unmarshal([]byte(`cmdline: 'sleep 3600\.`+tag+`'`), &cfg.Process); err != nil {
+		t.Fatal(err)
+	}
+	logger := promslog.NewNopLogger()
+	first, err := New(Deps{Config: cfg, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := NewReloadable(first)
+	defer rl.Close()
+	process := first.collectors["process"]
+	app := startApp(t, tag)
+	scrape(t, process)
+	stopApp(app)
+	startApp(t, tag)
+	if v, _ := scrape(t, process); v["resonance_process_restarts_total"] != 1 {
+		t.Fatalf("restarts %v before the reload, want 1", v["resonance_process_restarts_total"])
+	}
+
+	// The same section, parsed again from YAML as a reload does.
+	again := config.Default()
+	if err := yaml.Unmarshal([]byte(`cmdline: 'sleep 3600\.`+tag+`'`), &again.Process); err != nil {
+		t.Fatal(err)
+	}
+	same, err := rl.Next(Deps{Config: again, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rl.Swap(same); err != nil {
+		t.Fatal(err)
+	}
+	if same.collectors["process"] != process {
+		t.Fatal("an unchanged process section rebuilt the collector")
+	}
+	if v, _ := scrape(t, same.collectors["process"]); v["resonance_process_restarts_total"] != 1 {
+		t.Errorf("restarts %v after the reload, want 1", v["resonance_process_restarts_total"])
+	}
+
+	changed := config.Default()
+	changed.Process = again.Process
+	changed.Process.PIDFile = filepath.Join(t.TempDir(), "app.pid")
+	changed.Process.Cmdline = config.Regexp{}
+	next, err := rl.Next(Deps{Config: changed, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	if next.collectors["process"] == process {
+		t.Error("a changed process section kept the old collector")
+	}
+}

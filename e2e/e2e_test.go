@@ -84,6 +84,7 @@ targets:
 	t.Run("a deleted Discord webhook raises RelayDeliveryFailing on Slack", e.discordGone)
 	// While RelayDeliveryFailing (critical) still fires: the alert panels
 	// have a critical alert to show.
+	t.Run("SLO recording rules load and record every window", e.sloRecordingRules)
 	t.Run("every dashboard query runs against the live Prometheus", func(t *testing.T) { e.dashboardQueries(t, start) })
 	// Kills the relay: the last case.
 	t.Run("killing the relay stops the heartbeat", e.heartbeatStops)

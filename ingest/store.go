@@ -30,9 +30,12 @@ const (
 // Histogram buckets. API requests: around the seed's 2000 ms SlowAPI
 // threshold. Upstream calls: up to 30 s, with 3 s and 5 s for the seed's
 // SlowInference / PiSDKLatencyHigh / HuggingFaceLatencyHigh thresholds.
+// Latency SLOs count the requests under their threshold from the bucket at
+// that boundary, so each SLO threshold (2 s, 3 s, 5 s) must stay a boundary:
+// the rules generator refuses a latency SLO without one.
 var (
-	apiDurationBuckets      = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 2.5, 5, 10}
-	upstreamDurationBuckets = []float64{.05, .1, .25, .5, 1, 2, 3, 5, 10, 20, 30}
+	APIDurationBuckets      = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 2.5, 5, 10}
+	UpstreamDurationBuckets = []float64{.05, .1, .25, .5, 1, 2, 3, 5, 10, 20, 30}
 )
 
 // Limits are the Store's settings that a config reload may change.
@@ -163,14 +166,14 @@ func NewStore(limits Limits) *Store {
 		apiDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "resonance_api_request_duration_seconds",
 			Help:    "Time the app took to serve a request, from api_request events (seed: api_response_time).",
-			Buckets: apiDurationBuckets,
+			Buckets: APIDurationBuckets,
 		}, []string{"endpoint", "method"}),
 		upRequests: counter("resonance_upstream_requests_total",
 			"Calls the app made to upstream services (huggingface, pi_sdk, ...), from upstream_call events, by outcome (ok or error).", "upstream", "operation", "outcome"),
 		upDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "resonance_upstream_request_duration_seconds",
 			Help:    "Duration of the app's calls to upstream services, from upstream_call events (seed: huggingface_latency, pi_sdk_latency).",
-			Buckets: upstreamDurationBuckets,
+			Buckets: UpstreamDurationBuckets,
 		}, []string{"upstream", "operation"}),
 		transactions: counter("resonance_transactions_total",
 			"Pi transactions reported by the app, by status (seed: transactions_completed is status=\"completed\").", "status"),

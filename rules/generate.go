@@ -71,7 +71,7 @@ func (t *Table) RuleGroups() rulefmt.RuleGroups {
 		}
 		groups = append(groups, pipeline)
 	}
-	return rulefmt.RuleGroups{Groups: groups}
+	return rulefmt.RuleGroups{Groups: append(groups, t.sloRuleGroups()...)}
 }
 
 func (t *Table) pipelineRule(a Alert) rulefmt.Rule {

@@ -63,21 +63,7 @@ func TestInhibitionsMatchTheTable(t *testing.T) {
 			"metric": model.LabelValue(a.Metric), "instance": model.LabelValue(instance), "job": "resonance",
 		}
 	}
-	mutes := func(src, tgt model.LabelSet) bool {
-		for _, r := range inhibitRules {
-			if !r.Source.Matches(src) || !r.Target.Matches(tgt) {
-				continue
-			}
-			equal := true
-			for _, l := range r.Equal {
-				equal = equal && src[model.LabelName(l)] == tgt[model.LabelName(l)]
-			}
-			if equal {
-				return true
-			}
-		}
-		return false
-	}
+	mutes := func(src, tgt model.LabelSet) bool { return mutedBy(inhibitRules, src, tgt) }
 	tbl := loadTable(t)
 	pairs := 0
 	for _, src := range tbl.Alerts {
@@ -103,4 +89,21 @@ func TestInhibitionsMatchTheTable(t *testing.T) {
 	if pairs != 7 {
 		t.Errorf("%d muting pairs in the table, want 7", pairs)
 	}
+}
+
+// mutedBy tells whether one of the inhibit rules mutes tgt while src fires.
+func mutedBy(rules []inhibitRule, src, tgt model.LabelSet) bool {
+	for _, r := range rules {
+		if !r.Source.Matches(src) || !r.Target.Matches(tgt) {
+			continue
+		}
+		equal := true
+		for _, l := range r.Equal {
+			equal = equal && src[model.LabelName(l)] == tgt[model.LabelName(l)]
+		}
+		if equal {
+			return true
+		}
+	}
+	return false
 }

@@ -58,6 +58,8 @@ type Table struct {
 	Pipeline []Alert
 	// RecordingRules are the derived figures the alerts and dashboards read.
 	RecordingRules []RecordingRule
+	// SLOs are the service-level objectives and their burn-rate alerts.
+	SLOs SLOs
 }
 
 // Alert is one row of the table: one threshold of the seed.
@@ -157,7 +159,7 @@ func (p *tableParser) parse(data []byte) *Table {
 		p.errorf(&doc, "empty table")
 		return nil
 	}
-	top := p.mapping(doc.Content[0], "table", []string{"service", "selector", "runbook_base_url", "alerts", "pipeline"})
+	top := p.mapping(doc.Content[0], "table", []string{"service", "selector", "runbook_base_url", "alerts", "pipeline", "slos"})
 	if top == nil {
 		return nil
 	}
@@ -189,6 +191,7 @@ func (p *tableParser) parse(data []byte) *Table {
 		}
 		t.Pipeline = p.alertList(list, seen, p.pipelineAlert)
 	}
+	t.SLOs = p.slos(top["slos"], t)
 	return t
 }
 

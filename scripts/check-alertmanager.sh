@@ -37,6 +37,9 @@ expect_route critical severity=critical alertname=RelayDeliveryFailing metric=re
 expect_route warning  severity=warning  alertname=ExporterDown metric=exporter_down instance=exporter:9861
 expect_route warning  severity=warning  alertname=HighCPU metric=cpu_usage instance=exporter:9861
 expect_route info     severity=info     alertname=ModerateCPU metric=cpu_usage instance=exporter:9861
+# SLO burn-rate alerts (no instance label) route by severity like the others.
+expect_route critical severity=critical alertname=SLOBurnRateFast metric=api_error_rate slo=api-availability job=resonance
+expect_route warning  severity=warning  alertname=SLOBurnRateSlow metric=api_response_time slo=api-latency job=resonance
 # No or an unknown severity is a rule bug: it falls back to the warning receiver
 # rather than being lost.
 expect_route warning  alertname=Unlabelled

@@ -59,6 +59,7 @@ var views = []view{
 	{"user-activity.json", userActivity},
 	{"pi-network.json", piNetwork},
 	{"alert-timeline.json", alertTimeline},
+	{"slos.json", slos},
 }
 
 // Build lays out every dashboard for the thresholds table t. It fails when a

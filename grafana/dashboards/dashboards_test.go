@@ -44,10 +44,10 @@ func TestCommittedJSONIsWhatTheGeneratorWrites(t *testing.T) {
 }
 
 func TestSeedViewsAreAllThere(t *testing.T) {
-	want := []string{"System Health", "API Performance", "User Activity", "Pi Network", "Alert Timeline"}
+	want := []string{"System Health", "API Performance", "User Activity", "Pi Network", "Alert Timeline", "SLOs"}
 	boards := buildBoards(t)
 	if len(boards) != len(want) {
-		t.Fatalf("got %d dashboards, want the seed's %d views", len(boards), len(want))
+		t.Fatalf("got %d dashboards, want the seed's views and SLOs, %d", len(boards), len(want))
 	}
 	for i, b := range boards {
 		if title := deref(b.Dashboard.Title); !strings.HasSuffix(title, want[i]) {

@@ -157,9 +157,9 @@ func (s *Source) RuleDrift(ctx context.Context, t *rules.Table) ([]string, error
 		for _, r := range g.Rules {
 			switch r := r.(type) {
 			case promv1.AlertingRule:
-				rs["alert "+r.Name] = rule{expr: r.Query}
+				rs["alert "+r.Name+labelsKey(r.Labels)] = rule{expr: r.Query}
 			case promv1.RecordingRule:
-				rs["record "+r.Name] = rule{expr: r.Query}
+				rs["record "+r.Name+labelsKey(r.Labels)] = rule{expr: r.Query}
 			}
 		}
 		live[g.Name] = rs
@@ -173,9 +173,13 @@ func (s *Source) RuleDrift(ctx context.Context, t *rules.Table) ([]string, error
 		}
 		want := map[string]bool{}
 		for _, r := range g.Rules {
-			key := "record " + r.Record
+			ls := model.LabelSet{}
+			for k, v := range r.Labels {
+				ls[model.LabelName(k)] = model.LabelValue(v)
+			}
+			key := "record " + r.Record + labelsKey(ls)
 			if r.Alert != "" {
-				key = "alert " + r.Alert
+				key = "alert " + r.Alert + labelsKey(ls)
 			}
 			want[key] = true
 			got, ok := rs[key]
@@ -208,4 +212,13 @@ func sameExpr(a, b string) bool {
 		return a == b
 	}
 	return pa.String() == pb.String()
+}
+
+// labelsKey tells apart rules of one name that differ by their labels, such
+// as the SLO rules, one per slo label; empty for a rule without labels.
+func labelsKey(ls model.LabelSet) string {
+	if len(ls) == 0 {
+		return ""
+	}
+	return " " + ls.String()
 }
