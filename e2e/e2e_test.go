@@ -71,6 +71,11 @@ targets:
 	start := time.Now()
 	e := &env{t: t, stack: stack, capture: capture}
 	e.waitForQuery(ctx, `up{job="resonance"} == 1`, time.Minute)
+	// Alertmanager authenticates to the relay (the alerts below arrive only
+	// if it does); a request without the token is refused.
+	if resp, err := http.Post(stack.RelayURL+"/webhook/hub", "application/json", bytes.NewReader(nil)); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("relay without a token: %v %v, want 401", resp, err)
+	}
 
 	t.Run("error storm pages every channel, inhibits the warning, then resolves", e.errorStorm)
 	t.Run("low balance goes to the warning route only", e.lowBalance)

@@ -34,13 +34,17 @@ type Options struct {
 	StandardPorts bool
 
 	ExporterConfig string // YAML for --config.file; empty: built-in defaults
-	RelayConfig    string // YAML for --config.file; empty: built-in defaults
+	// RelayConfig is YAML for --config.file; empty: the built-in targets.
+	// Either way the stack adds auth.bearer_tokens_file with the token
+	// Alertmanager sends (Stack.RelayTokenFile) unless it sets auth.
+	RelayConfig string
 }
 
 // Stack is a running chain.
 type Stack struct {
 	ExporterURL      string
 	RelayURL         string
+	RelayTokenFile   string // the bearer token Alertmanager sends the relay
 	PrometheusURL    string
 	AlertmanagerURLs []string
 
@@ -86,7 +90,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		clusterAddrs = append(clusterAddrs, addrs[4+2*i])
 	}
 
-	r := renderer{opts: opts, addresses: map[string][]string{
+	r := renderer{opts: opts, tokenFile: filepath.Join(opts.Dir, "relay-token"), addresses: map[string][]string{
 		"resonance-exporter:9861": {exporterAddr},
 		"resonance-relay:9862":    {relayAddr},
 		"alertmanager:9093":       amAddrs,
@@ -103,10 +107,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		exporterArgs = append(exporterArgs, "--config.file="+files.exporter)
 	}
 	comps = append(comps, component{"resonance-exporter", filepath.Join(opts.Bin, "resonance-exporter"), "/-/ready", exporterAddr, exporterArgs})
-	relayArgs := []string{"--web.listen-address=" + relayAddr, "--log.level=debug"}
-	if files.relay != "" {
-		relayArgs = append(relayArgs, "--config.file="+files.relay)
-	}
+	relayArgs := []string{"--web.listen-address=" + relayAddr, "--log.level=debug", "--config.file=" + files.relay}
 	comps = append(comps, component{"resonance-relay", filepath.Join(opts.Bin, "resonance-relay"), "/-/ready", relayAddr, relayArgs})
 	for i, addr := range amAddrs {
 		args := []string{
@@ -136,10 +137,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}})
 
 	s := &Stack{
-		ExporterURL:   "http://" + exporterAddr,
-		RelayURL:      "http://" + relayAddr,
-		PrometheusURL: "http://" + promAddr,
-		procs:         map[string]*process{},
+		ExporterURL:    "http://" + exporterAddr,
+		RelayURL:       "http://" + relayAddr,
+		RelayTokenFile: r.tokenFile,
+		PrometheusURL:  "http://" + promAddr,
+		procs:          map[string]*process{},
 	}
 	for _, a := range amAddrs {
 		s.AlertmanagerURLs = append(s.AlertmanagerURLs, "http://"+a)

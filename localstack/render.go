@@ -1,6 +1,8 @@
 package localstack
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,6 +23,11 @@ const (
 	AlertmanagerConfig = "alertmanager/alertmanager.yml"
 )
 
+// RelayTokenPath is where the shipped alertmanager.yml reads the relay's
+// bearer token (the docker-compose secret); the stack writes its own token
+// and points Alertmanager and the relay at it.
+const RelayTokenPath = "/run/secrets/relay_token"
+
 // Fast-mode timings: short enough for a test to see an alert fire and
 // resolve within seconds, in the same order as the shipped timings.
 const (
@@ -35,6 +42,7 @@ const (
 type renderer struct {
 	opts      Options
 	addresses map[string][]string // host:port in shipped configs → loopback addresses
+	tokenFile string              // the relay's bearer token, for both sides
 }
 
 type renderedFiles struct {
@@ -43,6 +51,9 @@ type renderedFiles struct {
 
 func (r renderer) renderAll() (renderedFiles, error) {
 	var f renderedFiles
+	if err := writeToken(r.tokenFile); err != nil {
+		return f, err
+	}
 	var err error
 	if f.rules, err = r.renderRules(); err != nil {
 		return f, err
@@ -59,13 +70,65 @@ func (r renderer) renderAll() (renderedFiles, error) {
 			return f, err
 		}
 	}
-	if r.opts.RelayConfig != "" {
-		f.relay = filepath.Join(r.opts.Dir, "relay.yml")
-		if err := os.WriteFile(f.relay, []byte(r.opts.RelayConfig), 0o600); err != nil {
-			return f, err
-		}
+	if f.relay, err = r.renderRelay(); err != nil {
+		return f, err
 	}
 	return f, nil
+}
+
+// renderRelay writes the relay's config with authentication on: the given
+// YAML (or the relay's built-in targets) plus auth.bearer_tokens_file
+// holding the token Alertmanager sends.
+func (r renderer) renderRelay() (string, error) {
+	doc := map[string]any{}
+	if r.opts.RelayConfig != "" {
+		if err := yaml.Unmarshal([]byte(r.opts.RelayConfig), &doc); err != nil {
+			return "", fmt.Errorf("relay config: %w", err)
+		}
+	} else {
+		var targets []any
+		for _, name := range []string{"discord", "slack", "hub"} {
+			targets = append(targets, map[string]any{"name": name, "type": "file", "path": "relay-deliveries.jsonl", "format": name})
+		}
+		doc["targets"] = targets
+	}
+	if _, set := doc["auth"]; !set {
+		doc["auth"] = map[string]any{"bearer_tokens_file": r.tokenFile}
+	}
+	data, err := yaml.Marshal(doc)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(r.opts.Dir, "relay.yml")
+	return path, os.WriteFile(path, data, 0o600)
+}
+
+// writeToken writes a new random bearer token for Alertmanager → relay.
+func writeToken(path string) error {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(hex.EncodeToString(b)+"\n"), 0o600)
+}
+
+// pointCredentials sends Alertmanager's credentials_file to the stack's
+// token file.
+func pointCredentials(node any, tokenFile string) {
+	switch n := node.(type) {
+	case map[string]any:
+		for k, v := range n {
+			if s, ok := v.(string); ok && k == "credentials_file" && s == RelayTokenPath {
+				n[k] = tokenFile
+				continue
+			}
+			pointCredentials(v, tokenFile)
+		}
+	case []any:
+		for _, v := range n {
+			pointCredentials(v, tokenFile)
+		}
+	}
 }
 
 // renderPrometheus fills in the loopback addresses and the rendered rule
@@ -97,6 +160,7 @@ func (r renderer) renderAlertmanager() (string, error) {
 		return "", err
 	}
 	r.fillAddresses(doc)
+	pointCredentials(doc, r.tokenFile)
 	if r.opts.Fast {
 		if err := shrinkGroupTimings(doc); err != nil {
 			return "", err

@@ -20,6 +20,10 @@ check() {
   local key
   for key in $(sed -nE 's/^[[:space:]-]*[a-z_]+_file:[[:space:]]*"?([^"#[:space:]]+)"?.*/\1/p' "$root/$config"); do
     case $key in
+      /run/secrets/*) # a compose secret: a placeholder in its stead
+        echo "placeholder-key-0123456789abcdef" >"$dir/secret-$(basename "$key")"
+        sed -i "s#$key#$dir/secret-$(basename "$key")#" "$dir/$(basename "$config")"
+        continue ;;
       /*) continue ;; # an absolute path belongs to its machine
       *.url) echo "https://placeholder.example/webhook" >"$dir/$key" ;;
       *) echo "placeholder-key-0123456789abcdef" >"$dir/$key" ;;

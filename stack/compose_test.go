@@ -393,7 +393,12 @@ func TestAlertmanagerReceiversPostToTheRelay(t *testing.T) {
 		Receivers []struct {
 			Name           string `yaml:"name"`
 			WebhookConfigs []struct {
-				URL string `yaml:"url"`
+				URL        string `yaml:"url"`
+				HTTPConfig struct {
+					Authorization struct {
+						CredentialsFile string `yaml:"credentials_file"`
+					} `yaml:"authorization"`
+				} `yaml:"http_config"`
 			} `yaml:"webhook_configs"`
 		} `yaml:"receivers"`
 	}
@@ -404,6 +409,11 @@ func TestAlertmanagerReceiversPostToTheRelay(t *testing.T) {
 		for _, w := range r.WebhookConfigs {
 			n++
 			checkServiceURL(t, c, "receiver "+r.Name, w.URL)
+			// The relay's token reaches Alertmanager as a secret of both.
+			secret, ok := strings.CutPrefix(w.HTTPConfig.Authorization.CredentialsFile, "/run/secrets/")
+			if !ok || !slices.Contains(c.Services["alertmanager"].Secrets, secret) || !slices.Contains(c.Services["resonance-relay"].Secrets, secret) {
+				t.Errorf("receiver %s: credentials_file %q is not a secret of alertmanager and the relay", r.Name, w.HTTPConfig.Authorization.CredentialsFile)
+			}
 			u, err := url.Parse(w.URL)
 			if err != nil {
 				continue
@@ -427,9 +437,20 @@ func relayTargetNames(t *testing.T, c composeFile) []string {
 	s := c.Services["resonance-relay"]
 	p, _ := s.flag("config.file")
 	host, _ := s.hostPath(p)
-	cfg, err := relay.Load(host)
+	data, err := os.ReadFile(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The relay reads its secrets at load: give it the files compose mounts.
+	for _, name := range s.Secrets {
+		data = bytes.ReplaceAll(data, []byte("/run/secrets/"+name), []byte(filepath.Join(repoRoot, c.Secrets[name].File)))
+	}
+	cfg, err := relay.Parse(data)
 	if err != nil {
 		t.Fatalf("relay config: %v", err)
+	}
+	if cfg.Auth.BearerTokensFile == "" {
+		t.Error("relay config: no auth.bearer_tokens_file; anyone reaching the relay could post a fake alert")
 	}
 	var names []string
 	for _, target := range cfg.Targets {

@@ -1,8 +1,11 @@
 package channel_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	// Defines -update, so `go test ./alertmanager/... -update` runs here too.
@@ -79,5 +82,55 @@ func TestTemplatesCompileRejectsBadTemplates(t *testing.T) {
 	got, err := ok.RenderHeadline(channel.SampleData(), "fallback")
 	if err != nil || got != "FIRING ErrorRateHigh" {
 		t.Errorf("RenderHeadline = %q, %v", got, err)
+	}
+}
+
+func TestSince(t *testing.T) {
+	start := time.Date(2025, 12, 11, 1, 54, 16, 0, time.UTC)
+	for d, want := range map[time.Duration]string{
+		45 * time.Second:                "45s",
+		12*time.Minute + 20*time.Second: "12m",
+		3 * time.Hour:                   "3h",
+		3*time.Hour + 5*time.Minute:     "3h5m",
+		52 * time.Hour:                  "2d4h",
+		48 * time.Hour:                  "2d",
+	} {
+		if got := channel.Since(start, start.Add(d)); got != want {
+			t.Errorf("Since(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// Marshal writes what encoding/json writes (without HTML escaping), also
+// for text no alert should carry but may: control characters, invalid
+// UTF-8, maps. (U+2028 may stay unescaped: valid JSON either way.)
+func TestMarshalMatchesEncodingJSON(t *testing.T) {
+	for _, text := range []string{
+		"a <b> & \"c\"\\ \x00\x1f\t\n ü 🚨",
+		"invalid \xff\xfe UTF-8",
+	} {
+		v := map[string]any{
+			"text":   text,
+			"labels": map[string]string{"z": "1", "a": "2", "m": "\x7f"},
+			"n":      []float64{0.5, 25, 1e21},
+		}
+		checkMarshal(t, v)
+	}
+}
+
+func checkMarshal(t *testing.T, v any) {
+	t.Helper()
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	got, err := channel.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != strings.TrimSuffix(want.String(), "\n") {
+		t.Errorf("Marshal:\n got %s\nwant %s", got, want.String())
 	}
 }

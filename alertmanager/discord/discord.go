@@ -54,7 +54,10 @@ type Message struct {
 
 // Embed is one alert.
 type Embed struct {
-	Title       string  `json:"title"`
+	Title string `json:"title"`
+	// URL links the title: the alert's source graph. Discord does not count
+	// it in the 6000 characters of a message's embeds.
+	URL         string  `json:"url,omitempty"`
 	Description string  `json:"description,omitempty"`
 	Color       int     `json:"color"`
 	Timestamp   string  `json:"timestamp,omitempty"`
@@ -99,7 +102,7 @@ func New(opts Options) (*Formatter, error) {
 }
 
 // Format implements channel.Formatter.
-func (f *Formatter) Format(data *template.Data) ([]channel.Message, error) {
+func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, error) {
 	if len(data.Alerts) == 0 {
 		return nil, nil
 	}
@@ -133,7 +136,7 @@ func (f *Formatter) Format(data *template.Data) ([]channel.Message, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, channel.Message{Body: body, Alerts: len(part)})
+		out = append(out, channel.Message{Body: body, Alerts: channel.Identities(alerts[start : start+len(part)])})
 		start += len(part)
 	}
 	return out, nil
@@ -223,9 +226,10 @@ func (f *Formatter) embed(data *template.Data, a *template.Alert) (Embed, error)
 	}
 	e := Embed{
 		Title:     channel.Truncate(title, MaxTitle),
+		URL:       embedURL(a.GeneratorURL),
 		Color:     color(a),
 		Timestamp: channel.FormatTime(channel.EventTime(a)),
-		Fields:    fields(f.opts.Defaults, a),
+		Fields:    fields(f.opts.Defaults, data, a),
 	}
 	// Field values are capped well below their limits (see fields), so the
 	// description always has at least 6000-256-~2000 characters of room.
@@ -253,34 +257,40 @@ func color(a *template.Alert) int {
 // needs next: severity, value against threshold, instance and links. Each
 // short value is capped at 256 characters and the links at 1024, so all of
 // them stay under 2000 characters together.
-func fields(d channel.Defaults, a *template.Alert) []Field {
+func fields(d channel.Defaults, data *template.Data, a *template.Alert) []Field {
 	short := func(s string) string { return channel.Truncate(s, MaxFieldName) }
 	fs := []Field{
 		{Name: "Service", Value: short(orDash(d.ServiceOf(a))), Inline: true},
 		{Name: "Time", Value: channel.FormatTime(channel.EventTime(a)), Inline: true},
+		{Name: "Alert", Value: short(orDash(a.Labels["alertname"])), Inline: true},
 		{Name: "Severity", Value: short(orDash(channel.Severity(a))), Inline: true},
+	}
+	if a.Status == channel.StatusResolved && !a.EndsAt.IsZero() && a.EndsAt.After(a.StartsAt) {
+		fs = append(fs, Field{Name: "Resolved after", Value: channel.Since(a.StartsAt, a.EndsAt), Inline: true})
 	}
 	current, threshold := a.Annotations["current_value"], a.Annotations["threshold"]
 	if current != "" || threshold != "" {
 		fs = append(fs, Field{Name: "Current / Threshold", Value: short(orDash(current) + " / " + orDash(threshold)), Inline: true})
 	}
-	if inst := a.Labels["instance"]; inst != "" {
-		fs = append(fs, Field{Name: "Instance", Value: short(inst), Inline: true})
+	if labels := channel.Distinguishing(data, a); len(labels) > 0 {
+		fs = append(fs, Field{Name: "Labels", Value: short(channel.LabelText(labels))})
 	}
-	if links := links(a); links != "" {
+	if links := links(d, data, a); links != "" {
 		fs = append(fs, Field{Name: "Links", Value: links})
 	}
 	return fs
 }
 
-// links are markdown links to the runbook and the source graph. A link that
-// does not fit the field is left out whole: a cut URL would lead nowhere.
-func links(a *template.Alert) string {
+// links are markdown links to the runbook and the silence form (the title
+// links to the source graph). A link that does not fit the field is left
+// out whole: a cut URL would lead nowhere.
+func links(d channel.Defaults, data *template.Data, a *template.Alert) string {
 	var parts []string
 	size := 0
 	for _, l := range []struct{ text, url string }{
 		{"Runbook", a.Annotations["runbook_url"]},
-		{"Source", a.GeneratorURL},
+		{"Dashboard", d.DashboardURL(a)},
+		{"Silence", channel.SilenceURL(data.ExternalURL, a)},
 	} {
 		if l.url == "" {
 			continue
@@ -293,6 +303,15 @@ func links(a *template.Alert) string {
 		size += channel.Len(md) + 3
 	}
 	return strings.Join(parts, " · ")
+}
+
+// embedURL is u when Discord accepts it as an embed's url (http or https,
+// at most 2048 characters); otherwise none, rather than a refused message.
+func embedURL(u string) string {
+	if len(u) > 2048 || !(strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://")) {
+		return ""
+	}
+	return u
 }
 
 func orDash(s string) string {

@@ -16,7 +16,7 @@ import (
 )
 
 // Ping is the body of one ping. Healthchecks.io and its kin accept any body
-// (they keep it as the ping's log); the time makes each ping distinct, so the
+// (they keep it as the ping's log). Each ping is its own message: the
 // relay's memory of delivered messages never takes a repeat for a retry.
 type Ping struct {
 	Status   string    `json:"status"`
@@ -34,11 +34,15 @@ type Formatter struct {
 // New returns a Formatter.
 func New() *Formatter { return &Formatter{now: time.Now} }
 
-// Format returns exactly one message, whatever the notification holds.
-func (f *Formatter) Format(data *template.Data) ([]channel.Message, error) {
-	body, err := json.Marshal(Ping{Status: data.Status, Alerts: len(data.Alerts), Receiver: data.Receiver, SentAt: f.now().UTC()})
+// Format returns exactly one message, whatever the notification holds. Its
+// identity is the ping's time, not the Watchdog's: the relay remembers
+// delivered messages by the identities they carry, and every repeat of the
+// Watchdog must ping.
+func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, error) {
+	now := f.now().UTC()
+	body, err := json.Marshal(Ping{Status: data.Status, Alerts: len(data.Alerts), Receiver: data.Receiver, SentAt: now})
 	if err != nil {
 		return nil, err
 	}
-	return []channel.Message{{Body: body, Alerts: len(data.Alerts)}}, nil
+	return []channel.Message{{Body: body, Alerts: []string{"ping@" + now.Format(time.RFC3339Nano)}}}, nil
 }

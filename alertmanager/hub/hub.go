@@ -29,6 +29,18 @@ type Event struct {
 	Threshold    *float64 `json:"threshold"`
 	Message      string   `json:"message"`
 	Metadata     Metadata `json:"metadata"`
+
+	// The alert's identity, beyond the seed's fields: without it two
+	// alerts differing only by instance would be the same event.
+	AlertName    string            `json:"alertname"`
+	Fingerprint  string            `json:"fingerprint"`
+	Labels       map[string]string `json:"labels"`
+	StartsAt     string            `json:"starts_at"`
+	EndsAt       string            `json:"ends_at,omitempty"` // only once resolved
+	GeneratorURL string            `json:"generator_url,omitempty"`
+	SilenceURL   string            `json:"silence_url,omitempty"`
+	DashboardURL string            `json:"dashboard_url,omitempty"` // with defaults.grafana_url
+	GroupKey     string            `json:"group_key,omitempty"`
 }
 
 // Metadata names the service, from the relay's defaults.
@@ -52,10 +64,10 @@ type Formatter struct{ opts Options }
 func New(opts Options) (*Formatter, error) { return &Formatter{opts: opts}, nil }
 
 // Format implements channel.Formatter: one message per alert.
-func (f *Formatter) Format(data *template.Data) ([]channel.Message, error) {
+func (f *Formatter) Format(data *template.Data, groupKey string) ([]channel.Message, error) {
 	out := make([]channel.Message, 0, len(data.Alerts))
 	for _, a := range channel.Pointers(data) {
-		ev, err := f.event(data, a)
+		ev, err := f.event(data, a, groupKey)
 		if err != nil {
 			return nil, err
 		}
@@ -63,12 +75,12 @@ func (f *Formatter) Format(data *template.Data) ([]channel.Message, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, channel.Message{Body: body, Alerts: 1})
+		out = append(out, channel.Message{Body: body, Alerts: []string{channel.Identity(a)}})
 	}
 	return out, nil
 }
 
-func (f *Formatter) event(data *template.Data, a *template.Alert) (Event, error) {
+func (f *Formatter) event(data *template.Data, a *template.Alert, groupKey string) (Event, error) {
 	message, err := f.opts.Templates.RenderDescription(data, a, channel.Description(a))
 	if err != nil {
 		return Event{}, fmt.Errorf("description template: %w", err)
@@ -86,9 +98,18 @@ func (f *Formatter) event(data *template.Data, a *template.Alert) (Event, error)
 			Environment: f.opts.Defaults.Environment,
 			Region:      f.opts.Defaults.Region,
 		},
+		AlertName:    a.Labels["alertname"],
+		Fingerprint:  a.Fingerprint,
+		Labels:       a.Labels,
+		StartsAt:     channel.FormatTime(a.StartsAt),
+		GeneratorURL: a.GeneratorURL,
+		SilenceURL:   channel.SilenceURL(data.ExternalURL, a),
+		DashboardURL: f.opts.Defaults.DashboardURL(a),
+		GroupKey:     groupKey,
 	}
 	if a.Status == channel.StatusResolved {
 		ev.EventType = EventResolved
+		ev.EndsAt = channel.FormatTime(a.EndsAt)
 	}
 	if ev.Metric == "" {
 		ev.Metric = a.Labels["alertname"]

@@ -21,7 +21,7 @@ func events(t testing.TB, data *template.Data) ([]channel.Message, []map[string]
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := f.Format(data)
+	msgs, err := f.Format(data, `{}:{alertname="ErrorRateHigh"}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,12 +47,37 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// The seed's example event, field for field.
+// The seed's example event, field for field, then the alert's identity.
 func TestSeedEvent(t *testing.T) {
 	msgs, _ := events(t, channeltest.SeedData())
-	want := `{"event_type":"alert.triggered","severity":"critical","timestamp":"2025-12-11T01:54:16Z","metric":"error_rate","current_value":25,"threshold":5,"message":"Error rate exceeded threshold: 25 errors/min (threshold: 5)","metadata":{"service":"quantum-resonance-api","environment":"production","region":"us-east-1"}}`
-	if string(msgs[0].Body) != want {
-		t.Errorf("event\n got %s\nwant %s", msgs[0].Body, want)
+	seed := `{"event_type":"alert.triggered","severity":"critical","timestamp":"2025-12-11T01:54:16Z","metric":"error_rate","current_value":25,"threshold":5,"message":"Error rate exceeded threshold: 25 errors/min (threshold: 5)","metadata":{"service":"quantum-resonance-api","environment":"production","region":"us-east-1"},`
+	identity := `"alertname":"ErrorRateHigh","fingerprint":"c2a5d1f1a3c3a0f7","labels":{"alertname":"ErrorRateHigh","instance":"app:8080","job":"resonance","metric":"error_rate","severity":"critical"},"starts_at":"2025-12-11T01:54:16Z","generator_url":"http://prometheus:9090/graph?g0.expr=resonance%3Aerror_rate%3Aper_minute+%3E+5","silence_url":"http://alertmanager:9093/#/silences/new?filter=%7Balertname%3D%22ErrorRateHigh%22%2Cinstance%3D%22app%3A8080%22%2Cjob%3D%22resonance%22%2Cmetric%3D%22error_rate%22%2Cseverity%3D%22critical%22%7D","group_key":"{}:{alertname=\"ErrorRateHigh\"}"}`
+	if got := string(msgs[0].Body); got != seed+identity {
+		t.Errorf("event\n got %s\nwant %s", got, seed+identity)
+	}
+}
+
+// Alerts that differ only by instance, firing at the same instant, are as
+// many events, each naming its instance; and the resolutions likewise.
+func TestAlertsDifferingOnlyByInstanceAreDistinctEvents(t *testing.T) {
+	firing := channeltest.ByInstance(30)
+	for _, data := range []*template.Data{firing, channeltest.Resolve(firing, channeltest.SeedTime.Add(12*time.Minute))} {
+		msgs, evs := events(t, data)
+		if len(msgs) != 30 {
+			t.Fatalf("%d events, want 30", len(msgs))
+		}
+		bodies, ids, instances := map[string]bool{}, map[string]bool{}, map[string]bool{}
+		for i, ev := range evs {
+			bodies[string(msgs[i].Body)] = true
+			ids[msgs[i].Alerts[0]] = true
+			instances[ev["labels"].(map[string]any)["instance"].(string)] = true
+			if ev["fingerprint"] != data.Alerts[i].Fingerprint || ev["alertname"] != "ErrorRateHigh" {
+				t.Errorf("event %d: fingerprint %v alertname %v", i, ev["fingerprint"], ev["alertname"])
+			}
+		}
+		if len(bodies) != 30 || len(ids) != 30 || len(instances) != 30 {
+			t.Errorf("%s: %d distinct bodies, %d identities, %d instances; want 30 each", data.Status, len(bodies), len(ids), len(instances))
+		}
 	}
 }
 
@@ -103,7 +128,7 @@ func BenchmarkFormat(b *testing.B) {
 		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := f.Format(data); err != nil {
+				if _, err := f.Format(data, ""); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -3,26 +3,64 @@ package relay
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"log/slog"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/quantum-resonance/telemetry/ingest"
 )
 
 // authenticator checks the credentials Alertmanager's http_config sends:
 // "Authorization: Bearer <token>" or basic auth. Comparisons hash both sides
 // first, so they take the same time whatever the input's length.
+//
+// The tokens of bearer_tokens_file are all accepted at once, and the file is
+// read again whenever it changed (one stat a request tells): Alertmanager
+// re-reads its credentials_file on every request, so a rotation (add the
+// new token here, switch Alertmanager's file, remove the old token) never
+// meets a 401, and a removed token is refused at once.
 type authenticator struct {
 	bearer             *[32]byte
 	username, password *[32]byte
+
+	tokensFile string
+	logger     *slog.Logger
+	mu         sync.Mutex // guards tokens and stat
+	tokens     *ingest.KeySet
+	stat       fileStamp
 }
 
-func newAuthenticator(c AuthConfig) *authenticator {
-	a := &authenticator{}
+// fileStamp tells whether a file changed.
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+func stampOf(path string) fileStamp {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}
+	}
+	return fileStamp{fi.ModTime(), fi.Size()}
+}
+
+// newAuthenticator uses the tokens Validate read from c.BearerTokensFile.
+func newAuthenticator(c AuthConfig, logger *slog.Logger) *authenticator {
+	a := &authenticator{logger: logger}
 	if c.BearerToken != "" {
 		a.bearer = digest(string(c.BearerToken))
 	}
 	if c.BasicAuth != nil {
 		a.username = digest(c.BasicAuth.Username)
 		a.password = digest(string(c.BasicAuth.Password))
+	}
+	if c.BearerTokensFile != "" {
+		a.tokensFile = c.BearerTokensFile
+		a.tokens = c.tokens
+		a.stat = c.tokensStamp
 	}
 	return a
 }
@@ -37,15 +75,21 @@ func equal(a *[32]byte, s string) bool {
 }
 
 // enabled reports whether requests must carry credentials.
-func (a *authenticator) enabled() bool { return a.bearer != nil || a.username != nil }
+func (a *authenticator) enabled() bool {
+	return a.bearer != nil || a.username != nil || a.tokensFile != ""
+}
 
 // allow reports whether r carries accepted credentials.
 func (a *authenticator) allow(r *http.Request) bool {
 	if !a.enabled() {
 		return true
 	}
-	if a.bearer != nil {
-		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && equal(a.bearer, strings.TrimSpace(tok)) {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		tok = strings.TrimSpace(tok)
+		if a.bearer != nil && equal(a.bearer, tok) {
+			return true
+		}
+		if a.tokensFile != "" && a.current().Match(tok) {
 			return true
 		}
 	}
@@ -57,4 +101,25 @@ func (a *authenticator) allow(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// current loads the tokens file again if it changed since it was read, and
+// returns the tokens in force. A file that became unreadable or empty
+// keeps the previous tokens (and says so in the log).
+func (a *authenticator) current() *ingest.KeySet {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := stampOf(a.tokensFile)
+	if st == a.stat {
+		return a.tokens
+	}
+	a.stat = st
+	ks, err := ingest.LoadKeys(a.tokensFile)
+	if err != nil {
+		a.logger.Error("Cannot read auth.bearer_tokens_file again; the previous tokens stay", "err", err)
+		return a.tokens
+	}
+	a.tokens = ks
+	a.logger.Info("Read auth.bearer_tokens_file again", "tokens", ks.Len())
+	return ks
 }

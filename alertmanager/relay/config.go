@@ -20,6 +20,7 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	"github.com/quantum-resonance/telemetry/daemon"
+	"github.com/quantum-resonance/telemetry/ingest"
 	"github.com/quantum-resonance/telemetry/ritual/schedule"
 )
 
@@ -32,6 +33,13 @@ const (
 	// TypeHeartbeat pings a dead man's switch URL on every notification
 	// (Alertmanager's Watchdog route), with no alert text.
 	TypeHeartbeat = "heartbeat"
+)
+
+// What a Discord target does when alerts resolve (on_resolve).
+const (
+	ResolveEdit        = "edit"
+	ResolveEditAndPost = "edit_and_post"
+	ResolvePost        = "post"
 )
 
 // Formats a file target can write.
@@ -68,13 +76,20 @@ type WebhookConfig struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
 
-// AuthConfig optionally requires credentials on /webhook/, as Alertmanager's
-// http_config sends them: a bearer token or basic auth. With both set either
-// is accepted. Files are read at load and on every reload.
+// AuthConfig requires credentials on /webhook/, as Alertmanager's
+// http_config sends them: bearer tokens or basic auth. With several set any
+// is accepted. Files are read at load and on every reload; the tokens file
+// also when a token does not match and the file changed, for rotation.
 type AuthConfig struct {
-	BearerToken     commonconfig.Secret `yaml:"bearer_token,omitempty"`
-	BearerTokenFile string              `yaml:"bearer_token_file,omitempty"`
-	BasicAuth       *BasicAuth          `yaml:"basic_auth,omitempty"`
+	// BearerTokensFile holds the accepted tokens, one a line (blank lines
+	// and # comments ignored), as the exporter's ingest.api_keys_file.
+	BearerTokensFile string              `yaml:"bearer_tokens_file,omitempty"`
+	BearerToken      commonconfig.Secret `yaml:"bearer_token,omitempty"`
+	BearerTokenFile  string              `yaml:"bearer_token_file,omitempty"`
+	BasicAuth        *BasicAuth          `yaml:"basic_auth,omitempty"`
+
+	tokens      *ingest.KeySet // read from BearerTokensFile by Validate
+	tokensStamp fileStamp
 }
 
 // BasicAuth is one accepted user and password.
@@ -98,6 +113,11 @@ type DeliveryConfig struct {
 	DedupTTL model.Duration `yaml:"dedup_ttl"`
 	// DedupMaxEntries bounds that memory; the oldest entries go first.
 	DedupMaxEntries int `yaml:"dedup_max_entries"`
+	// MessagesFile keeps the ids of the Discord messages of firing alerts,
+	// so that a restarted relay still edits them on resolve; "" keeps them
+	// in memory only. MessagesMaxEntries bounds it, oldest first.
+	MessagesFile       string `yaml:"messages_file"`
+	MessagesMaxEntries int    `yaml:"messages_max_entries"`
 }
 
 // TargetConfig is one destination, addressed as POST /webhook/<name>.
@@ -121,6 +141,11 @@ type TargetConfig struct {
 
 	// MentionRole is a Discord role ID pinged by critical alerts.
 	MentionRole string `yaml:"mention_role,omitempty"`
+
+	// OnResolve (Discord): "edit" turns the message of the firing alerts
+	// green in place when they resolve, "edit_and_post" also posts the
+	// resolution, "post" only posts it.
+	OnResolve string `yaml:"on_resolve,omitempty"`
 
 	Templates channel.Templates `yaml:"templates,omitempty"`
 
@@ -152,11 +177,12 @@ func base() *Config {
 		Defaults: channel.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"},
 		Webhook:  WebhookConfig{MaxBodyBytes: 4 << 20},
 		Delivery: DeliveryConfig{
-			Deadline:        model.Duration(10 * time.Second),
-			InitialBackoff:  model.Duration(250 * time.Millisecond),
-			MaxBackoff:      model.Duration(4 * time.Second),
-			DedupTTL:        model.Duration(15 * time.Minute),
-			DedupMaxEntries: 10000,
+			Deadline:           model.Duration(10 * time.Second),
+			InitialBackoff:     model.Duration(250 * time.Millisecond),
+			MaxBackoff:         model.Duration(4 * time.Second),
+			DedupTTL:           model.Duration(15 * time.Minute),
+			DedupMaxEntries:    10000,
+			MessagesMaxEntries: 5000,
 		},
 	}
 }
@@ -220,6 +246,8 @@ func friendlyYAMLError(err error) error {
 func (c *Config) resolvePaths(dir string) {
 	join := func(p *string) { *p = commonconfig.JoinDir(dir, *p) }
 	join(&c.Auth.BearerTokenFile)
+	join(&c.Auth.BearerTokensFile)
+	join(&c.Delivery.MessagesFile)
 	if c.Auth.BasicAuth != nil {
 		join(&c.Auth.BasicAuth.PasswordFile)
 	}
@@ -238,6 +266,11 @@ func (c *Config) resolvePaths(dir string) {
 func (c *Config) Validate() error {
 	if c.Webhook.MaxBodyBytes <= 0 {
 		return errors.New("webhook.max_body_bytes: must be greater than 0")
+	}
+	if c.Defaults.GrafanaURL != "" {
+		if err := validateURL(c.Defaults.GrafanaURL); err != nil {
+			return fmt.Errorf("defaults.grafana_url: %w", err)
+		}
 	}
 	if err := c.Auth.validate(); err != nil {
 		return fmt.Errorf("auth.%w", err)
@@ -268,6 +301,14 @@ func (c *Config) Validate() error {
 func (a *AuthConfig) validate() error {
 	if a.BearerToken != "" && a.BearerTokenFile != "" {
 		return errors.New("bearer_token and bearer_token_file: set at most one")
+	}
+	if a.BearerTokensFile != "" {
+		a.tokensStamp = stampOf(a.BearerTokensFile)
+		ks, err := ingest.LoadKeys(a.BearerTokensFile)
+		if err != nil {
+			return fmt.Errorf("bearer_tokens_file: %w", err)
+		}
+		a.tokens = ks
 	}
 	if a.BearerTokenFile != "" {
 		tok, err := readSecretFile(a.BearerTokenFile)
@@ -312,6 +353,8 @@ func (d *DeliveryConfig) validate() error {
 		return errors.New("dedup_ttl: must be greater than 0")
 	case d.DedupMaxEntries <= 0:
 		return errors.New("dedup_max_entries: must be greater than 0")
+	case d.MessagesMaxEntries <= 0:
+		return errors.New("messages_max_entries: must be greater than 0")
 	}
 	return nil
 }
@@ -366,6 +409,14 @@ func (t *TargetConfig) validate() error {
 	}
 	if t.MentionRole != "" && t.format() != FormatDiscord {
 		return errors.New("mention_role: only for Discord targets")
+	}
+	switch {
+	case t.OnResolve != "" && t.Type != TypeDiscord:
+		return errors.New("on_resolve: only for type discord")
+	case t.Type == TypeDiscord && t.OnResolve == "":
+		t.OnResolve = ResolveEdit
+	case t.Type == TypeDiscord && t.OnResolve != ResolveEdit && t.OnResolve != ResolveEditAndPost && t.OnResolve != ResolvePost:
+		return fmt.Errorf("on_resolve: %q is not one of edit, edit_and_post, post", t.OnResolve)
 	}
 	if t.format() == FormatHeartbeat && !t.Templates.Empty() {
 		return errors.New("templates: a heartbeat ping carries no text")

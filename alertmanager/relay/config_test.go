@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +10,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
 )
 
 func TestDefaultConfigWritesEveryChannelToAFile(t *testing.T) {
@@ -40,6 +45,7 @@ func TestExampleConfigLoads(t *testing.T) {
 		"discord.url":   "https://discord.com/api/webhooks/1/tok",
 		"slack.url":     "https://hooks.slack.com/services/T/B/X",
 		"hub.token":     "secret",
+		"relay.tokens":  "# Alertmanager's token\nam-token-1\n",
 		"heartbeat.url": "https://hc-ping.com/0f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b",
 	} {
 		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600)
@@ -47,6 +53,9 @@ func TestExampleConfigLoads(t *testing.T) {
 	cfg, err := Load(filepath.Join(dir, "relay.yml"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.Auth.tokens == nil || !cfg.Auth.tokens.Match("am-token-1") {
+		t.Error("auth.bearer_tokens_file not read")
 	}
 	if cfg.Targets[0].url != "https://discord.com/api/webhooks/1/tok" {
 		t.Error("url_file not resolved against the config's directory")
@@ -111,7 +120,7 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	d.now = func() time.Time { return now }
 	keys := make([]messageKey, 5)
 	for i := range keys {
-		keys[i] = keyOf("t", "g", []byte{byte(i)})
+		keys[i] = keyOf("t", "g", channel.Message{Alerts: []string{fmt.Sprint(i)}}, nil)
 		d.Remember(keys[i])
 	}
 	if d.Len() != 3 || d.Seen(keys[0]) || d.Seen(keys[1]) || !d.Seen(keys[4]) {
@@ -121,11 +130,14 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	if d.Seen(keys[4]) {
 		t.Error("an entry outlived its ttl")
 	}
-	d.Remember(keyOf("t", "g", []byte("new")))
+	d.Remember(keyOf("t", "g", channel.Message{Alerts: []string{"new"}}, nil))
 	if d.Len() != 1 {
 		t.Errorf("expired entries not dropped: len %d", d.Len())
 	}
-	if keyOf("a", "g", []byte("x")) == keyOf("b", "g", []byte("x")) || keyOf("a", "g1", []byte("x")) == keyOf("a", "g2", []byte("x")) {
+	if keyOf("a", "g", channel.Message{Alerts: []string{"x"}}, nil) == keyOf("b", "g", channel.Message{Alerts: []string{"x"}}, nil) || keyOf("a", "g1", channel.Message{Alerts: []string{"x"}}, nil) == keyOf("a", "g2", channel.Message{Alerts: []string{"x"}}, nil) ||
+		keyOf("a", "g", channel.Message{Alerts: []string{"fp1@0"}}, nil) == keyOf("a", "g", channel.Message{Alerts: []string{"fp2@0"}}, nil) ||
+		keyOf("a", "g", channel.Message{Edit: "1", Alerts: []string{"x"}}, nil) == keyOf("a", "g", channel.Message{Alerts: []string{"x"}}, nil) ||
+		keyOf("a", "g", channel.Message{Alerts: []string{"x"}}, map[string]bool{"x": true}) == keyOf("a", "g", channel.Message{Alerts: []string{"x"}}, nil) {
 		t.Error("keys must differ by target and group")
 	}
 }
@@ -136,6 +148,43 @@ func TestBackoffGrowsWithJitterUpToMax(t *testing.T) {
 		for range 100 {
 			if d := b.delay(n); d < limit/2 || d > limit {
 				t.Fatalf("delay(%d) = %s, want within [%s, %s]", n, d, limit/2, limit)
+			}
+		}
+	}
+}
+
+// Alertmanager's max_alerts keeps every notification under the relay's body
+// limit, even with long annotations: a 413 would lose the notification
+// (Alertmanager does not retry a 4xx).
+func TestAlertmanagerMaxAlertsFitsTheBodyLimit(t *testing.T) {
+	data, err := os.ReadFile("../alertmanager.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var am struct {
+		Receivers []struct {
+			Name           string `yaml:"name"`
+			WebhookConfigs []struct {
+				MaxAlerts int `yaml:"max_alerts"`
+			} `yaml:"webhook_configs"`
+		} `yaml:"receivers"`
+	}
+	if err := yaml.Unmarshal(data, &am); err != nil {
+		t.Fatal(err)
+	}
+	limit := Default().Webhook.MaxBodyBytes
+	for _, r := range am.Receivers {
+		for _, w := range r.WebhookConfigs {
+			if w.MaxAlerts <= 0 {
+				t.Fatalf("receiver %s: no max_alerts; a large group could exceed the relay's %d-byte body limit", r.Name, limit)
+			}
+			n := channeltest.ByInstance(w.MaxAlerts)
+			for i := range n.Alerts {
+				n.Alerts[i].Annotations["description"] = strings.Repeat("d", 1000)
+			}
+			body, _ := json.Marshal(notificationOf(n, `{}:{alertname="ErrorRateHigh"}`))
+			if int64(len(body)) > limit {
+				t.Errorf("receiver %s: %d alerts with 1000-character descriptions take %d bytes, over webhook.max_body_bytes %d", r.Name, w.MaxAlerts, len(body), limit)
 			}
 		}
 	}

@@ -5,23 +5,39 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 )
 
-// messageKey identifies a message: its target, its Alertmanager group and
-// its exact content. SHA-256 makes a collision, which would silently skip a
-// message, practically impossible.
+// messageKey identifies a message by what it says, not how: its target, its
+// Alertmanager group, the message it edits if any, and the identity and
+// state (firing or resolved) of each alert it carries, as Alertmanager
+// itself tells notifications apart. Never the rendered text: clustered
+// Alertmanagers render the same alerts with their own external URLs (the
+// Silence links), and two alerts a template renders alike stay two.
+// SHA-256 makes a collision, which would silently skip a message,
+// practically impossible.
 type messageKey [sha256.Size]byte
 
-func keyOf(target, groupKey string, body []byte) messageKey {
-	h := sha256.New()
-	h.Write([]byte(target))
-	h.Write([]byte{0})
-	h.Write([]byte(groupKey))
-	h.Write([]byte{0})
-	h.Write(body)
-	var k messageKey
-	h.Sum(k[:0])
-	return k
+// keyOf is m's key; firing holds the identities of the notification's
+// firing alerts.
+func keyOf(target, groupKey string, m channel.Message, firing map[string]bool) messageKey {
+	var stack [512]byte // no allocation for the usual message
+	b := append(stack[:0], target...)
+	b = append(b, 0)
+	b = append(b, groupKey...)
+	b = append(b, 0)
+	b = append(b, m.Edit...)
+	b = append(b, 0)
+	for _, a := range m.Alerts {
+		b = append(b, a...)
+		if firing[a] {
+			b = append(b, 0, 'f')
+		} else {
+			b = append(b, 0, 'r')
+		}
+	}
+	return sha256.Sum256(b)
 }
 
 // delivered remembers recently delivered messages so that Alertmanager

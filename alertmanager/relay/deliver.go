@@ -21,10 +21,33 @@ import (
 	"github.com/prometheus/common/version"
 )
 
-// sink delivers one message body to where a target points.
+// sink delivers one request to where a target points.
 type sink interface {
-	Send(ctx context.Context, body []byte) error
+	// Send delivers req and returns the channel's reply body (nil when the
+	// sink has none).
+	Send(ctx context.Context, req request) (reply []byte, err error)
 }
+
+// request is one message to deliver: a POST of Body to the target's URL by
+// default; Method and Path (appended to the URL's path) and Query (added to
+// its query) address something else, such as a Discord message to edit.
+type request struct {
+	Method string
+	Path   string
+	Query  url.Values
+	Body   []byte
+	// ContentType is application/json unless set (a report with charts is
+	// multipart/form-data).
+	ContentType string
+}
+
+// minAttemptTime is the least time before the deadline at which a paced
+// request still goes out.
+const minAttemptTime = 500 * time.Millisecond
+
+// errPacedBeyondDeadline: the channel's rate limit allows the next request
+// only after the delivery deadline.
+var errPacedBeyondDeadline = errors.New("the channel's rate limit allows no request before the delivery deadline")
 
 // Attempt results, the values of the result label of
 // resonance_relay_delivery_attempts_total.
@@ -71,103 +94,179 @@ type httpSink struct {
 	url       string // secret: never logged, stripped from errors
 	backoff   backoff
 	onAttempt func(result string)
+	// pacer, when set, spaces requests by the channel's rate-limit headers.
+	pacer *pacer
+	// retryAfterMillis: the 429 body's retry_after is in milliseconds, as
+	// Discord's default API version (an unversioned webhook URL) sends it.
+	retryAfterMillis bool
+	// checkReply, when set, reads a 2xx reply that may still be a refusal
+	// (Slack's {"ok": false, "error": ...}).
+	checkReply func(reply []byte) error
 }
 
 var userAgent = "resonance-relay/" + version.Version
 
 // Send posts body until the channel accepts it, it is rejected, or the next
 // attempt could not happen before ctx's deadline.
-func (s *httpSink) Send(ctx context.Context, body []byte) error {
-	return s.send(ctx, body, "application/json")
-}
-
-// send is Send for any media type (a report with charts is multipart).
-func (s *httpSink) send(ctx context.Context, body []byte, contentType string) error {
+func (s *httpSink) Send(ctx context.Context, req request) ([]byte, error) {
+	var answered error // the channel's last answer, for when the deadline cuts the next attempt
 	for attempt := 1; ; attempt++ {
-		wait, err := s.attempt(ctx, body, contentType)
+		reply, wait, err := s.attempt(ctx, req)
 		if err == nil {
-			return nil
+			return reply, nil
 		}
 		var rejected *RejectedError
-		if errors.As(err, &rejected) || ctx.Err() != nil {
-			return err
+		if ctx.Err() != nil && answered != nil {
+			return nil, fmt.Errorf("%w (attempt %d cut by the delivery deadline: %w)", answered, attempt, ctx.Err())
 		}
+		if errors.As(err, &rejected) || ctx.Err() != nil || errors.Is(err, errPacedBeyondDeadline) {
+			return nil, err
+		}
+		answered = err
 		if wait <= 0 {
 			wait = s.backoff.delay(attempt)
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return fmt.Errorf("%w (gave up after %d attempts: the next one, in %s, would miss the delivery deadline)", err, attempt, wait.Round(time.Millisecond))
+			return nil, fmt.Errorf("%w (gave up after %d attempts: the next one, in %s, would miss the delivery deadline)", err, attempt, wait.Round(time.Millisecond))
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%w (gave up after %d attempts: %w)", err, attempt, ctx.Err())
+			return nil, fmt.Errorf("%w (gave up after %d attempts: %w)", err, attempt, ctx.Err())
 		case <-t.C:
 		}
 	}
 }
 
-// attempt makes one request. wait is the delay the channel asked for (429).
-func (s *httpSink) attempt(ctx context.Context, body []byte, contentType string) (wait time.Duration, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+// target is the URL of req: the webhook URL with req's path and query.
+func (s *httpSink) target(req request) string {
+	if req.Path == "" && len(req.Query) == 0 {
+		return s.url
+	}
+	u, err := url.Parse(s.url)
 	if err != nil {
-		return 0, errors.New("cannot build the request (check the target's URL)")
+		return s.url
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + req.Path
+	if u.RawPath != "" {
+		u.RawPath = strings.TrimSuffix(u.RawPath, "/") + req.Path
+	}
+	q := u.Query()
+	for k, v := range req.Query {
+		q[k] = v
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// attempt makes one request. wait is the delay the channel asked for (429).
+func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, wait time.Duration, err error) {
+	method := r.Method
+	if method == "" {
+		method = http.MethodPost
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.target(r), bytes.NewReader(r.Body))
+	if err != nil {
+		return nil, 0, errors.New("cannot build the request (check the target's URL)")
+	}
+	contentType := r.ContentType
+	if contentType == "" {
+		contentType = "application/json"
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", userAgent)
+	if s.pacer != nil {
+		waited, err := s.pacer.wait(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		// A request cut by the deadline may still be delivered by the
+		// channel, and then again on Alertmanager's retry: after waiting
+		// for its turn, go only with time to finish.
+		if deadline, ok := ctx.Deadline(); waited && ok && time.Until(deadline) < minAttemptTime {
+			s.pacer.done(nil, 0, 0)
+			return nil, 0, errPacedBeyondDeadline
+		}
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
+		if s.pacer != nil {
+			s.pacer.done(nil, 0, 0)
+		}
 		s.onAttempt(resultNetworkError)
-		return 0, redact(err, s.url)
+		return nil, 0, redact(err, s.url)
 	}
 	defer func() {
 		// Drain a little so the connection can be reused.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		resp.Body.Close()
 	}()
-	const maxReason = 16 << 10
-	reply, _ := io.ReadAll(io.LimitReader(resp.Body, maxReason))
+	// A message with its embeds comes back from Discord's ?wait=true.
+	const maxReply = 64 << 10
+	reply, _ = io.ReadAll(io.LimitReader(resp.Body, maxReply))
 
-	switch code := resp.StatusCode; {
+	code := resp.StatusCode
+	if code == http.StatusTooManyRequests {
+		wait = retryAfter(resp.Header, reply, s.retryAfterMillis)
+	}
+	if s.pacer != nil {
+		s.pacer.done(resp.Header, code, wait)
+	}
+	switch {
 	case code >= 200 && code < 300:
+		if s.checkReply != nil {
+			if err := s.checkReply(reply); err != nil {
+				s.onAttempt(resultClientError)
+				return nil, 0, err
+			}
+		}
 		s.onAttempt(resultSuccess)
-		return 0, nil
+		return reply, 0, nil
 	case code == http.StatusTooManyRequests:
 		s.onAttempt(resultRateLimited)
-		wait := retryAfter(resp.Header, reply)
-		return wait, fmt.Errorf("channel rate-limited the relay (429), retry after %s", wait)
+		return nil, wait, fmt.Errorf("channel rate-limited the relay (429), retry after %s", wait)
 	case code >= 500:
 		s.onAttempt(resultServerError)
-		return 0, fmt.Errorf("channel answered %d %s: %s", code, http.StatusText(code), reason(reply, s.url))
+		return nil, 0, fmt.Errorf("channel answered %d %s: %s", code, http.StatusText(code), reason(reply, s.url))
 	default:
 		s.onAttempt(resultClientError)
-		return 0, &RejectedError{Status: code, Reason: reason(reply, s.url)}
+		return nil, 0, &RejectedError{Status: code, Reason: reason(reply, s.url)}
 	}
 }
 
-// retryAfter is how long a 429 asks to wait. Discord sends both a
-// Retry-After header and a JSON body {"retry_after": 1.234, "global": false}
-// whose value is in seconds with a fraction (discord.com/developers/docs/
-// topics/rate-limits#exceeding-a-rate-limit); the body is more precise, so
-// it wins. Slack sends the header only, in whole seconds. Without either we
-// wait one second.
-func retryAfter(h http.Header, body []byte) time.Duration {
+// retryAfter is how long a 429 asks to wait, with up to maxJitter added so
+// that requests held back together do not return together. The headers
+// come first: Discord's X-RateLimit-Reset-After and Retry-After are in
+// seconds, Slack's Retry-After in whole seconds. Discord's JSON body
+// {"retry_after": …} is in seconds from API v8 on but in milliseconds in
+// the default version that unversioned webhook URLs (as users copy them)
+// reach (discord/discord-api-docs#2360, #4722), so millis says which. Without
+// any of them we wait one second.
+func retryAfter(h http.Header, body []byte, millis bool) time.Duration {
+	jitter := rand.N(maxJitter)
+	for _, name := range []string{"X-RateLimit-Reset-After", "Retry-After"} {
+		v := strings.TrimSpace(h.Get(name))
+		if v == "" {
+			continue
+		}
+		if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+			return seconds(s) + jitter
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return max(time.Until(t), 0) + jitter
+		}
+	}
 	var rl struct {
 		RetryAfter *float64 `json:"retry_after"`
 	}
 	if json.Unmarshal(body, &rl) == nil && rl.RetryAfter != nil && *rl.RetryAfter >= 0 {
-		return seconds(*rl.RetryAfter)
-	}
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-			return seconds(s)
+		if millis {
+			return seconds(*rl.RetryAfter/1000) + jitter
 		}
-		if t, err := http.ParseTime(v); err == nil {
-			return max(time.Until(t), 0)
-		}
+		return seconds(*rl.RetryAfter) + jitter
 	}
-	return time.Second
+	return time.Second + jitter
 }
 
 func seconds(s float64) time.Duration {
@@ -223,14 +322,14 @@ type fileSink struct {
 // one file and a long line is not written atomically.
 var fileLocks sync.Map // cleaned path → *sync.Mutex
 
-func (s *fileSink) Send(_ context.Context, body []byte) error {
+func (s *fileSink) Send(_ context.Context, req request) ([]byte, error) {
 	line, err := json.Marshal(struct {
 		Time    string          `json:"time"`
 		Target  string          `json:"target"`
 		Payload json.RawMessage `json:"payload"`
-	}{s.now().UTC().Format(time.RFC3339Nano), s.target, body})
+	}{s.now().UTC().Format(time.RFC3339Nano), s.target, req.Body})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	line = append(line, '\n')
 	mu, _ := fileLocks.LoadOrStore(filepath.Clean(s.path), &sync.Mutex{})
@@ -240,11 +339,11 @@ func (s *fileSink) Send(_ context.Context, body []byte) error {
 	// created again.
 	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := f.Write(line); err != nil {
 		f.Close()
-		return err
+		return nil, err
 	}
-	return f.Close()
+	return nil, f.Close()
 }

@@ -67,9 +67,10 @@ targets:
 	}
 
 	// A deleted check: Alertmanager hears of the failure (its own
-	// notification-failure metrics fire), the URL is not repeated.
+	// notification-failure metrics fire), as a permanent rejection (422,
+	// not retried), and the URL is not repeated.
 	code, r := h.post(t, "gone", watchdog)
-	if code < 400 || r.Failed != 1 {
+	if code < 400 || r.Rejected != 1 {
 		t.Errorf("ping to a deleted check: %d %+v", code, r)
 	}
 	for _, secret := range []string{"0f1c2d3e", "deleted-check"} {

@@ -7,6 +7,7 @@ import "github.com/prometheus/client_golang/prometheus"
 const (
 	outcomeDelivered   = "delivered"    // every message reached the channel
 	outcomeFailed      = "failed"       // some message did not; answered 5xx
+	outcomeRejected    = "rejected"     // the channel refused for good; answered 422
 	outcomeFormatError = "format_error" // a user template failed; answered 500
 )
 
@@ -44,7 +45,7 @@ func newMetrics(reg prometheus.Registerer, dedupEntries func() float64) *metrics
 	m := &metrics{
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resonance_relay_notifications_total",
-			Help: "Alertmanager notifications handled, by target and outcome (delivered, failed, format_error).",
+			Help: "Alertmanager notifications handled, by target and outcome (delivered, failed, rejected, format_error).",
 		}, []string{"target", "outcome"}),
 		notificationDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "resonance_relay_notification_duration_seconds",

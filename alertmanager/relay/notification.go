@@ -1,11 +1,15 @@
 package relay
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"sync"
+
+	jsoniter "github.com/json-iterator/go"
 
 	"github.com/prometheus/alertmanager/template"
 
@@ -21,22 +25,37 @@ type notification struct {
 	TruncatedAlerts uint64 `json:"truncatedAlerts"`
 }
 
+// bodies are reusable buffers for webhook bodies: reading a body whole
+// into one is cheaper than a json.Decoder growing its own for each request.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// decodeJSON decodes the channels' replies (Discord's message on
+// ?wait=true): jsoniter configured as encoding/json, at a fraction of its
+// CPU.
+var decodeJSON = jsoniter.ConfigCompatibleWithStandardLibrary
+
 // decodeNotification reads one webhook payload and checks that it is one:
 // the errors say what is wrong, for the 400 answer.
 func decodeNotification(r io.Reader) (*notification, error) {
-	var n notification
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&n); err != nil {
+	buf := bodies.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 { // a rare huge body is not kept
+			buf.Reset()
+			bodies.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(r); err != nil {
 		if isMaxBytes(err) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("not an Alertmanager webhook payload: invalid JSON: %w", err)
+		return nil, fmt.Errorf("not an Alertmanager webhook payload: %w", err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if isMaxBytes(err) {
-			return nil, err
+	var n notification
+	if err := decodeWebhook(buf.Bytes(), &n); err != nil {
+		if errors.Is(err, errDataAfter) {
+			return nil, errors.New("not an Alertmanager webhook payload: data after the JSON object")
 		}
-		return nil, errors.New("not an Alertmanager webhook payload: data after the JSON object")
+		return nil, fmt.Errorf("not an Alertmanager webhook payload: invalid JSON: %s", jsonError(err))
 	}
 	switch {
 	case n.Version == "":
@@ -52,6 +71,16 @@ func decodeNotification(r io.Reader) (*notification, error) {
 		}
 	}
 	return &n, nil
+}
+
+// jsonError shortens jsoniter's errors, which quote up to 50 bytes of the
+// input on either side.
+func jsonError(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, ", error found in #"); i > 0 {
+		s = s[:i]
+	}
+	return s
 }
 
 // isMaxBytes reports whether err is http.MaxBytesReader's "too large",

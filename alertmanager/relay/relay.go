@@ -8,14 +8,18 @@ package relay
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 	commonconfig "github.com/prometheus/common/config"
 
@@ -37,6 +41,8 @@ type Relay struct {
 
 	mu        sync.Mutex // serialises Apply
 	delivered atomic.Pointer[delivered]
+	sent      atomic.Pointer[sentMessages] // Discord message ids, for edits
+	pacers    pacers
 }
 
 // state is everything one configuration gives the handler.
@@ -57,6 +63,8 @@ type target struct {
 	// arrive in order, and they rate-limit per webhook. Hub events are one
 	// independent request per alert.
 	parallel int
+	// onResolve is the Discord target's on_resolve; "" for other types.
+	onResolve string
 }
 
 // hubParallelism bounds the concurrent hub requests of one notification.
@@ -82,7 +90,10 @@ func New(cfg *Config, logger *slog.Logger, reg prometheus.Registerer) (*Relay, e
 func (r *Relay) Apply(cfg *Config) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	next := &state{cfg: cfg, auth: newAuthenticator(cfg.Auth), targets: map[string]*target{}}
+	if err := r.openStore(cfg); err != nil {
+		return err
+	}
+	next := &state{cfg: cfg, auth: newAuthenticator(cfg.Auth, r.logger), targets: map[string]*target{}}
 	for i := range cfg.Targets {
 		t, err := r.newTarget(cfg, &cfg.Targets[i])
 		if err != nil {
@@ -90,6 +101,14 @@ func (r *Relay) Apply(cfg *Config) error {
 		}
 		next.targets[t.name] = t
 	}
+
+	paced := map[string]bool{}
+	for _, t := range cfg.Targets {
+		if t.Type == TypeDiscord {
+			paced[t.url] = true
+		}
+	}
+	r.pacers.keep(paced)
 
 	prev := r.state.Swap(next)
 	d := r.delivered.Load()
@@ -111,13 +130,13 @@ func (r *Relay) Apply(cfg *Config) error {
 			"templates", !t.Templates.Empty())
 	}
 	if !next.auth.enabled() {
-		r.logger.Info("Webhook authentication is off: any client that reaches the relay can post notifications")
+		r.logger.Warn("Webhook authentication is off: any client that reaches the relay can post notifications (set auth.bearer_tokens_file)")
 	}
 	return nil
 }
 
 func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
-	t := &target{name: tc.Name, parallel: 1}
+	t := &target{name: tc.Name, parallel: 1, onResolve: tc.OnResolve}
 	var err error
 	switch tc.format() {
 	case FormatDiscord:
@@ -148,7 +167,7 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 	if tc.format() == FormatHub {
 		t.parallel = hubParallelism
 	}
-	t.sink = &httpSink{
+	s := &httpSink{
 		client:  client,
 		url:     tc.url,
 		backoff: backoff{initial: time.Duration(cfg.Delivery.InitialBackoff), max: time.Duration(cfg.Delivery.MaxBackoff)},
@@ -156,13 +175,51 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 			attempts.WithLabelValues(name, result).Inc()
 		},
 	}
+	switch tc.Type {
+	case TypeDiscord:
+		s.pacer = r.pacers.get(tc.url)
+		s.retryAfterMillis = discordVersion(tc.url) < 8
+	case TypeSlack:
+		s.checkReply = slackReply
+	}
+	t.sink = s
 	return t, nil
+}
+
+var discordVersionRE = regexp.MustCompile(`/api/v([0-9]+)/`)
+
+// discordVersion is the API version a Discord webhook URL asks for; 0 for
+// an unversioned URL, which gets Discord's default version.
+func discordVersion(rawURL string) int {
+	m := discordVersionRE.FindStringSubmatch(rawURL)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.Atoi(m[1])
+	return v
+}
+
+// slackReply reads a 2xx Slack reply: incoming webhooks answer "ok", the
+// Web API {"ok": true}; {"ok": false, "error": "msg_blocks_too_long"} is a
+// refusal despite its 200.
+func slackReply(reply []byte) error {
+	if len(reply) == 0 || reply[0] != '{' {
+		return nil
+	}
+	var r struct {
+		OK    *bool  `json:"ok"`
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(reply, &r) != nil || r.OK == nil || *r.OK {
+		return nil
+	}
+	return &RejectedError{Status: http.StatusOK, Reason: `{"ok": false, "error": ` + strconv.Quote(reason([]byte(r.Error), "")) + `}`}
 }
 
 // deliverMessage sends message i of total unless it was delivered before
 // (or is being delivered by a concurrent notification), and counts it.
-func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, groupKey string, m channel.Message, i, total int, logger *slog.Logger) (string, error) {
-	key := keyOf(t.name, groupKey, m.Body)
+func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, groupKey string, m channel.Message, firing map[string]bool, i, total int, logger *slog.Logger) (string, error) {
+	key := keyOf(t.name, groupKey, m, firing)
 	began := time.Now()
 	seen, err := mem.Claim(ctx, key)
 	if seen {
@@ -170,7 +227,11 @@ func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, g
 		return messageDuplicate, nil
 	}
 	if err == nil {
-		err = t.sink.Send(ctx, m.Body)
+		if t.edits() {
+			err = r.sendDiscord(ctx, t, m, firing, logger)
+		} else {
+			_, err = t.sink.Send(ctx, request{Body: m.Body})
+		}
 		mem.Finish(key, err == nil)
 	}
 	outcome := messageDelivered
@@ -231,7 +292,7 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	for i := range n.Alerts {
 		r.metrics.alerts.WithLabelValues(name, n.Alerts[i].Status).Inc()
 	}
-	logger := r.logger.With("target", name, "group_key", n.GroupKey, "alerts", len(n.Alerts))
+	logger := withLazy(r.logger, slog.String("target", name), slog.String("group_key", n.GroupKey), slog.Int("alerts", len(n.Alerts)))
 	if n.TruncatedAlerts > 0 {
 		logger.Warn("Alertmanager truncated the notification (max_alerts in its webhook_config)", "truncated_alerts", n.TruncatedAlerts)
 	}
@@ -242,6 +303,28 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	daemon.WriteJSON(w, code, body)
 }
 
+// Notify formats data for the target named name and delivers it as a
+// webhook notification of groupKey would be: the target's formatter and
+// limits, pacing, retries within delivery.deadline, order, memory of what
+// was delivered, metrics. It is for senders inside the relay process, such
+// as scheduled reports; the error says what was not delivered.
+func (r *Relay) Notify(ctx context.Context, name string, data *template.Data, groupKey string) error {
+	st := r.state.Load()
+	t, ok := st.targets[name]
+	if !ok {
+		return fmt.Errorf("no target named %q in the relay's config", name)
+	}
+	start := time.Now()
+	n := &notification{Data: *data, Version: "4", GroupKey: groupKey}
+	code, rep, outcome := r.deliver(ctx, st, t, n, withLazy(r.logger, slog.String("target", name), slog.String("group_key", groupKey)))
+	r.metrics.notifications.WithLabelValues(name, outcome).Inc()
+	r.metrics.notificationDuration.WithLabelValues(name, outcome).Observe(time.Since(start).Seconds())
+	if code != http.StatusOK {
+		return errors.New(rep.Error)
+	}
+	return nil
+}
+
 // deliveryReport is the relay's answer to Alertmanager.
 type deliveryReport struct {
 	Status    string `json:"status,omitempty"`
@@ -250,13 +333,21 @@ type deliveryReport struct {
 	Delivered int    `json:"delivered"`
 	Duplicate int    `json:"already_delivered"`
 	Failed    int    `json:"failed"`
+	Rejected  int    `json:"rejected"`
+	// NotSent are the parts after a failed one, held back so that the
+	// retry delivers them in order.
+	NotSent int `json:"not_sent"`
 }
 
 // deliver formats n for t and sends every message not delivered before,
-// in order, within the configured deadline. A failed message does not stop
-// the next ones: what is delivered now need not be sent on the retry.
+// within the configured deadline. The parts of an ordered target go one
+// after another and stop at the first that can still be delivered later,
+// so that Alertmanager's retry sends the rest in order; a part the channel
+// rejected for good is skipped. The answer says what Alertmanager should
+// do: 2xx delivered; 5xx retry; 422 when the only failures are rejections
+// no retry can fix (Alertmanager does not retry a 4xx).
 func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notification, logger *slog.Logger) (int, deliveryReport, string) {
-	msgs, err := t.formatter.Format(&n.Data)
+	msgs, err := r.format(t, n)
 	if err != nil {
 		logger.Error("Cannot format the notification", "err", err)
 		return http.StatusInternalServerError, deliveryReport{Error: "formatting failed: " + err.Error()}, outcomeFormatError
@@ -266,42 +357,71 @@ func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notificati
 
 	mem := r.delivered.Load()
 	rep := deliveryReport{Messages: len(msgs)}
+	firing := make(map[string]bool, len(n.Alerts))
+	for i := range n.Alerts {
+		if a := &n.Alerts[i]; a.Status == channel.StatusFiring {
+			firing[channel.Identity(a)] = true
+		}
+	}
 	var (
 		mu       sync.Mutex // guards rep and firstErr
 		firstErr error
-		wg       sync.WaitGroup
-		slots    = make(chan struct{}, t.parallel)
 	)
-	// A failed message does not stop the next ones: what is delivered now
-	// need not be sent on Alertmanager's retry.
-	for i, m := range msgs {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			outcome, err := r.deliverMessage(ctx, mem, t, n.GroupKey, m, i, len(msgs), logger)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case outcome == messageDuplicate:
-				rep.Duplicate++
-			case err == nil:
-				rep.Delivered++
-			default:
-				rep.Failed++
-				if firstErr == nil {
-					firstErr = fmt.Errorf("message %d of %d: %w", i+1, len(msgs), err)
-				}
-			}
-		})
+	// send delivers message i and reports whether the next ones may follow.
+	send := func(i int) bool {
+		outcome, err := r.deliverMessage(ctx, mem, t, n.GroupKey, msgs[i], firing, i, len(msgs), logger)
+		mu.Lock()
+		defer mu.Unlock()
+		switch outcome {
+		case messageDuplicate:
+			rep.Duplicate++
+		case messageDelivered:
+			rep.Delivered++
+		case messageRejected:
+			rep.Rejected++
+		default:
+			rep.Failed++
+		}
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("message %d of %d: %w", i+1, len(msgs), err)
+		}
+		return outcome != messageFailed
 	}
-	wg.Wait()
-	if firstErr != nil {
-		rep.Error = fmt.Sprintf("%d of %d messages not delivered; first: %v", rep.Failed, len(msgs), firstErr)
+	if t.parallel == 1 {
+		for i := range msgs {
+			if !send(i) {
+				rep.NotSent = len(msgs) - i - 1
+				break
+			}
+		}
+	} else {
+		// A few workers take the messages in turn, this goroutine one of
+		// them: fewer goroutines (and stacks grown by the HTTP client) than
+		// one per message.
+		var next atomic.Int64
+		work := func() {
+			for i := int(next.Add(1)) - 1; i < len(msgs); i = int(next.Add(1)) - 1 {
+				send(i)
+			}
+		}
+		var wg sync.WaitGroup
+		for range min(t.parallel, len(msgs)) - 1 {
+			wg.Go(work)
+		}
+		work()
+		wg.Wait()
+	}
+	switch {
+	case rep.Failed > 0:
+		rep.Error = fmt.Sprintf("%d of %d messages not delivered yet (%d held back to keep the order); first: %v", rep.Failed, len(msgs), rep.NotSent, firstErr)
 		code := http.StatusBadGateway
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			code = http.StatusGatewayTimeout
 		}
 		return code, rep, outcomeFailed
+	case rep.Rejected > 0:
+		rep.Error = fmt.Sprintf("the channel rejected %d of %d messages for good (a retry cannot help); first: %v", rep.Rejected, len(msgs), firstErr)
+		return http.StatusUnprocessableEntity, rep, outcomeRejected
 	}
 	rep.Status = "delivered"
 	logger.Debug("Notification delivered", "messages", len(msgs), "already_delivered", rep.Duplicate)

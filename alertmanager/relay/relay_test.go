@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,10 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	commonconfig "github.com/prometheus/common/config"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/hub"
 )
 
 // harness is a relay served over HTTP, its log and its metrics.
@@ -88,6 +92,8 @@ type reply struct {
 	Delivered int    `json:"delivered"`
 	Duplicate int    `json:"already_delivered"`
 	Failed    int    `json:"failed"`
+	Rejected  int    `json:"rejected"`
+	NotSent   int    `json:"not_sent"`
 }
 
 func (h *harness) post(t testing.TB, target string, body []byte, header ...string) (int, reply) {
@@ -233,35 +239,124 @@ targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
 	}
 }
 
-// Discord's 429 carries {"retry_after": <seconds, float>} and a Retry-After
-// header in whole seconds; the body's finer value is the one obeyed.
-func TestRateLimitIsRetriedAfterTheChannelsDelay(t *testing.T) {
-	discordSink := channeltest.NewSink(channeltest.DiscordLimits)
-	discordSink.Script(channeltest.Reply{
-		Status: 429,
-		Header: map[string]string{"Retry-After": "1", "Content-Type": "application/json"},
-		Body:   `{"message": "You are being rate limited.", "retry_after": 0.2, "global": false}`,
-	})
-	slackSink := channeltest.NewSink(channeltest.SlackLimits)
-	slackSink.Script(channeltest.Reply{Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: "rate_limited"})
+// Token rotation as an operator does it, with Alertmanager's own HTTP
+// client (prometheus/common, which re-reads credentials_file on every
+// request) posting all along: add the new token to the relay's tokens file,
+// switch Alertmanager's file, remove the old token. No notification fails,
+// no reload is needed, and the old token is refused at the end.
+func TestTokenRotationWithoutAFailedNotification(t *testing.T) {
 	h := newHarness(t, fastDelivery+`
-targets:
-  - {name: discord, type: discord, url: "`+sinkServer(t, discordSink).URL+`"}
-  - {name: slack, type: slack, url: "`+sinkServer(t, slackSink).URL+`"}
-`, nil)
-	for target, want := range map[string]time.Duration{"discord": 200 * time.Millisecond, "slack": time.Second} {
-		start := time.Now()
-		code, r := h.post(t, target, channeltest.FiringBody)
-		took := time.Since(start)
-		if code != 200 || r.Delivered != 1 {
-			t.Errorf("%s: %d %+v", target, code, r)
+auth: {bearer_tokens_file: tokens}
+targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
+`, map[string]string{"tokens": "# relay tokens\nold-token-1\n"})
+	dir := filepath.Dir(h.relay.state.Load().cfg.Targets[0].Path)
+	tokens, credentials := filepath.Join(dir, "tokens"), filepath.Join(dir, "am-credentials")
+	write := func(path, content string) {
+		t.Helper()
+		// As an editor saves: a new file renamed over the old one.
+		if err := os.WriteFile(path+".tmp", []byte(content), 0o600); err != nil {
+			t.Fatal(err)
 		}
-		if took < want || took > want+700*time.Millisecond {
-			t.Errorf("%s: delivered after %s, want about %s", target, took, want)
+		if err := os.Rename(path+".tmp", path); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if got := testutil.ToFloat64(h.relay.metrics.attempts.WithLabelValues("discord", resultRateLimited)); got != 1 {
-		t.Errorf("rate_limited attempts = %v", got)
+	write(credentials, "old-token-1\n")
+	am, err := commonconfig.NewClientFromConfig(commonconfig.HTTPClientConfig{
+		Authorization: &commonconfig.Authorization{Type: "Bearer", CredentialsFile: credentials},
+	}, "alertmanager")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notify := func() int {
+		resp, err := am.Post(h.srv.URL+"/webhook/hub", "application/json", bytes.NewReader(channeltest.FiringBody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	stop := make(chan struct{})
+	var sent, failed atomic.Int32
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			sent.Add(1)
+			if notify() != 200 {
+				failed.Add(1)
+			}
+		}
+	})
+	pause := func() { time.Sleep(50 * time.Millisecond) }
+	pause()
+	write(tokens, "old-token-1\nnew-token-22\n")
+	pause()
+	write(credentials, "new-token-22\n")
+	pause()
+	write(tokens, "new-token-22\n")
+	pause()
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 || sent.Load() < 4 {
+		t.Errorf("%d of %d notifications failed during the rotation", failed.Load(), sent.Load())
+	}
+	if code, _ := h.post(t, "hub", channeltest.FiringBody, "Authorization", "Bearer old-token-1"); code != 401 {
+		t.Errorf("the removed token: %d, want 401", code)
+	}
+	if code, _ := h.post(t, "hub", channeltest.FiringBody, "Authorization", "Bearer new-token-22"); code != 200 {
+		t.Errorf("the new token: %d, want 200", code)
+	}
+}
+
+// A 429 is retried after the delay the channel asks, read in its units:
+// the headers first (seconds in every Discord version, and Slack's), then
+// Discord's body, in milliseconds for an unversioned webhook URL (as users
+// copy it) and in seconds from v8 on. Misreading 300 ms as 300 s would
+// fail the notification at once.
+func TestRateLimitIsRetriedAfterTheChannelsDelay(t *testing.T) {
+	limited := `{"message": "You are being rate limited.", "retry_after": %s, "global": false}`
+	for _, c := range []struct {
+		name, typ, path string
+		reply           channeltest.Reply
+		want            time.Duration
+	}{
+		{"discord unversioned, headers and body in ms", "discord", "/api/webhooks/1/tok", channeltest.Reply{
+			Status: 429, Header: map[string]string{"Retry-After": "1", "X-RateLimit-Reset-After": "0.300", "X-RateLimit-Remaining": "0"},
+			Body: fmt.Sprintf(limited, "300")}, 300 * time.Millisecond},
+		{"discord unversioned, body in ms only", "discord", "/api/webhooks/1/tok", channeltest.Reply{
+			Status: 429, Body: fmt.Sprintf(limited, "300")}, 300 * time.Millisecond},
+		{"discord v10, body in seconds only", "discord", "/api/v10/webhooks/1/tok", channeltest.Reply{
+			Status: 429, Body: fmt.Sprintf(limited, "0.3")}, 300 * time.Millisecond},
+		{"slack, Retry-After in seconds", "slack", "/services/T0/B0/x", channeltest.Reply{
+			Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: "rate_limited"}, time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sink := channeltest.NewSink(nil)
+			sink.Script(c.reply)
+			h := newHarness(t, `
+delivery: {deadline: 5s, initial_backoff: 5ms, max_backoff: 20ms}
+targets: [{name: t, type: `+c.typ+`, url: "`+sinkServer(t, sink).URL+c.path+`"}]
+`, nil)
+			start := time.Now()
+			code, r := h.post(t, "t", channeltest.FiringBody)
+			took := time.Since(start)
+			if code != 200 || r.Delivered != 1 {
+				t.Errorf("%d %+v", code, r)
+			}
+			if took < c.want || took > c.want+500*time.Millisecond {
+				t.Errorf("delivered after %s, want about %s", took, c.want)
+			}
+			if got := testutil.ToFloat64(h.relay.metrics.attempts.WithLabelValues("t", resultRateLimited)); got != 1 {
+				t.Errorf("rate_limited attempts = %v", got)
+			}
+		})
 	}
 }
 
@@ -271,12 +366,71 @@ func TestRateLimitBeyondDeadlineFailsFast(t *testing.T) {
 	s := channeltest.NewSink(nil)
 	s.Script(channeltest.Reply{Status: 429, Body: `{"retry_after": 30.5, "global": true}`})
 	h := newHarness(t, fastDelivery+`
-targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`"}]
+targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`/api/v10/webhooks/1/tok"}]
 `, nil)
 	start := time.Now()
 	code, r := h.post(t, "discord", channeltest.FiringBody)
 	if code < 500 || time.Since(start) > time.Second || !strings.Contains(r.Error, "429") {
 		t.Errorf("%d after %s: %+v", code, time.Since(start), r)
+	}
+}
+
+// A burst of 50 notifications to one Discord webhook, against a fake that
+// enforces Discord's 5 requests per 2 seconds: the relay paces itself by
+// the X-RateLimit-* headers and meets no 429. What cannot go out before a
+// notification's deadline is answered 5xx at once and delivered when
+// Alertmanager retries, as it does here.
+func TestDiscordBurstMeetsNoRateLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 20 s: 50 requests at 5 per 2 s")
+	}
+	fake := channeltest.NewDiscord()
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	h := newHarness(t, `
+delivery: {deadline: 10s}
+targets: [{name: discord, type: discord, url: "`+srv.URL+`/api/webhooks/1/tok"}]
+`, nil)
+	const n = 50
+	pending := make([]int, n)
+	for i := range pending {
+		pending[i] = i
+	}
+	for round := 0; len(pending) > 0; round++ {
+		if round == 5 {
+			t.Fatalf("%d notifications still not delivered after %d rounds", len(pending), round)
+		}
+		var mu sync.Mutex
+		var failed []int
+		var wg sync.WaitGroup
+		for _, i := range pending {
+			wg.Go(func() {
+				a := channeltest.SeedAlert()
+				a.Labels["instance"] = fmt.Sprintf("app-%02d:8080", i)
+				a.Fingerprint = fmt.Sprintf("%016x", i)
+				body, _ := json.Marshal(notificationOf(channeltest.Group(a), fmt.Sprintf(`{}:{instance="app-%02d:8080"}`, i)))
+				code, r := h.post(t, "discord", body)
+				if code != 200 {
+					if code < 500 {
+						t.Errorf("notification %d: %d %+v", i, code, r)
+					}
+					mu.Lock()
+					failed = append(failed, i)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		pending = failed
+	}
+	if got := fake.TooManyRequests(); got != 0 {
+		t.Errorf("the fake answered 429 %d times", got)
+	}
+	if got := len(fake.Ops()); got != n {
+		t.Errorf("%d messages posted, want %d", got, n)
+	}
+	if got := testutil.ToFloat64(h.relay.metrics.attempts.WithLabelValues("discord", resultRateLimited)); got != 0 {
+		t.Errorf("rate_limited attempts = %v", got)
 	}
 }
 
@@ -301,16 +455,18 @@ targets: [{name: hub, type: http, url: "`+sinkServer(t, s).URL+`"}]
 }
 
 // A notification delivered in part: the relay answers 5xx so that
-// Alertmanager retries, and the retry sends only what was not delivered.
-// (The channel fails with 4xx here, which leaves no request in flight when
-// the relay answers; with a request abandoned at the deadline a channel may
-// still process it, and that one message can then arrive twice.)
-func TestRetriedNotificationDoesNotResendDeliveredMessages(t *testing.T) {
+// Alertmanager retries; the parts after the failed one are held back, and
+// the retry sends only what was not delivered, so every part arrives once
+// and in order. (The channel fails with 503 at once here, which leaves no
+// request in flight when the relay answers; with a request abandoned at the
+// deadline a channel may still process it, and that one message can then
+// arrive twice.)
+func TestOrderKeptAcrossRetry(t *testing.T) {
 	var broken atomic.Bool
 	var accepted atomic.Int32
 	s := channeltest.NewSink(func(body []byte) (int, string) {
 		if broken.Load() && accepted.Load() >= 10 {
-			return 404, `{"message": "Unknown Webhook", "code": 10015}`
+			return 503, `upstream connect error`
 		}
 		if code, reply := channeltest.DiscordLimits(body); code != 204 {
 			return code, reply
@@ -318,30 +474,33 @@ func TestRetriedNotificationDoesNotResendDeliveredMessages(t *testing.T) {
 		accepted.Add(1)
 		return 204, ""
 	})
-	h := newHarness(t, fastDelivery+`
+	h := newHarness(t, `
+delivery: {deadline: 1500ms, initial_backoff: 5ms, max_backoff: 20ms}
 targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`"}]
 `, nil)
 	body, _ := json.Marshal(notificationOf(channeltest.Many(300), "{}:{alertname=\"ErrorRateHigh\"}"))
 
 	broken.Store(true)
 	code, r := h.post(t, "discord", body)
-	if code < 500 || r.Messages != 30 || r.Delivered != 10 || r.Failed != 20 {
+	parts := r.Messages
+	if code < 500 || parts < 30 || r.Delivered != 10 || r.Failed != 1 || r.NotSent != parts-11 {
 		t.Fatalf("while broken: %d %+v", code, r)
 	}
 	broken.Store(false)
 	code, r = h.post(t, "discord", body)
-	if code != 200 || r.Delivered != 20 || r.Duplicate != 10 {
+	if code != 200 || r.Delivered != parts-10 || r.Duplicate != 10 {
 		t.Fatalf("after recovery: %d %+v", code, r)
 	}
-	seen := map[string]bool{}
-	for _, b := range s.Accepted() {
-		if seen[string(b)] {
-			t.Fatalf("a message was delivered twice: %.100s", b)
-		}
-		seen[string(b)] = true
+	got := s.Accepted()
+	if len(got) != parts {
+		t.Fatalf("%d messages accepted, want %d, each once", len(got), parts)
 	}
-	if len(seen) != 30 {
-		t.Errorf("%d distinct messages delivered, want 30 (300 alerts)", len(seen))
+	for i, b := range got {
+		var m struct{ Content string }
+		json.Unmarshal(b, &m)
+		if n := partNumber(m.Content); n != i+1 {
+			t.Fatalf("message %d arrived as part %d: %q", i+1, n, m.Content)
+		}
 	}
 }
 
@@ -366,7 +525,8 @@ targets: [{name: hub, type: http, url: "`+sinkServer(t, s).URL+`"}]
 }
 
 // A 4xx is the channel's final word: no retry, one log line with the
-// channel's reason, counted, and 5xx to Alertmanager.
+// channel's reason, counted as a rejected notification, and a 422 that
+// Alertmanager does not retry for hours (it retries only 5xx).
 func TestChannelRejectionIsLoggedOnceWithItsReason(t *testing.T) {
 	slackSink := channeltest.NewSink(channeltest.SlackLimits)
 	slackSink.Script(channeltest.Reply{Status: 400, Body: "invalid_blocks"})
@@ -379,14 +539,20 @@ targets:
 `, nil)
 	for target, want := range map[string]string{"slack": "invalid_blocks", "discord": "Unknown Webhook"} {
 		code, r := h.post(t, target, channeltest.FiringBody)
-		if code != http.StatusBadGateway || !strings.Contains(r.Error, want) {
+		if code != http.StatusUnprocessableEntity || r.Rejected != 1 || !strings.Contains(r.Error, want) {
 			t.Errorf("%s: %d %q", target, code, r.Error)
 		}
 		if n := strings.Count(h.logs.String(), want); n != 1 {
 			t.Errorf("%s: reason logged %d times, want once", target, n)
 		}
+		if !strings.Contains(h.logs.String(), "target="+target+" group_key=") {
+			t.Errorf("%s: the log line does not name the target and group:\n%s", target, h.logs.String())
+		}
 		if got := testutil.ToFloat64(h.relay.metrics.messages.WithLabelValues(target, messageRejected)); got != 1 {
 			t.Errorf("%s: rejected messages = %v", target, got)
+		}
+		if got := testutil.ToFloat64(h.relay.metrics.notifications.WithLabelValues(target, outcomeRejected)); got != 1 {
+			t.Errorf("%s: rejected notifications = %v", target, got)
 		}
 	}
 	if len(slackSink.Requests()) != 1 || len(discordSink.Requests()) != 1 {
@@ -412,7 +578,7 @@ targets:
 `, map[string]string{"down.url": closed.URL + "/api/webhooks/1/" + token})
 	for _, target := range []string{"down", "echo"} {
 		code, r := h.post(t, target, channeltest.FiringBody)
-		if code < 500 || r.Error == "" {
+		if code < 400 || r.Error == "" {
 			t.Errorf("%s: %d %+v", target, code, r)
 		}
 		if strings.Contains(r.Error, token) {
@@ -519,4 +685,156 @@ func partNumber(content string) int {
 		fmt.Sscanf(content[i:], "(%d/%d)", &n, &m)
 	}
 	return n
+}
+
+// 30 alerts that differ only by instance, firing at the same instant (as
+// Prometheus sends them), reach the hub as 30 events, each naming its
+// alert; and so do their simultaneous resolutions.
+func TestAlertsDifferingOnlyByInstanceReachTheHubAsManyEvents(t *testing.T) {
+	s := channeltest.NewSink(func(body []byte) (int, string) {
+		var ev hub.Event
+		if err := json.Unmarshal(body, &ev); err != nil || ev.Fingerprint == "" || ev.Labels["instance"] == "" {
+			return 400, `{"error": "not an alert event"}`
+		}
+		return 202, ""
+	})
+	h := newHarness(t, fastDelivery+`
+targets: [{name: hub, type: http, url: "`+sinkServer(t, s).URL+`/api/alerts"}]
+`, nil)
+	firing := channeltest.ByInstance(30)
+	resolved := channeltest.Resolve(firing, channeltest.SeedTime.Add(12*time.Minute))
+	for _, data := range []*template.Data{firing, resolved} {
+		body, _ := json.Marshal(notificationOf(data, `{}/{severity="critical"}:{alertname="ErrorRateHigh"}`))
+		if code, r := h.post(t, "hub", body); code != 200 || r.Delivered != 30 {
+			t.Fatalf("%s: %d %+v", data.Status, code, r)
+		}
+	}
+	seen := map[string]bool{}
+	for _, b := range s.Accepted() {
+		var ev hub.Event
+		json.Unmarshal(b, &ev)
+		seen[ev.EventType+" "+ev.Labels["instance"]] = true
+	}
+	if len(seen) != 60 {
+		t.Errorf("%d distinct (event type, instance) pairs reached the hub, want 60", len(seen))
+	}
+}
+
+// 200 alerts with texts at every limit, to each channel type through fakes
+// that enforce the channels' limits: every alert arrives, in as many
+// messages as needed, and no message is refused.
+func TestLongAlertsReachEveryChannelWithinItsLimits(t *testing.T) {
+	discordFake := channeltest.NewDiscord()
+	discordFake.Limit = 1000 // the pacing has its own test
+	discordSrv := httptest.NewServer(discordFake)
+	t.Cleanup(discordSrv.Close)
+	slackSink := channeltest.NewSink(channeltest.SlackLimits)
+	hubSink := channeltest.NewSink(func([]byte) (int, string) { return 202, "" })
+	h := newHarness(t, `
+delivery: {deadline: 10s}
+targets:
+  - {name: discord, type: discord, url: "`+discordSrv.URL+`/api/webhooks/1/tok"}
+  - {name: slack, type: slack, url: "`+sinkServer(t, slackSink).URL+`/services/T/B/x"}
+  - {name: hub, type: http, url: "`+sinkServer(t, hubSink).URL+`/api/alerts"}
+`, nil)
+	data := channeltest.ByInstance(200)
+	for i := range data.Alerts {
+		a := &data.Alerts[i]
+		a.Annotations = template.KV{
+			"summary":       strings.Repeat("Summary <!channel> ", 30),
+			"description":   strings.Repeat("ü description & more ", 400),
+			"runbook_url":   "https://example.org/" + strings.Repeat("r", 900),
+			"current_value": strings.Repeat("9", 300),
+			"threshold":     "5",
+		}
+		a.Labels["mountpoint"] = "/" + strings.Repeat("m", 300)
+	}
+	data.CommonAnnotations = template.KV{}
+	body, _ := json.Marshal(notificationOf(data, `{}:{alertname="ErrorRateHigh"}`))
+	for _, target := range []string{"discord", "slack", "hub"} {
+		code, r := h.post(t, target, body)
+		if code != 200 || r.Delivered != r.Messages {
+			t.Errorf("%s: %d %+v", target, code, r)
+		}
+	}
+	count := func(bodies [][]byte, field string) int {
+		n := 0
+		for _, b := range bodies {
+			n += strings.Count(string(b), field)
+		}
+		return n
+	}
+	var discordBodies [][]byte
+	for _, op := range discordFake.Ops() {
+		discordBodies = append(discordBodies, op.Body)
+	}
+	if n := count(discordBodies, `"name":"Alert"`); n != 200 {
+		t.Errorf("discord: %d alerts arrived, want 200", n)
+	}
+	if n := count(slackSink.Accepted(), `*Alert:*`); n != 200 {
+		t.Errorf("slack: %d alerts arrived, want 200", n)
+	}
+	if n := len(hubSink.Accepted()); n != 200 {
+		t.Errorf("hub: %d events arrived, want 200", n)
+	}
+}
+
+// Slack's Web API answers a refusal with 200 and {"ok": false}: it is a
+// rejection, not a delivery.
+func TestSlackOKFalseIsARejection(t *testing.T) {
+	s := channeltest.NewSink(channeltest.SlackLimits)
+	s.Script(channeltest.Reply{Status: 200, Header: map[string]string{"Content-Type": "application/json"},
+		Body: `{"ok": false, "error": "msg_blocks_too_long", "response_metadata": {"messages": []}}`})
+	h := newHarness(t, fastDelivery+`
+targets: [{name: slack, type: slack, url: "`+sinkServer(t, s).URL+`/services/T/B/x"}]
+`, nil)
+	code, r := h.post(t, "slack", channeltest.FiringBody)
+	if code != http.StatusUnprocessableEntity || r.Rejected != 1 || !strings.Contains(r.Error, "msg_blocks_too_long") {
+		t.Errorf("%d %+v", code, r)
+	}
+	if code, r := h.post(t, "slack", channeltest.FiringBody); code != 200 || r.Delivered != 1 {
+		t.Errorf("then ok: %d %+v", code, r)
+	}
+}
+
+// Notify delivers from inside the process (scheduled reports) through the
+// same formatter, limits and retries as a webhook notification.
+func TestNotifyFromInsideTheProcess(t *testing.T) {
+	s := channeltest.NewSink(channeltest.SlackLimits)
+	s.Script(channeltest.Reply{Status: 503, Body: "unavailable"})
+	h := newHarness(t, fastDelivery+`
+targets: [{name: slack, type: slack, url: "`+sinkServer(t, s).URL+`/services/T/B/x"}]
+`, nil)
+	if err := h.relay.Notify(context.Background(), "slack", channeltest.SeedData(), "report:morning"); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(s.Accepted()); got != 1 {
+		t.Errorf("%d messages accepted after one 503, want 1", got)
+	}
+	if err := h.relay.Notify(context.Background(), "nope", channeltest.SeedData(), "x"); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("unknown target: %v", err)
+	}
+	if got := testutil.ToFloat64(h.relay.metrics.notifications.WithLabelValues("slack", outcomeDelivered)); got != 1 {
+		t.Errorf("delivered notifications = %v", got)
+	}
+}
+
+// Two clustered Alertmanagers send the same notification, each with its own
+// external URL (so their Silence links differ): the channel gets it once.
+func TestClusteredAlertmanagersWithTheirOwnURLsDeliverOnce(t *testing.T) {
+	s := channeltest.NewSink(channeltest.DiscordLimits)
+	h := newHarness(t, fastDelivery+`
+targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`/api/webhooks/1/tok"}]
+`, nil)
+	for _, am := range []string{"http://alertmanager-0:9093", "http://alertmanager-1:9093"} {
+		data := channeltest.ByInstance(3)
+		data.ExternalURL = am
+		body, _ := json.Marshal(notificationOf(data, `{}/{severity="critical"}:{alertname="ErrorRateHigh"}`))
+		if code, r := h.post(t, "discord", body); code != 200 {
+			t.Fatalf("%s: %d %+v", am, code, r)
+		}
+	}
+	if got := len(s.Accepted()); got != 1 {
+		t.Errorf("%d messages delivered, want 1", got)
+	}
 }

@@ -63,13 +63,15 @@ func (r *Relay) SendReport(ctx context.Context, targetName string, rep *channel.
 func (t *target) sendPost(ctx context.Context, p channel.Post) error {
 	hs, isHTTP := t.sink.(*httpSink)
 	if len(p.Files) == 0 || !isHTTP {
-		return t.sink.Send(ctx, p.Body)
+		_, err := t.sink.Send(ctx, request{Body: p.Body})
+		return err
 	}
 	body, contentType, err := multipartBody(p)
 	if err != nil {
 		return err
 	}
-	return hs.send(ctx, body, contentType)
+	_, err = hs.Send(ctx, request{Body: body, ContentType: contentType})
+	return err
 }
 
 func multipartBody(p channel.Post) ([]byte, string, error) {

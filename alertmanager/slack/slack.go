@@ -27,8 +27,10 @@ const (
 	// MaxText caps the notification text. Slack truncates it at 40,000
 	// characters; it shows in notifications, where a short one reads better.
 	MaxText = 3000
-
-	blocksPerAlert = 2
+	// MaxBlocksChars bounds the text of all blocks of one message. Slack
+	// documents no such limit but answers msg_blocks_too_long from about
+	// 13,200 characters (slackapi/bolt-js#2509); we keep a margin.
+	MaxBlocksChars = 12000
 )
 
 // Message is the body of an incoming-webhook request.
@@ -62,8 +64,10 @@ type Formatter struct{ opts Options }
 // New returns a formatter; the templates must already be compiled.
 func New(opts Options) (*Formatter, error) { return &Formatter{opts: opts}, nil }
 
-// Format implements channel.Formatter.
-func (f *Formatter) Format(data *template.Data) ([]channel.Message, error) {
+// Format implements channel.Formatter. Alerts are packed in order into
+// messages within MaxBlocks blocks and MaxBlocksChars characters of block
+// text; every alert fits a message alone.
+func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, error) {
 	if len(data.Alerts) == 0 {
 		return nil, nil
 	}
@@ -71,27 +75,55 @@ func (f *Formatter) Format(data *template.Data) ([]channel.Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("headline template: %w", err)
 	}
-	alerts := channel.Pointers(data)
-	perMessage := MaxBlocks / blocksPerAlert
-	n := (len(alerts) + perMessage - 1) / perMessage
-	out := make([]channel.Message, 0, n)
-	for i := 0; i < n; i++ {
-		part := alerts[i*perMessage : min((i+1)*perMessage, len(alerts))]
-		msg := Message{Text: partText(text, i, n), Blocks: make([]Block, 0, len(part)*blocksPerAlert)}
-		for _, a := range part {
-			blocks, err := f.blocks(data, a)
-			if err != nil {
-				return nil, err
-			}
-			msg.Blocks = append(msg.Blocks, blocks...)
-		}
-		body, err := channel.Marshal(msg)
+	// The top-level text is mrkdwn too: "<!channel>" in a summary would
+	// notify everyone.
+	text = escape(text)
+
+	type part struct {
+		blocks []Block
+		alerts []*template.Alert
+	}
+	var parts []part
+	var cur part
+	chars := 0
+	for _, a := range channel.Pointers(data) {
+		blocks, err := f.blocks(data, a)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, channel.Message{Body: body, Alerts: len(part)})
+		n := BlocksChars(blocks)
+		if len(cur.alerts) > 0 && (len(cur.blocks)+len(blocks) > MaxBlocks || chars+n > MaxBlocksChars) {
+			parts = append(parts, cur)
+			cur, chars = part{}, 0
+		}
+		cur.blocks = append(cur.blocks, blocks...)
+		cur.alerts = append(cur.alerts, a)
+		chars += n
+	}
+	parts = append(parts, cur)
+	out := make([]channel.Message, 0, len(parts))
+	for i, p := range parts {
+		body, err := channel.Marshal(Message{Text: partText(text, i, len(parts)), Blocks: p.blocks})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, channel.Message{Body: body, Alerts: channel.Identities(p.alerts)})
 	}
 	return out, nil
+}
+
+// BlocksChars counts the text of blocks, as msg_blocks_too_long does.
+func BlocksChars(blocks []Block) int {
+	n := 0
+	for _, b := range blocks {
+		if b.Text != nil {
+			n += channel.Len(b.Text.Text)
+		}
+		for _, f := range b.Fields {
+			n += channel.Len(f.Text)
+		}
+	}
+	return n
 }
 
 // headline is the seed's text ("🚨 CRITICAL ALERT: Error Rate Exceeded").
@@ -160,19 +192,22 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, err
 	}
 	b.WriteString(valueLine)
 
-	field := func(name, value string) Text {
-		return Text{Type: "mrkdwn", Text: channel.Truncate("*"+name+":*\n"+value, MaxFieldText)}
+	// Each field is capped so that an alert's blocks stay far below
+	// MaxBlocksChars: 3000 + 6×256 + 1024 + 2000.
+	field := func(name, value string, max int) Text {
+		return Text{Type: "mrkdwn", Text: channel.Truncate("*"+name+":*\n"+value, max)}
 	}
 	fields := []Text{
-		field("Service", escape(orDash(f.opts.Defaults.ServiceOf(a)))),
-		field("Time", channel.FormatTime(channel.EventTime(a))),
-		field("Severity", escape(orDash(channel.Severity(a)))),
+		field("Service", escape(orDash(f.opts.Defaults.ServiceOf(a))), 256),
+		field("Time", channel.FormatTime(channel.EventTime(a)), 256),
+		field("Alert", escape(orDash(a.Labels["alertname"])), 256),
+		field("Severity", escape(orDash(channel.Severity(a))), 256),
 	}
-	if inst := a.Labels["instance"]; inst != "" {
-		fields = append(fields, field("Instance", escape(inst)))
+	if labels := channel.Distinguishing(data, a); len(labels) > 0 {
+		fields = append(fields, field("Labels", escape(channel.LabelText(labels)), 1024))
 	}
-	if links := links(a); links != "" {
-		fields = append(fields, field("Links", links))
+	if links := links(f.opts.Defaults, data, a); links != "" {
+		fields = append(fields, field("Links", links, MaxFieldText))
 	}
 	return []Block{
 		{Type: "section", Text: &Text{Type: "mrkdwn", Text: b.String()}},
@@ -182,12 +217,14 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, err
 
 // links are Slack links to the runbook and the source graph; one that does
 // not fit the field is left out whole rather than cut.
-func links(a *template.Alert) string {
+func links(d channel.Defaults, data *template.Data, a *template.Alert) string {
 	var parts []string
 	size := 0
 	for _, l := range []struct{ text, url string }{
 		{"Runbook", a.Annotations["runbook_url"]},
+		{"Dashboard", d.DashboardURL(a)},
 		{"Source", a.GeneratorURL},
+		{"Silence", channel.SilenceURL(data.ExternalURL, a)},
 	} {
 		if l.url == "" {
 			continue

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/common/model"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 )
@@ -187,4 +188,40 @@ func Bodies(t testing.TB, bodies ...[]byte) []any {
 		}
 	}
 	return out
+}
+
+// ByInstance is a notification of n firing alerts that differ only by their
+// instance label, as one rule matching n hosts sends them: the same
+// startsAt (Prometheus evaluates them at once), the same annotations, and
+// Alertmanager's fingerprints of their labels.
+func ByInstance(n int) *template.Data {
+	alerts := make([]template.Alert, n)
+	for i := range alerts {
+		a := SeedAlert()
+		a.Labels = template.KV{}
+		for k, v := range SeedAlert().Labels {
+			a.Labels[k] = v
+		}
+		a.Labels["instance"] = fmt.Sprintf("app-%02d:8080", i)
+		ls := model.LabelSet{}
+		for k, v := range a.Labels {
+			ls[model.LabelName(k)] = model.LabelValue(v)
+		}
+		a.Fingerprint = ls.Fingerprint().String()
+		alerts[i] = a
+	}
+	return Group(alerts...)
+}
+
+// Resolve returns data with every alert resolved at endsAt.
+func Resolve(data *template.Data, endsAt time.Time) *template.Data {
+	alerts := make([]template.Alert, len(data.Alerts))
+	for i, a := range data.Alerts {
+		a.Status = "resolved"
+		a.EndsAt = endsAt
+		alerts[i] = a
+	}
+	d := Group(alerts...)
+	d.GroupLabels = data.GroupLabels
+	return d
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
@@ -151,7 +152,8 @@ func DiscordLimits(body []byte) (int, string) {
 
 // SlackLimits answers as Slack's incoming webhooks: 200 "ok", or 400 with a
 // plain-text reason: "no_text" without text or blocks, "invalid_blocks" when
-// a Block Kit limit is broken.
+// a Block Kit limit is broken, "msg_blocks_too_long" when the blocks' text
+// reaches 13,200 characters (where Slack was observed to refuse it).
 func SlackLimits(body []byte) (int, string) {
 	var m slack.Message
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -178,6 +180,13 @@ func SlackLimits(body []byte) (int, string) {
 		if b.Text == nil && len(b.Fields) == 0 {
 			return 400, "invalid_blocks"
 		}
+	}
+	if slack.BlocksChars(m.Blocks) >= 13200 {
+		return 400, "msg_blocks_too_long"
+	}
+	if strings.Contains(m.Text, "<!") {
+		// Not a Slack rule: our own, that no text may ping a channel.
+		return 400, "test sink: unescaped <! in text"
 	}
 	return 200, "ok"
 }

@@ -1,0 +1,185 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+)
+
+// waitQuery asks Discord to answer an execute-webhook request with the
+// message it created (200 and its id) instead of 204.
+var waitQuery = url.Values{"wait": {"true"}}
+
+// edits reports whether t edits Discord messages on resolve.
+func (t *target) edits() bool { return t.onResolve == ResolveEdit || t.onResolve == ResolveEditAndPost }
+
+// format turns n into t's messages. A Discord target that edits on resolve
+// first gets one edit per message whose firing alerts all resolve in n
+// (the message turns green in place), then the other alerts as new
+// messages; with edit_and_post the resolved alerts are posted too.
+func (r *Relay) format(t *target, n *notification) ([]channel.Message, error) {
+	if !t.edits() {
+		return t.formatter.Format(&n.Data, n.GroupKey)
+	}
+	store := r.sent.Load()
+	resolved := map[string]bool{}
+	for i := range n.Alerts {
+		if a := &n.Alerts[i]; a.Status == channel.StatusResolved {
+			resolved[channel.Identity(a)] = true
+		}
+	}
+	type edit struct {
+		msg    sentMessage
+		alerts []template.Alert
+	}
+	var edits []*edit
+	byID := map[string]*edit{}
+	var rest []template.Alert
+	for _, a := range n.Alerts {
+		id := channel.Identity(&a)
+		if resolved[id] {
+			if m, ok := store.Lookup(t.name, id); ok && allIn(m.Alerts, resolved) {
+				e := byID[m.ID]
+				if e == nil {
+					e = &edit{msg: m}
+					byID[m.ID] = e
+					edits = append(edits, e)
+				}
+				e.alerts = append(e.alerts, a)
+				if t.onResolve == ResolveEdit {
+					continue
+				}
+			}
+		}
+		rest = append(rest, a)
+	}
+
+	var out []channel.Message
+	for _, e := range edits {
+		msgs, err := t.formatter.Format(narrow(&n.Data, e.alerts), n.GroupKey)
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) != 1 {
+			// The resolved rendering no longer fits one message: post it.
+			if t.onResolve == ResolveEdit {
+				rest = append(rest, e.alerts...)
+			}
+			continue
+		}
+		msgs[0].Edit = e.msg.ID
+		out = append(out, msgs[0])
+	}
+	if len(rest) > 0 {
+		msgs, err := t.formatter.Format(narrow(&n.Data, rest), n.GroupKey)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, msgs...)
+	}
+	return out, nil
+}
+
+func allIn(ids []string, set map[string]bool) bool {
+	for _, id := range ids {
+		if !set[id] {
+			return false
+		}
+	}
+	return true
+}
+
+// narrow is data with only alerts (in data's order), its status firing when
+// any of them fires. The group's labels stay: what tells an alert apart
+// within its group does not change.
+func narrow(data *template.Data, alerts []template.Alert) *template.Data {
+	if len(alerts) == len(data.Alerts) {
+		return data
+	}
+	d := *data
+	d.Alerts = alerts
+	d.Status = channel.StatusResolved
+	for i := range alerts {
+		if alerts[i].Status == channel.StatusFiring {
+			d.Status = channel.StatusFiring
+		}
+	}
+	return &d
+}
+
+// sendDiscord delivers m to a Discord target that edits on resolve: an edit
+// replaces its message, falling back to a new message when Discord no
+// longer knows it or refuses the edit; a new message is posted with
+// ?wait=true and, when all its alerts fire, remembered for the edit.
+func (r *Relay) sendDiscord(ctx context.Context, t *target, m channel.Message, firing map[string]bool, logger *slog.Logger) error {
+	store := r.sent.Load()
+	if m.Edit != "" {
+		_, err := t.sink.Send(ctx, request{Method: "PATCH", Path: "/messages/" + m.Edit, Body: m.Body})
+		var rejected *RejectedError
+		if err == nil || !errors.As(err, &rejected) {
+			if err == nil {
+				r.forget(store, t, m.Edit, logger)
+			}
+			return err
+		}
+		logger.Warn("Cannot edit the Discord message of the firing alerts; posting the resolution instead", "message_id", m.Edit, "status", rejected.Status, "reason", rejected.Reason)
+		r.forget(store, t, m.Edit, logger)
+	}
+	reply, err := t.sink.Send(ctx, request{Query: waitQuery, Body: m.Body})
+	if err != nil || len(reply) == 0 || !allIn(m.Alerts, firing) {
+		return err // no reply: a file target, or a proxy that dropped it
+	}
+	var msg struct {
+		ID string `json:"id"`
+	}
+	if decodeJSON.Unmarshal(reply, &msg) != nil || !snowflake(msg.ID) {
+		logger.Warn("Discord's answer carries no message id; its alerts will be posted again on resolve")
+		return nil
+	}
+	if err := store.Sent(t.name, msg.ID, slices.Clone(m.Alerts), time.Now()); err != nil {
+		logger.Error("Cannot save the Discord message ids (delivery.messages_file)", "err", err)
+	}
+	return nil
+}
+
+func (r *Relay) forget(store *sentMessages, t *target, id string, logger *slog.Logger) {
+	if err := store.Forget(t.name, id); err != nil {
+		logger.Error("Cannot save the Discord message ids (delivery.messages_file)", "err", err)
+	}
+}
+
+// snowflake reports whether s is a Discord id: digits only, so it is safe
+// in a URL path.
+func snowflake(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// openStore opens the message-id store of cfg, reusing the running one
+// when its settings did not change.
+func (r *Relay) openStore(cfg *Config) error {
+	if s := r.sent.Load(); s != nil && s.path == cfg.Delivery.MessagesFile && s.max == cfg.Delivery.MessagesMaxEntries {
+		return nil
+	}
+	s, err := openSentMessages(cfg.Delivery.MessagesFile, cfg.Delivery.MessagesMaxEntries)
+	if err != nil {
+		return fmt.Errorf("delivery.messages_file: %w", err)
+	}
+	r.sent.Store(s)
+	return nil
+}

@@ -1,0 +1,127 @@
+package relay
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/discord"
+)
+
+// editFixture is a Discord fake and a relay config pointing at it, with
+// the message ids kept in a file.
+type editFixture struct {
+	fake   *channeltest.Discord
+	config string
+}
+
+func newEditFixture(t *testing.T, onResolve string) *editFixture {
+	fake := channeltest.NewDiscord()
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	store := filepath.Join(t.TempDir(), "messages.json")
+	return &editFixture{fake: fake, config: `
+delivery: {deadline: 5s, initial_backoff: 5ms, max_backoff: 20ms, messages_file: "` + store + `"}
+targets: [{name: discord, type: discord, on_resolve: ` + onResolve + `, url: "` + srv.URL + `/api/webhooks/1/tok"}]
+`}
+}
+
+func (f *editFixture) notify(t *testing.T, h *harness, data *template.Data) {
+	t.Helper()
+	body, _ := json.Marshal(notificationOf(data, `{}/{severity="critical"}:{alertname="ErrorRateHigh"}`))
+	if code, r := h.post(t, "discord", body); code != 200 {
+		t.Fatalf("%s: %d %+v", data.Status, code, r)
+	}
+}
+
+func decodeDiscord(t *testing.T, body []byte) discord.Message {
+	t.Helper()
+	var m discord.Message
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// The firing message turns green in place when its alerts resolve, saying
+// how long they lasted; no second message is posted. The ids survive a
+// restart of the relay.
+func TestDiscordEditsTheFiringMessageOnResolve(t *testing.T) {
+	f := newEditFixture(t, "edit")
+	firing := channeltest.ByInstance(2)
+	f.notify(t, newHarness(t, f.config, nil), firing)
+	// A new relay process: the message ids come back from the file.
+	h := newHarness(t, f.config, nil)
+	f.notify(t, h, channeltest.Resolve(firing, channeltest.SeedTime.Add(12*time.Minute)))
+
+	ops := f.fake.Ops()
+	if len(ops) != 2 || ops[0].Op != "post" || ops[1].Op != "edit" || ops[1].ID != ops[0].ID {
+		t.Fatalf("ops = %+v, want a post then an edit of the same message", ops)
+	}
+	m := decodeDiscord(t, ops[1].Body)
+	if len(m.Embeds) != 2 {
+		t.Fatalf("edited message has %d embeds, want 2", len(m.Embeds))
+	}
+	for _, e := range m.Embeds {
+		if e.Color != discord.ColorResolved || !strings.HasPrefix(e.Title, "[RESOLVED]") || !hasEmbedField(e, "Resolved after", "12m") {
+			t.Errorf("edited embed: colour %d, title %q, fields %+v", e.Color, e.Title, e.Fields)
+		}
+	}
+	if h.relay.sent.Load().Len() != 0 {
+		t.Error("the edited message is still remembered")
+	}
+}
+
+// Only some of a message's alerts resolve: the message stays as it is and
+// the resolution is a new message. And a message Discord no longer knows
+// (deleted) falls back to a new message too.
+func TestDiscordPostsWhenTheMessageCannotBeEdited(t *testing.T) {
+	f := newEditFixture(t, "edit")
+	h := newHarness(t, f.config, nil)
+	firing := channeltest.ByInstance(2)
+	f.notify(t, h, firing)
+	partly := channeltest.Resolve(firing, channeltest.SeedTime.Add(5*time.Minute))
+	partly.Alerts[1] = firing.Alerts[1]
+	f.notify(t, h, partly)
+	if ops := f.fake.Ops(); len(ops) != 2 || ops[1].Op != "post" {
+		t.Fatalf("partial resolution: ops %+v, want a second post", ops)
+	}
+
+	f.fake.Delete()
+	f.notify(t, h, channeltest.Resolve(firing, channeltest.SeedTime.Add(9*time.Minute)))
+	ops := f.fake.Ops()
+	if len(ops) != 3 || ops[2].Op != "post" {
+		t.Fatalf("deleted message: ops %+v, want a post after the refused edit", ops)
+	}
+	if m := decodeDiscord(t, ops[2].Body); len(m.Embeds) != 2 || m.Embeds[0].Color != discord.ColorResolved {
+		t.Errorf("fallback message: %+v", m)
+	}
+}
+
+// edit_and_post edits the firing message and posts the resolution too.
+func TestDiscordEditAndPost(t *testing.T) {
+	f := newEditFixture(t, "edit_and_post")
+	h := newHarness(t, f.config, nil)
+	firing := channeltest.SeedData()
+	f.notify(t, h, firing)
+	f.notify(t, h, channeltest.SeedResolved())
+	ops := f.fake.Ops()
+	if len(ops) != 3 || ops[1].Op != "edit" || ops[2].Op != "post" {
+		t.Fatalf("ops = %+v, want post, edit, post", ops)
+	}
+}
+
+func hasEmbedField(e discord.Embed, name, value string) bool {
+	for _, f := range e.Fields {
+		if f.Name == name && f.Value == value {
+			return true
+		}
+	}
+	return false
+}
