@@ -6,15 +6,10 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"regexp"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/quantum-resonance/telemetry/configfile"
 )
 
 // DefaultService is the service name of the seed.
@@ -44,7 +39,7 @@ func Default() *Config {
 // Load reads, decodes and validates the file at path. Relative paths inside
 // the file are resolved against the file's directory, as Prometheus does.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, dir, err := configfile.Read(path)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +47,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	cfg.resolvePaths(filepath.Dir(path))
+	cfg.resolvePaths(dir)
 	return cfg, nil
 }
 
@@ -60,11 +55,8 @@ func Load(path string) (*Config, error) {
 // defaults.
 func Parse(data []byte) (*Config, error) {
 	cfg := Default()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	// An empty file (io.EOF) means "all defaults".
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, friendlyYAMLError(err)
+	if err := configfile.Decode(data, cfg); err != nil {
+		return nil, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -110,20 +102,4 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	c.Pi.resolvePaths(dir)
 	c.Process.resolvePaths(dir)
-}
-
-func joinDir(dir, path string) string {
-	if path == "" || filepath.IsAbs(path) {
-		return path
-	}
-	return filepath.Join(dir, path)
-}
-
-// yaml.v3 names its own Go types in strict-mode errors ("field foo not found
-// in type config.plain"); users need the key, not our type names.
-var unknownFieldRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
-
-func friendlyYAMLError(err error) error {
-	msg := unknownFieldRE.ReplaceAllString(err.Error(), `unknown key "$1"`)
-	return errors.New(msg)
 }

@@ -3,11 +3,12 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	commonconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+
+	"github.com/quantum-resonance/telemetry/configfile"
 )
 
 // IngestConfig configures the ingest API the app pushes to.
@@ -85,7 +86,7 @@ func (c *IngestConfig) validate() error {
 		return errors.New("business_ttl: must be greater than 0")
 	}
 	if c.Loki.URL != "" {
-		if err := validateHTTPURL(c.Loki.URL); err != nil {
+		if err := configfile.ValidateHTTPURL(c.Loki.URL); err != nil {
 			return fmt.Errorf("loki.url: %w", err)
 		}
 	}
@@ -108,22 +109,6 @@ func (c *IngestConfig) validate() error {
 }
 
 func (c *IngestConfig) resolvePaths(dir string) {
-	c.APIKeysFile = joinDir(dir, c.APIKeysFile)
+	c.APIKeysFile = commonconfig.JoinDir(dir, c.APIKeysFile)
 	c.Loki.HTTPClientConfig.SetDirectory(dir)
-}
-
-// validateHTTPURL accepts absolute http(s) URLs only. The URL itself is not
-// repeated in the error: it may carry credentials.
-func validateHTTPURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("not a valid URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return errors.New("scheme is not http or https")
-	}
-	if u.Host == "" {
-		return errors.New("URL has no host")
-	}
-	return nil
 }

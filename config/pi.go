@@ -8,6 +8,8 @@ import (
 
 	commonconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+
+	"github.com/quantum-resonance/telemetry/configfile"
 )
 
 // PiConfig configures the wallet collector, which reads the Pi chain through
@@ -51,7 +53,7 @@ func defaultPi() PiConfig {
 }
 
 func (c *PiConfig) validate() error {
-	if err := validateHTTPURL(c.HorizonURL); err != nil {
+	if err := configfile.ValidateHTTPURL(c.HorizonURL); err != nil {
 		return fmt.Errorf("horizon_url: %w", err)
 	}
 	if c.PollInterval <= 0 {
@@ -89,6 +91,6 @@ func (c *PiConfig) validate() error {
 }
 
 func (c *PiConfig) resolvePaths(dir string) {
-	c.StateFile = joinDir(dir, c.StateFile)
+	c.StateFile = commonconfig.JoinDir(dir, c.StateFile)
 	c.HTTPClientConfig.SetDirectory(dir)
 }

@@ -10,6 +10,8 @@ import (
 
 	commonconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+
+	"github.com/quantum-resonance/telemetry/configfile"
 )
 
 // ProbeConfig is one HTTP probe run in the background on its interval (not
@@ -46,7 +48,7 @@ func (p *ProbeConfig) validate() error {
 	if !probeNameRE.MatchString(p.Name) {
 		return fmt.Errorf("name: %q must match %s (it becomes a label value)", p.Name, probeNameRE)
 	}
-	if err := validateHTTPURL(p.URL); err != nil {
+	if err := configfile.ValidateHTTPURL(p.URL); err != nil {
 		return fmt.Errorf("url: %w", err)
 	}
 	switch p.Method {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+
+	commonconfig "github.com/prometheus/common/config"
 )
 
 // ProcessConfig selects the service's own process on this host or pod, for
@@ -55,7 +57,7 @@ func (p *ProcessConfig) validate() error {
 }
 
 func (p *ProcessConfig) resolvePaths(dir string) {
-	p.PIDFile = joinDir(dir, p.PIDFile)
+	p.PIDFile = commonconfig.JoinDir(dir, p.PIDFile)
 }
 
 // Regexp is a regular expression matched against a whole string, as

@@ -1,24 +1,18 @@
 package relay
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	commonconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/configfile"
 	"github.com/quantum-resonance/telemetry/daemon"
 	"github.com/quantum-resonance/telemetry/ingest"
 	"github.com/quantum-resonance/telemetry/ritual/schedule"
@@ -203,11 +197,11 @@ func Load(path string) (*Config, error) {
 	if path == "" {
 		return Default(), nil
 	}
-	data, err := os.ReadFile(path)
+	data, dir, err := configfile.Read(path)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := parse(data, filepath.Dir(path))
+	cfg, err := parse(data, dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -220,10 +214,8 @@ func Parse(data []byte) (*Config, error) { return parse(data, ".") }
 
 func parse(data []byte, dir string) (*Config, error) {
 	cfg := base()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, friendlyYAMLError(err)
+	if err := configfile.Decode(data, cfg); err != nil {
+		return nil, err
 	}
 	cfg.resolvePaths(dir)
 	if err := cfg.Validate(); err != nil {
@@ -232,16 +224,7 @@ func parse(data []byte, dir string) (*Config, error) {
 	return cfg, nil
 }
 
-var (
-	targetNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	// yaml.v3 names our Go types in strict-mode errors ("field foo not
-	// found in type relay.plain"); users need the key.
-	unknownFieldRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
-)
-
-func friendlyYAMLError(err error) error {
-	return errors.New(unknownFieldRE.ReplaceAllString(err.Error(), `unknown key "$1"`))
-}
+var targetNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 func (c *Config) resolvePaths(dir string) {
 	join := func(p *string) { *p = commonconfig.JoinDir(dir, *p) }
@@ -268,7 +251,7 @@ func (c *Config) Validate() error {
 		return errors.New("webhook.max_body_bytes: must be greater than 0")
 	}
 	if c.Defaults.GrafanaURL != "" {
-		if err := validateURL(c.Defaults.GrafanaURL); err != nil {
+		if err := configfile.ValidateHTTPURL(c.Defaults.GrafanaURL); err != nil {
 			return fmt.Errorf("defaults.grafana_url: %w", err)
 		}
 	}
@@ -311,7 +294,7 @@ func (a *AuthConfig) validate() error {
 		a.tokens = ks
 	}
 	if a.BearerTokenFile != "" {
-		tok, err := readSecretFile(a.BearerTokenFile)
+		tok, err := configfile.ReadSecret(a.BearerTokenFile)
 		if err != nil {
 			return fmt.Errorf("bearer_token_file: %w", err)
 		}
@@ -325,7 +308,7 @@ func (a *AuthConfig) validate() error {
 			return errors.New("basic_auth: set at most one of password and password_file")
 		}
 		if b.PasswordFile != "" {
-			pw, err := readSecretFile(b.PasswordFile)
+			pw, err := configfile.ReadSecret(b.PasswordFile)
 			if err != nil {
 				return fmt.Errorf("basic_auth.password_file: %w", err)
 			}
@@ -450,7 +433,7 @@ func (t *TargetConfig) resolveURL() error {
 	case t.URL != "" && t.URLFile != "":
 		return errors.New("url and url_file: set exactly one")
 	case t.URLFile != "":
-		u, err := readSecretFile(t.URLFile)
+		u, err := configfile.ReadSecret(t.URLFile)
 		if err != nil {
 			return fmt.Errorf("url_file: %w", err)
 		}
@@ -460,41 +443,11 @@ func (t *TargetConfig) resolveURL() error {
 	default:
 		return fmt.Errorf("url or url_file: required for type %q", t.Type)
 	}
-	if err := validateURL(t.url); err != nil {
+	if err := configfile.ValidateHTTPURL(t.url); err != nil {
 		if t.URLFile != "" {
 			return fmt.Errorf("url_file: %w", err)
 		}
 		return fmt.Errorf("url: %w", err)
 	}
 	return nil
-}
-
-// validateURL accepts absolute http(s) URLs. The URL is not repeated in the
-// error: a webhook URL carries its token.
-func validateURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("not a valid URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("scheme %q is not http or https", u.Scheme)
-	}
-	if u.Host == "" {
-		return errors.New("the URL has no host")
-	}
-	return nil
-}
-
-// readSecretFile returns the file's content without surrounding white
-// space. Errors name the file, never its content.
-func readSecretFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return "", fmt.Errorf("%s is empty", path)
-	}
-	return s, nil
 }
