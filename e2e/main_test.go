@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/quantum-resonance/telemetry/localstack"
+	"github.com/quantum-resonance/telemetry/tooltest"
 )
 
 // Set by TestMain: where the binaries are, or why the test must skip.
@@ -31,10 +32,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	repoRoot = root
-	toolsBin = os.Getenv("RESONANCE_TOOLS_BIN")
-	if toolsBin == "" {
-		toolsBin = filepath.Join(root, ".tools", "bin")
-	}
+	toolsBin = tooltest.Dir()
 	tmp, err := os.MkdirTemp("", "resonance-e2e-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

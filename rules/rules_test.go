@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/quantum-resonance/telemetry/tooltest"
 )
 
 const tablePath = "thresholds.yml" // tests run in rules/
@@ -348,7 +350,7 @@ func TestEveryRuleHasAPromtoolTest(t *testing.T) {
 
 // promtool itself: check rules and the unit tests, with the pinned promtool.
 func TestPromtool(t *testing.T) {
-	promtool := toolPath(t, "promtool")
+	promtool := tooltest.Path(t, "promtool")
 	run := func(args ...string) {
 		cmd := exec.Command(promtool, args...)
 		out, err := cmd.CombinedOutput()
@@ -359,24 +361,6 @@ func TestPromtool(t *testing.T) {
 	run("check", "rules", "resonance.rules.yml")
 	files, _ := filepath.Glob("tests/*.test.yml")
 	run(append([]string{"test", "rules"}, files...)...)
-}
-
-// toolPath finds a pinned tool in $RESONANCE_TOOLS_BIN or <repo>/.tools/bin
-// (scripts/tools.sh builds them; make test runs it first).
-func toolPath(t *testing.T, name string) string {
-	dir := os.Getenv("RESONANCE_TOOLS_BIN")
-	if dir == "" {
-		dir = filepath.Join("..", ".tools", "bin")
-	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not found in %s: run scripts/tools.sh (or set RESONANCE_TOOLS_BIN)", name, dir)
-	}
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
 }
 
 func mustRead(t *testing.T, path string) []byte {

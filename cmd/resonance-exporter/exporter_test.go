@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/common/promslog"
+
+	"github.com/quantum-resonance/telemetry/tooltest"
 )
 
 func newTestExporter(t *testing.T, configYAML string) (*exporter, string) {
@@ -170,7 +172,7 @@ func TestStartFailsOnABadFile(t *testing.T) {
 // TestPromtoolCheckMetrics runs the pinned promtool's linter over the real
 // exposition.
 func TestPromtoolCheckMetrics(t *testing.T) {
-	promtool := toolPath(t, "promtool")
+	promtool := tooltest.Path(t, "promtool")
 	e, _ := newTestExporter(t, "")
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = strings.NewReader(scrape(t, e))
@@ -179,23 +181,6 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out.String())
 	}
-}
-
-// toolPath finds a pinned tool built by scripts/tools.sh.
-func toolPath(t *testing.T, name string) string {
-	t.Helper()
-	dir := os.Getenv("RESONANCE_TOOLS_BIN")
-	if dir == "" {
-		dir = filepath.Join("..", "..", ".tools", "bin")
-	}
-	path, err := filepath.Abs(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s not installed: run scripts/tools.sh (make test does)", name)
-	}
-	return path
 }
 
 // --config.check reads what the daemon reads at start: the file and the

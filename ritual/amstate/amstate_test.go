@@ -14,13 +14,13 @@ import (
 	"github.com/prometheus/alertmanager/api/v2/client/silence"
 	"github.com/prometheus/alertmanager/api/v2/models"
 
-	"github.com/quantum-resonance/telemetry/ritual/historytest"
+	"github.com/quantum-resonance/telemetry/tooltest"
 )
 
 // startAlertmanager runs the pinned Alertmanager with one receiver that
 // sends nowhere.
 func startAlertmanager(t *testing.T) string {
-	am := historytest.Tool(t, "alertmanager")
+	am := tooltest.Path(t, "alertmanager")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "alertmanager.yml")
 	if err := os.WriteFile(cfg, []byte("route: {receiver: none}\nreceivers: [{name: none}]\n"), 0o644); err != nil {

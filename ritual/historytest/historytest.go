@@ -28,6 +28,7 @@ import (
 	"github.com/quantum-resonance/telemetry/localstack"
 	"github.com/quantum-resonance/telemetry/ritual/query"
 	"github.com/quantum-resonance/telemetry/rules"
+	"github.com/quantum-resonance/telemetry/tooltest"
 )
 
 // The backfilled history: 8 days of one-minute samples of every seed metric
@@ -388,7 +389,7 @@ func Run(t *testing.T) *History {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prometheus, promtool := Tool(t, "prometheus"), Tool(t, "promtool")
+	prometheus, promtool := tooltest.Path(t, "prometheus"), tooltest.Path(t, "promtool")
 	table, err := rules.LoadThresholds(filepath.Join(root, rules.DefaultThresholdsPath))
 	if err != nil {
 		t.Fatal(err)
@@ -437,25 +438,6 @@ func Run(t *testing.T) *History {
 		t.Fatal(err)
 	}
 	return &History{API: promv1.NewAPI(client), Table: table, Root: root, URL: "http://" + addr}
-}
-
-// Tool is the path of a pinned tool (prometheus, promtool, alertmanager) in
-// $RESONANCE_TOOLS_BIN or .tools/bin; the test is skipped without it.
-func Tool(t *testing.T, name string) string {
-	t.Helper()
-	bin := os.Getenv("RESONANCE_TOOLS_BIN")
-	if bin == "" {
-		root, err := localstack.FindRoot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		bin = filepath.Join(root, ".tools", "bin")
-	}
-	path := filepath.Join(bin, name)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("skipped: no pinned %s in %s (make tools)", name, bin)
-	}
-	return path
 }
 
 // Source reads the history.

@@ -32,6 +32,7 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/relay"
 	"github.com/quantum-resonance/telemetry/config"
+	"github.com/quantum-resonance/telemetry/tooltest"
 )
 
 const (
@@ -64,19 +65,6 @@ type rendered struct {
 	kinds           map[string]int
 }
 
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	dir := os.Getenv("RESONANCE_TOOLS_BIN")
-	if dir == "" {
-		dir = filepath.Join(root, ".tools", "bin")
-	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not found in %s: run scripts/tools.sh (or set RESONANCE_TOOLS_BIN)", name, dir)
-	}
-	return p
-}
-
 func render(t *testing.T, valuesFiles ...string) *rendered {
 	t.Helper()
 	args := []string{"template", release, chartDir, "--namespace", namespace}
@@ -84,7 +72,7 @@ func render(t *testing.T, valuesFiles ...string) *rendered {
 		args = append(args, "--values", f)
 	}
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(tool(t, "helm"), args...)
+	cmd := exec.Command(tooltest.Path(t, "helm"), args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
