@@ -6,6 +6,7 @@ export RESONANCE_TOOLS_BIN := $(TOOLS_BIN)
 PROMTOOL  := $(TOOLS_BIN)/promtool
 HELM      := $(TOOLS_BIN)/helm
 GORELEASER := $(TOOLS_BIN)/goreleaser
+GOLANGCI_LINT := $(TOOLS_BIN)/golangci-lint
 CHART     := deploy/helm/resonance-telemetry
 
 FUZZTIME  ?= 10s
@@ -112,8 +113,10 @@ bench:
 
 test: tools lint generated-check rules-test config-check chart-test systemd-check release-check unit-test race-test examples-test fuzz-test
 
-lint:
+# gofmt, go vet, a tidy go.mod and golangci-lint with .golangci.yml.
+lint: tools
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
+	$(GOLANGCI_LINT) run ./...

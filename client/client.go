@@ -172,7 +172,7 @@ func (s *Stream) encode(e Entry) (json.RawMessage, error) {
 	}
 	raw, err := json.Marshal(e)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidEntry, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidEntry, err)
 	}
 	if len(raw) > s.opts.MaxBatchBytes {
 		return nil, fmt.Errorf("%w: %d bytes encoded, more than a batch (MaxBatchBytes %d)", ErrInvalidEntry, len(raw), s.opts.MaxBatchBytes)

@@ -216,7 +216,7 @@ resonance_wallet_up 1
 	first.collectors["wallet"].(*walletCollector).poll(context.Background())
 	// Horizon is down for the new wallet: what it shows is what it took
 	// over, not what it fetched.
-	horizon.setOverride(func(w http.ResponseWriter, r *http.Request) bool {
+	horizon.setOverride(func(w http.ResponseWriter, _ *http.Request) bool {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return true
 	})

@@ -142,7 +142,7 @@ func build(deps Deps, prev *Resonance) (*Resonance, error) {
 		}
 		c, err := factories[name](Deps{Config: deps.Config, Logger: deps.Logger.With("collector", name), Store: deps.Store})
 		if err != nil {
-			r.closeFresh()
+			_ = r.closeFresh() // the build error is the one to report
 			return nil, fmt.Errorf("collector %s: %w", name, err)
 		}
 		if c != nil {

@@ -53,7 +53,7 @@ func newTestProber(t *testing.T, cfg config.ProbeConfig) (*prober, *lockedBuffer
 }
 
 func answer(status int, body string, headers ...string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, _ *http.Request) {
 		for i := 0; i+1 < len(headers); i += 2 {
 			w.Header().Set(headers[i], headers[i+1])
 		}
@@ -100,7 +100,7 @@ func TestProbeRunClassifiesAnswers(t *testing.T) {
 func TestProbeRunWithoutAnAnswer(t *testing.T) {
 	t.Run("timeout", func(t *testing.T) {
 		// The server never answers; only the probe's timeout ends the run.
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+		srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 		defer srv.Close()
 		p, _ := newTestProber(t, testProbeConfig(t, "hf", srv.URL, func(p *config.ProbeConfig) {
 			p.Timeout = model.Duration(50 * time.Millisecond)
@@ -122,7 +122,7 @@ func TestProbeRunWithoutAnAnswer(t *testing.T) {
 func TestProbeSendsMethodBodyAndHeaders(t *testing.T) {
 	type seen struct{ method, body, contentType, host string }
 	got := make(chan seen, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		got <- seen{r.Method, string(body), r.Header.Get("Content-Type"), r.Host}
 	}))
@@ -258,7 +258,7 @@ resonance_probe_success{probe="huggingface"} 0
 // cancelled) and records no failure for it: the upstream did nothing wrong.
 func TestProbeStopsPromptlyOnClose(t *testing.T) {
 	arrived := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		close(arrived)
 		<-r.Context().Done()
 	}))

@@ -501,7 +501,7 @@ func TestWalletHorizonDownKeepsTheLastGoodBalance(t *testing.T) {
 	w.poll(context.Background())
 
 	w.now = func() time.Time { return testNow.Add(time.Minute) }
-	f.setOverride(func(rw http.ResponseWriter, r *http.Request) bool {
+	f.setOverride(func(rw http.ResponseWriter, _ *http.Request) bool {
 		rw.Header().Set("Content-Type", "application/problem+json")
 		rw.WriteHeader(http.StatusServiceUnavailable)
 		rw.Write([]byte(`{"type":"https://stellar.org/horizon-errors/server_error","title":"Internal Server Error","status":503}`))
@@ -545,7 +545,7 @@ func TestWalletNetworkDownIsNotAZeroBalance(t *testing.T) {
 func TestWalletHonoursRetryAfter(t *testing.T) {
 	f := newFakeHorizon(t)
 	w, _ := newTestWallet(t, testPiConfig(t, f.URL, filepath.Join(t.TempDir(), "wallet.json")))
-	f.setOverride(func(rw http.ResponseWriter, r *http.Request) bool {
+	f.setOverride(func(rw http.ResponseWriter, _ *http.Request) bool {
 		rw.Header().Set("Content-Type", "application/problem+json; charset=utf-8")
 		rw.Header().Set("Retry-After", "120")
 		rw.WriteHeader(http.StatusTooManyRequests)

@@ -42,7 +42,7 @@ func loadWalletState(path string) (st walletState, found bool, err error) {
 		return walletState{}, false, err
 	}
 	if err := json.Unmarshal(data, &st); err != nil {
-		return walletState{}, false, fmt.Errorf("%s is not a wallet state file (%v); fix or delete it", path, err)
+		return walletState{}, false, fmt.Errorf("%s is not a wallet state file (%w); fix or delete it", path, err)
 	}
 	if st.Version != walletStateVersion {
 		return walletState{}, false, fmt.Errorf("%s has version %d, this exporter reads version %d", path, st.Version, walletStateVersion)

@@ -20,14 +20,14 @@ func newLabelCap(metric, label string) *labelCap {
 
 // fold returns v when it is admitted (or admits it while there is room) and
 // OtherValue otherwise; folded reports the second case.
-func (c *labelCap) fold(v string, max int) (value string, folded bool) {
+func (c *labelCap) fold(v string, limit int) (value string, folded bool) {
 	if v == OtherValue {
 		return v, false
 	}
 	if _, ok := c.seen[v]; ok {
 		return v, false
 	}
-	if len(c.seen) >= max {
+	if len(c.seen) >= limit {
 		return OtherValue, true
 	}
 	c.seen[v] = struct{}{}

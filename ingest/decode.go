@@ -536,7 +536,7 @@ func parseISOFast(s string) (time.Time, bool) {
 	hour, ok4 := num(11, 2)
 	minute, ok5 := num(14, 2)
 	sec, ok6 := num(17, 2)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || month < 1 || month > 12 || day < 1 ||
 		day > daysIn(time.Month(month), year) || hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false
 	}

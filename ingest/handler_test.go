@@ -89,7 +89,7 @@ type req struct {
 
 func (ta *testAPI) do(t *testing.T, r req) *httptest.ResponseRecorder {
 	t.Helper()
-	var body []byte = []byte(r.body)
+	body := []byte(r.body)
 	if r.gzip {
 		var b bytes.Buffer
 		zw := gzip.NewWriter(&b)
@@ -266,8 +266,8 @@ func TestBadBatchChangesNothing(t *testing.T) {
 		{"upstream without ok", EventsPath,
 			`{"events":[{"type":"upstream_call","upstream":"huggingface","duration_ms":1}]}`,
 			`{"error":"events[0].ok: missing: true when the call succeeded, false when it failed","index":0}`},
-		{"business unknown key", BusinessPath, `{"wallet_balanse":3}`,
-			`{"error":"wallet_balanse: unknown key: expected active_users, mining_boost_active, wallet_balance, community_resonance, started_at, resident_memory_bytes"}`},
+		{"business unknown key", BusinessPath, `{"wallet_balanse":3}`, //nolint:misspell // the misspelt key is the input
+			`{"error":"wallet_balanse: unknown key: expected active_users, mining_boost_active, wallet_balance, community_resonance, started_at, resident_memory_bytes"}`}, //nolint:misspell // echoed back
 		{"business out of range", BusinessPath, `{"wallet_balance":5,"community_resonance":101}`,
 			`{"error":"community_resonance: 101 is not a score from 0 to 100"}`},
 		{"business wrong type", BusinessPath, `{"mining_boost_active":"yes"}`,

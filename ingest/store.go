@@ -318,12 +318,12 @@ func (s *Store) AddEvents(b *EventBatch) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	max := s.limits.MaxLabelValues
+	maxValues := s.limits.MaxLabelValues
 	for i := range b.Events {
 		e := &b.Events[i]
 		switch e.Type {
 		case EventAPIRequest:
-			endpoint := s.fold(s.endpoint, e.Endpoint, max)
+			endpoint := s.fold(s.endpoint, e.Endpoint, maxValues)
 			reqEndpoint, code := endpoint, strconv.Itoa(e.Code)
 			if s.foldSeries(s.apiSeries, reqEndpoint, e.methodNorm, code) {
 				// The class keeps code=~"5.." (the API error ratio) true.
@@ -342,8 +342,8 @@ func (s *Store) AddEvents(b *EventBatch) {
 				}
 			}
 		case EventUpstreamCall:
-			upstream := s.fold(s.upstream, e.Upstream, max)
-			op := s.fold(s.upOp, e.Operation, max)
+			upstream := s.fold(s.upstream, e.Upstream, maxValues)
+			op := s.fold(s.upOp, e.Operation, maxValues)
 			outcome := "ok"
 			if !*e.OK {
 				outcome = "error"
@@ -367,8 +367,8 @@ func (s *Store) AddEvents(b *EventBatch) {
 }
 
 // fold must be called with s.mu held.
-func (s *Store) fold(c *labelCap, v string, max int) string {
-	v, folded := c.fold(v, max)
+func (s *Store) fold(c *labelCap, v string, maxValues int) string {
+	v, folded := c.fold(v, maxValues)
 	if folded {
 		s.overflow.WithLabelValues(c.metric, c.label).Inc()
 	}

@@ -68,8 +68,8 @@ type activeUsers struct {
 	interiorFrom, interiorTo int64
 }
 
-func newActiveUsers(max int) *activeUsers {
-	a := &activeUsers{seed: maphash.MakeSeed(), exact: map[uint64]userEntry{}, max: max, expiredThrough: -1, overflowAt: -1}
+func newActiveUsers(maxExact int) *activeUsers {
+	a := &activeUsers{seed: maphash.MakeSeed(), exact: map[uint64]userEntry{}, max: maxExact, expiredThrough: -1, overflowAt: -1}
 	for i := range a.buckets {
 		a.buckets[i].number = -1
 	}

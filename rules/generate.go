@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -252,7 +251,7 @@ func Validate(data []byte, format Format) error {
 		data = plain
 	}
 	p := parser.NewParser(parser.Options{})
-	groups, errs := rulefmt.Parse(data, false, model.UTF8Validation, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	groups, errs := rulefmt.Parse(data, false, model.UTF8Validation, p, slog.New(slog.DiscardHandler))
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the pinned Prometheus, promtool, Alertmanager and amtool (SPEC.md), and
-# helm and goreleaser for the chart and release checks, into .tools/bin with `go install`, only when the pinned version is missing. Idempotent:
-# later runs reuse the binaries.
+# Installs the pinned Prometheus, promtool, Alertmanager and amtool, helm and
+# goreleaser for the chart and release checks, and golangci-lint for
+# `make lint`, into .tools/bin with `go install`, only when the pinned version
+# is missing. Idempotent: later runs reuse the binaries.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,6 +11,7 @@ PROMETHEUS_VERSION=v0.316.0
 ALERTMANAGER_VERSION=v0.31.1
 HELM_VERSION=v3.22.0
 GORELEASER_VERSION=v2.15.1
+GOLANGCI_LINT_VERSION=v2.15.0
 
 mkdir -p "$bin"
 
@@ -30,3 +32,4 @@ install_tool alertmanager github.com/prometheus/alertmanager/cmd/alertmanager "$
 install_tool prometheus   github.com/prometheus/prometheus/cmd/prometheus     "$PROMETHEUS_VERSION"
 install_tool helm         helm.sh/helm/v3/cmd/helm                            "$HELM_VERSION"
 install_tool goreleaser   github.com/goreleaser/goreleaser/v2                 "$GORELEASER_VERSION"
+install_tool golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"

@@ -79,16 +79,16 @@ const Ellipsis = "…"
 // Truncate cuts s to at most max runes, ending with Ellipsis when cut.
 // Discord and Slack count characters, not bytes; counting runes never splits
 // a UTF-8 sequence (Alertmanager's notify.TruncateInRunes does the same).
-func Truncate(s string, max int) string {
-	if max <= 0 {
+func Truncate(s string, limit int) string {
+	if limit <= 0 {
 		return ""
 	}
-	if len(s) <= max || utf8.RuneCountInString(s) <= max {
+	if len(s) <= limit || utf8.RuneCountInString(s) <= limit {
 		return s
 	}
 	n := 0
 	for i := range s {
-		if n == max-1 {
+		if n == limit-1 {
 			return s[:i] + Ellipsis
 		}
 		n++

@@ -98,8 +98,8 @@ func (r *Report) Sections() []Section {
 
 // SplitText cuts text into pieces of at most max runes, at line ends where
 // possible, keeping code blocks closed in each piece.
-func SplitText(text string, max int) []string {
-	if Len(text) <= max {
+func SplitText(text string, limit int) []string {
+	if Len(text) <= limit {
 		return []string{text}
 	}
 	var (
@@ -110,7 +110,7 @@ func SplitText(text string, max int) []string {
 	const fence = "```"
 	for _, line := range strings.Split(text, "\n") {
 		// Room for the line, its newline and a closing fence.
-		if cur.Len() > 0 && Len(cur.String())+Len(line)+1+len(fence)+1 > max {
+		if cur.Len() > 0 && Len(cur.String())+Len(line)+1+len(fence)+1 > limit {
 			piece := cur.String()
 			if inCode {
 				piece += "\n" + fence
@@ -124,7 +124,7 @@ func SplitText(text string, max int) []string {
 		if strings.HasPrefix(line, fence) {
 			inCode = !inCode
 		}
-		cur.WriteString(Truncate(line, max-2*len(fence)-2))
+		cur.WriteString(Truncate(line, limit-2*len(fence)-2))
 		cur.WriteByte('\n')
 	}
 	if s := strings.TrimRight(cur.String(), "\n"); s != "" {

@@ -308,7 +308,7 @@ func links(d channel.Defaults, data *template.Data, a *template.Alert) string {
 // embedURL is u when Discord accepts it as an embed's url (http or https,
 // at most 2048 characters); otherwise none, rather than a refused message.
 func embedURL(u string) string {
-	if len(u) > 2048 || !(strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://")) {
+	if len(u) > 2048 || !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 		return ""
 	}
 	return u

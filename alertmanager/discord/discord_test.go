@@ -219,15 +219,6 @@ func hasFieldContaining(e discord.Embed, name, part string) bool {
 	return false
 }
 
-func hasField(e discord.Embed, name, value string) bool {
-	for _, f := range e.Fields {
-		if f.Name == name && f.Value == value {
-			return true
-		}
-	}
-	return false
-}
-
 func BenchmarkFormat(b *testing.B) {
 	f, _ := discord.New(discord.Options{Defaults: defaults})
 	for _, n := range []int{1, 30} {

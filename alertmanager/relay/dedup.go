@@ -57,13 +57,13 @@ type delivered struct {
 	size     int
 }
 
-func newDelivered(ttl time.Duration, max int) *delivered {
+func newDelivered(ttl time.Duration, capacity int) *delivered {
 	return &delivered{
 		ttl:      ttl,
 		now:      time.Now,
 		inFlight: map[messageKey]chan struct{}{},
-		index:    make(map[messageKey]time.Time, min(max, 1024)),
-		ring:     make([]messageKey, max),
+		index:    make(map[messageKey]time.Time, min(capacity, 1024)),
+		ring:     make([]messageKey, capacity),
 	}
 }
 

@@ -46,8 +46,8 @@ type storeFile struct {
 // openSentMessages loads path if it exists ("" keeps the store in memory).
 // A file that cannot be read is an error: the relay would otherwise start
 // and silently post instead of editing.
-func openSentMessages(path string, max int) (*sentMessages, error) {
-	s := &sentMessages{path: path, max: max, messages: map[string]*sentMessage{}, byAlert: map[string]string{}}
+func openSentMessages(path string, capacity int) (*sentMessages, error) {
+	s := &sentMessages{path: path, max: capacity, messages: map[string]*sentMessage{}, byAlert: map[string]string{}}
 	if path == "" {
 		return s, nil
 	}

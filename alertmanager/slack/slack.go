@@ -194,8 +194,8 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, err
 
 	// Each field is capped so that an alert's blocks stay far below
 	// MaxBlocksChars: 3000 + 6×256 + 1024 + 2000.
-	field := func(name, value string, max int) Text {
-		return Text{Type: "mrkdwn", Text: channel.Truncate("*"+name+":*\n"+value, max)}
+	field := func(name, value string, limit int) Text {
+		return Text{Type: "mrkdwn", Text: channel.Truncate("*"+name+":*\n"+value, limit)}
 	}
 	fields := []Text{
 		field("Service", escape(orDash(f.opts.Defaults.ServiceOf(a))), 256),

@@ -70,7 +70,7 @@ func main() {
 		r.cmd.Dir = dir
 		r.cmd.Stderr = os.Stderr
 		check(r.cmd.Start())
-		defer r.cmd.Process.Kill()
+		defer func() { _ = r.cmd.Process.Kill() }()
 		waitReady("http://" + r.addr + "/-/ready")
 		relays = append(relays, r)
 	}
@@ -211,7 +211,7 @@ func fakeChannel() *server {
 			newConns.Add(1)
 		}
 	}
-	go s.srv.Serve(l)
+	go func() { _ = s.srv.Serve(l) }()
 	return s
 }
 

@@ -105,7 +105,7 @@ func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
 	resonanceRegistry := prometheus.NewRegistry()
 	resonanceRegistry.MustRegister(versioncollector.NewCollector("resonance_exporter"), e.sources)
 
-	var metrics http.Handler = promhttp.HandlerFor(
+	metrics := promhttp.HandlerFor(
 		prometheus.Gatherers{exporterRegistry, resonanceRegistry},
 		promhttp.HandlerOpts{
 			ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
@@ -151,7 +151,7 @@ func (e *exporter) reload() error {
 	}
 	// Re-reads the API keys file; on error nothing of the ingest API changed.
 	if err := e.ingest.ApplyConfig(cfg.Ingest, cfg.Service); err != nil {
-		sources.Discard()
+		_ = sources.Discard() // the ingest error is the one to report
 		return err
 	}
 	if err := e.sources.Swap(sources); err != nil {

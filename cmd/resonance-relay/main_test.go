@@ -67,7 +67,7 @@ func TestRelayEndpointsAndReload(t *testing.T) {
 	if rec := serve(h, http.MethodGet, "/metrics", ""); !strings.Contains(rec.Body.String(), "resonance_relay_config_last_reload_successful 0") {
 		t.Error("a failed reload must be reported")
 	}
-	if rec := serve(h, http.MethodPost, "/webhook/hub", strings.Replace(string(fixture), `"25"`, `"26"`, -1)); rec.Code != http.StatusOK {
+	if rec := serve(h, http.MethodPost, "/webhook/hub", strings.ReplaceAll(string(fixture), `"25"`, `"26"`)); rec.Code != http.StatusOK {
 		t.Fatalf("after a bad reload the running config must keep working: %d %s", rec.Code, rec.Body)
 	}
 	if err := reloader.Reload(); err == nil {

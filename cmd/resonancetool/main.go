@@ -1,8 +1,9 @@
 // Command resonancetool generates and checks the Quantum Resonance rule pack
-// (and, later, dashboards and reports) from rules/thresholds.yml.
+// and dashboards from rules/thresholds.yml, runs the rituals' reports, sends
+// test alerts and runs the loopback stack.
 //
 // Each subcommand lives in its own file and adds itself to the application
-// with register, so a new one (say, dashboards) is one new file.
+// with register, so a new one is one new file.
 package main
 
 import (

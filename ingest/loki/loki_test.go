@@ -288,7 +288,7 @@ func TestQueueAndBatchesAreBoundedInBytes(t *testing.T) {
 
 func TestQueueIsBounded(t *testing.T) {
 	block := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-block }))
 	defer srv.Close()
 	defer close(block)
 	m := newMetrics()

@@ -62,6 +62,7 @@ var (
 )
 
 const (
+	// ScrapeStep is the interval between the history's samples.
 	ScrapeStep = time.Minute
 	job        = "resonance"
 	// Instance is the app's scrape target.
@@ -185,7 +186,7 @@ func writeHistory(t *testing.T, path string, table *rules.Table) {
 
 	o.family("resonance_uptime_seconds", "gauge")
 	o.series("resonance_uptime_seconds", base, func(t, since time.Time) float64 {
-		if since == Start {
+		if since.Equal(Start) {
 			return t.Sub(Start.Add(-72 * time.Hour)).Seconds()
 		}
 		return t.Sub(since).Seconds()

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -44,7 +45,7 @@ func (s *Source) Silent(ctx context.Context, names []string, window time.Duratio
 		expr := fmt.Sprintf("count(count_over_time(%s{%s}[%s]))", n, s.Selector, model.Duration(window))
 		_, err := s.Scalar(ctx, expr, end)
 		switch {
-		case err == ErrNoData:
+		case errors.Is(err, ErrNoData):
 			silent = append(silent, n)
 		case err != nil:
 			return nil, err
@@ -150,7 +151,7 @@ func (s *Source) RuleDrift(ctx context.Context, t *rules.Table) ([]string, error
 	if err != nil {
 		return nil, fmt.Errorf("rules API: %w", err)
 	}
-	type rule struct{ kind, expr string }
+	type rule struct{ expr string }
 	live := map[string]map[string]rule{}
 	for _, g := range loaded.Groups {
 		rs := map[string]rule{}

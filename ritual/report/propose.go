@@ -129,7 +129,7 @@ func FormatNumber(v float64) string {
 	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
 }
 
-// withUnit writes a value in the table's unit, rounded for reading.
+// FormatValue writes a value in the table's unit, rounded for reading.
 func FormatValue(v float64, unit string) string {
 	s := strconv.FormatFloat(round3(v), 'f', -1, 64)
 	switch unit {

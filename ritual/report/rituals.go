@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -107,7 +108,7 @@ func (b *builder) weekly(ctx context.Context) (*Report, error) {
 		switch {
 		case err == nil:
 			s.Distribution = &d
-		case err != query.ErrNoData:
+		case !errors.Is(err, query.ErrNoData):
 			return nil, err
 		}
 		r.Alerts = append(r.Alerts, s)

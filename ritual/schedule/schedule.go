@@ -211,7 +211,7 @@ func Start(cfg Config, send SendFunc, m *Metrics, logger *slog.Logger) (*Schedul
 		for _, o := range []string{OutcomeSuccess, OutcomeFailure} {
 			m.runs.WithLabelValues(e.Ritual, o)
 		}
-		if _, err := s.cron.AddFunc(e.Cron, func() { s.Run(context.Background(), e) }); err != nil {
+		if _, err := s.cron.AddFunc(e.Cron, func() { _ = s.Run(context.Background(), e) }); err != nil {
 			return nil, err
 		}
 		logger.Info("Ritual scheduled", "ritual", e.Ritual, "cron", e.Cron, "timezone", cfg.Timezone, "targets", e.Targets)

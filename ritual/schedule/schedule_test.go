@@ -19,7 +19,7 @@ import (
 	"github.com/quantum-resonance/telemetry/rules"
 )
 
-var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+var discard = slog.New(slog.DiscardHandler)
 
 func TestValidateNamesWhatIsWrong(t *testing.T) {
 	cfg := Config{
@@ -73,7 +73,7 @@ func closedURL(t *testing.T) string {
 	return "http://" + addr
 }
 
-func thresholdsFile(t *testing.T) string {
+func thresholdsFile(_ *testing.T) string {
 	return filepath.Join("..", "..", rules.DefaultThresholdsPath)
 }
 

@@ -125,12 +125,14 @@ func (d *Discord) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // fields plus its id, channel and type.
 func (d *Discord) writeMessage(w http.ResponseWriter, id string, body []byte) {
 	var msg map[string]any
-	json.Unmarshal(body, &msg)
+	if err := json.Unmarshal(body, &msg); err != nil || msg == nil {
+		msg = map[string]any{}
+	}
 	msg["id"] = id
 	msg["channel_id"] = "1200000000000000000"
 	msg["type"] = 0
 	msg["webhook_id"] = "1100000000000000000"
-	json.NewEncoder(w).Encode(msg)
+	_ = json.NewEncoder(w).Encode(msg)
 }
 
 // Ops returns the accepted posts and edits, in order.

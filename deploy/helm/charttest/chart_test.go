@@ -674,7 +674,7 @@ func daemonBinary(t *testing.T, component string) string {
 		cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), components["exporter"].cmd, components["relay"].cmd)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
