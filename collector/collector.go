@@ -220,7 +220,7 @@ func (r *Resonance) execute(name string, c Collector, ch chan<- prometheus.Metri
 	duration := time.Since(begin)
 	success := 1.0
 	if err != nil {
-		r.logger.Error("collector failed", "collector", name, "duration_seconds", duration.Seconds(), "err", err)
+		r.logger.Error("Collector failed", "collector", name, "duration_seconds", duration.Seconds(), "err", err)
 		success = 0
 	}
 	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, duration.Seconds(), name)

@@ -310,11 +310,11 @@ func (p *prober) record(r probeResult) {
 	}
 	switch {
 	case !r.success() && (prev == nil || prev.reason != r.reason):
-		p.logger.Warn("probe failed", append([]any{"reason", r.reason}, attrs...)...)
+		p.logger.Warn("Probe failed", append([]any{"reason", r.reason}, attrs...)...)
 	case r.success() && prev != nil && !prev.success():
-		p.logger.Info("probe recovered", attrs...)
+		p.logger.Info("Probe recovered", attrs...)
 	default:
-		p.logger.Debug("probe ran", append([]any{"reason", r.reason}, attrs...)...)
+		p.logger.Debug("Probe ran", append([]any{"reason", r.reason}, attrs...)...)
 	}
 }
 

@@ -188,7 +188,7 @@ func TestProbeSecretsStayOutOfLogsAndMetrics(t *testing.T) {
 				t.Fatalf("secret %q leaked:\nlogs: %s\nmetrics: %s", secret, logs, out)
 			}
 		}
-		if !strings.Contains(logs.String(), "probe failed") {
+		if !strings.Contains(logs.String(), "Probe failed") {
 			t.Fatalf("the failure itself must be logged:\n%s", logs)
 		}
 	}
@@ -202,10 +202,10 @@ func TestProbeLogsChangesNotEveryFailure(t *testing.T) {
 	p.record(fail)
 	p.record(probeResult{start: testNow, status: 200})
 	out := logs.String()
-	if n := strings.Count(out, "probe failed"); n != 1 {
+	if n := strings.Count(out, "Probe failed"); n != 1 {
 		t.Fatalf("%d failure warnings for one outage, want 1:\n%s", n, out)
 	}
-	if !strings.Contains(out, "probe recovered") {
+	if !strings.Contains(out, "Probe recovered") {
 		t.Fatalf("recovery not logged:\n%s", out)
 	}
 }

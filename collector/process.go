@@ -178,7 +178,7 @@ func (c *processCollector) observe(id processID) float64 {
 	defer c.mu.Unlock()
 	if c.seen && id != c.last {
 		c.restarts++
-		c.logger.Info("watched process restarted", "old_pid", c.last.pid, "new_pid", id.pid)
+		c.logger.Info("Watched process restarted", "old_pid", c.last.pid, "new_pid", id.pid)
 	}
 	c.seen, c.last = true, id
 	return c.restarts

@@ -220,11 +220,11 @@ func (w *walletCollector) poll(ctx context.Context) time.Duration {
 
 	switch {
 	case err != nil && (wasUp || !hadPolled):
-		w.logger.Warn("wallet poll failed; keeping the last good balance", "err", err)
+		w.logger.Warn("Wallet poll failed; keeping the last good balance", "err", err)
 	case err != nil:
-		w.logger.Debug("wallet poll failed", "err", err)
+		w.logger.Debug("Wallet poll failed", "err", err)
 	case hadPolled && !wasUp:
-		w.logger.Info("wallet poll recovered")
+		w.logger.Info("Wallet poll recovered")
 	}
 
 	var retryAfter time.Duration
@@ -265,7 +265,7 @@ func (w *walletCollector) readPayments(ctx context.Context) error {
 	}
 	if !found || st.Account != w.wallet {
 		if found {
-			w.logger.Warn("the state file belongs to another wallet address; starting over for this one",
+			w.logger.Warn("The state file belongs to another wallet address; starting over for this one",
 				"state_file", w.statePath, "state_account", st.Account)
 		}
 		if st, err = w.startState(ctx); err != nil {
@@ -291,7 +291,7 @@ func (w *walletCollector) readPayments(ctx context.Context) error {
 			return err
 		}
 		for _, p := range unauthorized {
-			w.logger.Warn("unauthorized outgoing payment on the chain", "type", p.Type,
+			w.logger.Warn("Unauthorized outgoing payment on the chain", "type", p.Type,
 				"destination", destinationOf(p), "transaction_hash", p.TransactionHash, "paging_token", p.PagingToken)
 		}
 		st = next
@@ -299,7 +299,7 @@ func (w *walletCollector) readPayments(ctx context.Context) error {
 			return nil
 		}
 	}
-	w.logger.Debug("payments backlog continues at the next poll", "cursor", st.Cursor)
+	w.logger.Debug("Payments backlog continues at the next poll", "cursor", st.Cursor)
 	return nil
 }
 
@@ -308,7 +308,7 @@ func (w *walletCollector) readPayments(ctx context.Context) error {
 func (w *walletCollector) startState(ctx context.Context) (walletState, error) {
 	st := walletState{Account: w.wallet, Cursor: w.startCursor}
 	if w.startCursor != "" {
-		w.logger.Info("no wallet state: starting at pi.start_cursor; earlier payments are counted as they are paged",
+		w.logger.Info("No wallet state: starting at pi.start_cursor; earlier payments are counted as they are paged",
 			"state_file", w.statePath, "cursor", st.Cursor)
 	} else {
 		newest, err := w.horizon.payments(ctx, w.wallet, "", "desc", 1)
@@ -324,7 +324,7 @@ func (w *walletCollector) startState(ctx context.Context) (walletState, error) {
 			}
 			st.Cursor = newest[0].PagingToken
 		}
-		w.logger.Info("no wallet state: starting at the newest payment, earlier history is not counted; "+
+		w.logger.Info("No wallet state: starting at the newest payment, earlier history is not counted; "+
 			"to audit it, stop the exporter, delete the state file and set pi.start_cursor: \"0\"",
 			"state_file", w.statePath, "cursor", st.Cursor)
 	}
@@ -339,7 +339,7 @@ func (w *walletCollector) startState(ctx context.Context) (walletState, error) {
 // accounts the same page again, once.
 func (w *walletCollector) commit(st walletState) error {
 	if err := saveWalletState(w.statePath, st); err != nil {
-		w.logger.Error("cannot write the wallet state file; the page will be accounted again", "err", err)
+		w.logger.Error("Cannot write the wallet state file; the page will be accounted again", "err", err)
 		return fmt.Errorf("state file: %w", err)
 	}
 	w.mu.Lock()
@@ -360,7 +360,7 @@ func (w *walletCollector) countError(ctx context.Context, err error) {
 	w.errors[he.reason]++
 	w.mu.Unlock()
 	if he.reason == horizonMalformed {
-		w.logger.Warn("malformed Horizon reply, counted and skipped; the cursor stays where it was", "err", he)
+		w.logger.Warn("Malformed Horizon reply, counted and skipped; the cursor stays where it was", "err", he)
 	}
 }
 

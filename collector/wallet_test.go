@@ -337,7 +337,7 @@ func TestWalletWithoutStateStartsAtTheNewestPayment(t *testing.T) {
 	f.addRecord(nativePayment(200000000000000002, testStranger, testWallet))
 	w.poll(context.Background())
 	wantCounts(t, readState(t, state), 1, 1, 1)
-	if !strings.Contains(logs.String(), "unauthorized outgoing payment") || !strings.Contains(logs.String(), testStranger) {
+	if !strings.Contains(logs.String(), "Unauthorized outgoing payment") || !strings.Contains(logs.String(), testStranger) {
 		t.Errorf("an unauthorized payment must be logged with its destination:\n%s", logs)
 	}
 }
@@ -482,7 +482,7 @@ func TestWalletMalformedPageIsCountedAndDoesNotMoveTheCursor(t *testing.T) {
 			if testutil.ToFloat64(upOf(w)) != 0 {
 				t.Fatal("resonance_wallet_up must be 0 after a malformed page")
 			}
-			if !strings.Contains(logs.String(), "malformed") {
+			if !strings.Contains(logs.String(), "Malformed Horizon reply") {
 				t.Fatalf("a malformed reply must be logged:\n%s", logs)
 			}
 
