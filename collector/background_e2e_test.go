@@ -18,22 +18,32 @@ import (
 	"github.com/quantum-resonance/telemetry/ingest"
 )
 
-// waitForBackground blocks until every probe has run and the wallet has
-// polled once. The deadline only turns a hang into a failure.
+// waitForBackground blocks until every probe has recorded a run and the
+// wallet has polled once, read from the state their scrapes read. The
+// deadline only turns a hang into a failure.
 func waitForBackground(t *testing.T, r *Resonance) {
 	t.Helper()
-	var done []chan struct{}
-	for _, p := range r.collectors["probes"].(*probeCollector).probers {
-		done = append(done, p.firstRun)
+	probers := r.collectors["probes"].(*probeCollector).probers
+	wallet := r.collectors["wallet"].(*walletCollector)
+	finished := func() bool {
+		for _, p := range probers {
+			p.mu.Lock()
+			ran := p.last != nil
+			p.mu.Unlock()
+			if !ran {
+				return false
+			}
+		}
+		wallet.mu.Lock()
+		defer wallet.mu.Unlock()
+		return wallet.polled
 	}
-	done = append(done, r.collectors["wallet"].(*walletCollector).firstPoll)
-	deadline := time.After(time.Minute)
-	for _, ch := range done {
-		select {
-		case <-ch:
-		case <-deadline:
+	deadline := time.Now().Add(time.Minute)
+	for !finished() {
+		if time.Now().After(deadline) {
 			t.Fatal("background sources did not finish their first run")
 		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

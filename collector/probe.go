@@ -137,9 +137,6 @@ type prober struct {
 	mu       sync.Mutex
 	last     *probeResult // nil until the first run has finished
 	failures map[string]float64
-
-	firstRun     chan struct{} // closed when the first run is recorded
-	firstRunOnce sync.Once
 }
 
 // probeResult is the outcome of one run.
@@ -172,7 +169,6 @@ func newProber(cfg config.ProbeConfig, logger *slog.Logger) (*prober, error) {
 		logger:   logger,
 		now:      time.Now,
 		failures: failures,
-		firstRun: make(chan struct{}),
 	}, nil
 }
 
@@ -299,7 +295,6 @@ func (p *prober) record(r probeResult) {
 		p.failures[r.reason]++
 	}
 	p.mu.Unlock()
-	p.firstRunOnce.Do(func() { close(p.firstRun) })
 
 	attrs := []any{"status", r.status, "duration_seconds", r.duration.Seconds()}
 	if r.err != nil {

@@ -101,9 +101,7 @@ type walletCollector struct {
 	balanceAt  time.Time
 	errors     map[string]float64
 
-	loop          *background
-	firstPoll     chan struct{} // closed when the first poll has finished
-	firstPollOnce sync.Once
+	loop *background
 }
 
 func newWalletCollector(d Deps) (Collector, error) {
@@ -171,7 +169,6 @@ func newWallet(cfg config.PiConfig, logger *slog.Logger) (*walletCollector, erro
 		stateLock:    stateFileLock(cfg.StateFile),
 		counts:       st,
 		errors:       errorCounts,
-		firstPoll:    make(chan struct{}),
 	}
 	w.horizon = &horizonClient{base: base, client: client, timeout: time.Duration(cfg.Timeout), now: func() time.Time { return w.now() }}
 	return w, nil
@@ -216,7 +213,6 @@ func (w *walletCollector) poll(ctx context.Context) time.Duration {
 	wasUp, hadPolled := w.up, w.polled
 	w.polled, w.up = true, err == nil
 	w.mu.Unlock()
-	w.firstPollOnce.Do(func() { close(w.firstPoll) })
 
 	switch {
 	case err != nil && (wasUp || !hadPolled):
