@@ -296,13 +296,31 @@ func SilenceURL(externalURL string, a *template.Alert) string {
 		}
 		b = appendQueryEscaped(b, k)
 		b = appendQueryEscaped(b, "=")
-		b = appendQueryEscaped(b, strconv.AppendQuote(quoted[:0], a.Labels[k]))
+		if v := a.Labels[k]; plainASCII(v) {
+			// What strconv.Quote makes of it, without its rune decoding.
+			b = append(b, "%22"...)
+			b = appendQueryEscaped(b, v)
+			b = append(b, "%22"...)
+		} else {
+			b = appendQueryEscaped(b, strconv.AppendQuote(quoted[:0], v))
+		}
 	}
 	b = appendQueryEscaped(b, "}")
 	return string(b)
 }
 
 const silencePath = "/#/silences/new?filter="
+
+// plainASCII reports whether strconv.Quote would only add the quotes: s
+// is printable ASCII without a quote or backslash.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
 
 // appendQueryEscaped appends s escaped as url.QueryEscape escapes it.
 func appendQueryEscaped[T string | []byte](b []byte, s T) []byte {
