@@ -12,7 +12,6 @@ package channel
 import (
 	"bytes"
 	"encoding/json"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -242,15 +241,18 @@ func labelSet(kv template.KV) model.LabelSet {
 // those they all share.
 func Distinguishing(data *template.Data, a *template.Alert) template.Pairs {
 	var out template.Pairs
-	for _, p := range a.Labels.SortedPairs() {
-		if p.Name == "alertname" || p.Name == "severity" {
+	for name, value := range a.Labels {
+		if name == "alertname" || name == "severity" {
 			continue
 		}
-		if v, common := data.CommonLabels[p.Name]; common && v == p.Value && len(data.Alerts) > 1 {
+		if v, common := data.CommonLabels[name]; common && v == value && len(data.Alerts) > 1 {
 			continue
 		}
-		out = append(out, p)
+		out = append(out, template.Pair{Name: name, Value: value})
 	}
+	// Sorted after filtering: KV.SortedPairs would copy and sort every label
+	// (formatting runs for each alert of each notification).
+	slices.SortFunc(out, func(x, y template.Pair) int { return strings.Compare(x.Name, y.Name) })
 	return out
 }
 
@@ -274,23 +276,66 @@ func SilenceURL(externalURL string, a *template.Alert) string {
 	if externalURL == "" {
 		return ""
 	}
-	names := make([]string, 0, len(a.Labels))
+	// Built in one buffer, escaped as url.QueryEscape does: this runs for
+	// every alert of every notification.
+	var stack [16]string
+	names := stack[:0]
 	for k := range a.Labels {
 		names = append(names, k)
 	}
 	slices.Sort(names)
-	b := make([]byte, 0, 256)
-	b = append(b, '{')
+	base := strings.TrimSuffix(externalURL, "/")
+	b := make([]byte, 0, len(base)+len(silencePath)+8+48*len(names))
+	b = append(b, base...)
+	b = append(b, silencePath...)
+	b = appendQueryEscaped(b, "{")
+	var quoted [128]byte
 	for i, k := range names {
 		if i > 0 {
-			b = append(b, ',')
+			b = appendQueryEscaped(b, ",")
 		}
-		b = append(b, k...)
-		b = append(b, '=')
-		b = strconv.AppendQuote(b, a.Labels[k])
+		b = appendQueryEscaped(b, k)
+		b = appendQueryEscaped(b, "=")
+		if v := a.Labels[k]; plainASCII(v) {
+			// What strconv.Quote makes of it, without its rune decoding.
+			b = append(b, "%22"...)
+			b = appendQueryEscaped(b, v)
+			b = append(b, "%22"...)
+		} else {
+			b = appendQueryEscaped(b, strconv.AppendQuote(quoted[:0], v))
+		}
 	}
-	b = append(b, '}')
-	return strings.TrimSuffix(externalURL, "/") + "/#/silences/new?filter=" + url.QueryEscape(string(b))
+	b = appendQueryEscaped(b, "}")
+	return string(b)
+}
+
+const silencePath = "/#/silences/new?filter="
+
+// plainASCII reports whether strconv.Quote would only add the quotes: s
+// is printable ASCII without a quote or backslash.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendQueryEscaped appends s escaped as url.QueryEscape escapes it.
+func appendQueryEscaped[T string | []byte](b []byte, s T) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			b = append(b, c)
+		case c == ' ':
+			b = append(b, '+')
+		default:
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return b
 }
 
 // Since is how long from start to end, as people say it: "45s", "12m",

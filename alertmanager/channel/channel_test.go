@@ -3,9 +3,15 @@ package channel_test
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/alertmanager/template"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	// Defines -update, so `go test ./alertmanager/... -update` runs here too.
@@ -132,5 +138,54 @@ func checkMarshal(t *testing.T, v any) {
 	}
 	if string(got) != strings.TrimSuffix(want.String(), "\n") {
 		t.Errorf("Marshal:\n got %s\nwant %s", got, want.String())
+	}
+}
+
+// TestSilenceURLMatchesQueryEscape pins the hand-built link to what
+// net/url makes of the same matchers, for label values that need escaping.
+func TestSilenceURLMatchesQueryEscape(t *testing.T) {
+	for _, labels := range []template.KV{
+		{},
+		{"alertname": "ErrorRateHigh", "instance": "app-001:8080", "job": "resonance"},
+		{"alertname": "Disk", "mountpoint": "/var/lib/data dir", "q": `a"b\c`, "amp": "x&y=z+1?#%",
+			"uni": "naïve ✓ \x00\x7f", "tilde": "-_.~", "long": strings.Repeat("é", 200)},
+		{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": "7", "h": "8", "i": "9",
+			"j": "10", "k": "11", "l": "12", "m": "13", "n": "14", "o": "15", "p": "16", "q": "17"},
+	} {
+		a := &template.Alert{Labels: labels}
+		names := slices.Sorted(maps.Keys(labels))
+		var matchers []string
+		for _, k := range names {
+			matchers = append(matchers, k+"="+strconv.Quote(labels[k]))
+		}
+		for _, ext := range []string{"http://alertmanager:9093", "https://am.example.org/prefix/"} {
+			want := strings.TrimSuffix(ext, "/") + "/#/silences/new?filter=" + url.QueryEscape("{"+strings.Join(matchers, ",")+"}")
+			if got := channel.SilenceURL(ext, a); got != want {
+				t.Errorf("SilenceURL(%q, %v)\n got %s\nwant %s", ext, labels, got, want)
+			}
+		}
+		if got := channel.SilenceURL("", a); got != "" {
+			t.Errorf("SilenceURL without external URL = %q, want none", got)
+		}
+	}
+}
+
+func TestDistinguishing(t *testing.T) {
+	a := template.Alert{Labels: template.KV{"alertname": "X", "severity": "critical", "job": "resonance",
+		"instance": "app-2", "zone": "b", "device": "sda"}}
+	b := template.Alert{Labels: template.KV{"alertname": "X", "severity": "critical", "job": "resonance",
+		"instance": "app-1", "zone": "a", "device": "sda"}}
+	data := &template.Data{Alerts: template.Alerts{a, b},
+		CommonLabels: template.KV{"alertname": "X", "severity": "critical", "job": "resonance", "device": "sda"}}
+	want := template.Pairs{{Name: "instance", Value: "app-2"}, {Name: "zone", Value: "b"}}
+	if got := channel.Distinguishing(data, &a); !slices.Equal(got, want) {
+		t.Errorf("Distinguishing of several alerts = %v, want %v", got, want)
+	}
+	// Alone, an alert shows all its labels but alertname and severity.
+	single := &template.Data{Alerts: template.Alerts{a}, CommonLabels: a.Labels}
+	want = template.Pairs{{Name: "device", Value: "sda"}, {Name: "instance", Value: "app-2"},
+		{Name: "job", Value: "resonance"}, {Name: "zone", Value: "b"}}
+	if got := channel.Distinguishing(single, &a); !slices.Equal(got, want) {
+		t.Errorf("Distinguishing of one alert = %v, want %v", got, want)
 	}
 }

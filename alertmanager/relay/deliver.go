@@ -90,8 +90,11 @@ func (b backoff) delay(n int) time.Duration {
 
 // httpSink posts messages to a channel's webhook URL.
 type httpSink struct {
-	client    *http.Client
-	url       string // secret: never logged, stripped from errors
+	client *http.Client
+	url    string // secret: never logged, stripped from errors
+	// parsedURL is url parsed once (nil: parsed for each request that needs
+	// it), for requests with a path or query such as Discord's ?wait=true.
+	parsedURL *url.URL
 	backoff   backoff
 	onAttempt func(result string)
 	// pacer, when set, spaces requests by the channel's rate-limit headers.
@@ -144,10 +147,15 @@ func (s *httpSink) target(req request) string {
 	if req.Path == "" && len(req.Query) == 0 {
 		return s.url
 	}
-	u, err := url.Parse(s.url)
-	if err != nil {
-		return s.url
+	u := s.parsedURL
+	if u == nil {
+		var err error
+		if u, err = url.Parse(s.url); err != nil {
+			return s.url
+		}
 	}
+	copied := *u
+	u = &copied
 	u.Path = strings.TrimSuffix(u.Path, "/") + req.Path
 	if u.RawPath != "" {
 		u.RawPath = strings.TrimSuffix(u.RawPath, "/") + req.Path

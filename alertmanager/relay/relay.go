@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"sync"
@@ -43,6 +44,7 @@ type Relay struct {
 	delivered atomic.Pointer[delivered]
 	sent      atomic.Pointer[sentMessages] // Discord message ids, for edits
 	pacers    pacers
+	workers   workers // run a parallel target's messages
 }
 
 // state is everything one configuration gives the handler.
@@ -72,7 +74,7 @@ const hubParallelism = 4
 
 // New returns a relay running cfg, with its metrics registered on reg.
 func New(cfg *Config, logger *slog.Logger, reg prometheus.Registerer) (*Relay, error) {
-	r := &Relay{logger: logger}
+	r := &Relay{logger: logger, workers: newWorkers(maxIdleWorkers)}
 	r.metrics = newMetrics(reg, func() float64 {
 		if d := r.delivered.Load(); d != nil {
 			return float64(d.Len())
@@ -181,6 +183,9 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 		s.retryAfterMillis = discordVersion(tc.url) < 8
 	case TypeSlack:
 		s.checkReply = slackReply
+	}
+	if u, err := url.Parse(tc.url); err == nil {
+		s.parsedURL = u
 	}
 	t.sink = s
 	return t, nil
@@ -406,7 +411,11 @@ func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notificati
 		}
 		var wg sync.WaitGroup
 		for range min(t.parallel, len(msgs)) - 1 {
-			wg.Go(work)
+			wg.Add(1)
+			r.workers.Go(func() {
+				defer wg.Done()
+				work()
+			})
 		}
 		work()
 		wg.Wait()
