@@ -220,17 +220,9 @@ func hasFieldContaining(e discord.Embed, name, part string) bool {
 }
 
 func BenchmarkFormat(b *testing.B) {
-	f, _ := discord.New(discord.Options{Defaults: defaults})
-	for _, n := range []int{1, 30} {
-		data := channeltest.Many(n)
-		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := f.Format(data, ""); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "alerts/s")
-		})
+	f, err := discord.New(discord.Options{Defaults: defaults})
+	if err != nil {
+		b.Fatal(err)
 	}
+	channeltest.BenchmarkFormat(b, f)
 }

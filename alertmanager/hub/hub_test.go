@@ -2,7 +2,6 @@ package hub_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"testing"
 	"time"
 
@@ -122,17 +121,9 @@ func TestOneEventPerAlert(t *testing.T) {
 }
 
 func BenchmarkFormat(b *testing.B) {
-	f, _ := hub.New(hub.Options{Defaults: defaults})
-	for _, n := range []int{1, 30} {
-		data := channeltest.Many(n)
-		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := f.Format(data, ""); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "alerts/s")
-		})
+	f, err := hub.New(hub.Options{Defaults: defaults})
+	if err != nil {
+		b.Fatal(err)
 	}
+	channeltest.BenchmarkFormat(b, f)
 }

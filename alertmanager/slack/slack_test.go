@@ -113,19 +113,11 @@ func TestLongTextAndEscaping(t *testing.T) {
 }
 
 func BenchmarkFormat(b *testing.B) {
-	f, _ := slack.New(slack.Options{Defaults: defaults})
-	for _, n := range []int{1, 30} {
-		data := channeltest.Many(n)
-		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := f.Format(data, ""); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "alerts/s")
-		})
+	f, err := slack.New(slack.Options{Defaults: defaults})
+	if err != nil {
+		b.Fatal(err)
 	}
+	channeltest.BenchmarkFormat(b, f)
 }
 
 // With defaults.grafana_url every alert links to its metric's dashboard.

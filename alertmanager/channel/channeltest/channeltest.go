@@ -225,3 +225,21 @@ func Resolve(data *template.Data, endsAt time.Time) *template.Data {
 	d.GroupLabels = data.GroupLabels
 	return d
 }
+
+// BenchmarkFormat measures a formatter on notifications of 1 and 30 alerts,
+// reporting alerts formatted per second; every formatter's BenchmarkFormat
+// calls it so their figures compare.
+func BenchmarkFormat(b *testing.B, f channel.Formatter) {
+	for _, n := range []int{1, 30} {
+		data := Many(n)
+		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f.Format(data, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "alerts/s")
+		})
+	}
+}
