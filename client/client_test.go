@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/promslog"
 
@@ -66,9 +67,7 @@ func TestBatchesOf100AndCloseFlushes(t *testing.T) {
 	if got := requests.Load(); got != 3 {
 		t.Errorf("%d requests, want 3 (100, 100, 50)", got)
 	}
-	want := `
-# HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
-# TYPE resonance_log_entries_total counter
+	wantLogEntries(t, store, `
 resonance_log_entries_total{level="error",service="quantum-resonance"} 1
 resonance_log_entries_total{level="info",service="quantum-resonance"} 249
 resonance_log_entries_total{level="critical",service="svc"} 0
@@ -76,10 +75,7 @@ resonance_log_entries_total{level="debug",service="svc"} 0
 resonance_log_entries_total{level="error",service="svc"} 0
 resonance_log_entries_total{level="info",service="svc"} 0
 resonance_log_entries_total{level="warning",service="svc"} 0
-`
-	if err := testutil.CollectAndCompare(store, strings.NewReader(want), "resonance_log_entries_total"); err != nil {
-		t.Error(err)
-	}
+`)
 	if s.Sent() != 250 || s.Dropped() != 0 {
 		t.Errorf("sent %d dropped %d", s.Sent(), s.Dropped())
 	}
@@ -94,18 +90,13 @@ func TestRetriesWithBackoff(t *testing.T) {
 	}
 	// The entry counts once, however often its batch was retried (the
 	// configured service "svc" has its levels pre-initialised at 0).
-	want := `
-# HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
-# TYPE resonance_log_entries_total counter
+	wantLogEntries(t, store, `
 resonance_log_entries_total{level="critical",service="svc"} 0
 resonance_log_entries_total{level="debug",service="svc"} 0
 resonance_log_entries_total{level="error",service="svc"} 0
 resonance_log_entries_total{level="info",service="svc"} 0
 resonance_log_entries_total{level="warning",service="svc"} 1
-`
-	if err := testutil.CollectAndCompare(store, strings.NewReader(want), "resonance_log_entries_total"); err != nil {
-		t.Error(err)
-	}
+`)
 }
 
 func TestLogRefusesWhatTheAPIWould(t *testing.T) {
@@ -168,18 +159,13 @@ func TestRefusedEntryIsDroppedAlone(t *testing.T) {
 	if s.Sent() != 98 || s.Rejected() != 1 || s.Dropped() != 1 || requests.Load() != 2 {
 		t.Fatalf("sent %d rejected %d dropped %d requests %d, want 98 1 1 2", s.Sent(), s.Rejected(), s.Dropped(), requests.Load())
 	}
-	want := `
-# HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
-# TYPE resonance_log_entries_total counter
+	wantLogEntries(t, store, `
 resonance_log_entries_total{level="critical",service="svc"} 0
 resonance_log_entries_total{level="debug",service="svc"} 0
 resonance_log_entries_total{level="error",service="svc"} 0
 resonance_log_entries_total{level="info",service="svc"} 98
 resonance_log_entries_total{level="warning",service="svc"} 0
-`
-	if err := testutil.CollectAndCompare(store, strings.NewReader(want), "resonance_log_entries_total"); err != nil {
-		t.Error(err)
-	}
+`)
 }
 
 // A 413 splits the batch until the halves fit.
@@ -247,3 +233,14 @@ func TestFlushOnInterval(t *testing.T) {
 }
 
 func asPermanent(err error, target **PermanentError) bool { return errors.As(err, target) }
+
+// wantLogEntries compares the store's resonance_log_entries_total series
+// with the given exposition lines.
+func wantLogEntries(t *testing.T, store prometheus.Collector, series string) {
+	t.Helper()
+	const header = "# HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.\n" +
+		"# TYPE resonance_log_entries_total counter\n"
+	if err := testutil.CollectAndCompare(store, strings.NewReader(header+strings.TrimPrefix(series, "\n")), "resonance_log_entries_total"); err != nil {
+		t.Error(err)
+	}
+}
