@@ -483,7 +483,9 @@ func DecodeBusiness(data []byte) (*BusinessUpdate, error) {
 		}
 		return nil, &InputError{Index: -1, Msg: err.Error()}
 	}
-	if dec.More() {
+	// Decoder.More is false on a stray "}" or "]" at the top level, so
+	// look at what is left of the input instead.
+	if len(bytes.TrimSpace(data[dec.InputOffset():])) > 0 {
 		return nil, &NotJSONError{Err: errors.New("data after the JSON object")}
 	}
 	if u.Len() == 0 {
