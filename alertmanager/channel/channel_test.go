@@ -1,8 +1,6 @@
 package channel_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"maps"
 	"net/url"
 	"slices"
@@ -14,8 +12,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
-	// Defines -update, so `go test ./alertmanager/... -update` runs here too.
-	_ "github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
 )
 
 func TestTruncate(t *testing.T) {
@@ -126,18 +123,12 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 
 func checkMarshal(t *testing.T, v any) {
 	t.Helper()
-	var want bytes.Buffer
-	enc := json.NewEncoder(&want)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
 	got, err := channel.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != strings.TrimSuffix(want.String(), "\n") {
-		t.Errorf("Marshal:\n got %s\nwant %s", got, want.String())
+	if want := channeltest.EncodingJSON(t, v); string(got) != want {
+		t.Errorf("Marshal:\n got %s\nwant %s", got, want)
 	}
 }
 
