@@ -180,3 +180,21 @@ func TestDistinguishing(t *testing.T) {
 		t.Errorf("Distinguishing of one alert = %v, want %v", got, want)
 	}
 }
+
+// An alert's identity is its fingerprint and start, whatever their length.
+func TestIdentity(t *testing.T) {
+	start := time.Date(2025, 12, 11, 1, 54, 16, 0, time.UTC)
+	for _, c := range []struct {
+		fp    string
+		start time.Time
+		want  string
+	}{
+		{"0f1c2d3e4b5a6978", start, "0f1c2d3e4b5a6978@1765418056"},
+		{strings.Repeat("f", 60), start, strings.Repeat("f", 60) + "@1765418056"},
+		{"a", time.Date(1969, 12, 31, 23, 59, 0, 0, time.UTC), "a@-60"},
+	} {
+		if got := channel.Identity(&template.Alert{Fingerprint: c.fp, StartsAt: c.start}); got != c.want {
+			t.Errorf("Identity(%q, %s) = %q, want %q", c.fp, c.start, got, c.want)
+		}
+	}
+}
