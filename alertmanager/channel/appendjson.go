@@ -109,19 +109,25 @@ func AppendJSONFloat(dst []byte, f float64) (_ []byte, ok bool) {
 	return dst, true
 }
 
-// AppendJSONStrings appends ss as a JSON array of strings, null when nil.
-func AppendJSONStrings(dst []byte, ss []string) []byte {
-	if ss == nil {
+// AppendJSONArray appends s as a JSON array, null when nil, each element
+// written by appendElem (a method expression such as (*Embed).append).
+func AppendJSONArray[T any](dst []byte, s []T, appendElem func(*T, []byte) []byte) []byte {
+	if s == nil {
 		return append(dst, "null"...)
 	}
 	dst = append(dst, '[')
-	for i, s := range ss {
+	for i := range s {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendJSONString(dst, s)
+		dst = appendElem(&s[i], dst)
 	}
 	return append(dst, ']')
+}
+
+// AppendJSONStrings appends ss as a JSON array of strings, null when nil.
+func AppendJSONStrings(dst []byte, ss []string) []byte {
+	return AppendJSONArray(dst, ss, func(s *string, dst []byte) []byte { return AppendJSONString(dst, *s) })
 }
 
 // AppendJSONField appends the name of an object member, with the comma

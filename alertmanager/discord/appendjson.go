@@ -14,19 +14,7 @@ func (m *Message) appendJSON(b []byte) []byte {
 	if m.Content != "" {
 		b = channel.AppendJSONStringField(b, "content", m.Content)
 	}
-	b = channel.AppendJSONField(b, "embeds")
-	if m.Embeds == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range m.Embeds {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = m.Embeds[i].appendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = channel.AppendJSONArray(channel.AppendJSONField(b, "embeds"), m.Embeds, (*Embed).append)
 	b = channel.AppendJSONField(b, "allowed_mentions")
 	b = append(b, '{')
 	b = channel.AppendJSONStrings(channel.AppendJSONField(b, "parse"), m.AllowedMentions.Parse)
@@ -36,7 +24,7 @@ func (m *Message) appendJSON(b []byte) []byte {
 	return append(b, '}', '}')
 }
 
-func (e *Embed) appendJSON(b []byte) []byte {
+func (e *Embed) append(b []byte) []byte {
 	b = append(b, '{')
 	b = channel.AppendJSONStringField(b, "title", e.Title)
 	if e.URL != "" {
@@ -50,19 +38,15 @@ func (e *Embed) appendJSON(b []byte) []byte {
 		b = channel.AppendJSONStringField(b, "timestamp", e.Timestamp)
 	}
 	if len(e.Fields) > 0 {
-		b = channel.AppendJSONField(b, "fields")
-		b = append(b, '[')
-		for i, f := range e.Fields {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, '{')
-			b = channel.AppendJSONStringField(b, "name", f.Name)
-			b = channel.AppendJSONStringField(b, "value", f.Value)
-			b = strconv.AppendBool(channel.AppendJSONField(b, "inline"), f.Inline)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = channel.AppendJSONArray(channel.AppendJSONField(b, "fields"), e.Fields, (*Field).append)
 	}
+	return append(b, '}')
+}
+
+func (f *Field) append(b []byte) []byte {
+	b = append(b, '{')
+	b = channel.AppendJSONStringField(b, "name", f.Name)
+	b = channel.AppendJSONStringField(b, "value", f.Value)
+	b = strconv.AppendBool(channel.AppendJSONField(b, "inline"), f.Inline)
 	return append(b, '}')
 }

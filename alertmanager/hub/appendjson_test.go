@@ -13,14 +13,7 @@ import (
 // odd text escaped. The events come from the formatter, so a field it
 // starts to fill but appendJSON does not write fails here.
 func TestEventJSONMatchesEncodingJSON(t *testing.T) {
-	data := channeltest.Many(3)
-	data.Alerts[1].Status = channel.StatusResolved
-	data.Alerts[1].EndsAt = data.Alerts[1].StartsAt.Add(90e9)
-	data.Alerts[1].Annotations["current_value"] = "n/a"
-	data.Alerts[1].Annotations["description"] = channeltest.OddText
-	data.Alerts[2].Labels["instance"] = "\xfe"
-	data.Alerts[2].Annotations["threshold"] = "1e-9"
-	data.Alerts[2].GeneratorURL = ""
+	data := channeltest.OddAlerts()
 	f := &Formatter{opts: Options{Defaults: channel.Defaults{Service: "svc", Environment: "prod", Region: "eu", GrafanaURL: "https://grafana.example"}}}
 	var events []Event
 	for _, a := range channel.Pointers(data) {

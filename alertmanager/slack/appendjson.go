@@ -8,37 +8,23 @@ import "github.com/quantum-resonance/telemetry/alertmanager/channel"
 func (m *Message) appendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = channel.AppendJSONStringField(b, "text", m.Text)
-	b = channel.AppendJSONField(b, "blocks")
-	if m.Blocks == nil {
-		return append(b, "null}"...)
-	}
-	b = append(b, '[')
-	for i, bl := range m.Blocks {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '{')
-		b = channel.AppendJSONStringField(b, "type", bl.Type)
-		if bl.Text != nil {
-			b = bl.Text.appendJSON(channel.AppendJSONField(b, "text"))
-		}
-		if len(bl.Fields) > 0 {
-			b = channel.AppendJSONField(b, "fields")
-			b = append(b, '[')
-			for j := range bl.Fields {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = bl.Fields[j].appendJSON(b)
-			}
-			b = append(b, ']')
-		}
-		b = append(b, '}')
-	}
-	return append(b, ']', '}')
+	b = channel.AppendJSONArray(channel.AppendJSONField(b, "blocks"), m.Blocks, (*Block).append)
+	return append(b, '}')
 }
 
-func (t *Text) appendJSON(b []byte) []byte {
+func (bl *Block) append(b []byte) []byte {
+	b = append(b, '{')
+	b = channel.AppendJSONStringField(b, "type", bl.Type)
+	if bl.Text != nil {
+		b = bl.Text.append(channel.AppendJSONField(b, "text"))
+	}
+	if len(bl.Fields) > 0 {
+		b = channel.AppendJSONArray(channel.AppendJSONField(b, "fields"), bl.Fields, (*Text).append)
+	}
+	return append(b, '}')
+}
+
+func (t *Text) append(b []byte) []byte {
 	b = append(b, '{')
 	b = channel.AppendJSONStringField(b, "type", t.Type)
 	b = channel.AppendJSONStringField(b, "text", t.Text)

@@ -13,10 +13,7 @@ import (
 // The blocks come from the formatter, so a field it starts to fill but
 // appendJSON does not write fails here.
 func TestMessageJSONMatchesEncodingJSON(t *testing.T) {
-	data := channeltest.Many(2)
-	data.Alerts[1].Status = channel.StatusResolved
-	data.Alerts[1].Annotations["description"] = channeltest.OddText
-	data.Alerts[1].Labels["instance"] = channeltest.OddText
+	data := channeltest.OddAlerts()
 	f, err := slack.New(slack.Options{Defaults: channel.Defaults{GrafanaURL: "https://grafana.example"}})
 	if err != nil {
 		t.Fatal(err)
