@@ -1,33 +1,33 @@
 package relay
 
 import (
-	"hash/maphash"
-	"sync/atomic"
 	"time"
 
 	jsoniter "github.com/json-iterator/go"
 	"github.com/prometheus/alertmanager/template"
 )
 
-// readPlainWebhook decodes the webhook bodies Alertmanager sends, without
-// jsoniter and with the short strings interned: every alert repeats the
-// label names and most values of the others, and of the notifications
-// before, and the strings jsoniter allocates were a third of all the
-// relay's allocations. It reads only the fields of notification, each at
-// most once and spelled exactly, strings (with escapes handed to jsoniter),
-// an unsigned integer, null where the jsoniter decoder takes it; false for
-// anything else, which decodeWebhookIter then reads or refuses. What it
-// accepts it reads as decodeWebhookIter does (FuzzReadPlainWebhook).
+// readPlainWebhook decodes the webhook bodies Alertmanager sends without
+// jsoniter, its strings sharing one copy of the body: the strings jsoniter
+// allocated one by one (field names, label names and values) were a third
+// of all the relay's allocations. It reads only the fields of
+// notification, each at most once and spelled exactly, strings (with
+// escapes handed to jsoniter), an unsigned integer, null where the
+// jsoniter decoder takes it; false for anything else, which
+// decodeWebhookIter then reads or refuses. What it accepts it reads as
+// decodeWebhookIter does (FuzzReadPlainWebhook).
 func readPlainWebhook(data []byte, n *notification) bool {
-	p := plainParser{data: data}
+	// One copy of the body for all its strings: the notification lives
+	// only as long as its delivery, and so does the copy.
+	p := plainParser{data: data, text: string(data)}
 	var seen uint16
-	ok := p.object(func(field []byte) bool {
-		bit, known := webhookFieldBits[string(field)]
+	ok := p.object(func(field string) bool {
+		bit, known := webhookFieldBits[field]
 		if !known || seen&bit != 0 {
 			return false
 		}
 		seen |= bit
-		switch string(field) {
+		switch field {
 		case "version":
 			return p.str(&n.Version)
 		case "groupKey":
@@ -68,6 +68,7 @@ var webhookFieldBits = func() map[string]uint16 {
 
 type plainParser struct {
 	data []byte
+	text string // data, from which the strings are cut
 	i    int
 }
 
@@ -104,7 +105,7 @@ func (p *plainParser) null() bool {
 
 // object reads {"field": value, ...}, member calling the parser on each
 // value.
-func (p *plainParser) object(member func(field []byte) bool) bool {
+func (p *plainParser) object(member func(field string) bool) bool {
 	if !p.next('{') {
 		return false
 	}
@@ -125,26 +126,26 @@ func (p *plainParser) object(member func(field []byte) bool) bool {
 	}
 }
 
-// plain reads a string without escapes or control characters and returns
-// its bytes, still in data.
-func (p *plainParser) plain() ([]byte, bool) {
+// plain reads a string without escapes or control characters, cut from
+// text.
+func (p *plainParser) plain() (string, bool) {
 	if !p.next('"') {
-		return nil, false
+		return "", false
 	}
 	for j := p.i; j < len(p.data); j++ {
 		switch c := p.data[j]; {
 		case c == '"':
-			s := p.data[p.i:j]
+			s := p.text[p.i:j]
 			p.i = j + 1
 			return s, true
 		case c == '\\' || c < ' ':
-			return nil, false
+			return "", false
 		}
 	}
-	return nil, false
+	return "", false
 }
 
-// str reads a string (interned when plain) or null ("", as jsoniter's
+// str reads a string (cut from text when plain) or null ("", as jsoniter's
 // ReadString reads it).
 func (p *plainParser) str(dst *string) bool {
 	if p.null() {
@@ -152,8 +153,8 @@ func (p *plainParser) str(dst *string) bool {
 		return true
 	}
 	start := p.i
-	if b, ok := p.plain(); ok {
-		*dst = interned.get(b)
+	if s, ok := p.plain(); ok {
+		*dst = s
 		return true
 	}
 	p.i = start
@@ -214,15 +215,15 @@ func (p *plainParser) kv(dst *template.KV) bool {
 	}
 	kv := make(template.KV, 8)
 	*dst = kv
-	return p.object(func(key []byte) bool {
+	return p.object(func(key string) bool {
 		var v string
 		if !p.str(&v) {
 			return false
 		}
-		if _, dup := kv[string(key)]; dup {
+		if _, dup := kv[key]; dup {
 			return false // a repeated key is decodeWebhookIter's
 		}
-		kv[interned.get(key)] = v
+		kv[key] = v
 		return true
 	})
 }
@@ -232,11 +233,11 @@ func (p *plainParser) time(dst *time.Time) bool {
 		*dst = time.Time{}
 		return true
 	}
-	b, ok := p.plain()
+	s, ok := p.plain()
 	if !ok {
 		return false
 	}
-	t, err := time.Parse(time.RFC3339Nano, string(b))
+	t, err := time.Parse(time.RFC3339Nano, s)
 	*dst = t
 	return err == nil
 }
@@ -252,9 +253,9 @@ func (p *plainParser) alerts(dst *template.Alerts) bool {
 		*dst = append(*dst, template.Alert{})
 		a := &(*dst)[len(*dst)-1]
 		var seen uint8
-		ok := p.object(func(field []byte) bool {
+		ok := p.object(func(field string) bool {
 			var bit uint8
-			switch string(field) {
+			switch field {
 			case "status":
 				bit = 1
 			case "labels":
@@ -303,31 +304,4 @@ func (p *plainParser) alerts(dst *template.Alerts) bool {
 			return false
 		}
 	}
-}
-
-// internTable keeps one copy of the short strings recently decoded, so
-// that the same string arriving again is not allocated again. It is a
-// fixed array of slots chosen by hash, each holding the last string that
-// landed there: bounded memory, safe for concurrent handlers.
-type internTable struct {
-	seed  maphash.Seed
-	slots [4096]atomic.Pointer[string]
-}
-
-// maxInterned: longer strings (descriptions, URLs) rarely repeat exactly.
-const maxInterned = 128
-
-var interned = &internTable{seed: maphash.MakeSeed()}
-
-func (t *internTable) get(b []byte) string {
-	if len(b) > maxInterned {
-		return string(b)
-	}
-	slot := &t.slots[maphash.Bytes(t.seed, b)%uint64(len(t.slots))]
-	if s := slot.Load(); s != nil && *s == string(b) {
-		return *s
-	}
-	s := string(b)
-	slot.Store(&s)
-	return s
 }
