@@ -1,7 +1,9 @@
 // Package channeltest holds the notifications the formatter and relay tests
 // share — the seed's example alert, real Alertmanager v0.31.1 webhook bodies,
-// and generated groups of any size — and the golden-file helper behind
-// `go test ./alertmanager/... -update`.
+// and generated groups of any size —, fakes of Discord and Slack that know
+// the services' limits themselves, and the golden-file helper behind
+// `go test ./alertmanager/... -update`. It depends on channel alone, never
+// on the formatters it tests.
 package channeltest
 
 import (
