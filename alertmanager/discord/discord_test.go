@@ -15,11 +15,7 @@ import (
 
 func format(t testing.TB, opts discord.Options, data *template.Data) []discord.Message {
 	t.Helper()
-	f, err := discord.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, out := channeltest.Format[discord.Message](t, f, data, "")
+	msgs, out := channeltest.Format[discord.Message](t, channeltest.New(t, discord.New, opts), data, "")
 	checkMessages(t, msgs)
 	return out
 }
@@ -35,18 +31,12 @@ func checkMessages(t testing.TB, msgs []channel.Message) {
 		if len(m.Alerts) != len(d.Embeds) {
 			t.Errorf("message %d: %d alerts, %d embeds", i, len(m.Alerts), len(d.Embeds))
 		}
-		if status, reply := channeltest.DiscordLimits(m.Body); status != 204 {
-			t.Errorf("message %d breaks Discord's limits: %d %s", i, status, reply)
-		}
 	}
+	channeltest.CheckLimits(t, msgs, channeltest.DiscordLimits)
 }
 
 func TestGolden(t *testing.T) {
-	f, err := discord.New(discord.Options{Defaults: channeltest.Defaults})
-	if err != nil {
-		t.Fatal(err)
-	}
-	channeltest.GoldenFormat(t, f, "", checkMessages)
+	channeltest.GoldenFormat(t, channeltest.New(t, discord.New, discord.Options{Defaults: channeltest.Defaults}), "", checkMessages)
 }
 
 func TestSeedShape(t *testing.T) {
@@ -211,9 +201,5 @@ func hasFieldContaining(e discord.Embed, name, part string) bool {
 }
 
 func BenchmarkFormat(b *testing.B) {
-	f, err := discord.New(discord.Options{Defaults: channeltest.Defaults})
-	if err != nil {
-		b.Fatal(err)
-	}
-	channeltest.BenchmarkFormat(b, f)
+	channeltest.BenchmarkFormat(b, channeltest.New(b, discord.New, discord.Options{Defaults: channeltest.Defaults}))
 }

@@ -20,12 +20,7 @@ func events(t testing.TB, data *template.Data) ([]channel.Message, []map[string]
 }
 
 func formatter(t testing.TB) *hub.Formatter {
-	t.Helper()
-	f, err := hub.New(hub.Options{Defaults: channeltest.Defaults})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return channeltest.New(t, hub.New, hub.Options{Defaults: channeltest.Defaults})
 }
 
 func TestGolden(t *testing.T) {

@@ -14,30 +14,18 @@ import (
 
 func format(t testing.TB, opts slack.Options, data *template.Data) ([]channel.Message, []slack.Message) {
 	t.Helper()
-	f, err := slack.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, out := channeltest.Format[slack.Message](t, f, data, "")
+	msgs, out := channeltest.Format[slack.Message](t, channeltest.New(t, slack.New, opts), data, "")
 	checkLimits(t, msgs)
 	return msgs, out
 }
 
 func checkLimits(t testing.TB, msgs []channel.Message) {
 	t.Helper()
-	for i, m := range msgs {
-		if status, reply := channeltest.SlackLimits(m.Body); status != 200 {
-			t.Errorf("message %d breaks Slack's limits: %d %s", i, status, reply)
-		}
-	}
+	channeltest.CheckLimits(t, msgs, channeltest.SlackLimits)
 }
 
 func TestGolden(t *testing.T) {
-	f, err := slack.New(slack.Options{Defaults: channeltest.Defaults})
-	if err != nil {
-		t.Fatal(err)
-	}
-	channeltest.GoldenFormat(t, f, "", checkLimits)
+	channeltest.GoldenFormat(t, channeltest.New(t, slack.New, slack.Options{Defaults: channeltest.Defaults}), "", checkLimits)
 }
 
 func TestSeedShape(t *testing.T) {
@@ -103,11 +91,7 @@ func TestLongTextAndEscaping(t *testing.T) {
 }
 
 func BenchmarkFormat(b *testing.B) {
-	f, err := slack.New(slack.Options{Defaults: channeltest.Defaults})
-	if err != nil {
-		b.Fatal(err)
-	}
-	channeltest.BenchmarkFormat(b, f)
+	channeltest.BenchmarkFormat(b, channeltest.New(b, slack.New, slack.Options{Defaults: channeltest.Defaults}))
 }
 
 // With defaults.grafana_url every alert links to its metric's dashboard.

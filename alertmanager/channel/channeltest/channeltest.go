@@ -148,6 +148,28 @@ func all(alerts []template.Alert, f func(template.Alert) bool) bool {
 // example configuration sets them.
 var Defaults = channel.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"}
 
+// New builds a formatter with newFormatter (discord.New, slack.New,
+// hub.New), failing the test on error.
+func New[O any, F channel.Formatter](t testing.TB, newFormatter func(O) (F, error), opts O) F {
+	t.Helper()
+	f, err := newFormatter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// CheckLimits fails the test for every message that limits (DiscordLimits,
+// SlackLimits) refuses, as the channel would.
+func CheckLimits(t testing.TB, msgs []channel.Message, limits func(body []byte) (int, string)) {
+	t.Helper()
+	for i, m := range msgs {
+		if status, reply := limits(m.Body); status >= 300 {
+			t.Errorf("message %d breaks the channel's limits: %d %s", i, status, reply)
+		}
+	}
+}
+
 // Format formats data with f and decodes every message body as T, failing
 // the test on either error.
 func Format[T any](t testing.TB, f channel.Formatter, data *template.Data, groupKey string) ([]channel.Message, []T) {
