@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // Reply is a scripted answer of a Sink.
@@ -14,15 +15,24 @@ type Reply struct {
 }
 
 // Sink is a fake channel for httptest: it answers scripted replies first,
-// then checks each message against the channel's real limits and answers
-// as the channel does (see DiscordLimits, SlackLimits).
+// then the reply given to Refuse if any, then checks each message against
+// the channel's real limits and answers as the channel does (see
+// DiscordLimits, SlackLimits).
 type Sink struct {
 	check func(body []byte) (status int, reply string)
 
 	mu       sync.Mutex
 	script   []Reply
-	accepted [][]byte
+	refuse   *Reply
+	accepted []Delivery
+	refused  int
 	requests []*http.Request
+}
+
+// Delivery is a body the sink accepted and when it arrived.
+type Delivery struct {
+	At   time.Time
+	Body []byte
 }
 
 // NewSink returns a sink validating with check; nil accepts everything with
@@ -41,11 +51,38 @@ func (s *Sink) Script(replies ...Reply) {
 	s.script = append(s.script, replies...)
 }
 
+// Refuse makes the sink answer every later request with r once the
+// scripted replies are spent, as a deleted webhook answers 404 for good.
+func (s *Sink) Refuse(r Reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuse = &r
+}
+
 // Accepted returns the bodies the sink accepted, in order.
 func (s *Sink) Accepted() [][]byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([][]byte(nil), s.accepted...)
+	out := make([][]byte, len(s.accepted))
+	for i, d := range s.accepted {
+		out[i] = d.Body
+	}
+	return out
+}
+
+// Deliveries returns what the sink accepted and when, in order.
+func (s *Sink) Deliveries() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Delivery(nil), s.accepted...)
+}
+
+// Refused is how many requests the sink answered with an error status:
+// scripted replies, Refuse's, and messages the channel's limits refuse.
+func (s *Sink) Refused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
 }
 
 // Requests returns every request received (bodies consumed).
@@ -63,22 +100,24 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.requests = append(s.requests, r)
-	var reply *Reply
-	if len(s.script) > 0 {
-		reply = &s.script[0]
-		s.script = s.script[1:]
+	var reply Reply
+	switch {
+	case len(s.script) > 0:
+		reply, s.script = s.script[0], s.script[1:]
+	case s.refuse != nil:
+		reply = *s.refuse
+	default:
+		status, text := s.check(body)
+		reply = Reply{Status: status, Body: text}
+		if status < 300 {
+			s.accepted = append(s.accepted, Delivery{At: time.Now(), Body: body})
+		}
+	}
+	if reply.Status >= 300 {
+		s.refused++
 	}
 	s.mu.Unlock()
 
-	if reply == nil {
-		status, text := s.check(body)
-		reply = &Reply{Status: status, Body: text}
-		if status < 300 {
-			s.mu.Lock()
-			s.accepted = append(s.accepted, body)
-			s.mu.Unlock()
-		}
-	}
 	for k, v := range reply.Header {
 		w.Header().Set(k, v)
 	}
