@@ -2,9 +2,10 @@
 // version of the seed's HubLogStream. Log calls never block on the network:
 // entries are buffered and sent in batches of up to 100 (the seed's
 // buffer_size) when a batch is full or on an interval, from one background
-// goroutine that retries with exponential backoff. Memory is bounded: when
-// the hub is unreachable for long, entries beyond MaxBuffered are dropped
-// and counted. Close flushes what is buffered.
+// goroutine that retries with exponential backoff, or after the hub's
+// Retry-After. Memory is bounded: when the hub is unreachable for long,
+// entries beyond MaxBuffered are dropped and counted. Close flushes what
+// is buffered.
 //
 // One bad entry never costs its batch: Log refuses what the API would
 // refuse, a 400 names the index of the entry it refused and only that one
@@ -23,6 +24,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/quantum-resonance/telemetry/httpretry"
 )
 
 // Options configure a Stream. Zero values take the defaults.
@@ -325,26 +328,20 @@ func (s *Stream) encodeBatch(batch []json.RawMessage) []byte {
 	return b.Bytes()
 }
 
+// send posts batch, retrying network errors, 429 and 5xx with backoff or
+// after the hub's Retry-After (up to MaxBackoff).
 func (s *Stream) send(batch []json.RawMessage) error {
 	body := s.encodeBatch(batch)
-	backoff := s.opts.MinBackoff
-	for attempt := 0; ; attempt++ {
-		err := s.post(body)
-		var perm *PermanentError
-		if err == nil || errors.As(err, &perm) || attempt >= s.opts.MaxRetries {
-			return err
-		}
-		select {
-		case <-s.ctx.Done():
-			return err
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, s.opts.MaxBackoff)
+	r := httpretry.Retrier{
+		Backoff:       httpretry.Backoff{Min: s.opts.MinBackoff, Max: s.opts.MaxBackoff},
+		MaxAttempts:   s.opts.MaxRetries + 1,
+		MaxRetryAfter: s.opts.MaxBackoff,
 	}
+	return r.Do(s.ctx, func(ctx context.Context) error { return s.post(ctx, body) })
 }
 
-func (s *Stream) post(body []byte) error {
-	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, s.opts.URL, bytes.NewReader(body))
+func (s *Stream) post(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.URL, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -354,15 +351,15 @@ func (s *Stream) post(body []byte) error {
 	}
 	resp, err := s.opts.HTTPClient.Do(req)
 	if err != nil {
-		return err
+		return &httpretry.RecoverableError{Err: err}
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	switch {
-	case resp.StatusCode/100 == 2:
+	switch verdict, wait := (httpretry.Classifier{}).Classify(resp.StatusCode, resp.Header, msg); verdict {
+	case httpretry.OK:
 		return nil
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return fmt.Errorf("hub answered %d: %s", resp.StatusCode, strings.TrimSpace(string(msg)))
+	case httpretry.Retry:
+		return &httpretry.RecoverableError{Err: fmt.Errorf("hub answered %d: %s", resp.StatusCode, strings.TrimSpace(string(msg))), RetryAfter: wait}
 	default:
 		perm := &PermanentError{Status: resp.StatusCode, Body: strings.TrimSpace(string(msg)), Index: -1}
 		var reply struct {

@@ -12,6 +12,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +24,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/quantum-resonance/telemetry/httpretry"
 )
 
 // PushPath is Loki's push endpoint, appended to the configured base URL.
@@ -255,62 +258,66 @@ func (f *Forwarder) sendOnce(batch []Entry) int {
 	if err != nil { // cannot happen with string fields
 		return http.StatusBadRequest
 	}
-	backoff := f.opts.MinBackoff
-	// Once Close is flushing, retries come every MinBackoff instead of
-	// sleeping past its FlushTimeout.
-	flushing := false
-	stopping := f.stop
-	for attempt := 0; ; attempt++ {
-		retryAfter, status, err := f.push(body)
-		if err == nil {
-			f.opts.Metrics.Sent.Add(float64(len(batch)))
-			return 0
+	r := httpretry.Retrier{
+		Backoff:     httpretry.Backoff{Min: f.opts.MinBackoff, Max: f.opts.MaxBackoff},
+		MaxAttempts: f.opts.MaxRetries + 1,
+		// Loki's Retry-After is honoured up to MaxBackoff: the queue
+		// behind this batch keeps filling meanwhile.
+		MaxRetryAfter: f.opts.MaxBackoff,
+		// Once Close is flushing, retries come every MinBackoff instead
+		// of sleeping past its FlushTimeout.
+		Hurry: f.stop,
+	}
+	err = r.Do(f.ctx, func(ctx context.Context) error {
+		err := f.push(ctx, body)
+		if err != nil && ctx.Err() == nil {
+			f.opts.Metrics.Errors.Inc()
+			f.opts.Logger.Debug("Loki push failed", "err", err)
 		}
-		if f.ctx.Err() != nil { // Close gave up waiting
-			f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(len(batch)))
-			return 0
-		}
-		f.opts.Metrics.Errors.Inc()
-		retry := status == 0 || status == http.StatusTooManyRequests || status >= 500
-		if !retry {
-			f.opts.Logger.Warn("Loki refused a push", "entries", len(batch), "err", err)
-			return status
-		}
-		if attempt >= f.opts.MaxRetries {
-			f.opts.Logger.Warn("Loki push failed after retries; its entries are dropped", "entries", len(batch), "attempts", attempt+1, "err", err)
-			f.opts.Metrics.Dropped.WithLabelValues("retries_exhausted").Add(float64(len(batch)))
-			return 0
-		}
-		wait := max(backoff, retryAfter)
-		wait = min(wait, f.opts.MaxBackoff)
-		if flushing {
-			wait = f.opts.MinBackoff
-		}
-		f.opts.Logger.Debug("Loki push failed, retrying", "err", err, "wait", wait)
-		select {
-		case <-f.ctx.Done():
-			f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(len(batch)))
-			return 0
-		case <-stopping:
-			stopping, flushing = nil, true
-		case <-time.After(wait):
-		}
-		backoff = min(backoff*2, f.opts.MaxBackoff)
+		return err
+	})
+	var recoverable *httpretry.RecoverableError
+	var refused *refusedError
+	switch {
+	case err == nil:
+		f.opts.Metrics.Sent.Add(float64(len(batch)))
+		return 0
+	case f.ctx.Err() != nil: // Close gave up waiting
+		f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(len(batch)))
+		return 0
+	case errors.As(err, &recoverable):
+		f.opts.Logger.Warn("Loki push failed after retries; its entries are dropped", "entries", len(batch), "err", err)
+		f.opts.Metrics.Dropped.WithLabelValues("retries_exhausted").Add(float64(len(batch)))
+		return 0
+	case errors.As(err, &refused):
+		f.opts.Logger.Warn("Loki refused a push", "entries", len(batch), "err", err)
+		return refused.status
+	default:
+		f.opts.Logger.Warn("Loki refused a push", "entries", len(batch), "err", err)
+		return http.StatusBadRequest
 	}
 }
 
-// push makes one attempt, gzipped. status is Loki's answer when it
-// refused, 0 for a network error.
-func (f *Forwarder) push(body []byte) (retryAfter time.Duration, status int, err error) {
+// refusedError is Loki's answer to a push that retrying cannot fix.
+type refusedError struct {
+	status int
+	msg    string
+}
+
+func (e *refusedError) Error() string { return e.msg }
+
+// push makes one attempt, gzipped. A failure worth repeating is a
+// *httpretry.RecoverableError, a refusal a *refusedError.
+func (f *Forwarder) push(ctx context.Context, body []byte) error {
 	var zipped bytes.Buffer
 	zw := gzip.NewWriter(&zipped)
 	_, _ = zw.Write(body)
 	_ = zw.Close()
-	ctx, cancel := context.WithTimeout(f.ctx, pushTimeout)
+	ctx, cancel := context.WithTimeout(ctx, pushTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.pushURL, &zipped)
 	if err != nil {
-		return 0, http.StatusBadRequest, err
+		return &refusedError{status: http.StatusBadRequest, msg: err.Error()}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Content-Encoding", "gzip")
@@ -319,19 +326,20 @@ func (f *Forwarder) push(body []byte) (retryAfter time.Duration, status int, err
 	}
 	resp, err := f.opts.Client.Do(req)
 	if err != nil {
-		return 0, 0, err
+		return &httpretry.RecoverableError{Err: err}
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode/100 == 2 {
-		return 0, 0, nil
+	verdict, wait := httpretry.Classifier{}.Classify(resp.StatusCode, resp.Header, msg)
+	err = fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	switch verdict {
+	case httpretry.OK:
+		return nil
+	case httpretry.Retry:
+		return &httpretry.RecoverableError{Err: err, RetryAfter: wait}
+	default:
+		return &refusedError{status: resp.StatusCode, msg: err.Error()}
 	}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-			retryAfter = time.Duration(s) * time.Second
-		}
-	}
-	return retryAfter, resp.StatusCode, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
 }
 
 // PushRequest is Loki's JSON push body.
