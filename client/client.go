@@ -21,10 +21,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/quantum-resonance/telemetry/batchqueue"
 	"github.com/quantum-resonance/telemetry/httpretry"
 )
 
@@ -69,17 +69,8 @@ var ErrInvalidEntry = errors.New("client: invalid log entry")
 
 // Stream buffers log entries and sends them to the hub.
 type Stream struct {
-	opts Options
-
-	mu     sync.Mutex
-	buf    []json.RawMessage // encoded entries
-	closed bool
-
-	full    chan struct{} // a batch is ready
-	flushCh chan chan error
-	done    chan struct{}
-	ctx     context.Context
-	cancel  context.CancelFunc
+	opts  Options
+	queue *batchqueue.Queue[json.RawMessage] // encoded entries
 
 	dropped  atomic.Uint64
 	sent     atomic.Uint64
@@ -111,16 +102,15 @@ func New(o Options) (*Stream, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &Stream{
-		opts:    o,
-		full:    make(chan struct{}, 1),
-		flushCh: make(chan chan error),
-		done:    make(chan struct{}),
-		ctx:     ctx,
-		cancel:  cancel,
-	}
-	go s.run()
+	s := &Stream{opts: o}
+	s.queue = batchqueue.New(batchqueue.Options[json.RawMessage]{
+		MaxItems:   o.MaxBuffered,
+		BatchItems: o.BatchSize, BatchBytes: o.MaxBatchBytes,
+		// An entry and the comma after it.
+		Size:   func(raw json.RawMessage) int { return len(raw) + 1 },
+		Linger: o.FlushInterval,
+		Send:   s.sendBatch,
+	})
 	return s, nil
 }
 
@@ -146,20 +136,8 @@ func (s *Stream) Log(level, message string, metadata map[string]any) error {
 		s.dropped.Add(1)
 		return err
 	}
-	s.mu.Lock()
-	if s.closed || len(s.buf) >= s.opts.MaxBuffered {
-		s.mu.Unlock()
+	if n, _ := s.queue.Add(raw); n == 0 { // buffer full, or closed
 		s.dropped.Add(1)
-		return nil
-	}
-	s.buf = append(s.buf, raw)
-	ready := len(s.buf) >= s.opts.BatchSize
-	s.mu.Unlock()
-	if ready {
-		select {
-		case s.full <- struct{}{}:
-		default:
-		}
 	}
 	return nil
 }
@@ -185,31 +163,18 @@ func (s *Stream) encode(e Entry) (json.RawMessage, error) {
 
 // Flush sends everything buffered and returns the first error.
 func (s *Stream) Flush(ctx context.Context) error {
-	reply := make(chan error, 1)
-	select {
-	case s.flushCh <- reply:
-	case <-s.done:
+	err := s.queue.Flush(ctx)
+	if errors.Is(err, batchqueue.ErrClosed) {
 		return errors.New("client: stream closed")
-	case <-ctx.Done():
-		return ctx.Err()
 	}
-	select {
-	case err := <-reply:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return err
 }
 
 // Close flushes what is buffered, waiting at most until ctx is done, and
 // stops the stream. Entries logged after Close are dropped.
 func (s *Stream) Close(ctx context.Context) error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	err := s.Flush(ctx)
-	s.cancel()
-	<-s.done
+	unsent, err := s.queue.Close(ctx)
+	s.dropped.Add(uint64(unsent))
 	return err
 }
 
@@ -223,49 +188,6 @@ func (s *Stream) Rejected() uint64 { return s.rejected.Load() }
 
 // Sent is the number of entries the hub accepted.
 func (s *Stream) Sent() uint64 { return s.sent.Load() }
-
-func (s *Stream) run() {
-	defer close(s.done)
-	tick := time.NewTicker(s.opts.FlushInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-tick.C:
-			_ = s.sendAll(false)
-		case <-s.full:
-			_ = s.sendAll(true)
-		case reply := <-s.flushCh:
-			reply <- s.sendAll(false)
-		}
-	}
-}
-
-// sendAll sends buffered batches; fullOnly stops at a partial batch.
-func (s *Stream) sendAll(fullOnly bool) error {
-	var first error
-	for {
-		s.mu.Lock()
-		n, size := 0, 0
-		for n < len(s.buf) && n < s.opts.BatchSize && size+len(s.buf[n])+1 <= s.opts.MaxBatchBytes {
-			size += len(s.buf[n]) + 1
-			n++
-		}
-		full := n == s.opts.BatchSize || n < len(s.buf) // by count or by bytes
-		if n == 0 || (fullOnly && !full) {
-			s.mu.Unlock()
-			return first
-		}
-		batch := make([]json.RawMessage, n)
-		copy(batch, s.buf)
-		s.buf = append(s.buf[:0], s.buf[n:]...)
-		s.mu.Unlock()
-		if err := s.sendBatch(batch); err != nil && first == nil {
-			first = err
-		}
-	}
-}
 
 // PermanentError is a refusal that retrying cannot fix (400, 401, 413, 415).
 type PermanentError struct {
@@ -282,8 +204,8 @@ func (e *PermanentError) Error() string {
 // sendBatch sends batch and deals with the refusals that concern part of
 // it: on a 400 naming an entry, that entry is dropped and the rest sent
 // again; on a 413 the batch is split in two. It returns the first error.
-func (s *Stream) sendBatch(batch []json.RawMessage) error {
-	err := s.send(batch)
+func (s *Stream) sendBatch(ctx context.Context, batch []json.RawMessage) error {
+	err := s.send(ctx, batch)
 	var perm *PermanentError
 	switch {
 	case err == nil:
@@ -294,14 +216,14 @@ func (s *Stream) sendBatch(batch []json.RawMessage) error {
 		s.dropped.Add(1)
 		rest := append(batch[:perm.Index:perm.Index], batch[perm.Index+1:]...)
 		if len(rest) > 0 {
-			if err2 := s.sendBatch(rest); err2 != nil {
+			if err2 := s.sendBatch(ctx, rest); err2 != nil {
 				return err2
 			}
 		}
 		return err
 	case errors.As(err, &perm) && perm.Status == http.StatusRequestEntityTooLarge && len(batch) > 1:
 		half := len(batch) / 2
-		return errors.Join(s.sendBatch(batch[:half]), s.sendBatch(batch[half:]))
+		return errors.Join(s.sendBatch(ctx, batch[:half]), s.sendBatch(ctx, batch[half:]))
 	case errors.As(err, &perm) && perm.Status == http.StatusRequestEntityTooLarge:
 		s.rejected.Add(1)
 		s.dropped.Add(1)
@@ -330,14 +252,14 @@ func (s *Stream) encodeBatch(batch []json.RawMessage) []byte {
 
 // send posts batch, retrying network errors, 429 and 5xx with backoff or
 // after the hub's Retry-After (up to MaxBackoff).
-func (s *Stream) send(batch []json.RawMessage) error {
+func (s *Stream) send(ctx context.Context, batch []json.RawMessage) error {
 	body := s.encodeBatch(batch)
 	r := httpretry.Retrier{
 		Backoff:       httpretry.Backoff{Min: s.opts.MinBackoff, Max: s.opts.MaxBackoff},
 		MaxAttempts:   s.opts.MaxRetries + 1,
 		MaxRetryAfter: s.opts.MaxBackoff,
 	}
-	return r.Do(s.ctx, func(ctx context.Context) error { return s.post(ctx, body) })
+	return r.Do(ctx, func(ctx context.Context) error { return s.post(ctx, body) })
 }
 
 func (s *Stream) post(ctx context.Context, body []byte) error {

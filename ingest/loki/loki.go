@@ -20,11 +20,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/quantum-resonance/telemetry/batchqueue"
 	"github.com/quantum-resonance/telemetry/httpretry"
 )
 
@@ -87,16 +87,7 @@ const (
 type Forwarder struct {
 	opts    Options
 	pushURL string
-
-	mu           sync.Mutex
-	pending      []Entry
-	pendingBytes int
-	wake         chan struct{} // capacity 1: "pending is not empty"
-
-	stop   chan struct{}   // closed by Close: flush, then return
-	ctx    context.Context // cancelled FlushTimeout after stop
-	cancel context.CancelFunc
-	done   chan struct{}
+	queue   *batchqueue.Queue[Entry]
 }
 
 // New starts a forwarder.
@@ -119,17 +110,16 @@ func New(o Options) *Forwarder {
 	if o.FlushTimeout <= 0 {
 		o.FlushTimeout = defaultFlush
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	f := &Forwarder{
-		opts:    o,
-		pushURL: strings.TrimSuffix(o.URL, "/") + PushPath,
-		wake:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		ctx:     ctx,
-		cancel:  cancel,
-		done:    make(chan struct{}),
-	}
-	go f.run()
+	f := &Forwarder{opts: o, pushURL: strings.TrimSuffix(o.URL, "/") + PushPath}
+	f.queue = batchqueue.New(batchqueue.Options[Entry]{
+		MaxItems: o.QueueSize, MaxBytes: o.QueueBytes,
+		BatchItems: o.BatchSize, BatchBytes: o.BatchBytes,
+		Size: Entry.size,
+		Send: func(ctx context.Context, batch []Entry) error {
+			f.send(ctx, batch)
+			return nil
+		},
+	})
 	return f
 }
 
@@ -142,25 +132,13 @@ func (e Entry) size() int {
 // Enqueue adds entries without blocking; those beyond the queue's entries
 // or bytes are dropped and counted.
 func (f *Forwarder) Enqueue(entries []Entry) {
-	f.mu.Lock()
-	take := 0
-	for _, e := range entries {
-		if len(f.pending) >= f.opts.QueueSize || f.pendingBytes+e.size() > f.opts.QueueBytes {
-			break
-		}
-		f.pending = append(f.pending, e)
-		f.pendingBytes += e.size()
-		take++
+	n, err := f.queue.Add(entries...)
+	reason := "queue_full"
+	if errors.Is(err, batchqueue.ErrClosed) {
+		reason = "shutdown"
 	}
-	f.mu.Unlock()
-	if dropped := len(entries) - take; dropped > 0 {
-		f.opts.Metrics.Dropped.WithLabelValues("queue_full").Add(float64(dropped))
-	}
-	if take > 0 {
-		select {
-		case f.wake <- struct{}{}:
-		default:
-		}
+	if dropped := len(entries) - n; dropped > 0 {
+		f.opts.Metrics.Dropped.WithLabelValues(reason).Add(float64(dropped))
 	}
 }
 
@@ -168,68 +146,15 @@ func (f *Forwarder) Enqueue(entries []Entry) {
 // not sent by then are counted as dropped with reason "shutdown". Entries
 // enqueued after Close are dropped the same way.
 func (f *Forwarder) Close() error {
-	select {
-	case <-f.stop:
-		return nil // already closed
-	default:
-	}
-	close(f.stop)
-	timer := time.AfterFunc(f.opts.FlushTimeout, f.cancel)
-	<-f.done
-	timer.Stop()
-	f.cancel()
-	f.mu.Lock()
-	n := len(f.pending)
-	f.pending, f.pendingBytes = nil, 0
-	f.mu.Unlock()
-	if n > 0 {
-		f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(n))
+	ctx, cancel := context.WithTimeout(context.Background(), f.opts.FlushTimeout)
+	defer cancel()
+	if unsent, _ := f.queue.Close(ctx); unsent > 0 {
+		f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(unsent))
 	}
 	// A reload that replaces the forwarder must not leave its
 	// connections open.
 	f.opts.Client.CloseIdleConnections()
 	return nil
-}
-
-func (f *Forwarder) run() {
-	defer close(f.done)
-	for stopping := false; !stopping; {
-		select {
-		case <-f.stop:
-			stopping = true
-		case <-f.wake:
-		}
-		for {
-			batch := f.take()
-			if len(batch) == 0 {
-				break
-			}
-			f.send(batch)
-			if f.ctx.Err() != nil {
-				return
-			}
-		}
-	}
-}
-
-func (f *Forwarder) take() []Entry {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n, size := 0, 0
-	for n < len(f.pending) && n < f.opts.BatchSize {
-		s := f.pending[n].size()
-		if n > 0 && size+s > f.opts.BatchBytes {
-			break
-		}
-		size += s
-		n++
-	}
-	batch := slices.Clone(f.pending[:n])
-	// Shift rather than reslice, so the backing array does not grow
-	// without bound while Loki keeps up.
-	f.pending = append(f.pending[:0], f.pending[n:]...)
-	f.pendingBytes -= size
-	return batch
 }
 
 // send pushes one batch, retrying network errors, 429 and 5xx with
@@ -238,12 +163,12 @@ func (f *Forwarder) take() []Entry {
 // again, down to the single entries it refuses, so that one bad entry
 // costs only itself. (Loki stores the valid entries of a push it answers
 // 400, and drops the identical ones sent again.)
-func (f *Forwarder) send(batch []Entry) {
-	status := f.sendOnce(batch)
-	if (status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge) && len(batch) > 1 && f.ctx.Err() == nil {
+func (f *Forwarder) send(ctx context.Context, batch []Entry) {
+	status := f.sendOnce(ctx, batch)
+	if (status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge) && len(batch) > 1 && ctx.Err() == nil {
 		half := len(batch) / 2
-		f.send(batch[:half])
-		f.send(batch[half:])
+		f.send(ctx, batch[:half])
+		f.send(ctx, batch[half:])
 		return
 	}
 	if status != 0 {
@@ -253,7 +178,7 @@ func (f *Forwarder) send(batch []Entry) {
 
 // sendOnce pushes batch with retries; it returns the status of a refusal
 // that retrying cannot fix, 0 otherwise (sent, or dropped and counted).
-func (f *Forwarder) sendOnce(batch []Entry) int {
+func (f *Forwarder) sendOnce(ctx context.Context, batch []Entry) int {
 	body, err := EncodePush(batch)
 	if err != nil { // cannot happen with string fields
 		return http.StatusBadRequest
@@ -266,9 +191,9 @@ func (f *Forwarder) sendOnce(batch []Entry) int {
 		MaxRetryAfter: f.opts.MaxBackoff,
 		// Once Close is flushing, retries come every MinBackoff instead
 		// of sleeping past its FlushTimeout.
-		Hurry: f.stop,
+		Hurry: f.queue.Closing(),
 	}
-	err = r.Do(f.ctx, func(ctx context.Context) error {
+	err = r.Do(ctx, func(ctx context.Context) error {
 		err := f.push(ctx, body)
 		if err != nil && ctx.Err() == nil {
 			f.opts.Metrics.Errors.Inc()
@@ -282,7 +207,7 @@ func (f *Forwarder) sendOnce(batch []Entry) int {
 	case err == nil:
 		f.opts.Metrics.Sent.Add(float64(len(batch)))
 		return 0
-	case f.ctx.Err() != nil: // Close gave up waiting
+	case ctx.Err() != nil: // Close gave up waiting
 		f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(len(batch)))
 		return 0
 	case errors.As(err, &recoverable):
