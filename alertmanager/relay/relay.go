@@ -71,7 +71,11 @@ type target struct {
 }
 
 // hubParallelism bounds the concurrent hub requests of one notification.
-const hubParallelism = 4
+// 8 rather than 4: a usual group of up to 8 alerts goes out in one round,
+// which costs less CPU per notification (the answers come back together
+// and the workers park once) as well as less time; a group of hundreds
+// still opens at most 8 connections to the hub.
+const hubParallelism = 8
 
 // New returns a relay running cfg, with its metrics registered on reg.
 func New(cfg *Config, logger *slog.Logger, reg prometheus.Registerer) (*Relay, error) {
