@@ -29,17 +29,17 @@ import (
 var (
 	probeSuccessDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "probe", "success"),
-		"Whether the last run of the probe got an expected status (1) or not (0). Probes run in the background on their own interval, not per scrape: a call may cost credits, and several Prometheus replicas must not multiply it.",
+		"Whether the last run of the probe got an expected status (1) or not (0).",
 		[]string{"probe"}, nil,
 	)
 	probeDurationDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "probe", "duration_seconds"),
-		"Duration of the last run of the probe, from sending the request to reading the (bounded) body. Measured in the background on the probe's interval, not per scrape.",
+		"Duration of the last run of the probe, from sending the request to reading the (bounded) body.",
 		[]string{"probe"}, nil,
 	)
 	probeLastRunDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "probe", "last_run_timestamp_seconds"),
-		"Unix time the last run of the probe started. Probes run in the background on their own interval, not per scrape.",
+		"Unix time the last run of the probe started.",
 		[]string{"probe"}, nil,
 	)
 	probeFailuresDesc = prometheus.NewDesc(

@@ -15,14 +15,13 @@ import (
 	"github.com/shirou/gopsutil/v4/process"
 
 	"github.com/quantum-resonance/telemetry/config"
-	"github.com/quantum-resonance/telemetry/ingest"
 )
 
-// procSource labels what the exporter read from /proc, so that it shares the
-// families of resonance_process_start_time_seconds and
-// resonance_process_resident_memory_bytes with the app's own pushed figures
-// ({source="app"}, see the ingest store).
-var procSource = prometheus.Labels{"source": "proc"}
+// sourceProc is the source label of what the exporter read from /proc. The
+// start time and resident memory families also hold the app's own pushed
+// figures (source="app", sent by the ingest collector), so their descriptors
+// here are the only ones: one HELP and type for one family.
+const sourceProc = "proc"
 
 var (
 	processUpDesc = prometheus.NewDesc(
@@ -32,13 +31,13 @@ var (
 	)
 	processStartTimeDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "process", "start_time_seconds"),
-		ingest.ProcessStartTimeHelp,
-		nil, procSource,
+		"Start time of the watched service's process, as a Unix time, by who reported it (proc: read by the exporter on the same host; app: pushed as started_at).",
+		[]string{"source"}, nil,
 	)
 	processResidentMemoryDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "process", "resident_memory_bytes"),
-		ingest.ProcessResidentMemoryHelp,
-		nil, procSource,
+		"Resident memory of the watched service's process in bytes, by who reported it (proc: read by the exporter on the same host; app: pushed as resident_memory_bytes).",
+		[]string{"source"}, nil,
 	)
 	processCPUDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "process", "cpu_seconds_total"),
@@ -52,7 +51,7 @@ var (
 	)
 	processRestartsDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "process", "restarts_total"),
-		"Restarts of the watched service seen by the exporter: a process with a new pid or start time found after another one (or after none). Starts at 0 with the exporter.",
+		"Restarts of the watched service seen by the exporter: a process with a new pid or start time found after another one (or after none).",
 		nil, nil,
 	)
 	cgroupMemoryDesc = prometheus.NewDesc(
@@ -146,7 +145,7 @@ func (c *processCollector) updateProcess(ch chan<- prometheus.Metric) error {
 	}
 	restarts := c.observe(processID{pid: p.Pid, createdMS: created})
 	ch <- prometheus.MustNewConstMetric(processUpDesc, prometheus.GaugeValue, 1)
-	ch <- prometheus.MustNewConstMetric(processStartTimeDesc, prometheus.GaugeValue, float64(created)/1000)
+	ch <- prometheus.MustNewConstMetric(processStartTimeDesc, prometheus.GaugeValue, float64(created)/1000, sourceProc)
 	ch <- prometheus.MustNewConstMetric(processRestartsDesc, prometheus.CounterValue, restarts)
 
 	// The rest may fail (a process exiting mid-scrape, or /proc/<pid>/fd
@@ -155,7 +154,7 @@ func (c *processCollector) updateProcess(ch chan<- prometheus.Metric) error {
 	if mem, err := p.MemoryInfoWithContext(c.ctx); err != nil {
 		errs = append(errs, fmt.Errorf("process %d: memory: %w", p.Pid, err))
 	} else {
-		ch <- prometheus.MustNewConstMetric(processResidentMemoryDesc, prometheus.GaugeValue, float64(mem.RSS))
+		ch <- prometheus.MustNewConstMetric(processResidentMemoryDesc, prometheus.GaugeValue, float64(mem.RSS), sourceProc)
 	}
 	if t, err := p.TimesWithContext(c.ctx); err != nil {
 		errs = append(errs, fmt.Errorf("process %d: cpu: %w", p.Pid, err))

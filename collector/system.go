@@ -22,7 +22,7 @@ import (
 var (
 	cpuUsageDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "cpu", "usage_ratio"),
-		"Busy share of all CPUs (0-1) since the previous collection (seed: cpu_usage). Computed from /proc/stat deltas; never blocks the scrape.",
+		"Busy share of all CPUs (0-1) since the previous collection (seed: cpu_usage).",
 		nil, nil,
 	)
 	cpuSecondsDesc = prometheus.NewDesc(

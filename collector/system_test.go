@@ -66,7 +66,7 @@ resonance_cpu_seconds_total{mode="softirq"} 3
 resonance_cpu_seconds_total{mode="steal"} 1
 resonance_cpu_seconds_total{mode="system"} 30
 resonance_cpu_seconds_total{mode="user"} 100
-# HELP resonance_cpu_usage_ratio Busy share of all CPUs (0-1) since the previous collection (seed: cpu_usage). Computed from /proc/stat deltas; never blocks the scrape.
+# HELP resonance_cpu_usage_ratio Busy share of all CPUs (0-1) since the previous collection (seed: cpu_usage).
 # TYPE resonance_cpu_usage_ratio gauge
 resonance_cpu_usage_ratio 0.14826498422712933
 # HELP resonance_disk_total_bytes Size of the filesystem of a configured mountpoint.
