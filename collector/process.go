@@ -25,42 +25,42 @@ const sourceProc = "proc"
 
 var (
 	processUpDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "process", "up"),
+		"resonance_process_up",
 		"Whether the watched service's process was found (1) or not (0): no pid file, a pid that is gone, no process matching process.name or process.cmdline.",
 		nil, nil,
 	)
 	processStartTimeDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "process", "start_time_seconds"),
+		"resonance_process_start_time_seconds",
 		"Start time of the watched service's process, as a Unix time, by who reported it (proc: read by the exporter on the same host; app: pushed as started_at).",
 		[]string{"source"}, nil,
 	)
 	processResidentMemoryDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "process", "resident_memory_bytes"),
+		"resonance_process_resident_memory_bytes",
 		"Resident memory of the watched service's process in bytes, by who reported it (proc: read by the exporter on the same host; app: pushed as resident_memory_bytes).",
 		[]string{"source"}, nil,
 	)
 	processCPUDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "process", "cpu_seconds_total"),
+		"resonance_process_cpu_seconds_total",
 		"User and system CPU time of the watched service's process, in seconds.",
 		nil, nil,
 	)
 	processOpenFDsDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "process", "open_fds"),
+		"resonance_process_open_fds",
 		"Open file descriptors of the watched service's process.",
 		nil, nil,
 	)
 	processRestartsDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "process", "restarts_total"),
+		"resonance_process_restarts_total",
 		"Restarts of the watched service seen by the exporter: a process with a new pid or start time found after another one (or after none).",
 		nil, nil,
 	)
 	cgroupMemoryDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "cgroup", "memory_bytes"),
+		"resonance_cgroup_memory_bytes",
 		"Memory charged to the watched cgroup v2 (memory.current), page cache included, as the OOM killer counts it.",
 		[]string{"cgroup"}, nil,
 	)
 	cgroupMemoryLimitDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "cgroup", "memory_limit_bytes"),
+		"resonance_cgroup_memory_limit_bytes",
 		"Memory limit of the watched cgroup v2 (memory.max); absent when the cgroup has no limit (max).",
 		[]string{"cgroup"}, nil,
 	)

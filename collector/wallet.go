@@ -25,32 +25,32 @@ const sourceHorizon = "horizon"
 
 var (
 	walletUpDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "wallet", "up"),
+		"resonance_wallet_up",
 		"Whether the last poll of Horizon read the balance and the new payments (1) or not (0).",
 		nil, nil,
 	)
 	walletBalanceDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "wallet", "balance_pi"),
+		"resonance_wallet_balance_pi",
 		"Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).",
 		[]string{"source"}, nil,
 	)
 	walletBalanceTimestampDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "wallet", "balance_timestamp_seconds"),
+		"resonance_wallet_balance_timestamp_seconds",
 		"Unix time the balance resonance_wallet_balance_pi{source=\"horizon\"} was last read.",
 		nil, nil,
 	)
 	walletPaymentsDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "wallet", "payments_total"),
+		"resonance_wallet_payments_total",
 		"Successful Pi (native) payments of the wallet read from the chain, by direction (incoming, outgoing); create_account and account_merge count as payments.",
 		[]string{"direction"}, nil,
 	)
 	walletUnauthorizedDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "wallet", "unauthorized_transactions_total"),
+		"resonance_wallet_unauthorized_transactions_total",
 		"Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain).",
 		[]string{"source"}, nil,
 	)
 	walletHorizonErrorsDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "wallet", "horizon_errors_total"),
+		"resonance_wallet_horizon_errors_total",
 		"Failed Horizon requests of the wallet collector, by reason: timeout, network, http_429, http_4xx, http_5xx, malformed (a reply that could not be accounted; the cursor stays where it was).",
 		[]string{"reason"}, nil,
 	)

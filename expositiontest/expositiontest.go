@@ -2,7 +2,8 @@
 // expected-output file (testdata/<name>.prom), as node_exporter compares its
 // collectors with collector/fixtures/e2e-output.txt. Running the tests with
 // -update rewrites the files from the current output, so a change to the
-// exposition shows in the diff for review.
+// exposition shows in the diff for review. Its own test checks that every
+// family of the tree is described once, under its full name.
 package expositiontest
 
 import (
