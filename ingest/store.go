@@ -62,11 +62,9 @@ type Store struct {
 	overflow       *prometheus.CounterVec
 	usersUntracked prometheus.Counter
 
-	// Self-metrics of the ingest API, incremented by the handlers and the
-	// Loki forwarder.
-	requests   *prometheus.CounterVec
-	rejected   *prometheus.CounterVec
-	accepted   *prometheus.CounterVec
+	// Self-metrics of the ingest API: the handlers' (see handler.go) and
+	// the Loki forwarder's, kept here to outlive reloads.
+	api        requestMetrics
 	lokiSent   prometheus.Counter
 	lokiDrop   *prometheus.CounterVec
 	lokiErrors prometheus.Counter
@@ -205,12 +203,7 @@ func NewStore(limits Limits) *Store {
 			Help: "User sightings the exact active-user tracker had no room for; resonance_active_users is then a HyperLogLog estimate.",
 		}),
 
-		requests: counter("resonance_ingest_requests_total",
-			"Requests to the ingest API, by endpoint and status code.", "endpoint", "code"),
-		rejected: counter("resonance_ingest_rejected_requests_total",
-			"Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).", "reason"),
-		accepted: counter("resonance_ingest_accepted_items_total",
-			"Log entries, events and business values accepted by the ingest API, by endpoint.", "endpoint"),
+		api: newRequestMetrics(),
 		lokiSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "resonance_ingest_loki_sent_entries_total",
 			Help: "Log entries forwarded to Loki and acknowledged by it.",
@@ -447,7 +440,7 @@ func (s *Store) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range []prometheus.Collector{
 		s.logEntries, s.errors, s.apiRequests, s.apiDuration, s.upRequests, s.upDuration,
 		s.transactions, s.overflow, s.usersUntracked,
-		s.requests, s.rejected, s.accepted, s.lokiSent, s.lokiDrop, s.lokiErrors,
+		s.api.requests, s.api.rejected, s.api.accepted, s.lokiSent, s.lokiDrop, s.lokiErrors,
 	} {
 		c.Collect(ch)
 	}
