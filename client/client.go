@@ -2,9 +2,10 @@
 // version of the seed's HubLogStream. Log calls never block on the network:
 // entries are buffered and sent in batches of up to 100 (the seed's
 // buffer_size) when a batch is full or on an interval, from one background
-// goroutine that retries with exponential backoff. Memory is bounded: when
-// the hub is unreachable for long, entries beyond MaxBuffered are dropped
-// and counted. Close flushes what is buffered.
+// goroutine that retries with exponential backoff, or after the hub's
+// Retry-After. Memory is bounded: when the hub is unreachable for long,
+// entries beyond MaxBuffered are dropped and counted. Close flushes what
+// is buffered.
 //
 // One bad entry never costs its batch: Log refuses what the API would
 // refuse, a 400 names the index of the entry it refused and only that one
@@ -20,9 +21,11 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/quantum-resonance/telemetry/batchqueue"
+	"github.com/quantum-resonance/telemetry/httpretry"
 )
 
 // Options configure a Stream. Zero values take the defaults.
@@ -66,17 +69,8 @@ var ErrInvalidEntry = errors.New("client: invalid log entry")
 
 // Stream buffers log entries and sends them to the hub.
 type Stream struct {
-	opts Options
-
-	mu     sync.Mutex
-	buf    []json.RawMessage // encoded entries
-	closed bool
-
-	full    chan struct{} // a batch is ready
-	flushCh chan chan error
-	done    chan struct{}
-	ctx     context.Context
-	cancel  context.CancelFunc
+	opts  Options
+	queue *batchqueue.Queue[json.RawMessage] // encoded entries
 
 	dropped  atomic.Uint64
 	sent     atomic.Uint64
@@ -108,16 +102,15 @@ func New(o Options) (*Stream, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &Stream{
-		opts:    o,
-		full:    make(chan struct{}, 1),
-		flushCh: make(chan chan error),
-		done:    make(chan struct{}),
-		ctx:     ctx,
-		cancel:  cancel,
-	}
-	go s.run()
+	s := &Stream{opts: o}
+	s.queue = batchqueue.New(batchqueue.Options[json.RawMessage]{
+		MaxItems:   o.MaxBuffered,
+		BatchItems: o.BatchSize, BatchBytes: o.MaxBatchBytes,
+		// An entry and the comma after it.
+		Size:   func(raw json.RawMessage) int { return len(raw) + 1 },
+		Linger: o.FlushInterval,
+		Send:   s.sendBatch,
+	})
 	return s, nil
 }
 
@@ -143,20 +136,8 @@ func (s *Stream) Log(level, message string, metadata map[string]any) error {
 		s.dropped.Add(1)
 		return err
 	}
-	s.mu.Lock()
-	if s.closed || len(s.buf) >= s.opts.MaxBuffered {
-		s.mu.Unlock()
+	if n, _ := s.queue.Add(raw); n == 0 { // buffer full, or closed
 		s.dropped.Add(1)
-		return nil
-	}
-	s.buf = append(s.buf, raw)
-	ready := len(s.buf) >= s.opts.BatchSize
-	s.mu.Unlock()
-	if ready {
-		select {
-		case s.full <- struct{}{}:
-		default:
-		}
 	}
 	return nil
 }
@@ -182,31 +163,18 @@ func (s *Stream) encode(e Entry) (json.RawMessage, error) {
 
 // Flush sends everything buffered and returns the first error.
 func (s *Stream) Flush(ctx context.Context) error {
-	reply := make(chan error, 1)
-	select {
-	case s.flushCh <- reply:
-	case <-s.done:
+	err := s.queue.Flush(ctx)
+	if errors.Is(err, batchqueue.ErrClosed) {
 		return errors.New("client: stream closed")
-	case <-ctx.Done():
-		return ctx.Err()
 	}
-	select {
-	case err := <-reply:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return err
 }
 
 // Close flushes what is buffered, waiting at most until ctx is done, and
 // stops the stream. Entries logged after Close are dropped.
 func (s *Stream) Close(ctx context.Context) error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	err := s.Flush(ctx)
-	s.cancel()
-	<-s.done
+	unsent, err := s.queue.Close(ctx)
+	s.dropped.Add(uint64(unsent))
 	return err
 }
 
@@ -220,49 +188,6 @@ func (s *Stream) Rejected() uint64 { return s.rejected.Load() }
 
 // Sent is the number of entries the hub accepted.
 func (s *Stream) Sent() uint64 { return s.sent.Load() }
-
-func (s *Stream) run() {
-	defer close(s.done)
-	tick := time.NewTicker(s.opts.FlushInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-tick.C:
-			_ = s.sendAll(false)
-		case <-s.full:
-			_ = s.sendAll(true)
-		case reply := <-s.flushCh:
-			reply <- s.sendAll(false)
-		}
-	}
-}
-
-// sendAll sends buffered batches; fullOnly stops at a partial batch.
-func (s *Stream) sendAll(fullOnly bool) error {
-	var first error
-	for {
-		s.mu.Lock()
-		n, size := 0, 0
-		for n < len(s.buf) && n < s.opts.BatchSize && size+len(s.buf[n])+1 <= s.opts.MaxBatchBytes {
-			size += len(s.buf[n]) + 1
-			n++
-		}
-		full := n == s.opts.BatchSize || n < len(s.buf) // by count or by bytes
-		if n == 0 || (fullOnly && !full) {
-			s.mu.Unlock()
-			return first
-		}
-		batch := make([]json.RawMessage, n)
-		copy(batch, s.buf)
-		s.buf = append(s.buf[:0], s.buf[n:]...)
-		s.mu.Unlock()
-		if err := s.sendBatch(batch); err != nil && first == nil {
-			first = err
-		}
-	}
-}
 
 // PermanentError is a refusal that retrying cannot fix (400, 401, 413, 415).
 type PermanentError struct {
@@ -279,8 +204,8 @@ func (e *PermanentError) Error() string {
 // sendBatch sends batch and deals with the refusals that concern part of
 // it: on a 400 naming an entry, that entry is dropped and the rest sent
 // again; on a 413 the batch is split in two. It returns the first error.
-func (s *Stream) sendBatch(batch []json.RawMessage) error {
-	err := s.send(batch)
+func (s *Stream) sendBatch(ctx context.Context, batch []json.RawMessage) error {
+	err := s.send(ctx, batch)
 	var perm *PermanentError
 	switch {
 	case err == nil:
@@ -291,14 +216,14 @@ func (s *Stream) sendBatch(batch []json.RawMessage) error {
 		s.dropped.Add(1)
 		rest := append(batch[:perm.Index:perm.Index], batch[perm.Index+1:]...)
 		if len(rest) > 0 {
-			if err2 := s.sendBatch(rest); err2 != nil {
+			if err2 := s.sendBatch(ctx, rest); err2 != nil {
 				return err2
 			}
 		}
 		return err
 	case errors.As(err, &perm) && perm.Status == http.StatusRequestEntityTooLarge && len(batch) > 1:
 		half := len(batch) / 2
-		return errors.Join(s.sendBatch(batch[:half]), s.sendBatch(batch[half:]))
+		return errors.Join(s.sendBatch(ctx, batch[:half]), s.sendBatch(ctx, batch[half:]))
 	case errors.As(err, &perm) && perm.Status == http.StatusRequestEntityTooLarge:
 		s.rejected.Add(1)
 		s.dropped.Add(1)
@@ -325,26 +250,20 @@ func (s *Stream) encodeBatch(batch []json.RawMessage) []byte {
 	return b.Bytes()
 }
 
-func (s *Stream) send(batch []json.RawMessage) error {
+// send posts batch, retrying network errors, 429 and 5xx with backoff or
+// after the hub's Retry-After (up to MaxBackoff).
+func (s *Stream) send(ctx context.Context, batch []json.RawMessage) error {
 	body := s.encodeBatch(batch)
-	backoff := s.opts.MinBackoff
-	for attempt := 0; ; attempt++ {
-		err := s.post(body)
-		var perm *PermanentError
-		if err == nil || errors.As(err, &perm) || attempt >= s.opts.MaxRetries {
-			return err
-		}
-		select {
-		case <-s.ctx.Done():
-			return err
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, s.opts.MaxBackoff)
+	r := httpretry.Retrier{
+		Backoff:       httpretry.Backoff{Min: s.opts.MinBackoff, Max: s.opts.MaxBackoff},
+		MaxAttempts:   s.opts.MaxRetries + 1,
+		MaxRetryAfter: s.opts.MaxBackoff,
 	}
+	return r.Do(ctx, func(ctx context.Context) error { return s.post(ctx, body) })
 }
 
-func (s *Stream) post(body []byte) error {
-	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, s.opts.URL, bytes.NewReader(body))
+func (s *Stream) post(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.URL, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -354,15 +273,15 @@ func (s *Stream) post(body []byte) error {
 	}
 	resp, err := s.opts.HTTPClient.Do(req)
 	if err != nil {
-		return err
+		return &httpretry.RecoverableError{Err: err}
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	switch {
-	case resp.StatusCode/100 == 2:
+	switch verdict, wait := (httpretry.Classifier{}).Classify(resp.StatusCode, resp.Header, msg); verdict {
+	case httpretry.OK:
 		return nil
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return fmt.Errorf("hub answered %d: %s", resp.StatusCode, strings.TrimSpace(string(msg)))
+	case httpretry.Retry:
+		return &httpretry.RecoverableError{Err: fmt.Errorf("hub answered %d: %s", resp.StatusCode, strings.TrimSpace(string(msg))), RetryAfter: wait}
 	default:
 		perm := &PermanentError{Status: resp.StatusCode, Body: strings.TrimSpace(string(msg)), Index: -1}
 		var reply struct {

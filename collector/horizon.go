@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/quantum-resonance/telemetry/httpretry"
 )
 
 // This file is a minimal client for the two Horizon endpoints the wallet
@@ -31,16 +33,13 @@ var horizonErrorReasons = []string{
 	horizonTimeout, horizonNetwork, horizonHTTP429, horizonHTTP4xx, horizonHTTP5xx, horizonMalformed,
 }
 
-const (
-	// maxHorizonBody bounds a reply: a page of 200 payments is ~200 KiB.
-	maxHorizonBody = 4 << 20
-	// maxRetryAfter caps Horizon's Retry-After, so that a broken or hostile
-	// value cannot stop the wallet from being watched for days.
-	maxRetryAfter = time.Hour
-)
+// maxHorizonBody bounds a reply: a page of 200 payments is ~200 KiB.
+const maxHorizonBody = 4 << 20
 
-// horizonError is a failed request, with its reason label and, for 429,
-// how long Horizon asked us to wait.
+// horizonError is a failed request, with its reason label and, for 429 or
+// 5xx, how long Horizon asked us to wait (capped by httpretry, so that a
+// broken or hostile value cannot stop the wallet from being watched for
+// days).
 type horizonError struct {
 	reason     string
 	retryAfter time.Duration
@@ -189,29 +188,14 @@ func (h *horizonClient) statusError(resp *http.Response, body []byte) error {
 		msg += ": " + problem.Title
 	}
 	e := &horizonError{msg: msg}
-	switch s := resp.StatusCode; {
-	case s == http.StatusTooManyRequests:
-		e.reason = horizonHTTP429
-		e.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), h.now())
-	case s >= 500:
-		e.reason = horizonHTTP5xx
+	verdict, wait := httpretry.Classifier{Now: h.now}.Classify(resp.StatusCode, resp.Header, body)
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		e.reason, e.retryAfter = horizonHTTP429, wait
+	case verdict == httpretry.Retry:
+		e.reason, e.retryAfter = horizonHTTP5xx, wait
 	default:
 		e.reason = horizonHTTP4xx
 	}
 	return e
-}
-
-// parseRetryAfter reads Retry-After as seconds or as an HTTP date; an absent
-// or unreadable value is 0 (the caller keeps its own interval).
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.Atoi(v); err == nil {
-		d = time.Duration(secs) * time.Second
-	} else if at, err := http.ParseTime(v); err == nil {
-		d = at.Sub(now)
-	}
-	return min(max(d, 0), maxRetryAfter)
 }

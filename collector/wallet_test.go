@@ -541,25 +541,6 @@ func TestWalletHonoursRetryAfter(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	for _, tc := range []struct {
-		in   string
-		want time.Duration
-	}{
-		{"", 0},
-		{"7", 7 * time.Second},
-		{"-3", 0},
-		{"soon", 0},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
-		{"86400", maxRetryAfter},
-	} {
-		if got := parseRetryAfter(tc.in, now); got != tc.want {
-			t.Errorf("parseRetryAfter(%q) = %s, want %s", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestWalletStateOfAnotherAccountIsNotResumed(t *testing.T) {
 	f := newFakeHorizon(t)
 	state := filepath.Join(t.TempDir(), "wallet.json")

@@ -142,17 +142,6 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	}
 }
 
-func TestBackoffGrowsWithJitterUpToMax(t *testing.T) {
-	b := backoff{initial: 100 * time.Millisecond, max: time.Second}
-	for n, limit := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 3: 400 * time.Millisecond, 10: time.Second, 100: time.Second} {
-		for range 100 {
-			if d := b.delay(n); d < limit/2 || d > limit {
-				t.Fatalf("delay(%d) = %s, want within [%s, %s]", n, d, limit/2, limit)
-			}
-		}
-	}
-}
-
 // Alertmanager's max_alerts keeps every notification under the relay's body
 // limit, even with long annotations: a 413 would lose the notification
 // (Alertmanager does not retry a 4xx).

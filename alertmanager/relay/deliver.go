@@ -12,13 +12,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 
 	"github.com/prometheus/common/version"
+
+	"github.com/quantum-resonance/telemetry/httpretry"
 )
 
 // sink delivers one request to where a target points.
@@ -71,23 +72,6 @@ func (e *RejectedError) Error() string {
 	return fmt.Sprintf("channel rejected the message: %d %s: %s", e.Status, http.StatusText(e.Status), e.Reason)
 }
 
-// backoff is the retry policy: exponential with jitter between attempts that
-// failed with 5xx or a network error, the channel's own delay after 429, and
-// no attempt that could not finish before the context's deadline.
-type backoff struct {
-	initial, max time.Duration
-}
-
-// delay before attempt n+1 (n ≥ 1): "equal jitter", half fixed and half
-// random, so concurrent retries spread out yet never retry at once.
-func (b backoff) delay(n int) time.Duration {
-	d := b.initial << min(n-1, 20)
-	if d > b.max || d <= 0 {
-		d = b.max
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
 // httpSink posts messages to a channel's webhook URL.
 type httpSink struct {
 	client *http.Client
@@ -95,7 +79,10 @@ type httpSink struct {
 	// parsedURL is url parsed once (nil: parsed for each request that needs
 	// it), for requests with a path or query such as Discord's ?wait=true.
 	parsedURL *url.URL
-	backoff   backoff
+	// retrier repeats network errors, 429 and 5xx: after the channel's
+	// own delay for a 429, with backoff otherwise, never past the
+	// delivery deadline.
+	retrier   httpretry.Retrier
 	onAttempt func(result string)
 	// pacer, when set, spaces requests by the channel's rate-limit headers.
 	pacer *pacer
@@ -112,34 +99,16 @@ var userAgent = "resonance-relay/" + version.Version
 // Send posts body until the channel accepts it, it is rejected, or the next
 // attempt could not happen before ctx's deadline.
 func (s *httpSink) Send(ctx context.Context, req request) ([]byte, error) {
-	var answered error // the channel's last answer, for when the deadline cuts the next attempt
-	for attempt := 1; ; attempt++ {
-		reply, wait, err := s.attempt(ctx, req)
-		if err == nil {
-			return reply, nil
-		}
-		var rejected *RejectedError
-		if ctx.Err() != nil && answered != nil {
-			return nil, fmt.Errorf("%w (attempt %d cut by the delivery deadline: %w)", answered, attempt, ctx.Err())
-		}
-		if errors.As(err, &rejected) || ctx.Err() != nil || errors.Is(err, errPacedBeyondDeadline) {
-			return nil, err
-		}
-		answered = err
-		if wait <= 0 {
-			wait = s.backoff.delay(attempt)
-		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return nil, fmt.Errorf("%w (gave up after %d attempts: the next one, in %s, would miss the delivery deadline)", err, attempt, wait.Round(time.Millisecond))
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%w (gave up after %d attempts: %w)", err, attempt, ctx.Err())
-		case <-t.C:
-		}
+	var reply []byte
+	err := s.retrier.Do(ctx, func(ctx context.Context) error {
+		var err error
+		reply, err = s.attempt(ctx, req)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return reply, nil
 }
 
 // target is the URL of req: the webhook URL with req's path and query.
@@ -168,15 +137,16 @@ func (s *httpSink) target(req request) string {
 	return u.String()
 }
 
-// attempt makes one request. wait is the delay the channel asked for (429).
-func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, wait time.Duration, err error) {
+// attempt makes one request. A failure worth repeating is a
+// *httpretry.RecoverableError carrying the delay a 429 asked for.
+func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, err error) {
 	method := r.Method
 	if method == "" {
 		method = http.MethodPost
 	}
 	req, err := http.NewRequestWithContext(ctx, method, s.target(r), bytes.NewReader(r.Body))
 	if err != nil {
-		return nil, 0, errors.New("cannot build the request (check the target's URL)")
+		return nil, errors.New("cannot build the request (check the target's URL)")
 	}
 	contentType := r.ContentType
 	if contentType == "" {
@@ -187,14 +157,14 @@ func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, wait t
 	if s.pacer != nil {
 		waited, err := s.pacer.wait(ctx)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		// A request cut by the deadline may still be delivered by the
 		// channel, and then again on Alertmanager's retry: after waiting
 		// for its turn, go only with time to finish.
 		if deadline, ok := ctx.Deadline(); waited && ok && time.Until(deadline) < minAttemptTime {
 			s.pacer.done(nil, 0, 0)
-			return nil, 0, errPacedBeyondDeadline
+			return nil, errPacedBeyondDeadline
 		}
 	}
 	resp, err := s.client.Do(req)
@@ -203,7 +173,7 @@ func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, wait t
 			s.pacer.done(nil, 0, 0)
 		}
 		s.onAttempt(resultNetworkError)
-		return nil, 0, redact(err, s.url)
+		return nil, &httpretry.RecoverableError{Err: redact(err, s.url)}
 	}
 	defer func() {
 		// Drain a little so the connection can be reused.
@@ -215,71 +185,63 @@ func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, wait t
 	reply, _ = io.ReadAll(io.LimitReader(resp.Body, maxReply))
 
 	code := resp.StatusCode
-	if code == http.StatusTooManyRequests {
-		wait = retryAfter(resp.Header, reply, s.retryAfterMillis)
-	}
+	verdict, wait := httpretry.Classifier{RetryAfter: s.retryAfter}.Classify(code, resp.Header, reply)
 	if s.pacer != nil {
 		s.pacer.done(resp.Header, code, wait)
 	}
 	switch {
-	case code >= 200 && code < 300:
+	case verdict == httpretry.OK:
 		if s.checkReply != nil {
 			if err := s.checkReply(reply); err != nil {
 				s.onAttempt(resultClientError)
-				return nil, 0, err
+				return nil, err
 			}
 		}
 		s.onAttempt(resultSuccess)
-		return reply, 0, nil
+		return reply, nil
 	case code == http.StatusTooManyRequests:
 		s.onAttempt(resultRateLimited)
-		return nil, wait, fmt.Errorf("channel rate-limited the relay (429), retry after %s", wait)
-	case code >= 500:
+		return nil, &httpretry.RecoverableError{Err: fmt.Errorf("channel rate-limited the relay (429), retry after %s", wait), RetryAfter: wait}
+	case verdict == httpretry.Retry:
 		s.onAttempt(resultServerError)
-		return nil, 0, fmt.Errorf("channel answered %d %s: %s", code, http.StatusText(code), reason(reply, s.url))
+		return nil, &httpretry.RecoverableError{Err: fmt.Errorf("channel answered %d %s: %s", code, http.StatusText(code), reason(reply, s.url)), RetryAfter: wait}
 	default:
 		s.onAttempt(resultClientError)
-		return nil, 0, &RejectedError{Status: code, Reason: reason(reply, s.url)}
+		return nil, &RejectedError{Status: code, Reason: reason(reply, s.url)}
 	}
 }
 
-// retryAfter is how long a 429 asks to wait, with up to maxJitter added so
-// that requests held back together do not return together. The headers
-// come first: Discord's X-RateLimit-Reset-After and Retry-After are in
-// seconds, Slack's Retry-After in whole seconds. Discord's JSON body
-// {"retry_after": …} is in seconds from API v8 on but in milliseconds in
-// the default version that unversioned webhook URLs (as users copy them)
-// reach (discord/discord-api-docs#2360, #4722), so millis says which. Without
-// any of them we wait one second.
-func retryAfter(h http.Header, body []byte, millis bool) time.Duration {
+// retryAfter is how long a retryable answer asks to wait, plugged into the
+// shared classifier for what is Discord's own. A 429 is read from, in
+// order: Discord's X-RateLimit-Reset-After and the standard Retry-After
+// (Slack's, in whole seconds); Discord's JSON body {"retry_after": …},
+// in seconds from API v8 on but in milliseconds in the default version
+// that unversioned webhook URLs (as users copy them) reach
+// (discord/discord-api-docs#2360, #4722), so retryAfterMillis says which;
+// else one second. Up to maxJitter is added so that requests held back
+// together do not return together. A 5xx honours only Retry-After:
+// Discord's X-RateLimit-* headers describe its bucket, not the outage.
+func (s *httpSink) retryAfter(status int, h http.Header, body []byte) (time.Duration, bool) {
+	now := time.Now()
+	if status != http.StatusTooManyRequests {
+		return httpretry.ParseRetryAfter(h.Get("Retry-After"), now)
+	}
 	jitter := rand.N(maxJitter)
 	for _, name := range []string{"X-RateLimit-Reset-After", "Retry-After"} {
-		v := strings.TrimSpace(h.Get(name))
-		if v == "" {
-			continue
-		}
-		if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-			return seconds(s) + jitter
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return max(time.Until(t), 0) + jitter
+		if d, ok := httpretry.ParseRetryAfter(h.Get(name), now); ok {
+			return d + jitter, true
 		}
 	}
 	var rl struct {
 		RetryAfter *float64 `json:"retry_after"`
 	}
 	if json.Unmarshal(body, &rl) == nil && rl.RetryAfter != nil && *rl.RetryAfter >= 0 {
-		if millis {
-			return seconds(*rl.RetryAfter/1000) + jitter
+		if s.retryAfterMillis {
+			return httpretry.Seconds(*rl.RetryAfter/1000) + jitter, true
 		}
-		return seconds(*rl.RetryAfter) + jitter
+		return httpretry.Seconds(*rl.RetryAfter) + jitter, true
 	}
-	return time.Second + jitter
-}
-
-func seconds(s float64) time.Duration {
-	const limit = float64(time.Hour / time.Second)
-	return time.Duration(min(s, limit) * float64(time.Second))
+	return time.Second + jitter, true
 }
 
 // reason is a channel's error reply made fit for a log line: one line, no

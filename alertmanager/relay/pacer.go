@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/quantum-resonance/telemetry/httpretry"
 )
 
 // pacer spaces the requests to one webhook by what the channel announces
@@ -98,7 +100,7 @@ func (p *pacer) done(h http.Header, status int, retryAfter time.Duration) {
 			// Requests sent after this one may not be counted in its
 			// Remaining yet: count them against it. Responses of one
 			// window arrive in any order; the lowest count stands.
-			left, reset := max(remaining-p.inFlight, 0), now.Add(seconds(resetAfter))
+			left, reset := max(remaining-p.inFlight, 0), now.Add(httpretry.Seconds(resetAfter))
 			if p.remaining < 0 {
 				p.remaining, p.reset = left, reset
 			} else {

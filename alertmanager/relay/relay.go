@@ -30,6 +30,7 @@ import (
 	"github.com/quantum-resonance/telemetry/alertmanager/hub"
 	"github.com/quantum-resonance/telemetry/alertmanager/slack"
 	"github.com/quantum-resonance/telemetry/daemon"
+	"github.com/quantum-resonance/telemetry/httpretry"
 )
 
 // Relay serves /webhook/{target}. Apply swaps its configuration atomically:
@@ -179,7 +180,7 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 	s := &httpSink{
 		client:  client,
 		url:     tc.url,
-		backoff: backoff{initial: time.Duration(cfg.Delivery.InitialBackoff), max: time.Duration(cfg.Delivery.MaxBackoff)},
+		retrier: httpretry.Retrier{Backoff: httpretry.Backoff{Min: time.Duration(cfg.Delivery.InitialBackoff), Max: time.Duration(cfg.Delivery.MaxBackoff)}},
 		onAttempt: func(result string) {
 			attempts.WithLabelValues(name, result).Inc()
 		},

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -319,23 +320,29 @@ targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
 // the headers first (seconds in every Discord version, and Slack's), then
 // Discord's body, in milliseconds for an unversioned webhook URL (as users
 // copy it) and in seconds from v8 on. Misreading 300 ms as 300 s would
-// fail the notification at once.
+// fail the notification at once. A 5xx honours Retry-After only: Discord's
+// X-RateLimit-Reset-After there describes its bucket, not the outage.
 func TestRateLimitIsRetriedAfterTheChannelsDelay(t *testing.T) {
 	limited := `{"message": "You are being rate limited.", "retry_after": %s, "global": false}`
 	for _, c := range []struct {
 		name, typ, path string
 		reply           channeltest.Reply
 		want            time.Duration
+		result          string // of the first attempt; rate_limited when empty
 	}{
 		{"discord unversioned, headers and body in ms", "discord", "/api/webhooks/1/tok", channeltest.Reply{
 			Status: 429, Header: map[string]string{"Retry-After": "1", "X-RateLimit-Reset-After": "0.300", "X-RateLimit-Remaining": "0"},
-			Body: fmt.Sprintf(limited, "300")}, 300 * time.Millisecond},
+			Body: fmt.Sprintf(limited, "300")}, 300 * time.Millisecond, ""},
 		{"discord unversioned, body in ms only", "discord", "/api/webhooks/1/tok", channeltest.Reply{
-			Status: 429, Body: fmt.Sprintf(limited, "300")}, 300 * time.Millisecond},
+			Status: 429, Body: fmt.Sprintf(limited, "300")}, 300 * time.Millisecond, ""},
 		{"discord v10, body in seconds only", "discord", "/api/v10/webhooks/1/tok", channeltest.Reply{
-			Status: 429, Body: fmt.Sprintf(limited, "0.3")}, 300 * time.Millisecond},
+			Status: 429, Body: fmt.Sprintf(limited, "0.3")}, 300 * time.Millisecond, ""},
 		{"slack, Retry-After in seconds", "slack", "/services/T0/B0/x", channeltest.Reply{
-			Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: "rate_limited"}, time.Second},
+			Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: "rate_limited"}, time.Second, ""},
+		{"hub, 503 with Retry-After", "http", "", channeltest.Reply{
+			Status: 503, Header: map[string]string{"Retry-After": "0.4"}, Body: "down for maintenance"}, 400 * time.Millisecond, resultServerError},
+		{"discord, 503 with bucket headers only", "discord", "/api/v10/webhooks/1/tok", channeltest.Reply{
+			Status: 503, Header: map[string]string{"X-RateLimit-Reset-After": "3"}, Body: "upstream connect error"}, 0, resultServerError},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			sink := channeltest.NewSink(nil)
@@ -353,8 +360,9 @@ targets: [{name: t, type: `+c.typ+`, url: "`+sinkServer(t, sink).URL+c.path+`"}]
 			if took < c.want || took > c.want+500*time.Millisecond {
 				t.Errorf("delivered after %s, want about %s", took, c.want)
 			}
-			if got := testutil.ToFloat64(h.relay.metrics.attempts.WithLabelValues("t", resultRateLimited)); got != 1 {
-				t.Errorf("rate_limited attempts = %v", got)
+			result := cmp.Or(c.result, resultRateLimited)
+			if got := testutil.ToFloat64(h.relay.metrics.attempts.WithLabelValues("t", result)); got != 1 {
+				t.Errorf("%s attempts = %v", result, got)
 			}
 		})
 	}

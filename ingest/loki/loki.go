@@ -12,6 +12,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,10 +20,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/quantum-resonance/telemetry/batchqueue"
+	"github.com/quantum-resonance/telemetry/httpretry"
 )
 
 // PushPath is Loki's push endpoint, appended to the configured base URL.
@@ -84,16 +87,7 @@ const (
 type Forwarder struct {
 	opts    Options
 	pushURL string
-
-	mu           sync.Mutex
-	pending      []Entry
-	pendingBytes int
-	wake         chan struct{} // capacity 1: "pending is not empty"
-
-	stop   chan struct{}   // closed by Close: flush, then return
-	ctx    context.Context // cancelled FlushTimeout after stop
-	cancel context.CancelFunc
-	done   chan struct{}
+	queue   *batchqueue.Queue[Entry]
 }
 
 // New starts a forwarder.
@@ -116,17 +110,16 @@ func New(o Options) *Forwarder {
 	if o.FlushTimeout <= 0 {
 		o.FlushTimeout = defaultFlush
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	f := &Forwarder{
-		opts:    o,
-		pushURL: strings.TrimSuffix(o.URL, "/") + PushPath,
-		wake:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		ctx:     ctx,
-		cancel:  cancel,
-		done:    make(chan struct{}),
-	}
-	go f.run()
+	f := &Forwarder{opts: o, pushURL: strings.TrimSuffix(o.URL, "/") + PushPath}
+	f.queue = batchqueue.New(batchqueue.Options[Entry]{
+		MaxItems: o.QueueSize, MaxBytes: o.QueueBytes,
+		BatchItems: o.BatchSize, BatchBytes: o.BatchBytes,
+		Size: Entry.size,
+		Send: func(ctx context.Context, batch []Entry) error {
+			f.send(ctx, batch)
+			return nil
+		},
+	})
 	return f
 }
 
@@ -139,25 +132,13 @@ func (e Entry) size() int {
 // Enqueue adds entries without blocking; those beyond the queue's entries
 // or bytes are dropped and counted.
 func (f *Forwarder) Enqueue(entries []Entry) {
-	f.mu.Lock()
-	take := 0
-	for _, e := range entries {
-		if len(f.pending) >= f.opts.QueueSize || f.pendingBytes+e.size() > f.opts.QueueBytes {
-			break
-		}
-		f.pending = append(f.pending, e)
-		f.pendingBytes += e.size()
-		take++
+	n, err := f.queue.Add(entries...)
+	reason := "queue_full"
+	if errors.Is(err, batchqueue.ErrClosed) {
+		reason = "shutdown"
 	}
-	f.mu.Unlock()
-	if dropped := len(entries) - take; dropped > 0 {
-		f.opts.Metrics.Dropped.WithLabelValues("queue_full").Add(float64(dropped))
-	}
-	if take > 0 {
-		select {
-		case f.wake <- struct{}{}:
-		default:
-		}
+	if dropped := len(entries) - n; dropped > 0 {
+		f.opts.Metrics.Dropped.WithLabelValues(reason).Add(float64(dropped))
 	}
 }
 
@@ -165,68 +146,15 @@ func (f *Forwarder) Enqueue(entries []Entry) {
 // not sent by then are counted as dropped with reason "shutdown". Entries
 // enqueued after Close are dropped the same way.
 func (f *Forwarder) Close() error {
-	select {
-	case <-f.stop:
-		return nil // already closed
-	default:
-	}
-	close(f.stop)
-	timer := time.AfterFunc(f.opts.FlushTimeout, f.cancel)
-	<-f.done
-	timer.Stop()
-	f.cancel()
-	f.mu.Lock()
-	n := len(f.pending)
-	f.pending, f.pendingBytes = nil, 0
-	f.mu.Unlock()
-	if n > 0 {
-		f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(n))
+	ctx, cancel := context.WithTimeout(context.Background(), f.opts.FlushTimeout)
+	defer cancel()
+	if unsent, _ := f.queue.Close(ctx); unsent > 0 {
+		f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(unsent))
 	}
 	// A reload that replaces the forwarder must not leave its
 	// connections open.
 	f.opts.Client.CloseIdleConnections()
 	return nil
-}
-
-func (f *Forwarder) run() {
-	defer close(f.done)
-	for stopping := false; !stopping; {
-		select {
-		case <-f.stop:
-			stopping = true
-		case <-f.wake:
-		}
-		for {
-			batch := f.take()
-			if len(batch) == 0 {
-				break
-			}
-			f.send(batch)
-			if f.ctx.Err() != nil {
-				return
-			}
-		}
-	}
-}
-
-func (f *Forwarder) take() []Entry {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n, size := 0, 0
-	for n < len(f.pending) && n < f.opts.BatchSize {
-		s := f.pending[n].size()
-		if n > 0 && size+s > f.opts.BatchBytes {
-			break
-		}
-		size += s
-		n++
-	}
-	batch := slices.Clone(f.pending[:n])
-	// Shift rather than reslice, so the backing array does not grow
-	// without bound while Loki keeps up.
-	f.pending = append(f.pending[:0], f.pending[n:]...)
-	f.pendingBytes -= size
-	return batch
 }
 
 // send pushes one batch, retrying network errors, 429 and 5xx with
@@ -235,12 +163,12 @@ func (f *Forwarder) take() []Entry {
 // again, down to the single entries it refuses, so that one bad entry
 // costs only itself. (Loki stores the valid entries of a push it answers
 // 400, and drops the identical ones sent again.)
-func (f *Forwarder) send(batch []Entry) {
-	status := f.sendOnce(batch)
-	if (status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge) && len(batch) > 1 && f.ctx.Err() == nil {
+func (f *Forwarder) send(ctx context.Context, batch []Entry) {
+	status := f.sendOnce(ctx, batch)
+	if (status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge) && len(batch) > 1 && ctx.Err() == nil {
 		half := len(batch) / 2
-		f.send(batch[:half])
-		f.send(batch[half:])
+		f.send(ctx, batch[:half])
+		f.send(ctx, batch[half:])
 		return
 	}
 	if status != 0 {
@@ -250,67 +178,71 @@ func (f *Forwarder) send(batch []Entry) {
 
 // sendOnce pushes batch with retries; it returns the status of a refusal
 // that retrying cannot fix, 0 otherwise (sent, or dropped and counted).
-func (f *Forwarder) sendOnce(batch []Entry) int {
+func (f *Forwarder) sendOnce(ctx context.Context, batch []Entry) int {
 	body, err := EncodePush(batch)
 	if err != nil { // cannot happen with string fields
 		return http.StatusBadRequest
 	}
-	backoff := f.opts.MinBackoff
-	// Once Close is flushing, retries come every MinBackoff instead of
-	// sleeping past its FlushTimeout.
-	flushing := false
-	stopping := f.stop
-	for attempt := 0; ; attempt++ {
-		retryAfter, status, err := f.push(body)
-		if err == nil {
-			f.opts.Metrics.Sent.Add(float64(len(batch)))
-			return 0
+	r := httpretry.Retrier{
+		Backoff:     httpretry.Backoff{Min: f.opts.MinBackoff, Max: f.opts.MaxBackoff},
+		MaxAttempts: f.opts.MaxRetries + 1,
+		// Loki's Retry-After is honoured up to MaxBackoff: the queue
+		// behind this batch keeps filling meanwhile.
+		MaxRetryAfter: f.opts.MaxBackoff,
+		// Once Close is flushing, retries come every MinBackoff instead
+		// of sleeping past its FlushTimeout.
+		Hurry: f.queue.Closing(),
+	}
+	err = r.Do(ctx, func(ctx context.Context) error {
+		err := f.push(ctx, body)
+		if err != nil && ctx.Err() == nil {
+			f.opts.Metrics.Errors.Inc()
+			f.opts.Logger.Debug("Loki push failed", "err", err)
 		}
-		if f.ctx.Err() != nil { // Close gave up waiting
-			f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(len(batch)))
-			return 0
-		}
-		f.opts.Metrics.Errors.Inc()
-		retry := status == 0 || status == http.StatusTooManyRequests || status >= 500
-		if !retry {
-			f.opts.Logger.Warn("Loki refused a push", "entries", len(batch), "err", err)
-			return status
-		}
-		if attempt >= f.opts.MaxRetries {
-			f.opts.Logger.Warn("Loki push failed after retries; its entries are dropped", "entries", len(batch), "attempts", attempt+1, "err", err)
-			f.opts.Metrics.Dropped.WithLabelValues("retries_exhausted").Add(float64(len(batch)))
-			return 0
-		}
-		wait := max(backoff, retryAfter)
-		wait = min(wait, f.opts.MaxBackoff)
-		if flushing {
-			wait = f.opts.MinBackoff
-		}
-		f.opts.Logger.Debug("Loki push failed, retrying", "err", err, "wait", wait)
-		select {
-		case <-f.ctx.Done():
-			f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(len(batch)))
-			return 0
-		case <-stopping:
-			stopping, flushing = nil, true
-		case <-time.After(wait):
-		}
-		backoff = min(backoff*2, f.opts.MaxBackoff)
+		return err
+	})
+	var recoverable *httpretry.RecoverableError
+	var refused *refusedError
+	switch {
+	case err == nil:
+		f.opts.Metrics.Sent.Add(float64(len(batch)))
+		return 0
+	case ctx.Err() != nil: // Close gave up waiting
+		f.opts.Metrics.Dropped.WithLabelValues("shutdown").Add(float64(len(batch)))
+		return 0
+	case errors.As(err, &recoverable):
+		f.opts.Logger.Warn("Loki push failed after retries; its entries are dropped", "entries", len(batch), "err", err)
+		f.opts.Metrics.Dropped.WithLabelValues("retries_exhausted").Add(float64(len(batch)))
+		return 0
+	case errors.As(err, &refused):
+		f.opts.Logger.Warn("Loki refused a push", "entries", len(batch), "err", err)
+		return refused.status
+	default:
+		f.opts.Logger.Warn("Loki refused a push", "entries", len(batch), "err", err)
+		return http.StatusBadRequest
 	}
 }
 
-// push makes one attempt, gzipped. status is Loki's answer when it
-// refused, 0 for a network error.
-func (f *Forwarder) push(body []byte) (retryAfter time.Duration, status int, err error) {
+// refusedError is Loki's answer to a push that retrying cannot fix.
+type refusedError struct {
+	status int
+	msg    string
+}
+
+func (e *refusedError) Error() string { return e.msg }
+
+// push makes one attempt, gzipped. A failure worth repeating is a
+// *httpretry.RecoverableError, a refusal a *refusedError.
+func (f *Forwarder) push(ctx context.Context, body []byte) error {
 	var zipped bytes.Buffer
 	zw := gzip.NewWriter(&zipped)
 	_, _ = zw.Write(body)
 	_ = zw.Close()
-	ctx, cancel := context.WithTimeout(f.ctx, pushTimeout)
+	ctx, cancel := context.WithTimeout(ctx, pushTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.pushURL, &zipped)
 	if err != nil {
-		return 0, http.StatusBadRequest, err
+		return &refusedError{status: http.StatusBadRequest, msg: err.Error()}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Content-Encoding", "gzip")
@@ -319,19 +251,20 @@ func (f *Forwarder) push(body []byte) (retryAfter time.Duration, status int, err
 	}
 	resp, err := f.opts.Client.Do(req)
 	if err != nil {
-		return 0, 0, err
+		return &httpretry.RecoverableError{Err: err}
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode/100 == 2 {
-		return 0, 0, nil
+	verdict, wait := httpretry.Classifier{}.Classify(resp.StatusCode, resp.Header, msg)
+	err = fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	switch verdict {
+	case httpretry.OK:
+		return nil
+	case httpretry.Retry:
+		return &httpretry.RecoverableError{Err: err, RetryAfter: wait}
+	default:
+		return &refusedError{status: resp.StatusCode, msg: err.Error()}
 	}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-			retryAfter = time.Duration(s) * time.Second
-		}
-	}
-	return retryAfter, resp.StatusCode, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
 }
 
 // PushRequest is Loki's JSON push body.

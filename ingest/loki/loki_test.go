@@ -299,14 +299,7 @@ func TestQueueIsBounded(t *testing.T) {
 	}
 	f.Enqueue(many[:5])
 	// Let the sender take those 5 into its (stalled) push.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		f.mu.Lock()
-		n := len(f.pending)
-		f.mu.Unlock()
-		if n == 0 || time.Now().After(deadline) {
-			break
-		}
+	for deadline := time.Now().Add(5 * time.Second); f.queue.Len() > 0 && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
 	f.Enqueue(many[5:])
