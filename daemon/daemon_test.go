@@ -3,7 +3,6 @@ package daemon
 import (
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/promslog"
+
+	"github.com/quantum-resonance/telemetry/tooltest"
 )
 
 func TestReloaderKeepsTheRunningConfigAndReportsIt(t *testing.T) {
@@ -162,12 +163,7 @@ func TestReloadRefusesCrossOriginBrowserRequests(t *testing.T) {
 func TestRunReloadsOnSIGHUP(t *testing.T) {
 	reloaded := make(chan struct{}, 1)
 	r := NewReloader("test", func() error { reloaded <- struct{}{}; return nil }, promslog.NewNopLogger(), prometheus.NewRegistry())
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := tooltest.FreeAddr(t)
 	mux := http.NewServeMux()
 	if err := (Lifecycle{Name: "test", Reloader: r}).Register(mux); err != nil {
 		t.Fatal(err)

@@ -1,30 +1,30 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
-	"io"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
 )
 
-// capture stands in for Discord, Slack and the hub: it answers as they do
-// (Discord 204 No Content, Slack 200 "ok", the hub 202) and records every
-// payload it accepted. failures lets a test make a channel answer 429 and
-// 500 for a while, with the bodies those services send.
+// capture stands in for Discord, Slack, the hub and the heartbeat URL: one
+// channeltest.Sink each, at /<channel>, answering as those services do
+// (Discord 204 No Content and its limits, Slack 200 "ok" and its limits,
+// the hub 202 behind its bearer token) and recording what they accepted.
+// failNext and deleteWebhook make a channel answer 429, 500 or 404 with the
+// bodies those services send.
 type capture struct {
 	t      *testing.T
 	server *httptest.Server
-	token  string // the hub's expected bearer token
-
-	mu       sync.Mutex
-	received []delivery
-	failures map[string][]int // channel → status codes to answer next
-	gone     map[string]bool  // channel → webhook deleted: 404 for good
-	refused  map[string]int   // channel → requests answered with an error
+	sinks  map[string]*channeltest.Sink
 }
 
 type delivery struct {
@@ -34,10 +34,53 @@ type delivery struct {
 }
 
 func newCapture(t *testing.T, hubToken string) *capture {
-	c := &capture{t: t, token: hubToken, failures: map[string][]int{}, gone: map[string]bool{}, refused: map[string]int{}}
-	c.server = httptest.NewServer(http.HandlerFunc(c.serve))
+	acceptJSON := func(body []byte) (int, string) {
+		var object map[string]any
+		if err := json.Unmarshal(body, &object); err != nil {
+			return http.StatusBadRequest, "invalid JSON"
+		}
+		return http.StatusAccepted, ""
+	}
+	c := &capture{t: t, sinks: map[string]*channeltest.Sink{
+		"discord":   channeltest.NewSink(channeltest.DiscordLimits),
+		"slack":     channeltest.NewSink(channeltest.SlackLimits),
+		"hub":       channeltest.NewSink(acceptJSON),
+		"heartbeat": channeltest.NewSink(acceptJSON),
+	}}
+	mux := http.NewServeMux()
+	for name, sink := range c.sinks {
+		var h http.Handler = sink
+		if name == "hub" {
+			h = requireBearer(hubToken, sink)
+		}
+		mux.Handle("/"+name, postsJSON(h))
+	}
+	c.server = httptest.NewServer(mux)
 	t.Cleanup(c.server.Close)
 	return c
+}
+
+// postsJSON refuses what the relay must never send: another method, or a
+// body that does not say it is JSON.
+func postsJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireBearer answers 401 as the hub does without its token.
+func requireBearer(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (c *capture) url(channel string) string { return c.server.URL + "/" + channel }
@@ -45,83 +88,31 @@ func (c *capture) url(channel string) string { return c.server.URL + "/" + chann
 // deleteWebhook makes channel answer every request as a deleted webhook
 // does (Discord: 404 {"message": "Unknown Webhook", "code": 10015}).
 func (c *capture) deleteWebhook(channel string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gone[channel] = true
+	c.sinks[channel].Refuse(failure(channel, http.StatusNotFound))
 }
 
 // failNext makes channel answer the given statuses to its next requests.
 func (c *capture) failNext(channel string, statuses ...int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failures[channel] = append(c.failures[channel], statuses...)
-}
-
-func (c *capture) serve(w http.ResponseWriter, r *http.Request) {
-	channel := strings.TrimPrefix(r.URL.Path, "/")
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil || r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
-	}
-	if channel == "hub" && r.Header.Get("Authorization") != "Bearer "+c.token {
-		http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
-		return
-	}
-	c.mu.Lock()
-	if c.gone[channel] {
-		c.refused[channel]++
-		c.mu.Unlock()
-		replyFailure(w, channel, http.StatusNotFound)
-		return
-	}
-	if next := c.failures[channel]; len(next) > 0 {
-		status := next[0]
-		c.failures[channel] = next[1:]
-		c.refused[channel]++
-		c.mu.Unlock()
-		replyFailure(w, channel, status)
-		return
-	}
-	c.mu.Unlock()
-
-	var payload map[string]any
-	if err := json.Unmarshal(body, &payload); err != nil {
-		http.Error(w, "invalid JSON", http.StatusBadRequest)
-		return
-	}
-	c.mu.Lock()
-	c.received = append(c.received, delivery{channel: channel, at: time.Now(), body: payload})
-	c.mu.Unlock()
-	switch channel {
-	case "discord":
-		w.WriteHeader(http.StatusNoContent)
-	case "slack":
-		w.Write([]byte("ok"))
-	default:
-		w.WriteHeader(http.StatusAccepted)
+	for _, status := range statuses {
+		c.sinks[channel].Script(failure(channel, status))
 	}
 }
 
-// replyFailure answers like the real service does.
-func replyFailure(w http.ResponseWriter, channel string, status int) {
+// failure is the reply the real service gives with that status.
+func failure(channel string, status int) channeltest.Reply {
 	switch {
 	case status == http.StatusTooManyRequests && channel == "discord":
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Retry-After", "1")
-		w.WriteHeader(status)
-		w.Write([]byte(`{"message": "You are being rate limited.", "retry_after": 0.5, "global": false}`))
+		return channeltest.Reply{Status: status,
+			Header: map[string]string{"Content-Type": "application/json", "Retry-After": "1"},
+			Body:   `{"message": "You are being rate limited.", "retry_after": 0.5, "global": false}`}
 	case status == http.StatusNotFound && channel == "discord":
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		w.Write([]byte(`{"message": "Unknown Webhook", "code": 10015}`))
+		return channeltest.Reply{Status: status,
+			Header: map[string]string{"Content-Type": "application/json"},
+			Body:   `{"message": "Unknown Webhook", "code": 10015}`}
 	case status == http.StatusTooManyRequests:
-		w.Header().Set("Retry-After", "1")
-		w.WriteHeader(status)
-		w.Write([]byte("rate_limited"))
+		return channeltest.Reply{Status: status, Header: map[string]string{"Retry-After": "1"}, Body: "rate_limited"}
 	default:
-		w.WriteHeader(status)
-		w.Write([]byte("internal error"))
+		return channeltest.Reply{Status: status, Body: "internal error"}
 	}
 }
 
@@ -139,11 +130,9 @@ var (
 
 // matching returns what channel accepted for alertname with that status.
 func (c *capture) matching(channel, alertname string, status statusFilter) []delivery {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var out []delivery
-	for _, d := range c.received {
-		if d.channel == channel && carries(d, alertname, status) {
+	for _, d := range c.all(channel) {
+		if carries(d, alertname, status) {
 			out = append(out, d)
 		}
 	}
@@ -156,21 +145,22 @@ func (c *capture) count(channel, alertname string, status statusFilter) int {
 
 // all returns everything channel accepted, in order.
 func (c *capture) all(channel string) []delivery {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var out []delivery
-	for _, d := range c.received {
-		if d.channel == channel {
-			out = append(out, d)
+	for _, d := range c.sinks[channel].Deliveries() {
+		var body map[string]any
+		if err := json.Unmarshal(d.Body, &body); err != nil {
+			c.t.Errorf("%s accepted a body that is not a JSON object: %v\n%s", channel, err, d.Body)
+			continue
 		}
+		out = append(out, delivery{channel: channel, at: d.At, body: body})
 	}
 	return out
 }
 
+// refusedCount is how many requests channel answered with an error: the
+// failures asked for, and messages beyond the service's limits.
 func (c *capture) refusedCount(channel string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.refused[channel]
+	return c.sinks[channel].Refused()
 }
 
 // carries tells whether a payload holds alertname in that status. Discord
@@ -230,14 +220,22 @@ var hubIdentity = map[string]struct{ metric, severity string }{
 // checkDiscordShape: the seed's Discord shape within Discord's limits.
 func checkDiscordShape(t *testing.T, body map[string]any, colour int) {
 	t.Helper()
+	if err := discordShape(body, colour); err != nil {
+		t.Error(err)
+	}
+}
+
+func discordShape(body map[string]any, colour int) error {
 	content, _ := body["content"].(string)
 	embeds, _ := body["embeds"].([]any)
-	if content == "" || len(embeds) == 0 || len(embeds) > 10 || len(content) > 2000 {
-		t.Fatalf("discord: not the seed's shape (content + 1..10 embeds): %v", body)
+	// Discord counts characters (code points), not bytes.
+	if content == "" || len(embeds) == 0 || len(embeds) > 10 || utf8.RuneCountInString(content) > 2000 {
+		return fmt.Errorf("discord: not the seed's shape (content of 1 to 2000 characters + 1..10 embeds): %v", body)
 	}
+	var errs []error
 	embed, _ := embeds[0].(map[string]any)
 	if embed["color"] != float64(colour) || embed["title"] == "" || embed["description"] == "" {
-		t.Errorf("discord embed: want colour %d, a title and a description: %v", colour, embed)
+		errs = append(errs, fmt.Errorf("discord embed: want colour %d, a title and a description: %v", colour, embed))
 	}
 	fields, _ := embed["fields"].([]any)
 	names := map[string]bool{}
@@ -247,11 +245,12 @@ func checkDiscordShape(t *testing.T, body map[string]any, colour int) {
 		names[name] = true
 	}
 	if !names["Service"] || !names["Time"] {
-		t.Errorf("discord embed lacks the seed's Service and Time fields: %v", fields)
+		errs = append(errs, fmt.Errorf("discord embed lacks the seed's Service and Time fields: %v", fields))
 	}
 	if _, ok := body["allowed_mentions"]; !ok {
-		t.Error("discord: allowed_mentions not set: alert text could ping @everyone")
+		errs = append(errs, errors.New("discord: allowed_mentions not set: alert text could ping @everyone"))
 	}
+	return errors.Join(errs...)
 }
 
 // checkSlackShape: the seed's Block Kit shape.
@@ -293,5 +292,64 @@ func checkHubEvent(t *testing.T, body map[string]any, eventType, severity, metri
 		t.Error("hub event has no timestamp")
 	} else if _, err := time.Parse(time.RFC3339, ts); err != nil {
 		t.Errorf("hub event timestamp %q: %v", ts, err)
+	}
+}
+
+// The Discord stand-in and checkDiscordShape count as Discord does, in
+// characters: a content of 2000 two-byte characters (4000 bytes) is the
+// seed's shape and accepted; one of 2001 is neither.
+func TestDiscordStandInCountsCharacters(t *testing.T) {
+	c := newCapture(t, "token")
+	// message is as checkDiscordShape sees it: decoded from JSON.
+	message := func(content string) map[string]any {
+		body, err := json.Marshal(map[string]any{
+			"content": content,
+			"embeds": []any{map[string]any{
+				"title": "Error Rate Threshold Exceeded", "description": "Error rate exceeded threshold", "color": colourCritical,
+				"fields": []any{
+					map[string]any{"name": "Service", "value": "quantum-resonance-api"},
+					map[string]any{"name": "Time", "value": "2025-12-11T01:54:16Z"},
+				},
+			}},
+			"allowed_mentions": map[string]any{"parse": []any{}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	post := func(m map[string]any) int {
+		body, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Post(c.url("discord"), "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	fits := message(strings.Repeat("é", 2000))
+	if err := discordShape(fits, colourCritical); err != nil {
+		t.Errorf("2000 characters: %v", err)
+	}
+	if status := post(fits); status != http.StatusNoContent {
+		t.Errorf("2000 characters: status %d, want 204", status)
+	}
+	over := message(strings.Repeat("é", 2001))
+	if err := discordShape(over, colourCritical); err == nil {
+		t.Error("2001 characters pass checkDiscordShape")
+	}
+	if status := post(over); status != http.StatusBadRequest {
+		t.Errorf("2001 characters: status %d, want Discord's 400", status)
+	}
+	if accepted, refused := len(c.all("discord")), c.refusedCount("discord"); accepted != 1 || refused != 1 {
+		t.Errorf("%d accepted and %d refused, want 1 and 1", accepted, refused)
 	}
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/quantum-resonance/telemetry/grafana/dashboards"
-	"github.com/quantum-resonance/telemetry/rules"
+	"github.com/quantum-resonance/telemetry/rules/rulestest"
 )
 
 // The series this test produces (host metrics, the error storm, pushed
@@ -35,10 +34,7 @@ var (
 // against the live Prometheus, with Grafana's variables filled in as
 // Grafana would for this stack's 1 s scrape interval.
 func (e *env) dashboardQueries(t *testing.T, start time.Time) {
-	table, err := rules.LoadThresholds(filepath.Join(repoRoot, rules.DefaultThresholdsPath))
-	if err != nil {
-		t.Fatal(err)
-	}
+	table := rulestest.Table(t)
 	boards, err := dashboards.Build(table)
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/quantum-resonance/telemetry/rules"
+	"github.com/quantum-resonance/telemetry/rules/rulestest"
 )
 
 // sloRecordingRules pushes API and upstream traffic with one bad event in
@@ -23,10 +23,7 @@ import (
 // error ratios near 10 %. Ranges are capped at 10 s in this fast stack, so
 // every window, 30d included, fills within seconds.
 func (e *env) sloRecordingRules(t *testing.T) {
-	table, err := rules.LoadThresholds(filepath.Join(repoRoot, rules.DefaultThresholdsPath))
-	if err != nil {
-		t.Fatal(err)
-	}
+	table := rulestest.Table(t)
 	var stop atomic.Bool
 	done := make(chan struct{})
 	go func() {

@@ -1,4 +1,4 @@
-package rules
+package rules_test
 
 import (
 	"path/filepath"
@@ -7,6 +7,9 @@ import (
 	amlabels "github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/quantum-resonance/telemetry/rules"
+	"github.com/quantum-resonance/telemetry/rules/rulestest"
 )
 
 // inhibitRule is the part of an Alertmanager inhibit rule this test applies.
@@ -56,15 +59,15 @@ func loadInhibitRules(t *testing.T, path string) []inhibitRule {
 // test inhibitions, so this applies the loaded rules to the table's alerts.
 func TestInhibitionsMatchTheTable(t *testing.T) {
 	inhibitRules := loadInhibitRules(t, filepath.Join("..", "alertmanager", "alertmanager.yml"))
-	rank := map[Severity]int{Critical: 3, Warning: 2, Info: 1}
-	labelsOf := func(a Alert, instance string) model.LabelSet {
+	rank := map[rules.Severity]int{rules.Critical: 3, rules.Warning: 2, rules.Info: 1}
+	labelsOf := func(a rules.Alert, instance string) model.LabelSet {
 		return model.LabelSet{
 			"alertname": model.LabelValue(a.Name), "severity": model.LabelValue(a.Severity),
 			"metric": model.LabelValue(a.Metric), "instance": model.LabelValue(instance), "job": "resonance",
 		}
 	}
 	mutes := func(src, tgt model.LabelSet) bool { return mutedBy(inhibitRules, src, tgt) }
-	tbl := loadTable(t)
+	tbl := rulestest.Table(t)
 	pairs := 0
 	for _, src := range tbl.Alerts {
 		for _, tgt := range tbl.Alerts {

@@ -1,4 +1,4 @@
-package rules
+package rules_test
 
 import (
 	"os"
@@ -13,19 +13,12 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/quantum-resonance/telemetry/rules"
+	"github.com/quantum-resonance/telemetry/rules/rulestest"
 	"github.com/quantum-resonance/telemetry/tooltest"
 )
 
 const tablePath = "thresholds.yml" // tests run in rules/
-
-func loadTable(t *testing.T) *Table {
-	t.Helper()
-	tbl, err := LoadThresholds(tablePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tbl
-}
 
 // The SPEC's 20 alerts, with their tiers and seed metrics, in its order.
 func TestTableHasTheSpecAlerts(t *testing.T) {
@@ -51,7 +44,7 @@ func TestTableHasTheSpecAlerts(t *testing.T) {
 		{"SlowInference", "info", "huggingface_latency"},
 		{"LowResonance", "info", "community_resonance"},
 	}
-	tbl := loadTable(t)
+	tbl := rulestest.Table(t)
 	if len(tbl.Alerts) != len(want) {
 		t.Fatalf("got %d alerts, want %d", len(tbl.Alerts), len(want))
 	}
@@ -65,7 +58,7 @@ func TestTableHasTheSpecAlerts(t *testing.T) {
 
 // Units are converted once, to the series' base unit.
 func TestBaseThresholds(t *testing.T) {
-	tbl := loadTable(t)
+	tbl := rulestest.Table(t)
 	for name, want := range map[string]float64{
 		"HighCPU":                0.8,
 		"OutOfMemory":            0.95,
@@ -90,18 +83,18 @@ func TestBaseThresholds(t *testing.T) {
 }
 
 func TestCommittedRulesAreUpToDate(t *testing.T) {
-	tbl := loadTable(t)
+	tbl := rulestest.Table(t)
 	if err := tbl.CheckGenerated("resonance.rules.yml"); err != nil {
 		t.Fatal(err)
 	}
-	if err := tbl.CheckRunbooks(filepath.Join("..", DefaultRunbooksPath)); err != nil {
+	if err := tbl.CheckRunbooks(filepath.Join("..", rules.DefaultRunbooksPath)); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestCheckGeneratedNamesTheDifferingLine(t *testing.T) {
-	tbl := loadTable(t)
-	out, err := tbl.Render(Options{})
+	tbl := rulestest.Table(t)
+	out, err := tbl.Render(rules.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +114,7 @@ func TestCheckGeneratedNamesTheDifferingLine(t *testing.T) {
 }
 
 func TestCheckRunbooksFindsMissingAnchor(t *testing.T) {
-	tbl := loadTable(t)
+	tbl := rulestest.Table(t)
 	path := filepath.Join(t.TempDir(), "runbooks.md")
 	if err := os.WriteFile(path, []byte("# Runbooks\n\n## SystemDown\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -172,26 +165,26 @@ func TestEditingOneThresholdChangesOneRule(t *testing.T) {
 ) / 1048576`; r.Expr != want {
 		t.Errorf("expr %q, want %q", r.Expr, want)
 	}
-	if r.Annotations[AnnotationThreshold] != "1536" {
-		t.Errorf("threshold annotation %q, want 1536", r.Annotations[AnnotationThreshold])
+	if r.Annotations[rules.AnnotationThreshold] != "1536" {
+		t.Errorf("threshold annotation %q, want 1536", r.Annotations[rules.AnnotationThreshold])
 	}
 	old := findRule(a, "MemoryAboveLimit")
 	old.Expr, old.Annotations = r.Expr, r.Annotations
 	if !reflect.DeepEqual(old, r) {
 		t.Errorf("more than expr and annotations changed: %+v vs %+v", old, r)
 	}
-	if !strings.Contains(r.Annotations[AnnotationDescription], "(threshold: 1536)") {
-		t.Errorf("description %q does not show the new threshold", r.Annotations[AnnotationDescription])
+	if !strings.Contains(r.Annotations[rules.AnnotationDescription], "(threshold: 1536)") {
+		t.Errorf("description %q does not show the new threshold", r.Annotations[rules.AnnotationDescription])
 	}
 }
 
 func renderGroups(t *testing.T, table []byte) rulefmt.RuleGroups {
 	t.Helper()
-	tbl, err := ParseThresholds(tablePath, table)
+	tbl, err := rules.ParseThresholds(tablePath, table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := tbl.Render(Options{})
+	out, err := tbl.Render(rules.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +233,7 @@ func TestBadTables(t *testing.T) {
 		{"pipeline duplicate", head + cpu + strings.Replace(pipeline("check: exporter_down"), "alert: Down", "alert: HighCPU", 1), `duplicate alert name "HighCPU" (first defined at line 5)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseThresholds("t.yml", []byte(tc.table))
+			_, err := rules.ParseThresholds("t.yml", []byte(tc.table))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -258,12 +251,12 @@ func pipeline(check string) string {
 }
 
 func TestOperatorFormat(t *testing.T) {
-	tbl := loadTable(t)
-	out, err := tbl.Render(Options{Format: FormatOperator, Name: "rp", Namespace: "monitoring"})
+	tbl := rulestest.Table(t)
+	out, err := tbl.Render(rules.Options{Format: rules.FormatOperator, Name: "rp", Namespace: "monitoring"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pr prometheusRule
+	var pr rules.PrometheusRule
 	if err := yaml.Unmarshal(out, &pr); err != nil {
 		t.Fatal(err)
 	}
@@ -273,14 +266,14 @@ func TestOperatorFormat(t *testing.T) {
 	if !reflect.DeepEqual(pr.Spec, renderGroups(t, mustRead(t, tablePath))) {
 		t.Error("spec.groups differ from the plain rule file")
 	}
-	if err := Validate([]byte(strings.Replace(string(out), "kind: PrometheusRule", "kind: ConfigMap", 1)), FormatOperator); err == nil {
+	if err := rules.Validate([]byte(strings.Replace(string(out), "kind: PrometheusRule", "kind: ConfigMap", 1)), rules.FormatOperator); err == nil {
 		t.Error("a ConfigMap passed as a PrometheusRule")
 	}
 }
 
 func TestValidateCatchesBrokenRules(t *testing.T) {
-	tbl := loadTable(t)
-	out, err := tbl.Render(Options{})
+	tbl := rulestest.Table(t)
+	out, err := tbl.Render(rules.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +285,7 @@ func TestValidateCatchesBrokenRules(t *testing.T) {
 		"missing threshold": strings.Replace(string(out), `threshold: "80"`, `threshol: "80"`, 1),
 		"formatting error":  strings.Replace(string(out), "Always firing while", "Always firing%!(EXTRA string=1) while", 1),
 	} {
-		if err := Validate([]byte(broken), FormatPlain); err == nil {
+		if err := rules.Validate([]byte(broken), rules.FormatPlain); err == nil {
 			t.Errorf("%s: broken rules passed", name)
 		}
 	}
@@ -335,7 +328,7 @@ func TestEveryRuleHasAPromtoolTest(t *testing.T) {
 			}
 		}
 	}
-	tbl := loadTable(t)
+	tbl := rulestest.Table(t)
 	for _, a := range tbl.AllAlerts() {
 		if !tested[a.Name] {
 			t.Errorf("alert %s has no promtool test that expects it to fire", a.Name)

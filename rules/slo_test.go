@@ -1,4 +1,4 @@
-package rules
+package rules_test
 
 import (
 	"fmt"
@@ -10,12 +10,15 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/quantum-resonance/telemetry/rules"
+	"github.com/quantum-resonance/telemetry/rules/rulestest"
 )
 
 // The four objectives of the issue, derived from the seed's thresholds, and
 // the workbook's burn-rate pairs.
 func TestTableHasTheSLOs(t *testing.T) {
-	tbl := loadTable(t)
+	tbl := rulestest.Table(t)
 	want := []struct {
 		name, metric string
 		objective    float64
@@ -39,7 +42,7 @@ func TestTableHasTheSLOs(t *testing.T) {
 			t.Errorf("%s: window %s, min_requests %d, want the defaults 30d and 20", s.Name, s.Window, s.MinRequests)
 		}
 	}
-	wantAlerts := map[string][]BurnWindow{
+	wantAlerts := map[string][]rules.BurnWindow{
 		"SLOBurnRateFast": {{14.4, "1h", "5m"}, {6, "6h", "30m"}},
 		"SLOBurnRateSlow": {{3, "1d", "2h"}, {1, "3d", "6h"}},
 	}
@@ -58,7 +61,7 @@ func TestTableHasTheSLOs(t *testing.T) {
 // read them), each SLI over every window, and one alert per SLO and
 // burn-rate alert with the labels and annotations the relay shows.
 func TestSLORuleGroups(t *testing.T) {
-	tbl := loadTable(t)
+	tbl := rulestest.Table(t)
 	groups := tbl.RuleGroups().Groups
 	byName := map[string]rulefmt.RuleGroup{}
 	for _, g := range groups {
@@ -66,7 +69,7 @@ func TestSLORuleGroups(t *testing.T) {
 	}
 	recorded := map[string]bool{}
 	fired := map[string]rulefmt.Rule{}
-	for i, r := range byName[SLOGroup].Rules {
+	for i, r := range byName[rules.SLOGroup].Rules {
 		if r.Record != "" {
 			recorded[r.Record+"/"+r.Labels["slo"]] = true
 			if len(fired) > 0 {
@@ -77,7 +80,7 @@ func TestSLORuleGroups(t *testing.T) {
 		fired[r.Alert+"/"+r.Labels["slo"]] = r
 	}
 	for _, s := range tbl.SLOs.Objectives {
-		names := []string{RecordSLOObjective, RecordSLOBudgetRemaining, RecordSLOEventRate, RecordSLOBadEventRate}
+		names := []string{rules.RecordSLOObjective, rules.RecordSLOBudgetRemaining, rules.RecordSLOEventRate, rules.RecordSLOBadEventRate}
 		for _, w := range []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"} {
 			names = append(names, "slo:sli_error:ratio_rate"+w)
 		}
@@ -95,8 +98,8 @@ func TestSLORuleGroups(t *testing.T) {
 			if r.Labels["metric"] != s.Metric || r.Labels["severity"] == "" {
 				t.Errorf("%s/%s labels %v", a, s.Name, r.Labels)
 			}
-			if !strings.Contains(r.Annotations[AnnotationErrorBudgetRemaining], RecordSLOBudgetRemaining) ||
-				!strings.HasSuffix(r.Annotations[AnnotationRunbookURL], "/docs/slos.md#"+strings.ToLower(a)) {
+			if !strings.Contains(r.Annotations[rules.AnnotationErrorBudgetRemaining], rules.RecordSLOBudgetRemaining) ||
+				!strings.HasSuffix(r.Annotations[rules.AnnotationRunbookURL], "/docs/slos.md#"+strings.ToLower(a)) {
 				t.Errorf("%s/%s annotations %v", a, s.Name, r.Annotations)
 			}
 		}
@@ -105,11 +108,11 @@ func TestSLORuleGroups(t *testing.T) {
 		t.Errorf("%d SLO alerting rules, want 8 (2 alerts x 4 SLOs)", n)
 	}
 	// The PrometheusRule carries the same groups.
-	out, err := tbl.Render(Options{Format: FormatOperator})
+	out, err := tbl.Render(rules.Options{Format: rules.FormatOperator})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(out), "name: "+SLOGroup) {
+	if !strings.Contains(string(out), "name: "+rules.SLOGroup) {
 		t.Error("the PrometheusRule lacks the SLO group")
 	}
 }
@@ -118,10 +121,10 @@ func TestSLORuleGroups(t *testing.T) {
 // by the budget, both windows must exceed it, and the short window needs
 // min_requests events.
 func TestBurnRateExpr(t *testing.T) {
-	tbl := loadTable(t)
+	tbl := rulestest.Table(t)
 	s, _ := tbl.SLO("api-availability")
 	fast := tbl.SLOs.Alerts[0]
-	got := s.BurnRateExpr(fast, selector(tbl.Selector))
+	got := s.BurnRateExpr(fast, rules.Selector(tbl.Selector))
 	for _, want := range []string{
 		`slo:sli_error:ratio_rate1h{slo="api-availability"} / 0.005 > 14.4`,
 		`slo:sli_error:ratio_rate5m{slo="api-availability"} / 0.005 > 14.4`,
@@ -134,7 +137,7 @@ func TestBurnRateExpr(t *testing.T) {
 		}
 	}
 	lat, _ := tbl.SLO("pi-sdk-latency")
-	if ratio := lat.ErrorRatioExpr(selector(tbl.Selector), "1h"); !strings.Contains(ratio, `resonance_upstream_request_duration_seconds_bucket{job="resonance",upstream="pi_sdk",le=~"3|3\\.0"}[1h]`) {
+	if ratio := lat.ErrorRatioExpr(rules.Selector(tbl.Selector), "1h"); !strings.Contains(ratio, `resonance_upstream_request_duration_seconds_bucket{job="resonance",upstream="pi_sdk",le=~"3|3\\.0"}[1h]`) {
 		t.Errorf("pi-sdk-latency does not read the 3 s bucket:\n%s", ratio)
 	}
 }
@@ -182,7 +185,7 @@ func TestBadSLOTables(t *testing.T) {
 				t.Fatalf("the table has no %q", tc.old)
 			}
 			bad := table[:start] + strings.Replace(table[start:], tc.old, tc.new, 1)
-			_, err := ParseThresholds("t.yml", []byte(bad))
+			_, err := rules.ParseThresholds("t.yml", []byte(bad))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -197,7 +200,7 @@ func TestBadSLOTables(t *testing.T) {
 // A table without slos: still generates the seed's rules, and no SLO groups.
 func TestTableWithoutSLOs(t *testing.T) {
 	table := string(mustRead(t, tablePath))
-	tbl, err := ParseThresholds("t.yml", []byte(table[:strings.Index(table, "\nslos:")]))
+	tbl, err := rules.ParseThresholds("t.yml", []byte(table[:strings.Index(table, "\nslos:")]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,14 +265,14 @@ func TestEverySLOHasAFiringPromtoolCase(t *testing.T) {
 			}
 		}
 	}
-	tbl := loadTable(t)
+	tbl := rulestest.Table(t)
 	for _, s := range tbl.SLOs.Objectives {
 		if !fires["SLOBurnRateFast/"+s.Name] && !fires["SLOBurnRateSlow/"+s.Name] {
 			t.Errorf("no promtool case fires a burn-rate alert for %s", s.Name)
 		}
 	}
 	for _, a := range tbl.SLOs.Alerts {
-		if !slices.ContainsFunc(tbl.SLOs.Objectives, func(s SLO) bool { return fires[a.Name+"/"+s.Name] }) {
+		if !slices.ContainsFunc(tbl.SLOs.Objectives, func(s rules.SLO) bool { return fires[a.Name+"/"+s.Name] }) {
 			t.Errorf("no promtool case fires %s", a.Name)
 		}
 	}
@@ -302,12 +305,12 @@ func labelsJSON(s string) string {
 func TestSLOInhibitions(t *testing.T) {
 	inhibitRules := loadInhibitRules(t, filepath.Join("..", "alertmanager", "alertmanager.yml"))
 	mutes := func(src, tgt model.LabelSet) bool { return mutedBy(inhibitRules, src, tgt) }
-	rank := map[Severity]int{Critical: 3, Warning: 2, Info: 1}
-	tbl := loadTable(t)
+	rank := map[rules.Severity]int{rules.Critical: 3, rules.Warning: 2, rules.Info: 1}
+	tbl := rulestest.Table(t)
 	type sloAlert struct {
 		labels   model.LabelSet
-		severity Severity
-		slo      SLO
+		severity rules.Severity
+		slo      rules.SLO
 	}
 	var slos []sloAlert
 	for _, a := range tbl.SLOs.Alerts {
@@ -358,14 +361,14 @@ func TestSLOInhibitions(t *testing.T) {
 
 // Every burn-rate alert's runbook_url leads to a heading of docs/slos.md.
 func TestSLORunbooksExist(t *testing.T) {
-	tbl := loadTable(t)
+	tbl := rulestest.Table(t)
 	if !strings.HasSuffix(tbl.SLOs.RunbookBaseURL, "/docs/slos.md") {
 		t.Fatalf("slos: runbook_base_url %q is not docs/slos.md", tbl.SLOs.RunbookBaseURL)
 	}
 	anchors := map[string]bool{}
 	for _, line := range strings.Split(string(mustRead(t, filepath.Join("..", "docs", "slos.md"))), "\n") {
 		if strings.HasPrefix(line, "#") {
-			anchors[headingAnchor(strings.TrimLeft(line, "#"))] = true
+			anchors[rules.HeadingAnchor(strings.TrimLeft(line, "#"))] = true
 		}
 	}
 	for _, a := range tbl.SLOs.Alerts {

@@ -1,9 +1,11 @@
 // Package tooltest finds the pinned tools (prometheus, promtool,
 // alertmanager, amtool, helm, ...) that scripts/tools.sh builds into
-// .tools/bin, for the tests that run them.
+// .tools/bin, and a free loopback address to run them on, for the tests
+// that run them.
 package tooltest
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -33,4 +35,17 @@ func Path(t testing.TB, name string) string {
 		t.Skipf("%s not found in %s: run scripts/tools.sh (make test does) or set RESONANCE_TOOLS_BIN", name, Dir())
 	}
 	return path
+}
+
+// FreeAddr is a loopback address nothing listens on, for a tool or server
+// to listen on. The port is released before use: another process may take
+// it first, which is harmless on a test machine.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

@@ -8,15 +8,12 @@ import (
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
 	"github.com/quantum-resonance/telemetry/grafana/dashboards"
-	"github.com/quantum-resonance/telemetry/rules"
+	"github.com/quantum-resonance/telemetry/rules/rulestest"
 )
 
 // Every metric of the rule pack links to a generated dashboard that exists.
 func TestDashboardUIDsMatchTheGeneratedDashboards(t *testing.T) {
-	table, err := rules.LoadThresholds("../../rules/thresholds.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	table := rulestest.Table(t)
 	boards, err := dashboards.Build(table)
 	if err != nil {
 		t.Fatal(err)

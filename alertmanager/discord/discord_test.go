@@ -14,59 +14,34 @@ import (
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
 )
 
-var defaults = channel.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"}
-
 func format(t testing.TB, opts discord.Options, data *template.Data) []discord.Message {
 	t.Helper()
-	msgs := formatMessages(t, opts, data)
-	out := make([]discord.Message, len(msgs))
-	for i, m := range msgs {
-		if err := json.Unmarshal(m.Body, &out[i]); err != nil {
-			t.Fatal(err)
-		}
-		if len(m.Alerts) != len(out[i].Embeds) {
-			t.Errorf("message %d: %d alerts, %d embeds", i, len(m.Alerts), len(out[i].Embeds))
-		}
-		if status, reply := channeltest.DiscordLimits(m.Body); status != 204 {
-			t.Errorf("message %d breaks Discord's limits: %d %s", i, status, reply)
-		}
-	}
+	msgs, out := channeltest.Format[discord.Message](t, channeltest.New(t, discord.New, opts), data, "")
+	checkMessages(t, msgs)
 	return out
 }
 
-func formatMessages(t testing.TB, opts discord.Options, data *template.Data) []channel.Message {
+// checkMessages: one embed per alert, within Discord's limits.
+func checkMessages(t testing.TB, msgs []channel.Message) {
 	t.Helper()
-	f, err := discord.New(opts)
-	if err != nil {
-		t.Fatal(err)
+	for i, m := range msgs {
+		var d discord.Message
+		if err := json.Unmarshal(m.Body, &d); err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Alerts) != len(d.Embeds) {
+			t.Errorf("message %d: %d alerts, %d embeds", i, len(m.Alerts), len(d.Embeds))
+		}
 	}
-	msgs, err := f.Format(data, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return msgs
+	channeltest.CheckLimits(t, msgs, channeltest.DiscordLimits)
 }
 
 func TestGolden(t *testing.T) {
-	for name, data := range map[string]*template.Data{
-		"seed-firing.json":            channeltest.SeedData(),
-		"seed-resolved.json":          channeltest.SeedResolved(),
-		"alertmanager-v4-firing.json": channeltest.Decode(t, channeltest.FiringBody),
-	} {
-		t.Run(name, func(t *testing.T) {
-			f, _ := discord.New(discord.Options{Defaults: defaults})
-			msgs, err := f.Format(data, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			format(t, discord.Options{Defaults: defaults}, data) // checks the limits
-			channeltest.Golden(t, name, msgs)
-		})
-	}
+	channeltest.GoldenFormat(t, channeltest.New(t, discord.New, discord.Options{Defaults: channeltest.Defaults}), "", checkMessages)
 }
 
 func TestSeedShape(t *testing.T) {
-	m := format(t, discord.Options{Defaults: defaults}, channeltest.SeedData())[0]
+	m := format(t, discord.Options{Defaults: channeltest.Defaults}, channeltest.SeedData())[0]
 	if m.Content != "🚨 **CRITICAL ALERT**" {
 		t.Errorf("content = %q", m.Content)
 	}
@@ -104,7 +79,7 @@ func TestColours(t *testing.T) {
 func TestSplitKeepsEveryAlert(t *testing.T) {
 	for _, n := range []int{1, 30, 300} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			msgs := format(t, discord.Options{Defaults: defaults}, channeltest.Many(n))
+			msgs := format(t, discord.Options{Defaults: channeltest.Defaults}, channeltest.Many(n))
 			// At most 10 embeds a message, fewer when their text reaches
 			// 6000 characters.
 			if least := (n + 9) / 10; len(msgs) < least || len(msgs) > 2*least {
@@ -227,11 +202,7 @@ func hasFieldContaining(e discord.Embed, name, part string) bool {
 }
 
 func BenchmarkFormat(b *testing.B) {
-	f, err := discord.New(discord.Options{Defaults: defaults})
-	if err != nil {
-		b.Fatal(err)
-	}
-	channeltest.BenchmarkFormat(b, f)
+	channeltest.BenchmarkFormat(b, channeltest.New(b, discord.New, discord.Options{Defaults: channeltest.Defaults}))
 }
 
 // Each message names the payload fields it cut, once per cut text, for the
@@ -239,14 +210,14 @@ func BenchmarkFormat(b *testing.B) {
 func TestTruncatedFieldsNamed(t *testing.T) {
 	cuts := func(t *testing.T, opts discord.Options, data *template.Data) []channel.Truncations {
 		t.Helper()
-		msgs := formatMessages(t, opts, data)
+		msgs, _ := channeltest.Format[discord.Message](t, channeltest.New(t, discord.New, opts), data, "")
 		out := make([]channel.Truncations, len(msgs))
 		for i, m := range msgs {
 			out[i] = m.Truncated
 		}
 		return out
 	}
-	if got := cuts(t, discord.Options{Defaults: defaults}, channeltest.SeedData()); len(got) != 1 || got[0] != nil {
+	if got := cuts(t, discord.Options{Defaults: channeltest.Defaults}, channeltest.SeedData()); len(got) != 1 || got[0] != nil {
 		t.Errorf("seed notification: truncated %q, want nothing", got)
 	}
 

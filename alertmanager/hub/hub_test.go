@@ -1,7 +1,6 @@
 package hub_test
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -12,38 +11,20 @@ import (
 	"github.com/quantum-resonance/telemetry/alertmanager/hub"
 )
 
-var defaults = channel.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"}
+// groupKey is Alertmanager's key of the seed alert's group.
+const groupKey = `{}:{alertname="ErrorRateHigh"}`
 
 func events(t testing.TB, data *template.Data) ([]channel.Message, []map[string]any) {
 	t.Helper()
-	f, err := hub.New(hub.Options{Defaults: defaults})
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := f.Format(data, `{}:{alertname="ErrorRateHigh"}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]map[string]any, len(msgs))
-	for i, m := range msgs {
-		if err := json.Unmarshal(m.Body, &out[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return msgs, out
+	return channeltest.Format[map[string]any](t, formatter(t), data, groupKey)
+}
+
+func formatter(t testing.TB) *hub.Formatter {
+	return channeltest.New(t, hub.New, hub.Options{Defaults: channeltest.Defaults})
 }
 
 func TestGolden(t *testing.T) {
-	for name, data := range map[string]*template.Data{
-		"seed-firing.json":            channeltest.SeedData(),
-		"seed-resolved.json":          channeltest.SeedResolved(),
-		"alertmanager-v4-firing.json": channeltest.Decode(t, channeltest.FiringBody),
-	} {
-		t.Run(name, func(t *testing.T) {
-			msgs, _ := events(t, data)
-			channeltest.Golden(t, name, msgs)
-		})
-	}
+	channeltest.GoldenFormat(t, formatter(t), groupKey, nil)
 }
 
 // The seed's example event, field for field, then the alert's identity.
@@ -121,9 +102,5 @@ func TestOneEventPerAlert(t *testing.T) {
 }
 
 func BenchmarkFormat(b *testing.B) {
-	f, err := hub.New(hub.Options{Defaults: defaults})
-	if err != nil {
-		b.Fatal(err)
-	}
-	channeltest.BenchmarkFormat(b, f)
+	channeltest.BenchmarkFormat(b, formatter(b))
 }

@@ -18,8 +18,16 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
-	"github.com/quantum-resonance/telemetry/alertmanager/discord"
 	"github.com/quantum-resonance/telemetry/alertmanager/hub"
+)
+
+// Discord's upload limits for a webhook message, from its documentation
+// rather than the formatter's constants, so that a formatter packing beyond
+// them fails here: 10 files, 10 MiB since 16 January 2025
+// (discord/discord-api-docs#7312).
+const (
+	discordMaxFiles     = 10
+	discordMaxFileBytes = 10 << 20
 )
 
 // fakeDiscord answers as Discord's execute-webhook endpoint does for a
@@ -49,7 +57,7 @@ func (f *fakeDiscord) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "application/json":
 		payload, _ = io.ReadAll(r.Body)
 	case "multipart/form-data":
-		mr := multipart.NewReader(io.LimitReader(r.Body, discord.MaxFileBytes+1<<20), params["boundary"])
+		mr := multipart.NewReader(io.LimitReader(r.Body, discordMaxFileBytes+1<<20), params["boundary"])
 		total := 0
 		for {
 			p, err := mr.NextPart()
@@ -76,7 +84,7 @@ func (f *fakeDiscord) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if len(post.files) > discord.MaxFiles || total > discord.MaxFileBytes {
+		if len(post.files) > discordMaxFiles || total > discordMaxFileBytes {
 			http.Error(w, `{"message": "Request entity too large", "code": 40005}`, http.StatusRequestEntityTooLarge)
 			return
 		}

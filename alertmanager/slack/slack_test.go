@@ -1,7 +1,6 @@
 package slack_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,45 +13,24 @@ import (
 	"github.com/quantum-resonance/telemetry/alertmanager/slack"
 )
 
-var defaults = channel.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"}
-
 func format(t testing.TB, opts slack.Options, data *template.Data) ([]channel.Message, []slack.Message) {
 	t.Helper()
-	f, err := slack.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := f.Format(data, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]slack.Message, len(msgs))
-	for i, m := range msgs {
-		if err := json.Unmarshal(m.Body, &out[i]); err != nil {
-			t.Fatal(err)
-		}
-		if status, reply := channeltest.SlackLimits(m.Body); status != 200 {
-			t.Errorf("message %d breaks Slack's limits: %d %s", i, status, reply)
-		}
-	}
+	msgs, out := channeltest.Format[slack.Message](t, channeltest.New(t, slack.New, opts), data, "")
+	checkLimits(t, msgs)
 	return msgs, out
 }
 
+func checkLimits(t testing.TB, msgs []channel.Message) {
+	t.Helper()
+	channeltest.CheckLimits(t, msgs, channeltest.SlackLimits)
+}
+
 func TestGolden(t *testing.T) {
-	for name, data := range map[string]*template.Data{
-		"seed-firing.json":            channeltest.SeedData(),
-		"seed-resolved.json":          channeltest.SeedResolved(),
-		"alertmanager-v4-firing.json": channeltest.Decode(t, channeltest.FiringBody),
-	} {
-		t.Run(name, func(t *testing.T) {
-			msgs, _ := format(t, slack.Options{Defaults: defaults}, data)
-			channeltest.Golden(t, name, msgs)
-		})
-	}
+	channeltest.GoldenFormat(t, channeltest.New(t, slack.New, slack.Options{Defaults: channeltest.Defaults}), "", checkLimits)
 }
 
 func TestSeedShape(t *testing.T) {
-	_, m := format(t, slack.Options{Defaults: defaults}, channeltest.SeedData())
+	_, m := format(t, slack.Options{Defaults: channeltest.Defaults}, channeltest.SeedData())
 	if m[0].Text != "🚨 CRITICAL ALERT: Error Rate Threshold Exceeded" {
 		t.Errorf("text = %q", m[0].Text)
 	}
@@ -71,7 +49,7 @@ func TestSeedShape(t *testing.T) {
 func TestSplitKeepsEveryAlert(t *testing.T) {
 	for _, n := range []int{1, 30, 300} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			msgs, decoded := format(t, slack.Options{Defaults: defaults}, channeltest.Many(n))
+			msgs, decoded := format(t, slack.Options{Defaults: channeltest.Defaults}, channeltest.Many(n))
 			// At most 25 alerts (50 blocks) a message, fewer when their
 			// text reaches MaxBlocksChars.
 			if least := (n + 24) / 25; len(msgs) < least || len(msgs) > 2*least {
@@ -114,16 +92,12 @@ func TestLongTextAndEscaping(t *testing.T) {
 }
 
 func BenchmarkFormat(b *testing.B) {
-	f, err := slack.New(slack.Options{Defaults: defaults})
-	if err != nil {
-		b.Fatal(err)
-	}
-	channeltest.BenchmarkFormat(b, f)
+	channeltest.BenchmarkFormat(b, channeltest.New(b, slack.New, slack.Options{Defaults: channeltest.Defaults}))
 }
 
 // With defaults.grafana_url every alert links to its metric's dashboard.
 func TestDashboardLink(t *testing.T) {
-	d := defaults
+	d := channeltest.Defaults
 	d.GrafanaURL = "http://localhost:3000"
 	_, m := format(t, slack.Options{Defaults: d}, channeltest.SeedData())
 	links := m[0].Blocks[1].Fields[len(m[0].Blocks[1].Fields)-1].Text
@@ -135,7 +109,7 @@ func TestDashboardLink(t *testing.T) {
 // Each message names the payload fields it cut, once per cut text, for the
 // relay's resonance_relay_truncated_total; a message that fits names none.
 func TestTruncatedFieldsNamed(t *testing.T) {
-	msgs, _ := format(t, slack.Options{Defaults: defaults}, channeltest.SeedData())
+	msgs, _ := format(t, slack.Options{Defaults: channeltest.Defaults}, channeltest.SeedData())
 	if len(msgs) != 1 || msgs[0].Truncated != nil {
 		t.Errorf("seed notification: truncated %q, want nothing", msgs[0].Truncated)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/quantum-resonance/telemetry/daemon"
+	"github.com/quantum-resonance/telemetry/tooltest"
 )
 
 // When the graceful shutdown times out (a client holds a request open),
@@ -69,12 +70,7 @@ func TestShutdownThatTimesOutStillFlushesLoki(t *testing.T) {
 	}
 	cfg := filepath.Join(dir, "exporter.yml")
 	writeFile(t, cfg, "ingest:\n  loki: {url: \""+loki.URL+"\", max_retries: 50}\n")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := tooltest.FreeAddr(t)
 	cmd := exec.Command(bin, "--config.file="+cfg, "--web.listen-address="+addr)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -14,23 +14,12 @@ import (
 	promparser "github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/quantum-resonance/telemetry/rules"
+	"github.com/quantum-resonance/telemetry/rules/rulestest"
 )
-
-// The committed thresholds table, relative to this package's directory.
-var thresholdsPath = filepath.Join("..", "..", rules.DefaultThresholdsPath)
-
-func loadTable(t *testing.T) *rules.Table {
-	t.Helper()
-	table, err := rules.LoadThresholds(thresholdsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return table
-}
 
 func buildBoards(t *testing.T) []Board {
 	t.Helper()
-	boards, err := Build(loadTable(t))
+	boards, err := Build(rulestest.Table(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +159,7 @@ func hasDatasourceVariable(d dashboard.Dashboard) bool {
 }
 
 func TestPanelThresholdsComeFromTheTable(t *testing.T) {
-	data, err := os.ReadFile(thresholdsPath)
+	data, err := os.ReadFile(rulestest.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +189,7 @@ func TestPanelThresholdsComeFromTheTable(t *testing.T) {
 }
 
 func TestBuildFailsWhenAPanelsAlertIsGone(t *testing.T) {
-	table := loadTable(t)
+	table := rulestest.Table(t)
 	var kept []rules.Alert
 	for _, a := range table.Alerts {
 		if a.Metric != "disk_usage" {

@@ -1,7 +1,6 @@
 package amstate
 
 import (
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,12 +25,7 @@ func startAlertmanager(t *testing.T) string {
 	if err := os.WriteFile(cfg, []byte("route: {receiver: none}\nreceivers: [{name: none}]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := tooltest.FreeAddr(t)
 	cmd := exec.Command(am, "--config.file="+cfg, "--storage.path="+dir, "--web.listen-address="+addr, "--cluster.listen-address=")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

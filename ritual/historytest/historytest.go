@@ -13,7 +13,6 @@ import (
 	"image"
 	"image/png"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -410,7 +409,7 @@ func Run(t *testing.T) *History {
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("rule_files: [%q]\n", filepath.Join(root, rules.DefaultRulesPath))), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := tooltest.FreeAddr(t)
 	logFile, err := os.Create(filepath.Join(dir, "prometheus.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -443,15 +442,6 @@ func Run(t *testing.T) *History {
 
 // Source reads the history.
 func (h *History) Source() *query.Source { return query.New(h.API, h.Table) }
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 func waitReady(t *testing.T, url string) {
 	deadline := time.Now().Add(time.Minute)

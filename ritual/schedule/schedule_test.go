@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	"github.com/quantum-resonance/telemetry/ritual/historytest"
 	"github.com/quantum-resonance/telemetry/rules"
+	"github.com/quantum-resonance/telemetry/tooltest"
 )
 
 var discard = slog.New(slog.DiscardHandler)
@@ -63,15 +63,7 @@ func TestValidateFillsDefaults(t *testing.T) {
 }
 
 // closedURL is an address nothing listens on.
-func closedURL(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr
-}
+func closedURL(t *testing.T) string { return "http://" + tooltest.FreeAddr(t) }
 
 func thresholdsFile(_ *testing.T) string {
 	return filepath.Join("..", "..", rules.DefaultThresholdsPath)

@@ -1,7 +1,9 @@
 // Package channeltest holds the notifications the formatter and relay tests
 // share — the seed's example alert, real Alertmanager v0.31.1 webhook bodies,
-// and generated groups of any size — and the golden-file helper behind
-// `go test ./alertmanager/... -update`.
+// and generated groups of any size —, fakes of Discord and Slack that know
+// the services' limits themselves, and the golden-file helper behind
+// `go test ./alertmanager/... -update`. It depends on channel alone, never
+// on the formatters it tests.
 package channeltest
 
 import (
@@ -140,6 +142,73 @@ func all(alerts []template.Alert, f func(template.Alert) bool) bool {
 		}
 	}
 	return true
+}
+
+// Defaults are the seed's service, environment and region, as the relay's
+// example configuration sets them.
+var Defaults = channel.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"}
+
+// New builds a formatter with newFormatter (discord.New, slack.New,
+// hub.New), failing the test on error.
+func New[O any, F channel.Formatter](t testing.TB, newFormatter func(O) (F, error), opts O) F {
+	t.Helper()
+	f, err := newFormatter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// CheckLimits fails the test for every message that limits (DiscordLimits,
+// SlackLimits) refuses, as the channel would.
+func CheckLimits(t testing.TB, msgs []channel.Message, limits func(body []byte) (int, string)) {
+	t.Helper()
+	for i, m := range msgs {
+		if status, reply := limits(m.Body); status >= 300 {
+			t.Errorf("message %d breaks the channel's limits: %d %s", i, status, reply)
+		}
+	}
+}
+
+// Format formats data with f and decodes every message body as T, failing
+// the test on either error.
+func Format[T any](t testing.TB, f channel.Formatter, data *template.Data, groupKey string) ([]channel.Message, []T) {
+	t.Helper()
+	msgs, err := f.Format(data, groupKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]T, len(msgs))
+	for i, m := range msgs {
+		if err := json.Unmarshal(m.Body, &out[i]); err != nil {
+			t.Fatalf("message %d: %v\n%s", i, err, m.Body)
+		}
+	}
+	return msgs, out
+}
+
+// GoldenFormat formats the notifications every channel's golden files show
+// — the seed's example firing and resolved, and Alertmanager's real firing
+// body — with f, hands each result to check (the channel's own limits; nil
+// for none) and compares it with testdata/<name> (see Golden).
+func GoldenFormat(t *testing.T, f channel.Formatter, groupKey string, check func(testing.TB, []channel.Message)) {
+	t.Helper()
+	for name, data := range map[string]*template.Data{
+		"seed-firing.json":            SeedData(),
+		"seed-resolved.json":          SeedResolved(),
+		"alertmanager-v4-firing.json": Decode(t, FiringBody),
+	} {
+		t.Run(name, func(t *testing.T) {
+			msgs, err := f.Format(data, groupKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if check != nil {
+				check(t, msgs)
+			}
+			Golden(t, name, msgs)
+		})
+	}
 }
 
 // Golden compares the message bodies, indented but otherwise exactly as

@@ -1,16 +1,10 @@
 package channeltest
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
-
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
-	"github.com/quantum-resonance/telemetry/alertmanager/discord"
-	"github.com/quantum-resonance/telemetry/alertmanager/slack"
+	"time"
 )
 
 // Reply is a scripted answer of a Sink.
@@ -21,15 +15,24 @@ type Reply struct {
 }
 
 // Sink is a fake channel for httptest: it answers scripted replies first,
-// then checks each message against the channel's real limits and answers
-// as the channel does (see DiscordLimits, SlackLimits).
+// then the reply given to Refuse if any, then checks each message against
+// the channel's real limits and answers as the channel does (see
+// DiscordLimits, SlackLimits).
 type Sink struct {
 	check func(body []byte) (status int, reply string)
 
 	mu       sync.Mutex
 	script   []Reply
-	accepted [][]byte
+	refuse   *Reply
+	accepted []Delivery
+	refused  int
 	requests []*http.Request
+}
+
+// Delivery is a body the sink accepted and when it arrived.
+type Delivery struct {
+	At   time.Time
+	Body []byte
 }
 
 // NewSink returns a sink validating with check; nil accepts everything with
@@ -48,11 +51,38 @@ func (s *Sink) Script(replies ...Reply) {
 	s.script = append(s.script, replies...)
 }
 
+// Refuse makes the sink answer every later request with r once the
+// scripted replies are spent, as a deleted webhook answers 404 for good.
+func (s *Sink) Refuse(r Reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuse = &r
+}
+
 // Accepted returns the bodies the sink accepted, in order.
 func (s *Sink) Accepted() [][]byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([][]byte(nil), s.accepted...)
+	out := make([][]byte, len(s.accepted))
+	for i, d := range s.accepted {
+		out[i] = d.Body
+	}
+	return out
+}
+
+// Deliveries returns what the sink accepted and when, in order.
+func (s *Sink) Deliveries() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Delivery(nil), s.accepted...)
+}
+
+// Refused is how many requests the sink answered with an error status:
+// scripted replies, Refuse's, and messages the channel's limits refuse.
+func (s *Sink) Refused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
 }
 
 // Requests returns every request received (bodies consumed).
@@ -70,123 +100,27 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.requests = append(s.requests, r)
-	var reply *Reply
-	if len(s.script) > 0 {
-		reply = &s.script[0]
-		s.script = s.script[1:]
+	var reply Reply
+	switch {
+	case len(s.script) > 0:
+		reply, s.script = s.script[0], s.script[1:]
+	case s.refuse != nil:
+		reply = *s.refuse
+	default:
+		status, text := s.check(body)
+		reply = Reply{Status: status, Body: text}
+		if status < 300 {
+			s.accepted = append(s.accepted, Delivery{At: time.Now(), Body: body})
+		}
+	}
+	if reply.Status >= 300 {
+		s.refused++
 	}
 	s.mu.Unlock()
 
-	if reply == nil {
-		status, text := s.check(body)
-		reply = &Reply{Status: status, Body: text}
-		if status < 300 {
-			s.mu.Lock()
-			s.accepted = append(s.accepted, body)
-			s.mu.Unlock()
-		}
-	}
 	for k, v := range reply.Header {
 		w.Header().Set(k, v)
 	}
 	w.WriteHeader(reply.Status)
 	io.WriteString(w, reply.Body)
-}
-
-// DiscordLimits answers as Discord's execute-webhook endpoint: 204 for a
-// valid message; 400 with code 50035 naming the field when a limit is
-// broken, or {"embeds": ["<index>"]} for an embed over its size, which is
-// what Discord sends for those.
-func DiscordLimits(body []byte) (int, string) {
-	var m discord.Message
-	if err := json.Unmarshal(body, &m); err != nil {
-		return 400, `{"message": "Cannot send an empty message", "code": 50006}`
-	}
-	formBody := func(path, msg string) (int, string) {
-		return 400, fmt.Sprintf(`{"message": "Invalid Form Body", "code": 50035, "errors": {%q: {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": %q}]}}}`, path, msg)
-	}
-	if m.Content == "" && len(m.Embeds) == 0 {
-		return 400, `{"message": "Cannot send an empty message", "code": 50006}`
-	}
-	if channel.Len(m.Content) > discord.MaxContent {
-		return formBody("content", "Must be 2000 or fewer in length.")
-	}
-	if len(m.Embeds) > discord.MaxEmbeds {
-		return formBody("embeds", "Must be 10 or fewer in length.")
-	}
-	total := 0
-	for i, e := range m.Embeds {
-		n := channel.Len(e.Title) + channel.Len(e.Description)
-		if channel.Len(e.Title) > discord.MaxTitle {
-			return formBody(fmt.Sprintf("embeds.%d.title", i), "Must be 256 or fewer in length.")
-		}
-		if channel.Len(e.Description) > discord.MaxDescription {
-			return formBody(fmt.Sprintf("embeds.%d.description", i), "Must be 4096 or fewer in length.")
-		}
-		if len(e.Fields) > discord.MaxFields {
-			return formBody(fmt.Sprintf("embeds.%d.fields", i), "Must be 25 or fewer in length.")
-		}
-		for j, f := range e.Fields {
-			if channel.Len(f.Name) > discord.MaxFieldName || f.Name == "" {
-				return formBody(fmt.Sprintf("embeds.%d.fields.%d.name", i, j), "Must be between 1 and 256 in length.")
-			}
-			if channel.Len(f.Value) > discord.MaxFieldValue || f.Value == "" {
-				return formBody(fmt.Sprintf("embeds.%d.fields.%d.value", i, j), "Must be between 1 and 1024 in length.")
-			}
-			n += channel.Len(f.Name) + channel.Len(f.Value)
-		}
-		if n > discord.MaxEmbedsTotalChars {
-			return 400, fmt.Sprintf(`{"embeds": ["%d"]}`, i)
-		}
-		total += n
-	}
-	if total > discord.MaxEmbedsTotalChars {
-		return 400, `{"embeds": ["0"]}`
-	}
-	if m.AllowedMentions.Parse == nil {
-		// Not a Discord rule: our own, that no message may ping @everyone.
-		return 400, `{"message": "test sink: allowed_mentions.parse must be set", "code": 0}`
-	}
-	return 204, ""
-}
-
-// SlackLimits answers as Slack's incoming webhooks: 200 "ok", or 400 with a
-// plain-text reason: "no_text" without text or blocks, "invalid_blocks" when
-// a Block Kit limit is broken, "msg_blocks_too_long" when the blocks' text
-// reaches 13,200 characters (where Slack was observed to refuse it).
-func SlackLimits(body []byte) (int, string) {
-	var m slack.Message
-	if err := json.Unmarshal(body, &m); err != nil {
-		return 400, "invalid_payload"
-	}
-	if m.Text == "" && len(m.Blocks) == 0 {
-		return 400, "no_text"
-	}
-	if len(m.Blocks) > slack.MaxBlocks {
-		return 400, "invalid_blocks"
-	}
-	for _, b := range m.Blocks {
-		if b.Text != nil && channel.Len(b.Text.Text) > slack.MaxSectionText {
-			return 400, "invalid_blocks"
-		}
-		if len(b.Fields) > slack.MaxFields {
-			return 400, "invalid_blocks"
-		}
-		for _, f := range b.Fields {
-			if channel.Len(f.Text) > slack.MaxFieldText {
-				return 400, "invalid_blocks"
-			}
-		}
-		if b.Text == nil && len(b.Fields) == 0 {
-			return 400, "invalid_blocks"
-		}
-	}
-	if slack.BlocksChars(m.Blocks) >= 13200 {
-		return 400, "msg_blocks_too_long"
-	}
-	if strings.Contains(m.Text, "<!") {
-		// Not a Slack rule: our own, that no text may ping a channel.
-		return 400, "test sink: unescaped <! in text"
-	}
-	return 200, "ok"
 }
