@@ -249,7 +249,10 @@ func Identity(a *template.Alert) string {
 	if fp == "" {
 		fp = model.LabelSet(labelSet(a.Labels)).Fingerprint().String()
 	}
-	return fp + "@" + strconv.FormatInt(a.StartsAt.Unix(), 10)
+	// One allocation, not two: the relay names each alert several times
+	// per notification.
+	var buf [48]byte
+	return string(strconv.AppendInt(append(append(buf[:0], fp...), '@'), a.StartsAt.Unix(), 10))
 }
 
 func labelSet(kv template.KV) model.LabelSet {

@@ -1,8 +1,6 @@
 package channel_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"maps"
 	"net/url"
 	"slices"
@@ -14,8 +12,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
-	// Defines -update, so `go test ./alertmanager/... -update` runs here too.
-	_ "github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
 )
 
 func TestTruncate(t *testing.T) {
@@ -144,18 +141,12 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 
 func checkMarshal(t *testing.T, v any) {
 	t.Helper()
-	var want bytes.Buffer
-	enc := json.NewEncoder(&want)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
 	got, err := channel.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != strings.TrimSuffix(want.String(), "\n") {
-		t.Errorf("Marshal:\n got %s\nwant %s", got, want.String())
+	if want := channeltest.EncodingJSON(t, v); string(got) != want {
+		t.Errorf("Marshal:\n got %s\nwant %s", got, want)
 	}
 }
 
@@ -205,5 +196,23 @@ func TestDistinguishing(t *testing.T) {
 		{Name: "job", Value: "resonance"}, {Name: "zone", Value: "b"}}
 	if got := channel.Distinguishing(single, &a); !slices.Equal(got, want) {
 		t.Errorf("Distinguishing of one alert = %v, want %v", got, want)
+	}
+}
+
+// An alert's identity is its fingerprint and start, whatever their length.
+func TestIdentity(t *testing.T) {
+	start := time.Date(2025, 12, 11, 1, 54, 16, 0, time.UTC)
+	for _, c := range []struct {
+		fp    string
+		start time.Time
+		want  string
+	}{
+		{"0f1c2d3e4b5a6978", start, "0f1c2d3e4b5a6978@1765418056"},
+		{strings.Repeat("f", 60), start, strings.Repeat("f", 60) + "@1765418056"},
+		{"a", time.Date(1969, 12, 31, 23, 59, 0, 0, time.UTC), "a@-60"},
+	} {
+		if got := channel.Identity(&template.Alert{Fingerprint: c.fp, StartsAt: c.start}); got != c.want {
+			t.Errorf("Identity(%q, %s) = %q, want %q", c.fp, c.start, got, c.want)
+		}
 	}
 }

@@ -159,11 +159,7 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, er
 		if mentioned {
 			msg.AllowedMentions.Roles = []string{f.opts.MentionRole}
 		}
-		body, err := channel.Marshal(msg)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, channel.Message{Body: body, Alerts: channel.Identities(alerts[start : start+len(part)]), Truncated: cut})
+		out = append(out, channel.Message{Body: channel.EncodeJSON(msg.appendJSON), Alerts: channel.Identities(alerts[start : start+len(part)]), Truncated: cut})
 		start += len(part)
 	}
 	return out, nil

@@ -71,10 +71,10 @@ func (f *Formatter) Format(data *template.Data, groupKey string) ([]channel.Mess
 		if err != nil {
 			return nil, err
 		}
-		body, err := channel.Marshal(ev)
-		if err != nil {
-			return nil, err
+		if !ev.finite() {
+			return nil, errNotFinite
 		}
+		body := channel.EncodeJSON(ev.appendJSON)
 		out = append(out, channel.Message{Body: body, Alerts: []string{channel.Identity(a)}})
 	}
 	return out, nil

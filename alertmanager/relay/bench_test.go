@@ -78,3 +78,15 @@ targets:
 		})
 	}
 }
+
+// BenchmarkDecodeWebhook decodes the body of a notification of 10 alerts,
+// as the handler does for every notification.
+func BenchmarkDecodeWebhook(b *testing.B) {
+	body, _ := json.Marshal(notificationOf(channeltest.Many(10), `{}:{alertname="ErrorRateHigh"}`))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeNotification(bytes.NewReader(body)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -3,12 +3,15 @@ package relay
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/channel"
@@ -176,5 +179,35 @@ func TestAlertmanagerMaxAlertsFitsTheBodyLimit(t *testing.T) {
 				t.Errorf("receiver %s: %d alerts with 1000-character descriptions take %d bytes, over webhook.max_body_bytes %d", r.Name, w.MaxAlerts, len(body), limit)
 			}
 		}
+	}
+}
+
+// A Discord or Slack message of 10 alerts (about 10 KB) goes out in one
+// socket write: the transport prometheus/common builds for a webhook URL
+// gets a write buffer that holds it. This fails if a prometheus/common
+// upgrade wraps the transport even without authentication.
+func TestWebhookTransportHoldsAMessageInOneWrite(t *testing.T) {
+	cfg, err := Parse([]byte(`
+targets:
+  - {name: discord, type: discord, url: "https://discord.com/api/webhooks/1/tok"}
+  - name: hub
+    type: http
+    url: https://hub.example/api/alerts
+    http_config: {authorization: {credentials: secret}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, ok := r.state.Load().targets["discord"].client.Transport.(*http.Transport)
+	if !ok || tr.WriteBufferSize != messageWriteBuffer {
+		t.Errorf("discord transport %T, write buffer not %d", r.state.Load().targets["discord"].client.Transport, messageWriteBuffer)
+	}
+	// An authenticated target keeps its wrapped transport as built.
+	if _, ok := r.state.Load().targets["hub"].client.Transport.(*http.Transport); ok {
+		t.Error("hub's transport lost its authorization round tripper")
 	}
 }

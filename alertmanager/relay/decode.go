@@ -11,14 +11,24 @@ import (
 	"github.com/prometheus/alertmanager/template"
 )
 
-// decodeWebhook decodes Alertmanager's webhook body with jsoniter's
+// decodeWebhook decodes Alertmanager's webhook body: readPlainWebhook reads
+// the bodies Alertmanager sends, decodeWebhookIter any other.
+func decodeWebhook(data []byte, n *notification) error {
+	if readPlainWebhook(data, n) {
+		return nil
+	}
+	*n = notification{}
+	return decodeWebhookIter(data, n)
+}
+
+// decodeWebhookIter decodes Alertmanager's webhook body with jsoniter's
 // streaming iterator, field by field, without reflection: decoding was the
 // largest share of the relay's CPU per notification. It reads what
 // encoding/json would into notification (field names matched as it does,
 // exactly or else ignoring case; others skipped) and fails on what it
 // would fail on: malformed JSON, a value of the wrong type, a timestamp
 // that is not RFC 3339, data after the object (FuzzDecodeWebhook).
-func decodeWebhook(data []byte, n *notification) error {
+func decodeWebhookIter(data []byte, n *notification) error {
 	iter := jsoniter.ConfigDefault.BorrowIterator(data)
 	defer jsoniter.ConfigDefault.ReturnIterator(iter)
 	var err error

@@ -73,3 +73,46 @@ func FuzzDecodeWebhook(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadPlainWebhook: what the plain reader accepts, jsoniter's decoder
+// accepts too and reads the same; Alertmanager's own bodies take the plain
+// path.
+func FuzzReadPlainWebhook(f *testing.F) {
+	for _, body := range [][]byte{channeltest.FiringBody, channeltest.ResolvedBody} {
+		var n notification
+		if !readPlainWebhook(body, &n) {
+			f.Fatalf("Alertmanager's body not read by the plain reader: %s", body)
+		}
+		f.Add(body)
+	}
+	for _, body := range []string{
+		`{"version":"4","groupKey":"{}:{a=\"\u00fc\"}","truncatedAlerts":12,"alerts":[{"status":"firing","labels":{"k":"v","e":"tab\tx"},"annotations":null,"startsAt":"2025-12-11T01:54:16.5+01:00","endsAt":null}]}`,
+		` { "version" : "4" , "alerts" : [ ] , "groupLabels" : { } } `,
+		`{"version":"4","version":"5"}`, `{"alerts":[{"labels":{"a":"1","a":"2"}}]}`, `{"Version":"4"}`,
+		`{"truncatedAlerts":01}`, `{"truncatedAlerts":1.5}`, `{"truncatedAlerts":18446744073709551616}`,
+		`{"groupKey":"\x"}`, `{"groupKey":"a` + "\x01" + `"}`, `{"version":"4"} x`, `{"alerts":null}`,
+		`{"alerts":[{"startsAt":"yesterday"}]}`, `{"labels":nul}`, `{"version":"\xff"}`,
+	} {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var plain, iter notification
+		if !readPlainWebhook(body, &plain) {
+			return
+		}
+		if err := decodeWebhookIter(body, &iter); err != nil {
+			t.Fatalf("plain reader accepted what jsoniter's refuses (%v): %q", err, body)
+		}
+		for i := range min(len(iter.Alerts), len(plain.Alerts)) { // the same instant, whatever the location pointer
+			if iter.Alerts[i].StartsAt.Equal(plain.Alerts[i].StartsAt) {
+				plain.Alerts[i].StartsAt = iter.Alerts[i].StartsAt
+			}
+			if iter.Alerts[i].EndsAt.Equal(plain.Alerts[i].EndsAt) {
+				plain.Alerts[i].EndsAt = iter.Alerts[i].EndsAt
+			}
+		}
+		if !reflect.DeepEqual(plain, iter) {
+			t.Errorf("%q:\nplain %+v\n iter %+v", body, plain, iter)
+		}
+	})
+}

@@ -114,11 +114,8 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, er
 	parts = append(parts, cur)
 	out := make([]channel.Message, 0, len(parts))
 	for i, p := range parts {
-		body, err := channel.Marshal(Message{Text: partText(text, i, len(parts), &p.cut), Blocks: p.blocks})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, channel.Message{Body: body, Alerts: channel.Identities(p.alerts), Truncated: p.cut})
+		msg := Message{Text: partText(text, i, len(parts), &p.cut), Blocks: p.blocks}
+		out = append(out, channel.Message{Body: channel.EncodeJSON(msg.appendJSON), Alerts: channel.Identities(p.alerts), Truncated: p.cut})
 	}
 	return out, nil
 }

@@ -1,0 +1,13 @@
+package discord
+
+// For the tests of package discord_test, which (unlike package discord's) may
+// import channeltest.
+
+import "github.com/prometheus/alertmanager/template"
+
+func (m *Message) AppendJSON(b []byte) []byte { return m.appendJSON(b) }
+
+func (f *Formatter) Embed(data *template.Data, a *template.Alert) (Embed, error) {
+	e, _, err := f.embed(data, a)
+	return e, err
+}

@@ -1,0 +1,13 @@
+package slack
+
+// For the tests of package slack_test, which (unlike package slack's) may
+// import channeltest.
+
+import "github.com/prometheus/alertmanager/template"
+
+func (m *Message) AppendJSON(b []byte) []byte { return m.appendJSON(b) }
+
+func (f *Formatter) Blocks(data *template.Data, a *template.Alert) ([]Block, error) {
+	blocks, _, err := f.blocks(data, a)
+	return blocks, err
+}
