@@ -142,7 +142,7 @@ resonance_probe_failures_total{probe="pi_platform",reason="unexpected_status"} 0
 # HELP resonance_probe_model_loading_estimated_seconds Hugging Face's estimated_time from the 503 "model is loading" answer of the probe's last run; absent when the last run got any other answer.
 # TYPE resonance_probe_model_loading_estimated_seconds gauge
 resonance_probe_model_loading_estimated_seconds{probe="huggingface"} 20
-# HELP resonance_probe_success Whether the last run of the probe got an expected status (1) or not (0). Probes run in the background on their own interval, not per scrape: a call may cost credits, and several Prometheus replicas must not multiply it.
+# HELP resonance_probe_success Whether the last run of the probe got an expected status (1) or not (0).
 # TYPE resonance_probe_success gauge
 resonance_probe_success{probe="huggingface"} 0
 resonance_probe_success{probe="pi_platform"} 1
@@ -150,7 +150,7 @@ resonance_probe_success{probe="pi_platform"} 1
 # TYPE resonance_wallet_balance_pi gauge
 resonance_wallet_balance_pi{source="app"} 12.5
 resonance_wallet_balance_pi{source="horizon"} 9997.6802725
-# HELP resonance_wallet_payments_total Successful Pi (native) payments of the wallet read from the chain, by direction (incoming, outgoing); create_account and account_merge count as payments. Resumed from pi.state_file after a restart.
+# HELP resonance_wallet_payments_total Successful Pi (native) payments of the wallet read from the chain, by direction (incoming, outgoing); create_account and account_merge count as payments.
 # TYPE resonance_wallet_payments_total counter
 resonance_wallet_payments_total{direction="incoming"} 2
 resonance_wallet_payments_total{direction="outgoing"} 4
@@ -158,7 +158,7 @@ resonance_wallet_payments_total{direction="outgoing"} 4
 # TYPE resonance_wallet_unauthorized_transactions_total counter
 resonance_wallet_unauthorized_transactions_total{source="app"} 0
 resonance_wallet_unauthorized_transactions_total{source="horizon"} 3
-# HELP resonance_wallet_up Whether the last poll of Horizon read the balance and the new payments (1) or not (0). Horizon is polled in the background every pi.poll_interval, not per scrape.
+# HELP resonance_wallet_up Whether the last poll of Horizon read the balance and the new payments (1) or not (0).
 # TYPE resonance_wallet_up gauge
 resonance_wallet_up 1
 `
@@ -234,7 +234,7 @@ resonance_wallet_up 1
 		t.Fatal(err)
 	}
 	wantAfterReload := `
-# HELP resonance_wallet_payments_total Successful Pi (native) payments of the wallet read from the chain, by direction (incoming, outgoing); create_account and account_merge count as payments. Resumed from pi.state_file after a restart.
+# HELP resonance_wallet_payments_total Successful Pi (native) payments of the wallet read from the chain, by direction (incoming, outgoing); create_account and account_merge count as payments.
 # TYPE resonance_wallet_payments_total counter
 resonance_wallet_payments_total{direction="incoming"} 2
 resonance_wallet_payments_total{direction="outgoing"} 5

@@ -20,16 +20,14 @@ import (
 	"github.com/quantum-resonance/telemetry/ingest"
 )
 
-const namespace = "resonance"
-
 var (
 	scrapeDurationDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "scrape", "collector_duration_seconds"),
+		"resonance_scrape_collector_duration_seconds",
 		"Duration of a collector scrape.",
 		[]string{"collector"}, nil,
 	)
 	scrapeSuccessDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "scrape", "collector_success"),
+		"resonance_scrape_collector_success",
 		"Whether a collector succeeded.",
 		[]string{"collector"}, nil,
 	)

@@ -13,9 +13,11 @@ func init() {
 	reuseWhileUnchanged("ingest", func(*config.Config) any { return nil })
 }
 
-// ingestCollector exposes what the app pushed to the ingest API. The store
-// is built once by the daemon and handed in through Deps, so its counters
-// survive config reloads.
+// ingestCollector exposes what the app pushed to the ingest API: the store's
+// own families, and the app's reports of figures other sources also read
+// (ingest.AppFigures) in those sources' families. The store is built once by
+// the daemon and handed in through Deps, so its counters survive config
+// reloads.
 type ingestCollector struct {
 	store *ingest.Store
 }
@@ -27,7 +29,25 @@ func newIngestCollector(d Deps) (Collector, error) {
 	return ingestCollector{store: d.Store}, nil
 }
 
+// sourceApp is the source label of what the app reported of a family the
+// exporter also reads elsewhere (see ingest.AppFigures).
+const sourceApp = "app"
+
 func (c ingestCollector) Update(ch chan<- prometheus.Metric) error {
 	c.store.Collect(ch)
+	f := c.store.AppFigures()
+	ch <- prometheus.MustNewConstMetric(walletUnauthorizedDesc, prometheus.CounterValue, f.UnauthorizedTransactions, sourceApp)
+	for _, r := range []struct {
+		desc *prometheus.Desc
+		ingest.Reported
+	}{
+		{walletBalanceDesc, f.WalletBalance},
+		{processStartTimeDesc, f.ProcessStartTime},
+		{processResidentMemoryDesc, f.ProcessResidentMemory},
+	} {
+		if r.Fresh {
+			ch <- prometheus.MustNewConstMetric(r.desc, prometheus.GaugeValue, r.Value, sourceApp)
+		}
+	}
 	return nil
 }

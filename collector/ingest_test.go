@@ -3,6 +3,7 @@ package collector
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -34,6 +35,45 @@ resonance_transactions_total{status="failed"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "resonance_transactions_total"); err != nil {
 		t.Error(err)
+	}
+}
+
+// The app's reports of figures the wallet and process collectors also read
+// join those collectors' families with source="app"; unpushed or expired
+// values are absent, the unauthorized counter is there from the start.
+func TestIngestSourceExposesAppFigures(t *testing.T) {
+	names := []string{"resonance_wallet_balance_pi", "resonance_wallet_unauthorized_transactions_total",
+		"resonance_process_start_time_seconds", "resonance_process_resident_memory_bytes"}
+	store := ingest.NewStore(ingest.Limits{MaxLabelValues: 10, MaxSeriesPerMetric: 100, BusinessTTL: time.Hour})
+	c := collectorAdapter{ingestCollector{store: store}}
+	want := `
+# HELP resonance_wallet_unauthorized_transactions_total Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain).
+# TYPE resonance_wallet_unauthorized_transactions_total counter
+resonance_wallet_unauthorized_transactions_total{source="app"} 0
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
+		t.Errorf("before any push: %v", err)
+	}
+
+	no, balance, memory, started := false, 12.5, 734003200.0, time.Unix(1795748400, 5e8)
+	store.AddEvents(&ingest.EventBatch{Events: []ingest.Event{{Type: ingest.EventTransaction, TxStatus: "completed", Authorized: &no}}})
+	store.SetBusiness(&ingest.BusinessUpdate{WalletBalance: &balance, StartedAt: &started, ResidentMemoryBytes: &memory})
+	want = `
+# HELP resonance_process_resident_memory_bytes Resident memory of the watched service's process in bytes, by who reported it (proc: read by the exporter on the same host; app: pushed as resident_memory_bytes).
+# TYPE resonance_process_resident_memory_bytes gauge
+resonance_process_resident_memory_bytes{source="app"} 7.340032e+08
+# HELP resonance_process_start_time_seconds Start time of the watched service's process, as a Unix time, by who reported it (proc: read by the exporter on the same host; app: pushed as started_at).
+# TYPE resonance_process_start_time_seconds gauge
+resonance_process_start_time_seconds{source="app"} 1.7957484005e+09
+# HELP resonance_wallet_balance_pi Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).
+# TYPE resonance_wallet_balance_pi gauge
+resonance_wallet_balance_pi{source="app"} 12.5
+# HELP resonance_wallet_unauthorized_transactions_total Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain).
+# TYPE resonance_wallet_unauthorized_transactions_total counter
+resonance_wallet_unauthorized_transactions_total{source="app"} 1
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
+		t.Errorf("after a push: %v", err)
 	}
 }
 

@@ -28,27 +28,27 @@ import (
 // paid endpoint is called.
 var (
 	probeSuccessDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "probe", "success"),
-		"Whether the last run of the probe got an expected status (1) or not (0). Probes run in the background on their own interval, not per scrape: a call may cost credits, and several Prometheus replicas must not multiply it.",
+		"resonance_probe_success",
+		"Whether the last run of the probe got an expected status (1) or not (0).",
 		[]string{"probe"}, nil,
 	)
 	probeDurationDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "probe", "duration_seconds"),
-		"Duration of the last run of the probe, from sending the request to reading the (bounded) body. Measured in the background on the probe's interval, not per scrape.",
+		"resonance_probe_duration_seconds",
+		"Duration of the last run of the probe, from sending the request to reading the (bounded) body.",
 		[]string{"probe"}, nil,
 	)
 	probeLastRunDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "probe", "last_run_timestamp_seconds"),
-		"Unix time the last run of the probe started. Probes run in the background on their own interval, not per scrape.",
+		"resonance_probe_last_run_timestamp_seconds",
+		"Unix time the last run of the probe started.",
 		[]string{"probe"}, nil,
 	)
 	probeFailuresDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "probe", "failures_total"),
+		"resonance_probe_failures_total",
 		"Probe runs that failed, by reason: timeout, network (no HTTP answer), http_429, http_4xx, http_5xx, model_loading (Hugging Face 503 with estimated_time), unexpected_status (any other status not in expected_status).",
 		[]string{"probe", "reason"}, nil,
 	)
 	probeModelLoadingDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "probe", "model_loading_estimated_seconds"),
+		"resonance_probe_model_loading_estimated_seconds",
 		"Hugging Face's estimated_time from the 503 \"model is loading\" answer of the probe's last run; absent when the last run got any other answer.",
 		[]string{"probe"}, nil,
 	)

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/quantum-resonance/telemetry/config"
+	"github.com/quantum-resonance/telemetry/expositiontest"
 )
 
 // testProbeConfig is a valid probe of url with the config's defaults.
@@ -220,32 +221,7 @@ func TestProbeExposition(t *testing.T) {
 	}
 
 	p.record(probeResult{start: testNow, duration: 250 * time.Millisecond, status: 503, reason: reasonModelLoading, loadingEstimate: 20})
-	want := `
-# HELP resonance_probe_duration_seconds Duration of the last run of the probe, from sending the request to reading the (bounded) body. Measured in the background on the probe's interval, not per scrape.
-# TYPE resonance_probe_duration_seconds gauge
-resonance_probe_duration_seconds{probe="huggingface"} 0.25
-# HELP resonance_probe_failures_total Probe runs that failed, by reason: timeout, network (no HTTP answer), http_429, http_4xx, http_5xx, model_loading (Hugging Face 503 with estimated_time), unexpected_status (any other status not in expected_status).
-# TYPE resonance_probe_failures_total counter
-resonance_probe_failures_total{probe="huggingface",reason="http_429"} 0
-resonance_probe_failures_total{probe="huggingface",reason="http_4xx"} 0
-resonance_probe_failures_total{probe="huggingface",reason="http_5xx"} 0
-resonance_probe_failures_total{probe="huggingface",reason="model_loading"} 1
-resonance_probe_failures_total{probe="huggingface",reason="network"} 0
-resonance_probe_failures_total{probe="huggingface",reason="timeout"} 0
-resonance_probe_failures_total{probe="huggingface",reason="unexpected_status"} 0
-# HELP resonance_probe_last_run_timestamp_seconds Unix time the last run of the probe started. Probes run in the background on their own interval, not per scrape.
-# TYPE resonance_probe_last_run_timestamp_seconds gauge
-resonance_probe_last_run_timestamp_seconds{probe="huggingface"} 1.7957e+09
-# HELP resonance_probe_model_loading_estimated_seconds Hugging Face's estimated_time from the 503 "model is loading" answer of the probe's last run; absent when the last run got any other answer.
-# TYPE resonance_probe_model_loading_estimated_seconds gauge
-resonance_probe_model_loading_estimated_seconds{probe="huggingface"} 20
-# HELP resonance_probe_success Whether the last run of the probe got an expected status (1) or not (0). Probes run in the background on their own interval, not per scrape: a call may cost credits, and several Prometheus replicas must not multiply it.
-# TYPE resonance_probe_success gauge
-resonance_probe_success{probe="huggingface"} 0
-`
-	if err := testutil.CollectAndCompare(collectorAdapter{c}, strings.NewReader(want)); err != nil {
-		t.Fatal(err)
-	}
+	expositiontest.Compare(t, collectorAdapter{c}, "probe")
 
 	// Once the model is up, the estimate goes away.
 	p.record(probeResult{start: testNow, duration: time.Second, status: 200})

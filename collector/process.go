@@ -15,53 +15,52 @@ import (
 	"github.com/shirou/gopsutil/v4/process"
 
 	"github.com/quantum-resonance/telemetry/config"
-	"github.com/quantum-resonance/telemetry/ingest"
 )
 
-// procSource labels what the exporter read from /proc, so that it shares the
-// families of resonance_process_start_time_seconds and
-// resonance_process_resident_memory_bytes with the app's own pushed figures
-// ({source="app"}, see the ingest store).
-var procSource = prometheus.Labels{"source": "proc"}
+// sourceProc is the source label of what the exporter read from /proc. The
+// start time and resident memory families also hold the app's own pushed
+// figures (source="app", sent by the ingest collector), so their descriptors
+// here are the only ones: one HELP and type for one family.
+const sourceProc = "proc"
 
 var (
 	processUpDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "process", "up"),
+		"resonance_process_up",
 		"Whether the watched service's process was found (1) or not (0): no pid file, a pid that is gone, no process matching process.name or process.cmdline.",
 		nil, nil,
 	)
 	processStartTimeDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "process", "start_time_seconds"),
-		ingest.ProcessStartTimeHelp,
-		nil, procSource,
+		"resonance_process_start_time_seconds",
+		"Start time of the watched service's process, as a Unix time, by who reported it (proc: read by the exporter on the same host; app: pushed as started_at).",
+		[]string{"source"}, nil,
 	)
 	processResidentMemoryDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "process", "resident_memory_bytes"),
-		ingest.ProcessResidentMemoryHelp,
-		nil, procSource,
+		"resonance_process_resident_memory_bytes",
+		"Resident memory of the watched service's process in bytes, by who reported it (proc: read by the exporter on the same host; app: pushed as resident_memory_bytes).",
+		[]string{"source"}, nil,
 	)
 	processCPUDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "process", "cpu_seconds_total"),
+		"resonance_process_cpu_seconds_total",
 		"User and system CPU time of the watched service's process, in seconds.",
 		nil, nil,
 	)
 	processOpenFDsDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "process", "open_fds"),
+		"resonance_process_open_fds",
 		"Open file descriptors of the watched service's process.",
 		nil, nil,
 	)
 	processRestartsDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "process", "restarts_total"),
-		"Restarts of the watched service seen by the exporter: a process with a new pid or start time found after another one (or after none). Starts at 0 with the exporter.",
+		"resonance_process_restarts_total",
+		"Restarts of the watched service seen by the exporter: a process with a new pid or start time found after another one (or after none).",
 		nil, nil,
 	)
 	cgroupMemoryDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "cgroup", "memory_bytes"),
+		"resonance_cgroup_memory_bytes",
 		"Memory charged to the watched cgroup v2 (memory.current), page cache included, as the OOM killer counts it.",
 		[]string{"cgroup"}, nil,
 	)
 	cgroupMemoryLimitDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "cgroup", "memory_limit_bytes"),
+		"resonance_cgroup_memory_limit_bytes",
 		"Memory limit of the watched cgroup v2 (memory.max); absent when the cgroup has no limit (max).",
 		[]string{"cgroup"}, nil,
 	)
@@ -146,7 +145,7 @@ func (c *processCollector) updateProcess(ch chan<- prometheus.Metric) error {
 	}
 	restarts := c.observe(processID{pid: p.Pid, createdMS: created})
 	ch <- prometheus.MustNewConstMetric(processUpDesc, prometheus.GaugeValue, 1)
-	ch <- prometheus.MustNewConstMetric(processStartTimeDesc, prometheus.GaugeValue, float64(created)/1000)
+	ch <- prometheus.MustNewConstMetric(processStartTimeDesc, prometheus.GaugeValue, float64(created)/1000, sourceProc)
 	ch <- prometheus.MustNewConstMetric(processRestartsDesc, prometheus.CounterValue, restarts)
 
 	// The rest may fail (a process exiting mid-scrape, or /proc/<pid>/fd
@@ -155,7 +154,7 @@ func (c *processCollector) updateProcess(ch chan<- prometheus.Metric) error {
 	if mem, err := p.MemoryInfoWithContext(c.ctx); err != nil {
 		errs = append(errs, fmt.Errorf("process %d: memory: %w", p.Pid, err))
 	} else {
-		ch <- prometheus.MustNewConstMetric(processResidentMemoryDesc, prometheus.GaugeValue, float64(mem.RSS))
+		ch <- prometheus.MustNewConstMetric(processResidentMemoryDesc, prometheus.GaugeValue, float64(mem.RSS), sourceProc)
 	}
 	if t, err := p.TimesWithContext(c.ctx); err != nil {
 		errs = append(errs, fmt.Errorf("process %d: cpu: %w", p.Pid, err))

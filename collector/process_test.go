@@ -92,7 +92,7 @@ func TestProcessCollectorFollowsARestartedProcess(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "app.pid")
 	c := newTestProcessCollector(t, "pid_file: "+pidFile)
 	const upAndRestarts = `
-# HELP resonance_process_restarts_total Restarts of the watched service seen by the exporter: a process with a new pid or start time found after another one (or after none). Starts at 0 with the exporter.
+# HELP resonance_process_restarts_total Restarts of the watched service seen by the exporter: a process with a new pid or start time found after another one (or after none).
 # TYPE resonance_process_restarts_total counter
 resonance_process_restarts_total %d
 # HELP resonance_process_up Whether the watched service's process was found (1) or not (0): no pid file, a pid that is gone, no process matching process.name or process.cmdline.

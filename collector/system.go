@@ -21,47 +21,47 @@ import (
 // uptime.
 var (
 	cpuUsageDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "cpu", "usage_ratio"),
-		"Busy share of all CPUs (0-1) since the previous collection (seed: cpu_usage). Computed from /proc/stat deltas; never blocks the scrape.",
+		"resonance_cpu_usage_ratio",
+		"Busy share of all CPUs (0-1) since the previous collection (seed: cpu_usage).",
 		nil, nil,
 	)
 	cpuSecondsDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "cpu", "seconds_total"),
+		"resonance_cpu_seconds_total",
 		"Seconds all CPUs spent in each mode.",
 		[]string{"mode"}, nil,
 	)
 	memoryUsedDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "memory", "used_bytes"),
+		"resonance_memory_used_bytes",
 		"Memory in use: total minus available (seed: memory_usage).",
 		nil, nil,
 	)
 	memoryTotalDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "memory", "total_bytes"),
+		"resonance_memory_total_bytes",
 		"Total usable memory.",
 		nil, nil,
 	)
 	memoryUsageDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "memory", "usage_ratio"),
+		"resonance_memory_usage_ratio",
 		"Memory in use as a share of the total (0-1).",
 		nil, nil,
 	)
 	diskUsedDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "disk", "used_bytes"),
+		"resonance_disk_used_bytes",
 		"Bytes used on the filesystem of a configured mountpoint (seed: disk_usage).",
 		[]string{"mountpoint"}, nil,
 	)
 	diskTotalDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "disk", "total_bytes"),
+		"resonance_disk_total_bytes",
 		"Size of the filesystem of a configured mountpoint.",
 		[]string{"mountpoint"}, nil,
 	)
 	diskUsageDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "disk", "usage_ratio"),
+		"resonance_disk_usage_ratio",
 		"Used share of the filesystem of a configured mountpoint (0-1), as df computes it.",
 		[]string{"mountpoint"}, nil,
 	)
 	uptimeDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "", "uptime_seconds"),
+		"resonance_uptime_seconds",
 		"Seconds since the host booted (seed: uptime).",
 		nil, nil,
 	)

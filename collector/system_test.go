@@ -21,6 +21,7 @@ import (
 	"github.com/shirou/gopsutil/v4/disk"
 
 	"github.com/quantum-resonance/telemetry/config"
+	"github.com/quantum-resonance/telemetry/expositiontest"
 )
 
 // testdataContext points gopsutil at collector/testdata/proc (cpu: stat,
@@ -55,48 +56,7 @@ func fixedUsage(_ context.Context, path string) (*disk.UsageStat, error) {
 func TestSystemCollectorExposition(t *testing.T) {
 	c := newTestSystemCollector(t, []string{"/", "/data"}, fixedUsage)
 	// Busy = total - idle - iowait = 951 s - 810 s over the fixture's cpu line.
-	want := `
-# HELP resonance_cpu_seconds_total Seconds all CPUs spent in each mode.
-# TYPE resonance_cpu_seconds_total counter
-resonance_cpu_seconds_total{mode="idle"} 800
-resonance_cpu_seconds_total{mode="iowait"} 10
-resonance_cpu_seconds_total{mode="irq"} 2
-resonance_cpu_seconds_total{mode="nice"} 5
-resonance_cpu_seconds_total{mode="softirq"} 3
-resonance_cpu_seconds_total{mode="steal"} 1
-resonance_cpu_seconds_total{mode="system"} 30
-resonance_cpu_seconds_total{mode="user"} 100
-# HELP resonance_cpu_usage_ratio Busy share of all CPUs (0-1) since the previous collection (seed: cpu_usage). Computed from /proc/stat deltas; never blocks the scrape.
-# TYPE resonance_cpu_usage_ratio gauge
-resonance_cpu_usage_ratio 0.14826498422712933
-# HELP resonance_disk_total_bytes Size of the filesystem of a configured mountpoint.
-# TYPE resonance_disk_total_bytes gauge
-resonance_disk_total_bytes{mountpoint="/"} 1e+10
-resonance_disk_total_bytes{mountpoint="/data"} 1e+10
-# HELP resonance_disk_usage_ratio Used share of the filesystem of a configured mountpoint (0-1), as df computes it.
-# TYPE resonance_disk_usage_ratio gauge
-resonance_disk_usage_ratio{mountpoint="/"} 0.5555555555555556
-resonance_disk_usage_ratio{mountpoint="/data"} 0.5555555555555556
-# HELP resonance_disk_used_bytes Bytes used on the filesystem of a configured mountpoint (seed: disk_usage).
-# TYPE resonance_disk_used_bytes gauge
-resonance_disk_used_bytes{mountpoint="/"} 5e+09
-resonance_disk_used_bytes{mountpoint="/data"} 5e+09
-# HELP resonance_memory_total_bytes Total usable memory.
-# TYPE resonance_memory_total_bytes gauge
-resonance_memory_total_bytes 2.097152e+09
-# HELP resonance_memory_usage_ratio Memory in use as a share of the total (0-1).
-# TYPE resonance_memory_usage_ratio gauge
-resonance_memory_usage_ratio 0.5
-# HELP resonance_memory_used_bytes Memory in use: total minus available (seed: memory_usage).
-# TYPE resonance_memory_used_bytes gauge
-resonance_memory_used_bytes 1.048576e+09
-# HELP resonance_uptime_seconds Seconds since the host booted (seed: uptime).
-# TYPE resonance_uptime_seconds gauge
-resonance_uptime_seconds 3600
-`
-	if err := testutil.CollectAndCompare(collectorAdapter{c}, strings.NewReader(want)); err != nil {
-		t.Fatal(err)
-	}
+	expositiontest.Compare(t, collectorAdapter{c}, "system")
 }
 
 func TestCPURatioUsesDeltasAndAMinimumWindow(t *testing.T) {

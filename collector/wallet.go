@@ -15,48 +15,42 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/quantum-resonance/telemetry/config"
-	"github.com/quantum-resonance/telemetry/ingest"
 )
 
-// The balance and unauthorized-transaction families are shared with the
-// ingest collector (source="app"): client_golang merges samples of one name
-// into one family only when HELP and type are identical, so both sides use
-// the ingest package's HELP constants.
-const (
-	walletBalanceHelp      = ingest.WalletBalanceHelp
-	walletUnauthorizedHelp = ingest.WalletUnauthorizedHelp
-)
-
-var horizonSource = prometheus.Labels{"source": "horizon"}
+// sourceHorizon is the source label of what the wallet collector read from
+// the chain. The balance and unauthorized-transaction families also hold the
+// app's own reports (source="app", sent by the ingest collector), so their
+// descriptors here are the only ones: one HELP and type for one family.
+const sourceHorizon = "horizon"
 
 var (
 	walletUpDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "wallet", "up"),
-		"Whether the last poll of Horizon read the balance and the new payments (1) or not (0). Horizon is polled in the background every pi.poll_interval, not per scrape.",
+		"resonance_wallet_up",
+		"Whether the last poll of Horizon read the balance and the new payments (1) or not (0).",
 		nil, nil,
 	)
 	walletBalanceDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "wallet", "balance_pi"),
-		walletBalanceHelp,
-		nil, horizonSource,
+		"resonance_wallet_balance_pi",
+		"Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).",
+		[]string{"source"}, nil,
 	)
 	walletBalanceTimestampDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "wallet", "balance_timestamp_seconds"),
-		"Unix time the balance resonance_wallet_balance_pi{source=\"horizon\"} was last read. While Horizon is down the last good balance is kept, never replaced by 0: alert on the age of this timestamp.",
+		"resonance_wallet_balance_timestamp_seconds",
+		"Unix time the balance resonance_wallet_balance_pi{source=\"horizon\"} was last read.",
 		nil, nil,
 	)
 	walletPaymentsDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "wallet", "payments_total"),
-		"Successful Pi (native) payments of the wallet read from the chain, by direction (incoming, outgoing); create_account and account_merge count as payments. Resumed from pi.state_file after a restart.",
+		"resonance_wallet_payments_total",
+		"Successful Pi (native) payments of the wallet read from the chain, by direction (incoming, outgoing); create_account and account_merge count as payments.",
 		[]string{"direction"}, nil,
 	)
 	walletUnauthorizedDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "wallet", "unauthorized_transactions_total"),
-		walletUnauthorizedHelp,
-		nil, horizonSource,
+		"resonance_wallet_unauthorized_transactions_total",
+		"Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain).",
+		[]string{"source"}, nil,
 	)
 	walletHorizonErrorsDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(namespace, "wallet", "horizon_errors_total"),
+		"resonance_wallet_horizon_errors_total",
 		"Failed Horizon requests of the wallet collector, by reason: timeout, network, http_429, http_4xx, http_5xx, malformed (a reply that could not be accounted; the cursor stays where it was).",
 		[]string{"reason"}, nil,
 	)
@@ -374,7 +368,7 @@ func (w *walletCollector) Update(ch chan<- prometheus.Metric) error {
 	}
 	ch <- prometheus.MustNewConstMetric(walletPaymentsDesc, prometheus.CounterValue, float64(w.counts.Payments.Incoming), "incoming")
 	ch <- prometheus.MustNewConstMetric(walletPaymentsDesc, prometheus.CounterValue, float64(w.counts.Payments.Outgoing), "outgoing")
-	ch <- prometheus.MustNewConstMetric(walletUnauthorizedDesc, prometheus.CounterValue, float64(w.counts.Unauthorized))
+	ch <- prometheus.MustNewConstMetric(walletUnauthorizedDesc, prometheus.CounterValue, float64(w.counts.Unauthorized), sourceHorizon)
 	if w.polled {
 		up := 0.0
 		if w.up {
@@ -383,7 +377,7 @@ func (w *walletCollector) Update(ch chan<- prometheus.Metric) error {
 		ch <- prometheus.MustNewConstMetric(walletUpDesc, prometheus.GaugeValue, up)
 	}
 	if w.hasBalance {
-		ch <- prometheus.MustNewConstMetric(walletBalanceDesc, prometheus.GaugeValue, w.balance)
+		ch <- prometheus.MustNewConstMetric(walletBalanceDesc, prometheus.GaugeValue, w.balance, sourceHorizon)
 		ch <- prometheus.MustNewConstMetric(walletBalanceTimestampDesc, prometheus.GaugeValue, float64(w.balanceAt.UnixNano())/1e9)
 	}
 	return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/quantum-resonance/telemetry/config"
+	"github.com/quantum-resonance/telemetry/expositiontest"
 )
 
 // Accounts of the fixtures (real ids from Stellar's Horizon documentation).
@@ -282,35 +283,7 @@ func TestWalletExposition(t *testing.T) {
 	w, _ := newTestWallet(t, cfg)
 	w.poll(context.Background())
 
-	want := `
-# HELP resonance_wallet_balance_pi Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).
-# TYPE resonance_wallet_balance_pi gauge
-resonance_wallet_balance_pi{source="horizon"} 9997.6802725
-# HELP resonance_wallet_balance_timestamp_seconds Unix time the balance resonance_wallet_balance_pi{source="horizon"} was last read. While Horizon is down the last good balance is kept, never replaced by 0: alert on the age of this timestamp.
-# TYPE resonance_wallet_balance_timestamp_seconds gauge
-resonance_wallet_balance_timestamp_seconds 1.7957e+09
-# HELP resonance_wallet_horizon_errors_total Failed Horizon requests of the wallet collector, by reason: timeout, network, http_429, http_4xx, http_5xx, malformed (a reply that could not be accounted; the cursor stays where it was).
-# TYPE resonance_wallet_horizon_errors_total counter
-resonance_wallet_horizon_errors_total{reason="http_429"} 0
-resonance_wallet_horizon_errors_total{reason="http_4xx"} 0
-resonance_wallet_horizon_errors_total{reason="http_5xx"} 0
-resonance_wallet_horizon_errors_total{reason="malformed"} 0
-resonance_wallet_horizon_errors_total{reason="network"} 0
-resonance_wallet_horizon_errors_total{reason="timeout"} 0
-# HELP resonance_wallet_payments_total Successful Pi (native) payments of the wallet read from the chain, by direction (incoming, outgoing); create_account and account_merge count as payments. Resumed from pi.state_file after a restart.
-# TYPE resonance_wallet_payments_total counter
-resonance_wallet_payments_total{direction="incoming"} 2
-resonance_wallet_payments_total{direction="outgoing"} 4
-# HELP resonance_wallet_unauthorized_transactions_total Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain).
-# TYPE resonance_wallet_unauthorized_transactions_total counter
-resonance_wallet_unauthorized_transactions_total{source="horizon"} 3
-# HELP resonance_wallet_up Whether the last poll of Horizon read the balance and the new payments (1) or not (0). Horizon is polled in the background every pi.poll_interval, not per scrape.
-# TYPE resonance_wallet_up gauge
-resonance_wallet_up 1
-`
-	if err := testutil.CollectAndCompare(collectorAdapter{w}, strings.NewReader(want)); err != nil {
-		t.Fatal(err)
-	}
+	expositiontest.Compare(t, collectorAdapter{w}, "wallet")
 	for _, q := range f.paymentQueries() {
 		if !strings.Contains(q, "include_failed=false") || !strings.Contains(q, "order=asc") || !strings.Contains(q, "limit=200") {
 			t.Errorf("payments query %q: want order=asc, limit=200, include_failed=false", q)
@@ -513,10 +486,10 @@ func TestWalletHorizonDownKeepsTheLastGoodBalance(t *testing.T) {
 # HELP resonance_wallet_balance_pi Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).
 # TYPE resonance_wallet_balance_pi gauge
 resonance_wallet_balance_pi{source="horizon"} 9997.6802725
-# HELP resonance_wallet_balance_timestamp_seconds Unix time the balance resonance_wallet_balance_pi{source="horizon"} was last read. While Horizon is down the last good balance is kept, never replaced by 0: alert on the age of this timestamp.
+# HELP resonance_wallet_balance_timestamp_seconds Unix time the balance resonance_wallet_balance_pi{source="horizon"} was last read.
 # TYPE resonance_wallet_balance_timestamp_seconds gauge
 resonance_wallet_balance_timestamp_seconds 1.7957e+09
-# HELP resonance_wallet_up Whether the last poll of Horizon read the balance and the new payments (1) or not (0). Horizon is polled in the background every pi.poll_interval, not per scrape.
+# HELP resonance_wallet_up Whether the last poll of Horizon read the balance and the new payments (1) or not (0).
 # TYPE resonance_wallet_up gauge
 resonance_wallet_up 0
 `

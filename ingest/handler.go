@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	commonconfig "github.com/prometheus/common/config"
 
 	"github.com/quantum-resonance/telemetry/config"
@@ -146,6 +147,31 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle(BusinessPath, a.handle(BusinessPath, http.MethodPut, a.ingestBusiness))
 }
 
+// requestMetrics are the ingest API's own metrics, counted by handle. The
+// Store holds and exposes them, so they outlive config reloads.
+type requestMetrics struct {
+	requests *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	accepted *prometheus.CounterVec
+}
+
+func newRequestMetrics() requestMetrics {
+	return requestMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resonance_ingest_requests_total",
+			Help: "Requests to the ingest API, by endpoint and status code.",
+		}, []string{"endpoint", "code"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resonance_ingest_rejected_requests_total",
+			Help: "Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).",
+		}, []string{"reason"}),
+		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resonance_ingest_accepted_items_total",
+			Help: "Log entries, events and business values accepted by the ingest API, by endpoint.",
+		}, []string{"endpoint"}),
+	}
+}
+
 // requestError is a refusal: its status, the reason it is counted under and
 // what the client is told.
 type requestError struct {
@@ -172,8 +198,8 @@ func (a *API) handle(endpoint, method string, ingest func(body []byte) (int, err
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, err := a.serve(method, r, ingest)
 		if err == nil {
-			a.store.accepted.WithLabelValues(endpoint).Add(float64(n))
-			a.store.requests.WithLabelValues(endpoint, "202").Inc()
+			a.store.api.accepted.WithLabelValues(endpoint).Add(float64(n))
+			a.store.api.requests.WithLabelValues(endpoint, "202").Inc()
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusAccepted)
 			_, _ = w.Write(acceptedBody(n))
@@ -183,8 +209,8 @@ func (a *API) handle(endpoint, method string, ingest func(body []byte) (int, err
 		if !errors.As(err, &re) {
 			re = &requestError{code: http.StatusInternalServerError, reason: "internal", msg: err.Error(), index: -1}
 		}
-		a.store.rejected.WithLabelValues(re.reason).Inc()
-		a.store.requests.WithLabelValues(endpoint, strconv.Itoa(re.code)).Inc()
+		a.store.api.rejected.WithLabelValues(re.reason).Inc()
+		a.store.api.requests.WithLabelValues(endpoint, strconv.Itoa(re.code)).Inc()
 		switch re.code {
 		case http.StatusServiceUnavailable:
 			w.Header().Set("Retry-After", RetryAfterSeconds)

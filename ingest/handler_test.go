@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/common/promslog"
 
 	"github.com/quantum-resonance/telemetry/config"
+	"github.com/quantum-resonance/telemetry/expositiontest"
 )
 
 const testKey = "k-current-0123456789"
@@ -147,28 +148,7 @@ func TestLogsSeedPayload(t *testing.T) {
 		t.Run(path, func(t *testing.T) {
 			ta := newTestAPI(t, testKey+"\n", nil)
 			expectStatus(t, ta.do(t, req{method: "POST", path: path, body: seedPayload}), 202, `{"accepted":3}`)
-			compare(t, ta.store, `
-# HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
-# TYPE resonance_log_entries_total counter
-resonance_log_entries_total{level="error",service="quantum-resonance"} 1
-resonance_log_entries_total{level="info",service="quantum-resonance"} 1
-resonance_log_entries_total{level="warning",service="quantum-resonance"} 1
-resonance_log_entries_total{level="critical",service="quantum-resonance-api"} 0
-resonance_log_entries_total{level="debug",service="quantum-resonance-api"} 0
-resonance_log_entries_total{level="error",service="quantum-resonance-api"} 0
-resonance_log_entries_total{level="info",service="quantum-resonance-api"} 0
-resonance_log_entries_total{level="warning",service="quantum-resonance-api"} 0
-# HELP resonance_errors_total Log entries at level ERROR or CRITICAL, by service (seed: error_rate is its rate per minute).
-# TYPE resonance_errors_total counter
-resonance_errors_total{service="quantum-resonance"} 1
-resonance_errors_total{service="quantum-resonance-api"} 0
-# HELP resonance_ingest_requests_total Requests to the ingest API, by endpoint and status code.
-# TYPE resonance_ingest_requests_total counter
-resonance_ingest_requests_total{code="202",endpoint="/api/v1/logs"} 1
-# HELP resonance_ingest_accepted_items_total Log entries, events and business values accepted by the ingest API, by endpoint.
-# TYPE resonance_ingest_accepted_items_total counter
-resonance_ingest_accepted_items_total{endpoint="/api/v1/logs"} 3
-`, "resonance_log_entries_total", "resonance_errors_total", "resonance_ingest_requests_total", "resonance_ingest_accepted_items_total")
+			expositiontest.Compare(t, ta.store, "logs_seed_payload", "resonance_log_entries_total", "resonance_errors_total", "resonance_ingest_requests_total", "resonance_ingest_accepted_items_total")
 		})
 	}
 }
@@ -183,22 +163,7 @@ func TestLogsLevelsAndServiceFallback(t *testing.T) {
 	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body}), 202, `{"accepted":3}`)
 	// No service and no source: the config's service.
 	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: `{"logs":[{"level":"ERROR","message":"x"}]}`}), 202, `{"accepted":1}`)
-	compare(t, ta.store, `
-# HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
-# TYPE resonance_log_entries_total counter
-resonance_log_entries_total{level="critical",service="quantum-resonance-api"} 0
-resonance_log_entries_total{level="critical",service="src"} 1
-resonance_log_entries_total{level="debug",service="quantum-resonance-api"} 0
-resonance_log_entries_total{level="debug",service="src"} 1
-resonance_log_entries_total{level="error",service="quantum-resonance-api"} 1
-resonance_log_entries_total{level="info",service="quantum-resonance-api"} 0
-resonance_log_entries_total{level="warning",service="quantum-resonance-api"} 0
-resonance_log_entries_total{level="warning",service="svc"} 1
-# HELP resonance_errors_total Log entries at level ERROR or CRITICAL, by service (seed: error_rate is its rate per minute).
-# TYPE resonance_errors_total counter
-resonance_errors_total{service="quantum-resonance-api"} 1
-resonance_errors_total{service="src"} 1
-`, "resonance_log_entries_total", "resonance_errors_total")
+	expositiontest.Compare(t, ta.store, "logs_levels_and_service_fallback", "resonance_log_entries_total", "resonance_errors_total")
 }
 
 // An hour is the longest duration taken; the histogram's _sum stays finite.
@@ -291,10 +256,13 @@ func TestBadBatchChangesNothing(t *testing.T) {
 	// Nothing of any rejected batch was applied: the configured service's
 	// pre-initialised log and error series are still 0.
 	for _, name := range []string{"resonance_api_requests_total",
-		"resonance_upstream_requests_total", "resonance_wallet_balance_pi", "resonance_business_last_update_timestamp_seconds"} {
+		"resonance_upstream_requests_total", "resonance_business_last_update_timestamp_seconds"} {
 		if n := testutil.CollectAndCount(ta.store, name); n != 0 {
 			t.Errorf("%s: %d series after rejected batches", name, n)
 		}
+	}
+	if f := ta.store.AppFigures(); f != (AppFigures{}) {
+		t.Errorf("app figures after rejected batches: %+v", f)
 	}
 	compare(t, ta.store, `
 # HELP resonance_errors_total Log entries at level ERROR or CRITICAL, by service (seed: error_rate is its rate per minute).
@@ -540,61 +508,13 @@ func TestEvents(t *testing.T) {
 		{"type":"transaction","status":"failed","authorized":true}
 	]}`
 	expectStatus(t, ta.do(t, req{method: "POST", path: EventsPath, body: body}), 202, `{"accepted":8}`)
-	compare(t, ta.store, `
-# HELP resonance_api_requests_total Requests the app served, from api_request events, by endpoint, method and status code (seed: api_request_count).
-# TYPE resonance_api_requests_total counter
-resonance_api_requests_total{code="200",endpoint="/api/inference",method="OTHER"} 1
-resonance_api_requests_total{code="200",endpoint="/api/inference",method="POST"} 1
-resonance_api_requests_total{code="503",endpoint="/api/inference",method="POST"} 1
-# HELP resonance_upstream_requests_total Calls the app made to upstream services (huggingface, pi_sdk, ...), from upstream_call events, by outcome (ok or error).
-# TYPE resonance_upstream_requests_total counter
-resonance_upstream_requests_total{operation="",outcome="error",upstream="pi_sdk"} 1
-resonance_upstream_requests_total{operation="inference",outcome="ok",upstream="huggingface"} 1
-# HELP resonance_transactions_total Pi transactions reported by the app, by status (seed: transactions_completed is status="completed").
-# TYPE resonance_transactions_total counter
-resonance_transactions_total{status="cancelled"} 0
-resonance_transactions_total{status="completed"} 2
-resonance_transactions_total{status="failed"} 1
-# HELP resonance_wallet_unauthorized_transactions_total Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain).
-# TYPE resonance_wallet_unauthorized_transactions_total counter
-resonance_wallet_unauthorized_transactions_total{source="app"} 1
-# HELP resonance_active_users Distinct users of the app (seed: active_users): the last pushed active_users while fresh, else distinct user values of api_request events in the last 5 minutes.
-# TYPE resonance_active_users gauge
-resonance_active_users 2
-`, "resonance_api_requests_total", "resonance_upstream_requests_total", "resonance_transactions_total",
-		"resonance_wallet_unauthorized_transactions_total", "resonance_active_users")
-	compare(t, ta.store, `
-# HELP resonance_upstream_request_duration_seconds Duration of the app's calls to upstream services, from upstream_call events (seed: huggingface_latency, pi_sdk_latency).
-# TYPE resonance_upstream_request_duration_seconds histogram
-resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="0.05"} 0
-resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="0.1"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="0.25"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="0.5"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="1"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="2"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="3"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="5"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="10"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="20"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="30"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="",upstream="pi_sdk",le="+Inf"} 1
-resonance_upstream_request_duration_seconds_sum{operation="",upstream="pi_sdk"} 0.1
-resonance_upstream_request_duration_seconds_count{operation="",upstream="pi_sdk"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="0.05"} 0
-resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="0.1"} 0
-resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="0.25"} 0
-resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="0.5"} 0
-resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="1"} 0
-resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="2"} 0
-resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="3"} 0
-resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="5"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="10"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="20"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="30"} 1
-resonance_upstream_request_duration_seconds_bucket{operation="inference",upstream="huggingface",le="+Inf"} 1
-resonance_upstream_request_duration_seconds_sum{operation="inference",upstream="huggingface"} 4.2
-resonance_upstream_request_duration_seconds_count{operation="inference",upstream="huggingface"} 1
-`, "resonance_upstream_request_duration_seconds")
+	expositiontest.Compare(t, ta.store, "events", "resonance_api_requests_total", "resonance_upstream_requests_total", "resonance_transactions_total",
+		"resonance_active_users")
+	// Exposed by the ingest collector as resonance_wallet_unauthorized_transactions_total{source="app"}.
+	if got := ta.store.AppFigures().UnauthorizedTransactions; got != 1 {
+		t.Errorf("unauthorized transactions: %v, want 1", got)
+	}
+	expositiontest.Compare(t, ta.store, "events_upstream_duration", "resonance_upstream_request_duration_seconds")
 	// The API histogram: 1.5 s and 2.6 s POSTs either side of the 2 s threshold.
 	if got := testutil.CollectAndCount(ta.store, "resonance_api_request_duration_seconds"); got != 2 {
 		t.Errorf("api duration series: %d, want 2 (POST, OTHER)", got)
@@ -664,21 +584,21 @@ func TestBusinessExpires(t *testing.T) {
 	pushed := float64(ta.clock.Unix())
 	*ta.clock = ta.clock.Add(30 * time.Second)
 	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath, body: `{"mining_boost_active":false}`}), 202, `{"accepted":1}`)
-	names := []string{"resonance_mining_boost_active", "resonance_wallet_balance_pi", "resonance_community_resonance_score", "resonance_business_last_update_timestamp_seconds"}
+	names := []string{"resonance_mining_boost_active", "resonance_community_resonance_score", "resonance_business_last_update_timestamp_seconds"}
 	compare(t, ta.store, fmt.Sprintf(`
 # HELP resonance_business_last_update_timestamp_seconds When business values were last pushed (PUT /api/v1/business), as a Unix time.
 # TYPE resonance_business_last_update_timestamp_seconds gauge
 resonance_business_last_update_timestamp_seconds %v
-# HELP resonance_community_resonance_score Community engagement score 0-100, as last pushed (seed: community_resonance). Absent once older than ingest.business_ttl.
+# HELP resonance_community_resonance_score Community engagement score 0-100, as last pushed (seed: community_resonance).
 # TYPE resonance_community_resonance_score gauge
 resonance_community_resonance_score 37
-# HELP resonance_mining_boost_active Whether the mining boost is active (1) or not (0), as last pushed (seed: mining_boost_active). Absent once older than ingest.business_ttl.
+# HELP resonance_mining_boost_active Whether the mining boost is active (1) or not (0), as last pushed (seed: mining_boost_active).
 # TYPE resonance_mining_boost_active gauge
 resonance_mining_boost_active 0
-# HELP resonance_wallet_balance_pi Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).
-# TYPE resonance_wallet_balance_pi gauge
-resonance_wallet_balance_pi{source="app"} 12.5
 `, pushed+30), names...)
+	if got, want := ta.store.AppFigures().WalletBalance, (Reported{Value: 12.5, Fresh: true}); got != want {
+		t.Errorf("wallet balance: %+v, want %+v", got, want)
+	}
 
 	// 31 s later the first push is past the TTL; the second is not.
 	*ta.clock = ta.clock.Add(31 * time.Second)
@@ -686,30 +606,33 @@ resonance_wallet_balance_pi{source="app"} 12.5
 # HELP resonance_business_last_update_timestamp_seconds When business values were last pushed (PUT /api/v1/business), as a Unix time.
 # TYPE resonance_business_last_update_timestamp_seconds gauge
 resonance_business_last_update_timestamp_seconds %v
-# HELP resonance_mining_boost_active Whether the mining boost is active (1) or not (0), as last pushed (seed: mining_boost_active). Absent once older than ingest.business_ttl.
+# HELP resonance_mining_boost_active Whether the mining boost is active (1) or not (0), as last pushed (seed: mining_boost_active).
 # TYPE resonance_mining_boost_active gauge
 resonance_mining_boost_active 0
 `, pushed+30), names...)
+	if got := ta.store.AppFigures().WalletBalance; got != (Reported{}) {
+		t.Errorf("wallet balance past the TTL: %+v, want none", got)
+	}
 }
 
-// An app on another machine pushes its own start time and memory: the same
-// series as the exporter's process collector, with source="app", expiring
-// with the other business values.
+// An app on another machine pushes its own start time and memory, expiring
+// with the other business values. The ingest collector exposes them in the
+// process collector's families with source="app".
 func TestBusinessProcessFigures(t *testing.T) {
 	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.BusinessTTL = model.Duration(time.Minute) })
 	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath,
 		body: `{"started_at":"2026-11-27T04:00:00.5+01:00","resident_memory_bytes":734003200}`}), 202, `{"accepted":2}`)
-	names := []string{"resonance_process_start_time_seconds", "resonance_process_resident_memory_bytes"}
-	compare(t, ta.store, `
-# HELP resonance_process_resident_memory_bytes Resident memory of the watched service's process in bytes, by who reported it (proc: read by the exporter on the same host; app: pushed as resident_memory_bytes).
-# TYPE resonance_process_resident_memory_bytes gauge
-resonance_process_resident_memory_bytes{source="app"} 7.340032e+08
-# HELP resonance_process_start_time_seconds Start time of the watched service's process, as a Unix time, by who reported it (proc: read by the exporter on the same host; app: pushed as started_at).
-# TYPE resonance_process_start_time_seconds gauge
-resonance_process_start_time_seconds{source="app"} 1.7957484005e+09
-`, names...)
+	f := ta.store.AppFigures()
+	if want := (Reported{Value: 1.7957484005e+09, Fresh: true}); f.ProcessStartTime != want {
+		t.Errorf("start time: %+v, want %+v", f.ProcessStartTime, want)
+	}
+	if want := (Reported{Value: 734003200, Fresh: true}); f.ProcessResidentMemory != want {
+		t.Errorf("resident memory: %+v, want %+v", f.ProcessResidentMemory, want)
+	}
 	*ta.clock = ta.clock.Add(61 * time.Second)
-	compare(t, ta.store, "", names...)
+	if f := ta.store.AppFigures(); f != (AppFigures{}) {
+		t.Errorf("app figures past the TTL: %+v, want none", f)
+	}
 }
 
 func TestCardinalityCap(t *testing.T) {

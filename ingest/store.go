@@ -9,24 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// WalletUnauthorizedHelp is the HELP of
-// resonance_wallet_unauthorized_transactions_total. The wallet collector
-// exposes the same family with source="horizon"; the registry merges the two
-// only when HELP and type are identical, so both use this text.
-const WalletUnauthorizedHelp = "Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain)."
-
-// WalletBalanceHelp is the HELP of resonance_wallet_balance_pi, shared in
-// the same way: {source="app"} here, {source="horizon"} in collector/wallet.go.
-const WalletBalanceHelp = "Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain)."
-
-// ProcessStartTimeHelp and ProcessResidentMemoryHelp are shared with the
-// exporter's process collector ({source="proc"}), so the app's pushed figures
-// ({source="app"}) and the ones read from /proc form one family each.
-const (
-	ProcessStartTimeHelp      = "Start time of the watched service's process, as a Unix time, by who reported it (proc: read by the exporter on the same host; app: pushed as started_at)."
-	ProcessResidentMemoryHelp = "Resident memory of the watched service's process in bytes, by who reported it (proc: read by the exporter on the same host; app: pushed as resident_memory_bytes)."
-)
-
 // Histogram buckets. API requests: around the seed's 2000 ms SlowAPI
 // threshold. Upstream calls: up to 30 s, with 3 s and 5 s for the seed's
 // SlowInference / PiSDKLatencyHigh / HuggingFaceLatencyHigh thresholds.
@@ -68,6 +50,7 @@ type Store struct {
 	users                                          *activeUsers
 	business                                       [numBusiness]businessValue
 	lastPush                                       time.Time
+	unauthorized                                   float64 // see AppFigures
 
 	logEntries     *prometheus.CounterVec
 	errors         *prometheus.CounterVec
@@ -76,15 +59,12 @@ type Store struct {
 	upRequests     *prometheus.CounterVec
 	upDuration     *prometheus.HistogramVec
 	transactions   *prometheus.CounterVec
-	unauthorized   prometheus.Counter
 	overflow       *prometheus.CounterVec
 	usersUntracked prometheus.Counter
 
-	// Self-metrics of the ingest API, incremented by the handlers and the
-	// Loki forwarder.
-	requests   *prometheus.CounterVec
-	rejected   *prometheus.CounterVec
-	accepted   *prometheus.CounterVec
+	// Self-metrics of the ingest API: the handlers' (see handler.go) and
+	// the Loki forwarder's, kept here to outlive reloads.
+	api        requestMetrics
 	lokiSent   prometheus.Counter
 	lokiDrop   *prometheus.CounterVec
 	lokiErrors prometheus.Counter
@@ -107,6 +87,54 @@ type businessValue struct {
 	at time.Time // zero: never pushed
 }
 
+// fresh reports whether b was pushed less than ttl ago.
+func (b businessValue) fresh(now time.Time, ttl time.Duration) bool {
+	return !b.at.IsZero() && now.Sub(b.at) < ttl
+}
+
+// AppFigures are the app's own reports of figures the exporter also reads
+// elsewhere: the wallet's balance and unauthorized transactions (from the
+// chain) and the app's process start time and memory (from /proc). Each
+// pair forms one family, labelled source="app" here, and the collector that
+// reads the other side owns its descriptor; the ingest collector exposes
+// these values with it.
+type AppFigures struct {
+	WalletBalance         Reported
+	ProcessStartTime      Reported // Unix time
+	ProcessResidentMemory Reported // bytes
+	// UnauthorizedTransactions counts transaction events with
+	// authorized=false since the exporter started.
+	UnauthorizedTransactions float64
+}
+
+// Reported is a pushed business value. Fresh is false until it is pushed
+// and once it is older than ingest.business_ttl: then it is not exposed.
+type Reported struct {
+	Value float64
+	Fresh bool
+}
+
+// AppFigures returns the app's reports of figures the exporter also reads
+// elsewhere.
+func (s *Store) AppFigures() AppFigures {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	reported := func(k businessKind) Reported {
+		b := s.business[k]
+		if !b.fresh(now, s.limits.BusinessTTL) {
+			return Reported{}
+		}
+		return Reported{Value: b.v, Fresh: true}
+	}
+	return AppFigures{
+		WalletBalance:            reported(bizWalletBalance),
+		ProcessStartTime:         reported(bizStartedAt),
+		ProcessResidentMemory:    reported(bizResidentMemory),
+		UnauthorizedTransactions: s.unauthorized,
+	}
+}
+
 var (
 	activeUsersDesc = prometheus.NewDesc("resonance_active_users",
 		"Distinct users of the app (seed: active_users): the last pushed active_users while fresh, else distinct user values of api_request events in the last 5 minutes.",
@@ -114,21 +142,12 @@ var (
 	businessDescs = [numBusiness]*prometheus.Desc{
 		bizActiveUsers: activeUsersDesc,
 		bizMiningBoost: prometheus.NewDesc("resonance_mining_boost_active",
-			"Whether the mining boost is active (1) or not (0), as last pushed (seed: mining_boost_active). Absent once older than ingest.business_ttl.",
+			"Whether the mining boost is active (1) or not (0), as last pushed (seed: mining_boost_active).",
 			nil, nil),
-		// Labelled like the wallet collector's {source="horizon"} series of
-		// the same family; absent once older than ingest.business_ttl.
-		bizWalletBalance: prometheus.NewDesc("resonance_wallet_balance_pi",
-			WalletBalanceHelp, nil, prometheus.Labels{"source": "app"}),
 		bizCommunity: prometheus.NewDesc("resonance_community_resonance_score",
-			"Community engagement score 0-100, as last pushed (seed: community_resonance). Absent once older than ingest.business_ttl.",
+			"Community engagement score 0-100, as last pushed (seed: community_resonance).",
 			nil, nil),
-		// The app's own process figures, for an app the exporter cannot
-		// see in /proc; {source="proc"} in collector/process.go.
-		bizStartedAt: prometheus.NewDesc("resonance_process_start_time_seconds",
-			ProcessStartTimeHelp, nil, prometheus.Labels{"source": "app"}),
-		bizResidentMemory: prometheus.NewDesc("resonance_process_resident_memory_bytes",
-			ProcessResidentMemoryHelp, nil, prometheus.Labels{"source": "app"}),
+		// bizWalletBalance, bizStartedAt, bizResidentMemory: see AppFigures.
 	}
 	lastUpdateDesc = prometheus.NewDesc("resonance_business_last_update_timestamp_seconds",
 		"When business values were last pushed (PUT /api/v1/business), as a Unix time.",
@@ -177,11 +196,6 @@ func NewStore(limits Limits) *Store {
 		}, []string{"upstream", "operation"}),
 		transactions: counter("resonance_transactions_total",
 			"Pi transactions reported by the app, by status (seed: transactions_completed is status=\"completed\").", "status"),
-		unauthorized: prometheus.NewCounter(prometheus.CounterOpts{
-			Name:        "resonance_wallet_unauthorized_transactions_total",
-			Help:        WalletUnauthorizedHelp,
-			ConstLabels: prometheus.Labels{"source": "app"},
-		}),
 		overflow: counter("resonance_ingest_label_values_overflow_total",
 			"Pushed values folded into \"other\" because the label already had ingest.max_label_values distinct values, or (label=\"series\") the metric already had ingest.max_series_per_metric label combinations; by metric and label.", "metric", "label"),
 		usersUntracked: prometheus.NewCounter(prometheus.CounterOpts{
@@ -189,12 +203,7 @@ func NewStore(limits Limits) *Store {
 			Help: "User sightings the exact active-user tracker had no room for; resonance_active_users is then a HyperLogLog estimate.",
 		}),
 
-		requests: counter("resonance_ingest_requests_total",
-			"Requests to the ingest API, by endpoint and status code.", "endpoint", "code"),
-		rejected: counter("resonance_ingest_rejected_requests_total",
-			"Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).", "reason"),
-		accepted: counter("resonance_ingest_accepted_items_total",
-			"Log entries, events and business values accepted by the ingest API, by endpoint.", "endpoint"),
+		api: newRequestMetrics(),
 		lokiSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "resonance_ingest_loki_sent_entries_total",
 			Help: "Log entries forwarded to Loki and acknowledged by it.",
@@ -360,7 +369,7 @@ func (s *Store) AddEvents(b *EventBatch) {
 		case EventTransaction:
 			s.transactions.WithLabelValues(e.TxStatus).Inc()
 			if e.Authorized != nil && !*e.Authorized {
-				s.unauthorized.Inc()
+				s.unauthorized++
 			}
 		}
 	}
@@ -425,12 +434,13 @@ func (s *Store) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector: the app's metrics and the
-// ingest API's own.
+// ingest API's own, except AppFigures, which belong to other sources'
+// families.
 func (s *Store) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range []prometheus.Collector{
 		s.logEntries, s.errors, s.apiRequests, s.apiDuration, s.upRequests, s.upDuration,
-		s.transactions, s.unauthorized, s.overflow, s.usersUntracked,
-		s.requests, s.rejected, s.accepted, s.lokiSent, s.lokiDrop, s.lokiErrors,
+		s.transactions, s.overflow, s.usersUntracked,
+		s.api.requests, s.api.rejected, s.api.accepted, s.lokiSent, s.lokiDrop, s.lokiErrors,
 	} {
 		c.Collect(ch)
 	}
@@ -447,10 +457,10 @@ func (s *Store) Collect(ch chan<- prometheus.Metric) {
 		windowUsers = estimate()
 	}
 
-	fresh := func(b businessValue) bool { return !b.at.IsZero() && now.Sub(b.at) < ttl }
+	fresh := func(b businessValue) bool { return b.fresh(now, ttl) }
 	for k, b := range biz {
-		if k == int(bizActiveUsers) {
-			continue
+		if businessDescs[k] == nil || k == int(bizActiveUsers) {
+			continue // see AppFigures
 		}
 		if fresh(b) {
 			ch <- prometheus.MustNewConstMetric(businessDescs[k], prometheus.GaugeValue, b.v)

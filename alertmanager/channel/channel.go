@@ -33,6 +33,30 @@ type Message struct {
 	// Edit, when set, is the channel's id of a message this one replaces
 	// (Discord's edit on resolve) instead of being posted.
 	Edit string
+	// Truncated are the payload fields whose text was cut to the channel's
+	// limit, one entry per cut text; nil when nothing was cut.
+	Truncated Truncations
+}
+
+// Truncating is a Formatter that may cut texts to its channel's limits:
+// TruncatableFields names every field it may put in Message.Truncated, so
+// that the relay exposes their counters from 0.
+type Truncating interface {
+	TruncatableFields() []string
+}
+
+// Truncations are the payload fields cut to fit a channel, named after the
+// payload ("embed.description", "text"): the relay counts them by target
+// and field in resonance_relay_truncated_total.
+type Truncations []string
+
+// Truncate is Truncate, recording field in t when s was cut.
+func (t *Truncations) Truncate(field, s string, limit int) string {
+	out, cut := Truncate(s, limit)
+	if cut {
+		*t = append(*t, field)
+	}
+	return out
 }
 
 // Formatter turns an Alertmanager notification into channel messages.
@@ -75,24 +99,25 @@ const (
 // Ellipsis marks text cut to fit a limit.
 const Ellipsis = "…"
 
-// Truncate cuts s to at most max runes, ending with Ellipsis when cut.
-// Discord and Slack count characters, not bytes; counting runes never splits
-// a UTF-8 sequence (Alertmanager's notify.TruncateInRunes does the same).
-func Truncate(s string, limit int) string {
+// Truncate cuts s to at most limit runes, ending with Ellipsis when cut,
+// and reports whether it cut. Discord and Slack count characters, not bytes;
+// counting runes never splits a UTF-8 sequence (Alertmanager's
+// notify.TruncateInRunes does the same).
+func Truncate(s string, limit int) (string, bool) {
 	if limit <= 0 {
-		return ""
+		return "", s != ""
 	}
 	if len(s) <= limit || utf8.RuneCountInString(s) <= limit {
-		return s
+		return s, false
 	}
 	n := 0
 	for i := range s {
 		if n == limit-1 {
-			return s[:i] + Ellipsis
+			return s[:i] + Ellipsis, true
 		}
 		n++
 	}
-	return s
+	return s, false
 }
 
 // Len is the length of s in runes, as the channels count it.

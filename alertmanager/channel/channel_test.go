@@ -20,25 +20,43 @@ func TestTruncate(t *testing.T) {
 		in   string
 		max  int
 		want string
+		cut  bool
 	}{
-		{"short", 10, "short"},
-		{"exactly10!", 10, "exactly10!"},
-		{"eleven chars", 10, "eleven ch…"},
-		{"ääääää", 4, "äää…"}, // runes, not bytes: no split UTF-8
-		{"🚨🚨🚨", 2, "🚨…"},
-		{"abc", 0, ""},
+		{"short", 10, "short", false},
+		{"exactly10!", 10, "exactly10!", false},
+		{"eleven chars", 10, "eleven ch…", true},
+		{"ääääää", 4, "äää…", true}, // runes, not bytes: no split UTF-8
+		{"ääää", 4, "ääää", false},  // 8 bytes, 4 runes: fits
+		{"🚨🚨🚨", 2, "🚨…", true},
+		{"abc", 0, "", true},
+		{"", 0, "", false},
 	} {
-		got := channel.Truncate(c.in, c.max)
-		if got != c.want {
-			t.Errorf("channel.Truncate(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
+		got, cut := channel.Truncate(c.in, c.max)
+		if got != c.want || cut != c.cut {
+			t.Errorf("channel.Truncate(%q, %d) = %q, %v; want %q, %v", c.in, c.max, got, cut, c.want, c.cut)
 		}
 		if channel.Len(got) > c.max {
 			t.Errorf("channel.Truncate(%q, %d) has %d runes", c.in, c.max, channel.Len(got))
 		}
 	}
 	long := strings.Repeat("x", 5000)
-	if got := channel.Truncate(long, 4096); channel.Len(got) != 4096 || !strings.HasSuffix(got, channel.Ellipsis) {
-		t.Errorf("long text: %d runes, suffix %q", channel.Len(got), got[len(got)-5:])
+	if got, cut := channel.Truncate(long, 4096); channel.Len(got) != 4096 || !strings.HasSuffix(got, channel.Ellipsis) || !cut {
+		t.Errorf("long text: %d runes, suffix %q, cut %v", channel.Len(got), got[len(got)-5:], cut)
+	}
+}
+
+// Truncations records one entry per cut text and stays nil (no allocation)
+// while nothing is cut.
+func TestTruncationsRecordCutFields(t *testing.T) {
+	var cut channel.Truncations
+	if got := cut.Truncate("embed.title", "fits", 10); got != "fits" || cut != nil {
+		t.Fatalf("uncut text: %q, recorded %v", got, cut)
+	}
+	cut.Truncate("embed.description", "far too long", 5)
+	cut.Truncate("embed.fields", "also too long", 5)
+	cut.Truncate("embed.title", "fits", 10)
+	if want := (channel.Truncations{"embed.description", "embed.fields"}); !slices.Equal(cut, want) {
+		t.Errorf("recorded %q, want %q", cut, want)
 	}
 }
 

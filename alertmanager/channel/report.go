@@ -124,7 +124,8 @@ func SplitText(text string, limit int) []string {
 		if strings.HasPrefix(line, fence) {
 			inCode = !inCode
 		}
-		cur.WriteString(Truncate(line, limit-2*len(fence)-2))
+		line, _ = Truncate(line, limit-2*len(fence)-2) // reports are ours: not counted
+		cur.WriteString(line)
 		cur.WriteByte('\n')
 	}
 	if s := strings.TrimRight(cur.String(), "\n"); s != "" {

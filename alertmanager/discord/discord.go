@@ -35,6 +35,14 @@ const (
 	MaxFieldValue       = 1024
 )
 
+// Payload fields named in channel.Message.Truncated when their text was cut.
+const (
+	FieldContent          = "content"
+	FieldEmbedTitle       = "embed.title"
+	FieldEmbedDescription = "embed.description"
+	FieldEmbedFields      = "embed.fields" // any field value of an embed
+)
+
 // Embed colours. Critical is the seed's red; resolved is the green of
 // Alertmanager's own Discord notifier (0x2ECC71); unknown severities grey.
 const (
@@ -101,6 +109,11 @@ func New(opts Options) (*Formatter, error) {
 	return &Formatter{opts: opts}, nil
 }
 
+// TruncatableFields implements channel.Truncating.
+func (f *Formatter) TruncatableFields() []string {
+	return []string{FieldContent, FieldEmbedTitle, FieldEmbedDescription, FieldEmbedFields}
+}
+
 // Format implements channel.Formatter.
 func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, error) {
 	if len(data.Alerts) == 0 {
@@ -113,9 +126,17 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, er
 
 	alerts := channel.Pointers(data)
 	embeds := make([]Embed, len(alerts))
+	var cuts []channel.Truncations // by embed; made on the first cut
 	for i, a := range alerts {
-		if embeds[i], err = f.embed(data, a); err != nil {
+		var cut channel.Truncations
+		if embeds[i], cut, err = f.embed(data, a); err != nil {
 			return nil, err
+		}
+		if cut != nil {
+			if cuts == nil {
+				cuts = make([]channel.Truncations, len(alerts))
+			}
+			cuts[i] = cut
 		}
 	}
 
@@ -124,15 +145,21 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, er
 	start := 0
 	for i, part := range parts {
 		mentioned := f.opts.MentionRole != "" && anyCriticalFiring(alerts[start:start+len(part)])
+		var cut channel.Truncations
 		msg := Message{
-			Content:         content(headline, i, len(parts), mentioned, f.opts.MentionRole),
+			Content:         content(headline, i, len(parts), mentioned, f.opts.MentionRole, &cut),
 			Embeds:          part,
 			AllowedMentions: AllowedMentions{Parse: []string{}},
+		}
+		if cuts != nil {
+			for _, c := range cuts[start : start+len(part)] {
+				cut = append(cut, c...)
+			}
 		}
 		if mentioned {
 			msg.AllowedMentions.Roles = []string{f.opts.MentionRole}
 		}
-		out = append(out, channel.Message{Body: channel.EncodeJSON(msg.appendJSON), Alerts: channel.Identities(alerts[start : start+len(part)])})
+		out = append(out, channel.Message{Body: channel.EncodeJSON(msg.appendJSON), Alerts: channel.Identities(alerts[start : start+len(part)]), Truncated: cut})
 		start += len(part)
 	}
 	return out, nil
@@ -185,7 +212,7 @@ func headline(data *template.Data) string {
 
 // content is the headline of message part i of n, with the role mention and
 // the part number, within Discord's 2000 characters.
-func content(headline string, i, n int, mention bool, role string) string {
+func content(headline string, i, n int, mention bool, role string, cut *channel.Truncations) string {
 	prefix, suffix := "", ""
 	if mention {
 		prefix = "<@&" + role + "> "
@@ -194,7 +221,7 @@ func content(headline string, i, n int, mention bool, role string) string {
 		suffix = fmt.Sprintf(" (%d/%d)", i+1, n)
 	}
 	room := MaxContent - channel.Len(prefix) - channel.Len(suffix)
-	return prefix + channel.Truncate(headline, room) + suffix
+	return prefix + cut.Truncate(FieldContent, headline, room) + suffix
 }
 
 func anyCriticalFiring(alerts []*template.Alert) bool {
@@ -207,31 +234,33 @@ func anyCriticalFiring(alerts []*template.Alert) bool {
 }
 
 // embed renders one alert within the per-embed limits and small enough that
-// it always fits a message alone (MaxEmbedsTotalChars).
-func (f *Formatter) embed(data *template.Data, a *template.Alert) (Embed, error) {
+// it always fits a message alone (MaxEmbedsTotalChars), with the fields it
+// cut to fit.
+func (f *Formatter) embed(data *template.Data, a *template.Alert) (Embed, channel.Truncations, error) {
 	title, err := f.opts.Templates.RenderTitle(data, a, channel.Title(a))
 	if err != nil {
-		return Embed{}, fmt.Errorf("title template: %w", err)
+		return Embed{}, nil, fmt.Errorf("title template: %w", err)
 	}
 	description, err := f.opts.Templates.RenderDescription(data, a, channel.Description(a))
 	if err != nil {
-		return Embed{}, fmt.Errorf("description template: %w", err)
+		return Embed{}, nil, fmt.Errorf("description template: %w", err)
 	}
+	var cut channel.Truncations
 	if a.Status == channel.StatusResolved {
 		title = "[RESOLVED] " + title
 	}
 	e := Embed{
-		Title:     channel.Truncate(title, MaxTitle),
+		Title:     cut.Truncate(FieldEmbedTitle, title, MaxTitle),
 		URL:       embedURL(a.GeneratorURL),
 		Color:     color(a),
 		Timestamp: channel.FormatTime(channel.EventTime(a)),
-		Fields:    fields(f.opts.Defaults, data, a),
+		Fields:    fields(f.opts.Defaults, data, a, &cut),
 	}
 	// Field values are capped well below their limits (see fields), so the
 	// description always has at least 6000-256-~2000 characters of room.
 	room := MaxEmbedsTotalChars - embedChars(e)
-	e.Description = channel.Truncate(description, min(MaxDescription, room))
-	return e, nil
+	e.Description = cut.Truncate(FieldEmbedDescription, description, min(MaxDescription, room))
+	return e, cut, nil
 }
 
 func color(a *template.Alert) int {
@@ -253,8 +282,8 @@ func color(a *template.Alert) int {
 // needs next: severity, value against threshold, instance and links. Each
 // short value is capped at 256 characters and the links at 1024, so all of
 // them stay under 2000 characters together.
-func fields(d channel.Defaults, data *template.Data, a *template.Alert) []Field {
-	short := func(s string) string { return channel.Truncate(s, MaxFieldName) }
+func fields(d channel.Defaults, data *template.Data, a *template.Alert, cut *channel.Truncations) []Field {
+	short := func(s string) string { return cut.Truncate(FieldEmbedFields, s, MaxFieldName) }
 	fs := []Field{
 		{Name: "Service", Value: short(orDash(d.ServiceOf(a))), Inline: true},
 		{Name: "Time", Value: channel.FormatTime(channel.EventTime(a)), Inline: true},

@@ -3,6 +3,7 @@ package discord_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -202,4 +203,62 @@ func hasFieldContaining(e discord.Embed, name, part string) bool {
 
 func BenchmarkFormat(b *testing.B) {
 	channeltest.BenchmarkFormat(b, channeltest.New(b, discord.New, discord.Options{Defaults: channeltest.Defaults}))
+}
+
+// Each message names the payload fields it cut, once per cut text, for the
+// relay's resonance_relay_truncated_total; a message that fits names none.
+func TestTruncatedFieldsNamed(t *testing.T) {
+	cuts := func(t *testing.T, opts discord.Options, data *template.Data) []channel.Truncations {
+		t.Helper()
+		msgs, _ := channeltest.Format[discord.Message](t, channeltest.New(t, discord.New, opts), data, "")
+		out := make([]channel.Truncations, len(msgs))
+		for i, m := range msgs {
+			out[i] = m.Truncated
+		}
+		return out
+	}
+	if got := cuts(t, discord.Options{Defaults: channeltest.Defaults}, channeltest.SeedData()); len(got) != 1 || got[0] != nil {
+		t.Errorf("seed notification: truncated %q, want nothing", got)
+	}
+
+	a := channeltest.SeedAlert()
+	a.Annotations["description"] = strings.Repeat("D", discord.MaxDescription+1)
+	if got := cuts(t, discord.Options{}, channeltest.Group(a)); len(got) != 1 || !slices.Equal(got[0], channel.Truncations{"embed.description"}) {
+		t.Errorf("long description: truncated %q, want [embed.description]", got)
+	}
+
+	a = channeltest.SeedAlert()
+	a.Annotations["summary"] = strings.Repeat("S", discord.MaxTitle+1)
+	a.Labels["instance"] = strings.Repeat("i", discord.MaxFieldName)
+	tmpl := &channel.Templates{Headline: strings.Repeat("H", discord.MaxContent+1)}
+	if err := tmpl.Compile(); err != nil {
+		t.Fatal(err)
+	}
+	want := channel.Truncations{"content", "embed.title", "embed.fields"}
+	if got := cuts(t, discord.Options{Templates: tmpl}, channeltest.Group(a)); len(got) != 1 || !slices.Equal(got[0], want) {
+		t.Errorf("long headline, title and label: truncated %q, want %q", got, want)
+	}
+
+	// Split over several messages, each message names its own embeds' cuts.
+	alerts := make([]template.Alert, 12)
+	for i := range alerts {
+		a := channeltest.SeedAlert()
+		a.Labels["instance"] = fmt.Sprint(i)
+		a.Annotations["description"] = strings.Repeat("D", 10000)
+		alerts[i] = a
+	}
+	msgs := cuts(t, discord.Options{}, channeltest.Group(alerts...))
+	if len(msgs) < 2 {
+		t.Fatalf("12 long alerts fit %d message(s)", len(msgs))
+	}
+	total := 0
+	for i, m := range msgs {
+		if len(m) == 0 || slices.ContainsFunc(m, func(f string) bool { return f != "embed.description" }) {
+			t.Errorf("message %d: truncated %q, want only embed.description", i, m)
+		}
+		total += len(m)
+	}
+	if total != len(alerts) {
+		t.Errorf("%d descriptions counted as cut, want %d", total, len(alerts))
+	}
 }

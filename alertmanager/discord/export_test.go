@@ -8,5 +8,6 @@ import "github.com/prometheus/alertmanager/template"
 func (m *Message) AppendJSON(b []byte) []byte { return m.appendJSON(b) }
 
 func (f *Formatter) Embed(data *template.Data, a *template.Alert) (Embed, error) {
-	return f.embed(data, a)
+	e, _, err := f.embed(data, a)
+	return e, err
 }

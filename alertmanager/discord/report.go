@@ -44,7 +44,8 @@ type attachment struct {
 // one embed per section (sections longer than an embed's description
 // continue in the next embed), then one embed per chart showing its
 // attached PNG. Messages are split at Discord's limits; a chart never
-// travels without its file.
+// travels without its file. Cuts are not counted: the report's texts are
+// the relay's own, not an alert's.
 func (f *Formatter) FormatReport(r *channel.Report) ([]channel.Post, error) {
 	var embeds []reportEmbed
 	var files []*channel.File
@@ -54,7 +55,8 @@ func (f *Formatter) FormatReport(r *channel.Report) ([]channel.Post, error) {
 			if i > 0 {
 				title += " (continued)"
 			}
-			embeds = append(embeds, reportEmbed{Title: channel.Truncate(orTitle(title, r.Title), MaxTitle), Description: piece, Color: ColorInfo})
+			title, _ = channel.Truncate(orTitle(title, r.Title), MaxTitle)
+			embeds = append(embeds, reportEmbed{Title: title, Description: piece, Color: ColorInfo})
 			files = append(files, nil)
 		}
 	}
@@ -63,7 +65,8 @@ func (f *Formatter) FormatReport(r *channel.Report) ([]channel.Post, error) {
 		if len(c.Data) > MaxFileBytes {
 			return nil, fmt.Errorf("chart %s is %d bytes, over Discord's %d", c.Name, len(c.Data), MaxFileBytes)
 		}
-		embeds = append(embeds, reportEmbed{Title: channel.Truncate(c.Title, MaxTitle), Color: ColorInfo, Image: &image{URL: "attachment://" + c.Name}})
+		title, _ := channel.Truncate(c.Title, MaxTitle)
+		embeds = append(embeds, reportEmbed{Title: title, Color: ColorInfo, Image: &image{URL: "attachment://" + c.Name}})
 		files = append(files, c)
 	}
 
@@ -79,7 +82,7 @@ func (f *Formatter) FormatReport(r *channel.Report) ([]channel.Post, error) {
 			return nil
 		}
 		if len(posts) == 0 {
-			cur.Content = channel.Truncate(r.Title, MaxContent)
+			cur.Content, _ = channel.Truncate(r.Title, MaxContent)
 		}
 		cur.AllowedMentions = AllowedMentions{Parse: []string{}}
 		body, err := channel.Marshal(cur)
@@ -104,7 +107,8 @@ func (f *Formatter) FormatReport(r *channel.Report) ([]channel.Post, error) {
 			}
 		}
 		if file != nil {
-			cur.Attachments = append(cur.Attachments, attachment{ID: len(curFile), Filename: file.Name, Description: channel.Truncate(file.Title, 1024)})
+			description, _ := channel.Truncate(file.Title, 1024)
+			cur.Attachments = append(cur.Attachments, attachment{ID: len(curFile), Filename: file.Name, Description: description})
 			curFile = append(curFile, *file)
 			bytes += fileBytes
 		}

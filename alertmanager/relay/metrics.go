@@ -39,6 +39,7 @@ type metrics struct {
 	attempts             *prometheus.CounterVec
 	alerts               *prometheus.CounterVec
 	rejected             *prometheus.CounterVec
+	truncated            *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, dedupEntries func() float64) *metrics {
@@ -69,12 +70,16 @@ func newMetrics(reg prometheus.Registerer, dedupEntries func() float64) *metrics
 			Name: "resonance_relay_alerts_total",
 			Help: "Alerts received, by target and status (firing, resolved).",
 		}, []string{"target", "status"}),
+		truncated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resonance_relay_truncated_total",
+			Help: "Texts of delivered messages cut to the channel's limits, by target and payload field.",
+		}, []string{"target", "field"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resonance_relay_webhook_requests_rejected_total",
 			Help: "Webhook requests refused before delivery, by reason (method, unauthorized, unknown_target, too_large, bad_payload).",
 		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.notifications, m.notificationDuration, m.messages, m.messageDuration, m.attempts, m.alerts, m.rejected,
+	reg.MustRegister(m.notifications, m.notificationDuration, m.messages, m.messageDuration, m.attempts, m.alerts, m.rejected, m.truncated,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "resonance_relay_dedup_entries",
 			Help: "Delivered messages remembered to avoid sending them again when Alertmanager retries.",
@@ -94,4 +99,5 @@ func (m *metrics) forget(target string) {
 	m.messageDuration.DeletePartialMatch(l)
 	m.attempts.DeletePartialMatch(l)
 	m.alerts.DeletePartialMatch(l)
+	m.truncated.DeletePartialMatch(l)
 }

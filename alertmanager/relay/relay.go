@@ -132,6 +132,13 @@ func (r *Relay) Apply(cfg *Config) error {
 			}
 		}
 	}
+	for name, t := range next.targets {
+		if tf, ok := t.formatter.(channel.Truncating); ok {
+			for _, field := range tf.TruncatableFields() {
+				r.metrics.truncated.WithLabelValues(name, field)
+			}
+		}
+	}
 	for _, t := range cfg.Targets {
 		r.logger.Info("Relay target", "target", t.Name, "type", t.Type, "format", t.format(), "path", t.Path,
 			"templates", !t.Templates.Empty())
@@ -266,6 +273,7 @@ func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, g
 	var rejected *RejectedError
 	switch {
 	case err == nil:
+		r.countTruncated(t.name, m, i, total, logger)
 	case errors.As(err, &rejected):
 		outcome = messageRejected
 		// Logged once per message, not per attempt, with the channel's
@@ -278,6 +286,19 @@ func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, g
 	r.metrics.messages.WithLabelValues(t.name, outcome).Inc()
 	r.metrics.messageDuration.WithLabelValues(t.name, outcome).Observe(time.Since(began).Seconds())
 	return outcome, err
+}
+
+// countTruncated counts the texts a delivered message had cut to fit its
+// channel. Counted on delivery, so a message Alertmanager's retry finds
+// already delivered is not counted again.
+func (r *Relay) countTruncated(target string, m channel.Message, i, total int, logger *slog.Logger) {
+	if len(m.Truncated) == 0 {
+		return
+	}
+	for _, field := range m.Truncated {
+		r.metrics.truncated.WithLabelValues(target, field).Inc()
+	}
+	logger.Debug("Message text cut to the channel's limits", "message", i+1, "of", total, "fields", []string(m.Truncated))
 }
 
 // ServeHTTP handles POST /webhook/{target}; the mux must bind the {target}

@@ -8,5 +8,6 @@ import "github.com/prometheus/alertmanager/template"
 func (m *Message) AppendJSON(b []byte) []byte { return m.appendJSON(b) }
 
 func (f *Formatter) Blocks(data *template.Data, a *template.Alert) ([]Block, error) {
-	return f.blocks(data, a)
+	blocks, _, err := f.blocks(data, a)
+	return blocks, err
 }

@@ -22,7 +22,7 @@ func (f *Formatter) FormatReport(r *channel.Report) ([]channel.Post, error) {
 			blocks = append(blocks, Block{Type: "section", Text: &Text{Type: "mrkdwn", Text: piece}})
 		}
 	}
-	text := channel.Truncate(r.Title, MaxText)
+	text, _ := channel.Truncate(r.Title, MaxText) // the relay's own text: not counted
 	var posts []channel.Post
 	for start := 0; start < len(blocks) || start == 0; start += MaxBlocks {
 		part := blocks[start:min(start+MaxBlocks, len(blocks))]

@@ -33,6 +33,12 @@ const (
 	MaxBlocksChars = 12000
 )
 
+// Payload fields named in channel.Message.Truncated when their text was cut.
+const (
+	FieldText   = "text"
+	FieldBlocks = "blocks" // any text of a section block
+)
+
 // Message is the body of an incoming-webhook request.
 type Message struct {
 	Text   string  `json:"text"`
@@ -64,6 +70,9 @@ type Formatter struct{ opts Options }
 // New returns a formatter; the templates must already be compiled.
 func New(opts Options) (*Formatter, error) { return &Formatter{opts: opts}, nil }
 
+// TruncatableFields implements channel.Truncating.
+func (f *Formatter) TruncatableFields() []string { return []string{FieldText, FieldBlocks} }
+
 // Format implements channel.Formatter. Alerts are packed in order into
 // messages within MaxBlocks blocks and MaxBlocksChars characters of block
 // text; every alert fits a message alone.
@@ -82,12 +91,13 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, er
 	type part struct {
 		blocks []Block
 		alerts []*template.Alert
+		cut    channel.Truncations
 	}
 	var parts []part
 	var cur part
 	chars := 0
 	for _, a := range channel.Pointers(data) {
-		blocks, err := f.blocks(data, a)
+		blocks, cut, err := f.blocks(data, a)
 		if err != nil {
 			return nil, err
 		}
@@ -98,13 +108,14 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, er
 		}
 		cur.blocks = append(cur.blocks, blocks...)
 		cur.alerts = append(cur.alerts, a)
+		cur.cut = append(cur.cut, cut...)
 		chars += n
 	}
 	parts = append(parts, cur)
 	out := make([]channel.Message, 0, len(parts))
 	for i, p := range parts {
-		msg := Message{Text: partText(text, i, len(parts)), Blocks: p.blocks}
-		out = append(out, channel.Message{Body: channel.EncodeJSON(msg.appendJSON), Alerts: channel.Identities(p.alerts)})
+		msg := Message{Text: partText(text, i, len(parts), &p.cut), Blocks: p.blocks}
+		out = append(out, channel.Message{Body: channel.EncodeJSON(msg.appendJSON), Alerts: channel.Identities(p.alerts), Truncated: p.cut})
 	}
 	return out, nil
 }
@@ -155,44 +166,47 @@ func headline(data *template.Data) string {
 	return s
 }
 
-func partText(text string, i, n int) string {
+func partText(text string, i, n int, cut *channel.Truncations) string {
 	suffix := ""
 	if n > 1 {
 		suffix = fmt.Sprintf(" (%d/%d)", i+1, n)
 	}
-	return channel.Truncate(text, MaxText-channel.Len(suffix)) + suffix
+	return cut.Truncate(FieldText, text, MaxText-channel.Len(suffix)) + suffix
 }
 
-// blocks renders one alert as its two sections.
-func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, error) {
+// blocks renders one alert as its two sections, with a FieldBlocks entry
+// for each text it cut to fit.
+func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, channel.Truncations, error) {
 	title, err := f.opts.Templates.RenderTitle(data, a, channel.Title(a))
 	if err != nil {
-		return nil, fmt.Errorf("title template: %w", err)
+		return nil, nil, fmt.Errorf("title template: %w", err)
 	}
 	description, err := f.opts.Templates.RenderDescription(data, a, channel.Description(a))
 	if err != nil {
-		return nil, fmt.Errorf("description template: %w", err)
+		return nil, nil, fmt.Errorf("description template: %w", err)
 	}
+	var cut channel.Truncations
+	truncate := func(s string, limit int) string { return cut.Truncate(FieldBlocks, s, limit) }
 	if a.Status == channel.StatusResolved {
 		title = "[RESOLVED] " + title
 	}
 	var b strings.Builder
-	b.WriteString("*" + escape(channel.Truncate(title, 256)) + "*")
+	b.WriteString("*" + escape(truncate(title, 256)) + "*")
 	current, threshold := a.Annotations["current_value"], a.Annotations["threshold"]
 	valueLine := ""
 	if current != "" || threshold != "" {
-		valueLine = "\n" + escape(channel.Truncate("Current: "+orDash(current)+" | Threshold: "+orDash(threshold), 256))
+		valueLine = "\n" + escape(truncate("Current: "+orDash(current)+" | Threshold: "+orDash(threshold), 256))
 	}
 	if description != "" {
 		room := MaxSectionText - channel.Len(b.String()) - channel.Len(valueLine) - 1
-		b.WriteString("\n" + channel.Truncate(escape(description), room))
+		b.WriteString("\n" + truncate(escape(description), room))
 	}
 	b.WriteString(valueLine)
 
 	// Each field is capped so that an alert's blocks stay far below
 	// MaxBlocksChars: 3000 + 6×256 + 1024 + 2000.
 	field := func(name, value string, limit int) Text {
-		return Text{Type: "mrkdwn", Text: channel.Truncate("*"+name+":*\n"+value, limit)}
+		return Text{Type: "mrkdwn", Text: truncate("*"+name+":*\n"+value, limit)}
 	}
 	fields := []Text{
 		field("Service", escape(orDash(f.opts.Defaults.ServiceOf(a))), 256),
@@ -209,7 +223,7 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, err
 	return []Block{
 		{Type: "section", Text: &Text{Type: "mrkdwn", Text: b.String()}},
 		{Type: "section", Fields: fields},
-	}, nil
+	}, cut, nil
 }
 
 // links are Slack links to the runbook and the source graph; one that does

@@ -2,6 +2,7 @@ package slack_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,5 +103,32 @@ func TestDashboardLink(t *testing.T) {
 	links := m[0].Blocks[1].Fields[len(m[0].Blocks[1].Fields)-1].Text
 	if !strings.Contains(links, "<http://localhost:3000/d/resonance-system-health?") || !strings.Contains(links, "|Dashboard>") {
 		t.Errorf("links = %q", links)
+	}
+}
+
+// Each message names the payload fields it cut, once per cut text, for the
+// relay's resonance_relay_truncated_total; a message that fits names none.
+func TestTruncatedFieldsNamed(t *testing.T) {
+	msgs, _ := format(t, slack.Options{Defaults: channeltest.Defaults}, channeltest.SeedData())
+	if len(msgs) != 1 || msgs[0].Truncated != nil {
+		t.Errorf("seed notification: truncated %q, want nothing", msgs[0].Truncated)
+	}
+
+	a := channeltest.SeedAlert()
+	a.Annotations["description"] = strings.Repeat("d", slack.MaxSectionText)
+	msgs, _ = format(t, slack.Options{}, channeltest.Group(a))
+	if want := (channel.Truncations{"blocks"}); len(msgs) != 1 || !slices.Equal(msgs[0].Truncated, want) {
+		t.Errorf("long description: truncated %q, want %q", msgs[0].Truncated, want)
+	}
+
+	a = channeltest.SeedAlert()
+	a.Labels["instance"] = strings.Repeat("i", 1024)
+	tmpl := &channel.Templates{Headline: strings.Repeat("H", slack.MaxText+1)}
+	if err := tmpl.Compile(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ = format(t, slack.Options{Templates: tmpl}, channeltest.Group(a))
+	if want := (channel.Truncations{"blocks", "text"}); len(msgs) != 1 || !slices.Equal(msgs[0].Truncated, want) {
+		t.Errorf("long headline and label: truncated %q, want %q", msgs[0].Truncated, want)
 	}
 }

@@ -1,0 +1,87 @@
+package relay
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/discord"
+)
+
+// A text cut to the channel's limit is counted by target and payload field
+// once its message is delivered, and logged at debug once per message; a
+// notification that fits counts nothing, and a retry that finds the message
+// delivered does not count it again. Every field a target may cut is
+// exposed from 0; a target that never cuts (hub) has no series.
+func TestTruncationIsCountedByTargetAndField(t *testing.T) {
+	discordSink := channeltest.NewSink(channeltest.DiscordLimits)
+	slackSink := channeltest.NewSink(channeltest.SlackLimits)
+	hubSink := channeltest.NewSink(nil)
+	h := newHarness(t, fastDelivery+`
+targets:
+  - {name: discord, type: discord, url: "`+sinkServer(t, discordSink).URL+`/api/webhooks/1/token"}
+  - {name: slack, type: slack, url: "`+sinkServer(t, slackSink).URL+`/services/T/B/X"}
+  - {name: hub, type: http, url: "`+sinkServer(t, hubSink).URL+`/api/alerts"}
+`, nil)
+	const cutLog = "Message text cut"
+	// compare checks the counters, the fields no test case cuts at 0.
+	compare := func(when string, discordDescriptions, slackBlocks int) {
+		t.Helper()
+		want := fmt.Sprintf(`
+# HELP resonance_relay_truncated_total Texts of delivered messages cut to the channel's limits, by target and payload field.
+# TYPE resonance_relay_truncated_total counter
+resonance_relay_truncated_total{field="blocks",target="slack"} %d
+resonance_relay_truncated_total{field="content",target="discord"} 0
+resonance_relay_truncated_total{field="embed.description",target="discord"} %d
+resonance_relay_truncated_total{field="embed.fields",target="discord"} 0
+resonance_relay_truncated_total{field="embed.title",target="discord"} 0
+resonance_relay_truncated_total{field="text",target="slack"} 0
+`, slackBlocks, discordDescriptions)
+		if err := testutil.GatherAndCompare(h.reg, strings.NewReader(want), "resonance_relay_truncated_total"); err != nil {
+			t.Errorf("%s: %v", when, err)
+		}
+	}
+
+	for _, target := range []string{"discord", "slack", "hub"} {
+		if code, r := h.post(t, target, channeltest.FiringBody); code != http.StatusOK || r.Delivered != 1 {
+			t.Fatalf("%s: %d %+v", target, code, r)
+		}
+	}
+	compare("short notification", 0, 0)
+	if strings.Contains(h.logs.String(), cutLog) {
+		t.Errorf("a notification that fits logged a cut:\n%s", h.logs.String())
+	}
+
+	data := channeltest.SeedData()
+	data.Alerts[0].Annotations["description"] = strings.Repeat("ü", discord.MaxDescription+1)
+	long, _ := json.Marshal(notificationOf(data, `{}:{alertname="ErrorRateHigh"}`))
+	for range 2 { // the second is Alertmanager's retry: already delivered
+		for _, target := range []string{"discord", "slack", "hub"} {
+			if code, r := h.post(t, target, long); code != http.StatusOK || r.Delivered+r.Duplicate != 1 {
+				t.Fatalf("%s: %d %+v", target, code, r)
+			}
+		}
+	}
+	compare("long description", 1, 1)
+	var cuts []string
+	for _, line := range strings.Split(h.logs.String(), "\n") {
+		if strings.Contains(line, cutLog) {
+			cuts = append(cuts, line)
+		}
+	}
+	if len(cuts) != 2 {
+		t.Fatalf("cut logged %d times, want once per delivered message (2):\n%s", len(cuts), strings.Join(cuts, "\n"))
+	}
+	for i, want := range [][]string{{"level=DEBUG", "target=discord", "fields=[embed.description]"}, {"level=DEBUG", "target=slack", "fields=[blocks]"}} {
+		for _, w := range want {
+			if !strings.Contains(cuts[i], w) {
+				t.Errorf("log line %q lacks %q", cuts[i], w)
+			}
+		}
+	}
+}
