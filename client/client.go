@@ -2,8 +2,8 @@
 // version of the seed's HubLogStream. Log calls never block on the network:
 // entries are buffered and sent in batches of up to 100 (the seed's
 // buffer_size) when a batch is full or on an interval, from one background
-// goroutine that retries with exponential backoff, or after the hub's
-// Retry-After. Memory is bounded: when the hub is unreachable for long,
+// goroutine that retries with exponential backoff, or after the ingest API's
+// Retry-After. Memory is bounded: when the ingest API is unreachable for long,
 // entries beyond MaxBuffered are dropped and counted. Close flushes what
 // is buffered.
 //
@@ -67,7 +67,7 @@ var levels = map[string]bool{"DEBUG": true, "INFO": true, "WARNING": true, "WARN
 // ErrInvalidEntry wraps the reason Log refused an entry.
 var ErrInvalidEntry = errors.New("client: invalid log entry")
 
-// Stream buffers log entries and sends them to the hub.
+// Stream buffers log entries and sends them to the exporter's ingest API.
 type Stream struct {
 	opts  Options
 	queue *batchqueue.Queue[json.RawMessage] // encoded entries
@@ -183,10 +183,10 @@ func (s *Stream) Close(ctx context.Context) error {
 func (s *Stream) Dropped() uint64 { return s.dropped.Load() }
 
 // Rejected is the number of entries refused as invalid, by Log or by the
-// hub (a 400 naming the entry, or a 413 for an entry on its own).
+// ingest API (a 400 naming the entry, or a 413 for an entry on its own).
 func (s *Stream) Rejected() uint64 { return s.rejected.Load() }
 
-// Sent is the number of entries the hub accepted.
+// Sent is the number of entries the ingest API accepted.
 func (s *Stream) Sent() uint64 { return s.sent.Load() }
 
 // PermanentError is a refusal that retrying cannot fix (400, 401, 413, 415).
@@ -198,7 +198,7 @@ type PermanentError struct {
 }
 
 func (e *PermanentError) Error() string {
-	return fmt.Sprintf("hub refused the batch: %d %s", e.Status, e.Body)
+	return fmt.Sprintf("ingest API refused the batch: %d %s", e.Status, e.Body)
 }
 
 // sendBatch sends batch and deals with the refusals that concern part of
@@ -251,7 +251,7 @@ func (s *Stream) encodeBatch(batch []json.RawMessage) []byte {
 }
 
 // send posts batch, retrying network errors, 429 and 5xx with backoff or
-// after the hub's Retry-After (up to MaxBackoff).
+// after the ingest API's Retry-After (up to MaxBackoff).
 func (s *Stream) send(ctx context.Context, batch []json.RawMessage) error {
 	body := s.encodeBatch(batch)
 	r := httpretry.Retrier{
@@ -281,7 +281,7 @@ func (s *Stream) post(ctx context.Context, body []byte) error {
 	case httpretry.OK:
 		return nil
 	case httpretry.Retry:
-		return &httpretry.RecoverableError{Err: fmt.Errorf("hub answered %d: %s", resp.StatusCode, strings.TrimSpace(string(msg))), RetryAfter: wait}
+		return &httpretry.RecoverableError{Err: fmt.Errorf("ingest API answered %d: %s", resp.StatusCode, strings.TrimSpace(string(msg))), RetryAfter: wait}
 	default:
 		perm := &PermanentError{Status: resp.StatusCode, Body: strings.TrimSpace(string(msg)), Index: -1}
 		var reply struct {

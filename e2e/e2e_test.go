@@ -55,7 +55,7 @@ delivery: {deadline: 10s, initial_backoff: 100ms, max_backoff: 1s}
 targets:
   - {name: discord, type: discord, url_file: %q}
   - {name: slack, type: slack, url_file: %q}
-  - {name: hub, type: http, url: %q, bearer_token_file: %q}
+  - {name: hub, type: hub, url: %q, bearer_token_file: %q}
   - {name: heartbeat, type: heartbeat, url_file: %q}
 `, filepath.Join(dir, "discord.url"), filepath.Join(dir, "slack.url"), capture.url("hub"), filepath.Join(dir, "hub.token"), filepath.Join(dir, "heartbeat.url")),
 	})

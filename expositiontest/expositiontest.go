@@ -19,7 +19,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 )
 
-// updateFlag is the -update flag. Other test helpers (channeltest) define
+// updateFlag is the -update flag. Other test helpers (notifytest) define
 // one too; whichever comes first defines it and both read it.
 const updateFlag = "update"
 

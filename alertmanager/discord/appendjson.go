@@ -3,7 +3,7 @@ package discord
 import (
 	"strconv"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 )
 
 // appendJSON appends m as encoding/json writes it (without HTML escaping),
@@ -12,41 +12,41 @@ import (
 func (m *Message) appendJSON(b []byte) []byte {
 	b = append(b, '{')
 	if m.Content != "" {
-		b = channel.AppendJSONStringField(b, "content", m.Content)
+		b = notify.AppendJSONStringField(b, "content", m.Content)
 	}
-	b = channel.AppendJSONArray(channel.AppendJSONField(b, "embeds"), m.Embeds, (*Embed).append)
-	b = channel.AppendJSONField(b, "allowed_mentions")
+	b = notify.AppendJSONArray(notify.AppendJSONField(b, "embeds"), m.Embeds, (*Embed).append)
+	b = notify.AppendJSONField(b, "allowed_mentions")
 	b = append(b, '{')
-	b = channel.AppendJSONStrings(channel.AppendJSONField(b, "parse"), m.AllowedMentions.Parse)
+	b = notify.AppendJSONStrings(notify.AppendJSONField(b, "parse"), m.AllowedMentions.Parse)
 	if len(m.AllowedMentions.Roles) > 0 {
-		b = channel.AppendJSONStrings(channel.AppendJSONField(b, "roles"), m.AllowedMentions.Roles)
+		b = notify.AppendJSONStrings(notify.AppendJSONField(b, "roles"), m.AllowedMentions.Roles)
 	}
 	return append(b, '}', '}')
 }
 
 func (e *Embed) append(b []byte) []byte {
 	b = append(b, '{')
-	b = channel.AppendJSONStringField(b, "title", e.Title)
+	b = notify.AppendJSONStringField(b, "title", e.Title)
 	if e.URL != "" {
-		b = channel.AppendJSONStringField(b, "url", e.URL)
+		b = notify.AppendJSONStringField(b, "url", e.URL)
 	}
 	if e.Description != "" {
-		b = channel.AppendJSONStringField(b, "description", e.Description)
+		b = notify.AppendJSONStringField(b, "description", e.Description)
 	}
-	b = strconv.AppendInt(channel.AppendJSONField(b, "color"), int64(e.Color), 10)
+	b = strconv.AppendInt(notify.AppendJSONField(b, "color"), int64(e.Color), 10)
 	if e.Timestamp != "" {
-		b = channel.AppendJSONStringField(b, "timestamp", e.Timestamp)
+		b = notify.AppendJSONStringField(b, "timestamp", e.Timestamp)
 	}
 	if len(e.Fields) > 0 {
-		b = channel.AppendJSONArray(channel.AppendJSONField(b, "fields"), e.Fields, (*Field).append)
+		b = notify.AppendJSONArray(notify.AppendJSONField(b, "fields"), e.Fields, (*Field).append)
 	}
 	return append(b, '}')
 }
 
 func (f *Field) append(b []byte) []byte {
 	b = append(b, '{')
-	b = channel.AppendJSONStringField(b, "name", f.Name)
-	b = channel.AppendJSONStringField(b, "value", f.Value)
-	b = strconv.AppendBool(channel.AppendJSONField(b, "inline"), f.Inline)
+	b = notify.AppendJSONStringField(b, "name", f.Name)
+	b = notify.AppendJSONStringField(b, "value", f.Value)
+	b = strconv.AppendBool(notify.AppendJSONField(b, "inline"), f.Inline)
 	return append(b, '}')
 }

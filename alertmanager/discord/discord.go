@@ -17,7 +17,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 )
 
 // Limits of an execute-webhook request, from Discord's "Embed Limits" and
@@ -35,7 +35,7 @@ const (
 	MaxFieldValue       = 1024
 )
 
-// Payload fields named in channel.Message.Truncated when their text was cut.
+// Payload fields named in notify.Message.Truncated when their text was cut.
 const (
 	FieldContent          = "content"
 	FieldEmbedTitle       = "embed.title"
@@ -89,11 +89,11 @@ type AllowedMentions struct {
 
 // Options configure the formatter.
 type Options struct {
-	Defaults channel.Defaults
+	Defaults notify.Defaults
 	// MentionRole is the ID of a role pinged by messages that carry a firing
 	// critical alert; empty pings nobody.
 	MentionRole string
-	Templates   *channel.Templates
+	Templates   *notify.Templates
 }
 
 // Formatter builds Discord messages.
@@ -109,13 +109,13 @@ func New(opts Options) (*Formatter, error) {
 	return &Formatter{opts: opts}, nil
 }
 
-// TruncatableFields implements channel.Truncating.
+// TruncatableFields implements notify.Truncating.
 func (f *Formatter) TruncatableFields() []string {
 	return []string{FieldContent, FieldEmbedTitle, FieldEmbedDescription, FieldEmbedFields}
 }
 
-// Format implements channel.Formatter.
-func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, error) {
+// Format implements notify.Formatter.
+func (f *Formatter) Format(data *template.Data, _ string) ([]notify.Message, error) {
 	if len(data.Alerts) == 0 {
 		return nil, nil
 	}
@@ -124,28 +124,28 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, er
 		return nil, fmt.Errorf("headline template: %w", err)
 	}
 
-	alerts := channel.Pointers(data)
+	alerts := notify.Pointers(data)
 	embeds := make([]Embed, len(alerts))
-	var cuts []channel.Truncations // by embed; made on the first cut
+	var cuts []notify.Truncations // by embed; made on the first cut
 	for i, a := range alerts {
-		var cut channel.Truncations
+		var cut notify.Truncations
 		if embeds[i], cut, err = f.embed(data, a); err != nil {
 			return nil, err
 		}
 		if cut != nil {
 			if cuts == nil {
-				cuts = make([]channel.Truncations, len(alerts))
+				cuts = make([]notify.Truncations, len(alerts))
 			}
 			cuts[i] = cut
 		}
 	}
 
 	parts := pack(embeds)
-	out := make([]channel.Message, 0, len(parts))
+	out := make([]notify.Message, 0, len(parts))
 	start := 0
 	for i, part := range parts {
 		mentioned := f.opts.MentionRole != "" && anyCriticalFiring(alerts[start:start+len(part)])
-		var cut channel.Truncations
+		var cut notify.Truncations
 		msg := Message{
 			Content:         content(headline, i, len(parts), mentioned, f.opts.MentionRole, &cut),
 			Embeds:          part,
@@ -159,7 +159,7 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, er
 		if mentioned {
 			msg.AllowedMentions.Roles = []string{f.opts.MentionRole}
 		}
-		out = append(out, channel.Message{Body: channel.EncodeJSON(msg.appendJSON), Alerts: channel.Identities(alerts[start : start+len(part)]), Truncated: cut})
+		out = append(out, notify.Message{Body: notify.EncodeJSON(msg.appendJSON), Alerts: notify.Identities(alerts[start : start+len(part)]), Truncated: cut})
 		start += len(part)
 	}
 	return out, nil
@@ -170,7 +170,7 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, er
 func headline(data *template.Data) string {
 	firing, resolved := 0, 0
 	for i := range data.Alerts {
-		if data.Alerts[i].Status == channel.StatusFiring {
+		if data.Alerts[i].Status == notify.StatusFiring {
 			firing++
 		} else {
 			resolved++
@@ -181,17 +181,17 @@ func headline(data *template.Data) string {
 		b.WriteString("✅ **RESOLVED**")
 	} else {
 		var firingAlerts []*template.Alert
-		for _, a := range channel.Pointers(data) {
-			if a.Status == channel.StatusFiring {
+		for _, a := range notify.Pointers(data) {
+			if a.Status == notify.StatusFiring {
 				firingAlerts = append(firingAlerts, a)
 			}
 		}
-		switch sev := channel.HighestSeverity(firingAlerts); sev {
-		case channel.SeverityCritical:
+		switch sev := notify.HighestSeverity(firingAlerts); sev {
+		case notify.SeverityCritical:
 			b.WriteString("🚨 **CRITICAL ALERT**")
-		case channel.SeverityWarning:
+		case notify.SeverityWarning:
 			b.WriteString("⚠️ **WARNING ALERT**")
-		case channel.SeverityInfo:
+		case notify.SeverityInfo:
 			b.WriteString("ℹ️ **INFO ALERT**")
 		default:
 			b.WriteString("🔔 **ALERT**")
@@ -212,7 +212,7 @@ func headline(data *template.Data) string {
 
 // content is the headline of message part i of n, with the role mention and
 // the part number, within Discord's 2000 characters.
-func content(headline string, i, n int, mention bool, role string, cut *channel.Truncations) string {
+func content(headline string, i, n int, mention bool, role string, cut *notify.Truncations) string {
 	prefix, suffix := "", ""
 	if mention {
 		prefix = "<@&" + role + "> "
@@ -220,13 +220,13 @@ func content(headline string, i, n int, mention bool, role string, cut *channel.
 	if n > 1 {
 		suffix = fmt.Sprintf(" (%d/%d)", i+1, n)
 	}
-	room := MaxContent - channel.Len(prefix) - channel.Len(suffix)
+	room := MaxContent - notify.Len(prefix) - notify.Len(suffix)
 	return prefix + cut.Truncate(FieldContent, headline, room) + suffix
 }
 
 func anyCriticalFiring(alerts []*template.Alert) bool {
 	for _, a := range alerts {
-		if a.Status == channel.StatusFiring && channel.Severity(a) == channel.SeverityCritical {
+		if a.Status == notify.StatusFiring && notify.Severity(a) == notify.SeverityCritical {
 			return true
 		}
 	}
@@ -236,24 +236,24 @@ func anyCriticalFiring(alerts []*template.Alert) bool {
 // embed renders one alert within the per-embed limits and small enough that
 // it always fits a message alone (MaxEmbedsTotalChars), with the fields it
 // cut to fit.
-func (f *Formatter) embed(data *template.Data, a *template.Alert) (Embed, channel.Truncations, error) {
-	title, err := f.opts.Templates.RenderTitle(data, a, channel.Title(a))
+func (f *Formatter) embed(data *template.Data, a *template.Alert) (Embed, notify.Truncations, error) {
+	title, err := f.opts.Templates.RenderTitle(data, a, notify.Title(a))
 	if err != nil {
 		return Embed{}, nil, fmt.Errorf("title template: %w", err)
 	}
-	description, err := f.opts.Templates.RenderDescription(data, a, channel.Description(a))
+	description, err := f.opts.Templates.RenderDescription(data, a, notify.Description(a))
 	if err != nil {
 		return Embed{}, nil, fmt.Errorf("description template: %w", err)
 	}
-	var cut channel.Truncations
-	if a.Status == channel.StatusResolved {
+	var cut notify.Truncations
+	if a.Status == notify.StatusResolved {
 		title = "[RESOLVED] " + title
 	}
 	e := Embed{
 		Title:     cut.Truncate(FieldEmbedTitle, title, MaxTitle),
 		URL:       embedURL(a.GeneratorURL),
 		Color:     color(a),
-		Timestamp: channel.FormatTime(channel.EventTime(a)),
+		Timestamp: notify.FormatTime(notify.EventTime(a)),
 		Fields:    fields(f.opts.Defaults, data, a, &cut),
 	}
 	// Field values are capped well below their limits (see fields), so the
@@ -264,15 +264,15 @@ func (f *Formatter) embed(data *template.Data, a *template.Alert) (Embed, channe
 }
 
 func color(a *template.Alert) int {
-	if a.Status == channel.StatusResolved {
+	if a.Status == notify.StatusResolved {
 		return ColorResolved
 	}
-	switch channel.Severity(a) {
-	case channel.SeverityCritical:
+	switch notify.Severity(a) {
+	case notify.SeverityCritical:
 		return ColorCritical
-	case channel.SeverityWarning:
+	case notify.SeverityWarning:
 		return ColorWarning
-	case channel.SeverityInfo:
+	case notify.SeverityInfo:
 		return ColorInfo
 	}
 	return ColorUnknown
@@ -282,23 +282,23 @@ func color(a *template.Alert) int {
 // needs next: severity, value against threshold, instance and links. Each
 // short value is capped at 256 characters and the links at 1024, so all of
 // them stay under 2000 characters together.
-func fields(d channel.Defaults, data *template.Data, a *template.Alert, cut *channel.Truncations) []Field {
+func fields(d notify.Defaults, data *template.Data, a *template.Alert, cut *notify.Truncations) []Field {
 	short := func(s string) string { return cut.Truncate(FieldEmbedFields, s, MaxFieldName) }
 	fs := []Field{
 		{Name: "Service", Value: short(orDash(d.ServiceOf(a))), Inline: true},
-		{Name: "Time", Value: channel.FormatTime(channel.EventTime(a)), Inline: true},
+		{Name: "Time", Value: notify.FormatTime(notify.EventTime(a)), Inline: true},
 		{Name: "Alert", Value: short(orDash(a.Labels["alertname"])), Inline: true},
-		{Name: "Severity", Value: short(orDash(channel.Severity(a))), Inline: true},
+		{Name: "Severity", Value: short(orDash(notify.Severity(a))), Inline: true},
 	}
-	if a.Status == channel.StatusResolved && !a.EndsAt.IsZero() && a.EndsAt.After(a.StartsAt) {
-		fs = append(fs, Field{Name: "Resolved after", Value: channel.Since(a.StartsAt, a.EndsAt), Inline: true})
+	if a.Status == notify.StatusResolved && !a.EndsAt.IsZero() && a.EndsAt.After(a.StartsAt) {
+		fs = append(fs, Field{Name: "Resolved after", Value: notify.Since(a.StartsAt, a.EndsAt), Inline: true})
 	}
 	current, threshold := a.Annotations["current_value"], a.Annotations["threshold"]
 	if current != "" || threshold != "" {
 		fs = append(fs, Field{Name: "Current / Threshold", Value: short(orDash(current) + " / " + orDash(threshold)), Inline: true})
 	}
-	if labels := channel.Distinguishing(data, a); len(labels) > 0 {
-		fs = append(fs, Field{Name: "Labels", Value: short(channel.LabelText(labels))})
+	if labels := notify.Distinguishing(data, a); len(labels) > 0 {
+		fs = append(fs, Field{Name: "Labels", Value: short(notify.LabelText(labels))})
 	}
 	if links := links(d, data, a); links != "" {
 		fs = append(fs, Field{Name: "Links", Value: links})
@@ -309,23 +309,23 @@ func fields(d channel.Defaults, data *template.Data, a *template.Alert, cut *cha
 // links are markdown links to the runbook and the silence form (the title
 // links to the source graph). A link that does not fit the field is left
 // out whole: a cut URL would lead nowhere.
-func links(d channel.Defaults, data *template.Data, a *template.Alert) string {
+func links(d notify.Defaults, data *template.Data, a *template.Alert) string {
 	var parts []string
 	size := 0
 	for _, l := range []struct{ text, url string }{
 		{"Runbook", a.Annotations["runbook_url"]},
 		{"Dashboard", d.DashboardURL(a)},
-		{"Silence", channel.SilenceURL(data.ExternalURL, a)},
+		{"Silence", notify.SilenceURL(data.ExternalURL, a)},
 	} {
 		if l.url == "" {
 			continue
 		}
 		md := "[" + l.text + "](" + l.url + ")"
-		if size+channel.Len(md)+3 > MaxFieldValue {
+		if size+notify.Len(md)+3 > MaxFieldValue {
 			continue
 		}
 		parts = append(parts, md)
-		size += channel.Len(md) + 3
+		size += notify.Len(md) + 3
 	}
 	return strings.Join(parts, " · ")
 }
@@ -348,9 +348,9 @@ func orDash(s string) string {
 
 // embedChars counts what Discord counts towards MaxEmbedsTotalChars.
 func embedChars(e Embed) int {
-	n := channel.Len(e.Title) + channel.Len(e.Description)
+	n := notify.Len(e.Title) + notify.Len(e.Description)
 	for _, f := range e.Fields {
-		n += channel.Len(f.Name) + channel.Len(f.Value)
+		n += notify.Len(f.Name) + notify.Len(f.Value)
 	}
 	return n
 }

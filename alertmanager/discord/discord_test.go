@@ -9,20 +9,20 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
-	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 )
 
 func format(t testing.TB, opts discord.Options, data *template.Data) []discord.Message {
 	t.Helper()
-	msgs, out := channeltest.Format[discord.Message](t, channeltest.New(t, discord.New, opts), data, "")
+	msgs, out := notifytest.Format[discord.Message](t, notifytest.New(t, discord.New, opts), data, "")
 	checkMessages(t, msgs)
 	return out
 }
 
 // checkMessages: one embed per alert, within Discord's limits.
-func checkMessages(t testing.TB, msgs []channel.Message) {
+func checkMessages(t testing.TB, msgs []notify.Message) {
 	t.Helper()
 	for i, m := range msgs {
 		var d discord.Message
@@ -33,15 +33,15 @@ func checkMessages(t testing.TB, msgs []channel.Message) {
 			t.Errorf("message %d: %d alerts, %d embeds", i, len(m.Alerts), len(d.Embeds))
 		}
 	}
-	channeltest.CheckLimits(t, msgs, channeltest.DiscordLimits)
+	notifytest.CheckLimits(t, msgs, notifytest.DiscordLimits)
 }
 
 func TestGolden(t *testing.T) {
-	channeltest.GoldenFormat(t, channeltest.New(t, discord.New, discord.Options{Defaults: channeltest.Defaults}), "", checkMessages)
+	notifytest.GoldenFormat(t, notifytest.New(t, discord.New, discord.Options{Defaults: notifytest.Defaults}), "", checkMessages)
 }
 
 func TestSeedShape(t *testing.T) {
-	m := format(t, discord.Options{Defaults: channeltest.Defaults}, channeltest.SeedData())[0]
+	m := format(t, discord.Options{Defaults: notifytest.Defaults}, notifytest.SeedData())[0]
 	if m.Content != "🚨 **CRITICAL ALERT**" {
 		t.Errorf("content = %q", m.Content)
 	}
@@ -63,13 +63,13 @@ func TestSeedShape(t *testing.T) {
 
 func TestColours(t *testing.T) {
 	for sev, want := range map[string]int{"critical": discord.ColorCritical, "warning": discord.ColorWarning, "info": discord.ColorInfo, "": discord.ColorUnknown} {
-		a := channeltest.SeedAlert()
+		a := notifytest.SeedAlert()
 		a.Labels["severity"] = sev
-		if got := format(t, discord.Options{}, channeltest.Group(a))[0].Embeds[0].Color; got != want {
+		if got := format(t, discord.Options{}, notifytest.Group(a))[0].Embeds[0].Color; got != want {
 			t.Errorf("severity %q: colour %d, want %d", sev, got, want)
 		}
 	}
-	resolved := format(t, discord.Options{}, channeltest.SeedResolved())[0]
+	resolved := format(t, discord.Options{}, notifytest.SeedResolved())[0]
 	if resolved.Embeds[0].Color != discord.ColorResolved || resolved.Content != "✅ **RESOLVED**" {
 		t.Errorf("resolved: colour %d, content %q", resolved.Embeds[0].Color, resolved.Content)
 	}
@@ -79,7 +79,7 @@ func TestColours(t *testing.T) {
 func TestSplitKeepsEveryAlert(t *testing.T) {
 	for _, n := range []int{1, 30, 300} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			msgs := format(t, discord.Options{Defaults: channeltest.Defaults}, channeltest.Many(n))
+			msgs := format(t, discord.Options{Defaults: notifytest.Defaults}, notifytest.Many(n))
 			// At most 10 embeds a message, fewer when their text reaches
 			// 6000 characters.
 			if least := (n + 9) / 10; len(msgs) < least || len(msgs) > 2*least {
@@ -110,7 +110,7 @@ func TestSplitKeepsEveryAlert(t *testing.T) {
 func TestLongTextsAreCutAndPacked(t *testing.T) {
 	alerts := make([]template.Alert, 12)
 	for i := range alerts {
-		a := channeltest.SeedAlert()
+		a := notifytest.SeedAlert()
 		a.Annotations["summary"] = strings.Repeat("S", 1000)
 		a.Annotations["description"] = strings.Repeat("D", 10000)
 		a.Annotations["current_value"] = strings.Repeat("9", 2000)
@@ -118,12 +118,12 @@ func TestLongTextsAreCutAndPacked(t *testing.T) {
 		a.GeneratorURL = "http://prometheus/" + strings.Repeat("g", 3000) // cannot fit: left out, not cut
 		alerts[i] = a
 	}
-	msgs := format(t, discord.Options{}, channeltest.Group(alerts...))
+	msgs := format(t, discord.Options{}, notifytest.Group(alerts...))
 	embeds := 0
 	for _, m := range msgs {
 		for _, e := range m.Embeds {
 			embeds++
-			if !strings.HasSuffix(e.Title, channel.Ellipsis) || !strings.HasSuffix(e.Description, channel.Ellipsis) {
+			if !strings.HasSuffix(e.Title, notify.Ellipsis) || !strings.HasSuffix(e.Description, notify.Ellipsis) {
 				t.Fatalf("long title/description not cut with an ellipsis")
 			}
 			for _, f := range e.Fields {
@@ -142,9 +142,9 @@ func TestLongTextsAreCutAndPacked(t *testing.T) {
 }
 
 func TestMentions(t *testing.T) {
-	a := channeltest.SeedAlert()
+	a := notifytest.SeedAlert()
 	a.Annotations["description"] = "@everyone look <@&1> here"
-	crit := format(t, discord.Options{MentionRole: "123456789"}, channeltest.Group(a))[0]
+	crit := format(t, discord.Options{MentionRole: "123456789"}, notifytest.Group(a))[0]
 	if !strings.HasPrefix(crit.Content, "<@&123456789> ") {
 		t.Errorf("critical content %q lacks the role mention", crit.Content)
 	}
@@ -152,9 +152,9 @@ func TestMentions(t *testing.T) {
 		t.Errorf("allowed_mentions = %+v, want only the role", crit.AllowedMentions)
 	}
 
-	warn := channeltest.SeedAlert()
+	warn := notifytest.SeedAlert()
 	warn.Labels["severity"] = "warning"
-	for _, data := range []*template.Data{channeltest.Group(warn), channeltest.SeedResolved()} {
+	for _, data := range []*template.Data{notifytest.Group(warn), notifytest.SeedResolved()} {
 		m := format(t, discord.Options{MentionRole: "123456789"}, data)[0]
 		if strings.Contains(m.Content, "<@&") || len(m.AllowedMentions.Roles) != 0 || m.AllowedMentions.Parse == nil {
 			t.Errorf("%s: content %q, allowed_mentions %+v: only firing critical alerts ping", data.Status, m.Content, m.AllowedMentions)
@@ -162,7 +162,7 @@ func TestMentions(t *testing.T) {
 	}
 	// The raw JSON must say "parse": [] — null would let Discord parse all.
 	f, _ := discord.New(discord.Options{})
-	msgs, _ := f.Format(channeltest.SeedData(), "")
+	msgs, _ := f.Format(notifytest.SeedData(), "")
 	if !strings.Contains(string(msgs[0].Body), `"allowed_mentions":{"parse":[]}`) {
 		t.Errorf("body lacks an empty allowed_mentions.parse: %s", msgs[0].Body)
 	}
@@ -173,14 +173,14 @@ func TestMentions(t *testing.T) {
 }
 
 func TestTemplates(t *testing.T) {
-	tmpl := &channel.Templates{
+	tmpl := &notify.Templates{
 		Headline: `{{ len .Alerts }} alert(s) for {{ .CommonLabels.alertname }}`,
 		Title:    `{{ (index .Alerts 0).Labels.instance }}`,
 	}
 	if err := tmpl.Compile(); err != nil {
 		t.Fatal(err)
 	}
-	msgs := format(t, discord.Options{Templates: tmpl}, channeltest.Many(2))
+	msgs := format(t, discord.Options{Templates: tmpl}, notifytest.Many(2))
 	if msgs[0].Content != "2 alert(s) for ErrorRateHigh" {
 		t.Errorf("content = %q", msgs[0].Content)
 	}
@@ -202,52 +202,52 @@ func hasFieldContaining(e discord.Embed, name, part string) bool {
 }
 
 func BenchmarkFormat(b *testing.B) {
-	channeltest.BenchmarkFormat(b, channeltest.New(b, discord.New, discord.Options{Defaults: channeltest.Defaults}))
+	notifytest.BenchmarkFormat(b, notifytest.New(b, discord.New, discord.Options{Defaults: notifytest.Defaults}))
 }
 
 // Each message names the payload fields it cut, once per cut text, for the
 // relay's resonance_relay_truncated_total; a message that fits names none.
 func TestTruncatedFieldsNamed(t *testing.T) {
-	cuts := func(t *testing.T, opts discord.Options, data *template.Data) []channel.Truncations {
+	cuts := func(t *testing.T, opts discord.Options, data *template.Data) []notify.Truncations {
 		t.Helper()
-		msgs, _ := channeltest.Format[discord.Message](t, channeltest.New(t, discord.New, opts), data, "")
-		out := make([]channel.Truncations, len(msgs))
+		msgs, _ := notifytest.Format[discord.Message](t, notifytest.New(t, discord.New, opts), data, "")
+		out := make([]notify.Truncations, len(msgs))
 		for i, m := range msgs {
 			out[i] = m.Truncated
 		}
 		return out
 	}
-	if got := cuts(t, discord.Options{Defaults: channeltest.Defaults}, channeltest.SeedData()); len(got) != 1 || got[0] != nil {
+	if got := cuts(t, discord.Options{Defaults: notifytest.Defaults}, notifytest.SeedData()); len(got) != 1 || got[0] != nil {
 		t.Errorf("seed notification: truncated %q, want nothing", got)
 	}
 
-	a := channeltest.SeedAlert()
+	a := notifytest.SeedAlert()
 	a.Annotations["description"] = strings.Repeat("D", discord.MaxDescription+1)
-	if got := cuts(t, discord.Options{}, channeltest.Group(a)); len(got) != 1 || !slices.Equal(got[0], channel.Truncations{"embed.description"}) {
+	if got := cuts(t, discord.Options{}, notifytest.Group(a)); len(got) != 1 || !slices.Equal(got[0], notify.Truncations{"embed.description"}) {
 		t.Errorf("long description: truncated %q, want [embed.description]", got)
 	}
 
-	a = channeltest.SeedAlert()
+	a = notifytest.SeedAlert()
 	a.Annotations["summary"] = strings.Repeat("S", discord.MaxTitle+1)
 	a.Labels["instance"] = strings.Repeat("i", discord.MaxFieldName)
-	tmpl := &channel.Templates{Headline: strings.Repeat("H", discord.MaxContent+1)}
+	tmpl := &notify.Templates{Headline: strings.Repeat("H", discord.MaxContent+1)}
 	if err := tmpl.Compile(); err != nil {
 		t.Fatal(err)
 	}
-	want := channel.Truncations{"content", "embed.title", "embed.fields"}
-	if got := cuts(t, discord.Options{Templates: tmpl}, channeltest.Group(a)); len(got) != 1 || !slices.Equal(got[0], want) {
+	want := notify.Truncations{"content", "embed.title", "embed.fields"}
+	if got := cuts(t, discord.Options{Templates: tmpl}, notifytest.Group(a)); len(got) != 1 || !slices.Equal(got[0], want) {
 		t.Errorf("long headline, title and label: truncated %q, want %q", got, want)
 	}
 
 	// Split over several messages, each message names its own embeds' cuts.
 	alerts := make([]template.Alert, 12)
 	for i := range alerts {
-		a := channeltest.SeedAlert()
+		a := notifytest.SeedAlert()
 		a.Labels["instance"] = fmt.Sprint(i)
 		a.Annotations["description"] = strings.Repeat("D", 10000)
 		alerts[i] = a
 	}
-	msgs := cuts(t, discord.Options{}, channeltest.Group(alerts...))
+	msgs := cuts(t, discord.Options{}, notifytest.Group(alerts...))
 	if len(msgs) < 2 {
 		t.Fatalf("12 long alerts fit %d message(s)", len(msgs))
 	}

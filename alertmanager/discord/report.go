@@ -3,7 +3,7 @@ package discord
 import (
 	"fmt"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 )
 
 // Attachment limits of an execute-webhook request: at most 10 files, and a
@@ -40,22 +40,22 @@ type attachment struct {
 	Description string `json:"description,omitempty"`
 }
 
-// FormatReport implements channel.ReportFormatter: the title as content,
+// FormatReport implements notify.ReportFormatter: the title as content,
 // one embed per section (sections longer than an embed's description
 // continue in the next embed), then one embed per chart showing its
 // attached PNG. Messages are split at Discord's limits; a chart never
 // travels without its file. Cuts are not counted: the report's texts are
 // the relay's own, not an alert's.
-func (f *Formatter) FormatReport(r *channel.Report) ([]channel.Post, error) {
+func (f *Formatter) FormatReport(r *notify.Report) ([]notify.Post, error) {
 	var embeds []reportEmbed
-	var files []*channel.File
+	var files []*notify.File
 	for _, s := range r.Sections() {
-		for i, piece := range channel.SplitText(s.Body, MaxDescription) {
+		for i, piece := range notify.SplitText(s.Body, MaxDescription) {
 			title := s.Heading
 			if i > 0 {
 				title += " (continued)"
 			}
-			title, _ = channel.Truncate(orTitle(title, r.Title), MaxTitle)
+			title, _ = notify.Truncate(orTitle(title, r.Title), MaxTitle)
 			embeds = append(embeds, reportEmbed{Title: title, Description: piece, Color: ColorInfo})
 			files = append(files, nil)
 		}
@@ -65,15 +65,15 @@ func (f *Formatter) FormatReport(r *channel.Report) ([]channel.Post, error) {
 		if len(c.Data) > MaxFileBytes {
 			return nil, fmt.Errorf("chart %s is %d bytes, over Discord's %d", c.Name, len(c.Data), MaxFileBytes)
 		}
-		title, _ := channel.Truncate(c.Title, MaxTitle)
+		title, _ := notify.Truncate(c.Title, MaxTitle)
 		embeds = append(embeds, reportEmbed{Title: title, Color: ColorInfo, Image: &image{URL: "attachment://" + c.Name}})
 		files = append(files, c)
 	}
 
 	var (
-		posts   []channel.Post
+		posts   []notify.Post
 		cur     reportMessage
-		curFile []channel.File
+		curFile []notify.File
 		chars   int
 		bytes   int
 	)
@@ -82,19 +82,19 @@ func (f *Formatter) FormatReport(r *channel.Report) ([]channel.Post, error) {
 			return nil
 		}
 		if len(posts) == 0 {
-			cur.Content, _ = channel.Truncate(r.Title, MaxContent)
+			cur.Content, _ = notify.Truncate(r.Title, MaxContent)
 		}
 		cur.AllowedMentions = AllowedMentions{Parse: []string{}}
-		body, err := channel.Marshal(cur)
+		body, err := notify.Marshal(cur)
 		if err != nil {
 			return err
 		}
-		posts = append(posts, channel.Post{Body: body, Files: curFile})
+		posts = append(posts, notify.Post{Body: body, Files: curFile})
 		cur, curFile, chars, bytes = reportMessage{}, nil, 0, 0
 		return nil
 	}
 	for i, e := range embeds {
-		size := channel.Len(e.Title) + channel.Len(e.Description)
+		size := notify.Len(e.Title) + notify.Len(e.Description)
 		file := files[i]
 		fileBytes := 0
 		if file != nil {
@@ -107,7 +107,7 @@ func (f *Formatter) FormatReport(r *channel.Report) ([]channel.Post, error) {
 			}
 		}
 		if file != nil {
-			description, _ := channel.Truncate(file.Title, 1024)
+			description, _ := notify.Truncate(file.Title, 1024)
 			cur.Attachments = append(cur.Attachments, attachment{ID: len(curFile), Filename: file.Name, Description: description})
 			curFile = append(curFile, *file)
 			bytes += fileBytes

@@ -12,7 +12,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 )
 
 // Ping is the body of one ping. Healthchecks.io and its kin accept any body
@@ -38,11 +38,11 @@ func New() *Formatter { return &Formatter{now: time.Now} }
 // identity is the ping's time, not the Watchdog's: the relay remembers
 // delivered messages by the identities they carry, and every repeat of the
 // Watchdog must ping.
-func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, error) {
+func (f *Formatter) Format(data *template.Data, _ string) ([]notify.Message, error) {
 	now := f.now().UTC()
 	body, err := json.Marshal(Ping{Status: data.Status, Alerts: len(data.Alerts), Receiver: data.Receiver, SentAt: now})
 	if err != nil {
 		return nil, err
 	}
-	return []channel.Message{{Body: body, Alerts: []string{"ping@" + now.Format(time.RFC3339Nano)}}}, nil
+	return []notify.Message{{Body: body, Alerts: []string{"ping@" + now.Format(time.RFC3339Nano)}}}, nil
 }

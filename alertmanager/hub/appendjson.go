@@ -4,7 +4,7 @@ import (
 	"errors"
 	"math"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 )
 
 var errNotFinite = errors.New("hub event: a number is NaN or infinite")
@@ -26,23 +26,23 @@ func (ev *Event) finite() bool {
 // ev must be finite.
 func (ev *Event) appendJSON(b []byte) []byte {
 	b = append(b, '{')
-	b = channel.AppendJSONStringField(b, "event_type", ev.EventType)
-	b = channel.AppendJSONStringField(b, "severity", ev.Severity)
-	b = channel.AppendJSONStringField(b, "timestamp", ev.Timestamp)
-	b = channel.AppendJSONStringField(b, "metric", ev.Metric)
+	b = notify.AppendJSONStringField(b, "event_type", ev.EventType)
+	b = notify.AppendJSONStringField(b, "severity", ev.Severity)
+	b = notify.AppendJSONStringField(b, "timestamp", ev.Timestamp)
+	b = notify.AppendJSONStringField(b, "metric", ev.Metric)
 	b = appendNumber(b, "current_value", ev.CurrentValue)
 	b = appendNumber(b, "threshold", ev.Threshold)
-	b = channel.AppendJSONStringField(b, "message", ev.Message)
-	b = channel.AppendJSONField(b, "metadata")
+	b = notify.AppendJSONStringField(b, "message", ev.Message)
+	b = notify.AppendJSONField(b, "metadata")
 	b = append(b, '{')
-	b = channel.AppendJSONStringField(b, "service", ev.Metadata.Service)
-	b = channel.AppendJSONStringField(b, "environment", ev.Metadata.Environment)
-	b = channel.AppendJSONStringField(b, "region", ev.Metadata.Region)
+	b = notify.AppendJSONStringField(b, "service", ev.Metadata.Service)
+	b = notify.AppendJSONStringField(b, "environment", ev.Metadata.Environment)
+	b = notify.AppendJSONStringField(b, "region", ev.Metadata.Region)
 	b = append(b, '}')
-	b = channel.AppendJSONStringField(b, "alertname", ev.AlertName)
-	b = channel.AppendJSONStringField(b, "fingerprint", ev.Fingerprint)
-	b = channel.AppendJSONMap(channel.AppendJSONField(b, "labels"), ev.Labels)
-	b = channel.AppendJSONStringField(b, "starts_at", ev.StartsAt)
+	b = notify.AppendJSONStringField(b, "alertname", ev.AlertName)
+	b = notify.AppendJSONStringField(b, "fingerprint", ev.Fingerprint)
+	b = notify.AppendJSONMap(notify.AppendJSONField(b, "labels"), ev.Labels)
+	b = notify.AppendJSONStringField(b, "starts_at", ev.StartsAt)
 	for _, f := range [...]struct{ name, value string }{
 		{"ends_at", ev.EndsAt},
 		{"generator_url", ev.GeneratorURL},
@@ -51,17 +51,17 @@ func (ev *Event) appendJSON(b []byte) []byte {
 		{"group_key", ev.GroupKey},
 	} {
 		if f.value != "" { // omitempty
-			b = channel.AppendJSONStringField(b, f.name, f.value)
+			b = notify.AppendJSONStringField(b, f.name, f.value)
 		}
 	}
 	return append(b, '}')
 }
 
 func appendNumber(b []byte, name string, v *float64) []byte {
-	b = channel.AppendJSONField(b, name)
+	b = notify.AppendJSONField(b, name)
 	if v == nil {
 		return append(b, "null"...)
 	}
-	b, _ = channel.AppendJSONFloat(b, *v)
+	b, _ = notify.AppendJSONFloat(b, *v)
 	return b
 }

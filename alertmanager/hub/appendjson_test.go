@@ -4,8 +4,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
-	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 )
 
 // An event is written as encoding/json writes it (without HTML escaping):
@@ -13,10 +13,10 @@ import (
 // odd text escaped. The events come from the formatter, so a field it
 // starts to fill but appendJSON does not write fails here.
 func TestEventJSONMatchesEncodingJSON(t *testing.T) {
-	data := channeltest.OddAlerts()
-	f := &Formatter{opts: Options{Defaults: channel.Defaults{Service: "svc", Environment: "prod", Region: "eu", GrafanaURL: "https://grafana.example"}}}
+	data := notifytest.OddAlerts()
+	f := &Formatter{opts: Options{Defaults: notify.Defaults{Service: "svc", Environment: "prod", Region: "eu", GrafanaURL: "https://grafana.example"}}}
 	var events []Event
-	for _, a := range channel.Pointers(data) {
+	for _, a := range notify.Pointers(data) {
 		ev, err := f.event(data, a, `{}:{alertname="ErrorRateHigh"}`)
 		if err != nil {
 			t.Fatal(err)
@@ -28,8 +28,8 @@ func TestEventJSONMatchesEncodingJSON(t *testing.T) {
 		if !ev.finite() {
 			t.Fatalf("event %+v not finite", ev)
 		}
-		got := channel.EncodeJSON(ev.appendJSON)
-		if want := channeltest.EncodingJSON(t, ev); string(got) != want {
+		got := notify.EncodeJSON(ev.appendJSON)
+		if want := notifytest.EncodingJSON(t, ev); string(got) != want {
 			t.Errorf("appendJSON:\n got %s\nwant %s", got, want)
 		}
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 )
 
 // Event types of the seed.
@@ -53,8 +53,8 @@ type Metadata struct {
 // Options configure the formatter. Only the description template applies:
 // it replaces the message.
 type Options struct {
-	Defaults  channel.Defaults
-	Templates *channel.Templates
+	Defaults  notify.Defaults
+	Templates *notify.Templates
 }
 
 // Formatter builds hub events.
@@ -63,10 +63,10 @@ type Formatter struct{ opts Options }
 // New returns a formatter; the templates must already be compiled.
 func New(opts Options) (*Formatter, error) { return &Formatter{opts: opts}, nil }
 
-// Format implements channel.Formatter: one message per alert.
-func (f *Formatter) Format(data *template.Data, groupKey string) ([]channel.Message, error) {
-	out := make([]channel.Message, 0, len(data.Alerts))
-	for _, a := range channel.Pointers(data) {
+// Format implements notify.Formatter: one message per alert.
+func (f *Formatter) Format(data *template.Data, groupKey string) ([]notify.Message, error) {
+	out := make([]notify.Message, 0, len(data.Alerts))
+	for _, a := range notify.Pointers(data) {
 		ev, err := f.event(data, a, groupKey)
 		if err != nil {
 			return nil, err
@@ -74,21 +74,21 @@ func (f *Formatter) Format(data *template.Data, groupKey string) ([]channel.Mess
 		if !ev.finite() {
 			return nil, errNotFinite
 		}
-		body := channel.EncodeJSON(ev.appendJSON)
-		out = append(out, channel.Message{Body: body, Alerts: []string{channel.Identity(a)}})
+		body := notify.EncodeJSON(ev.appendJSON)
+		out = append(out, notify.Message{Body: body, Alerts: []string{notify.Identity(a)}})
 	}
 	return out, nil
 }
 
 func (f *Formatter) event(data *template.Data, a *template.Alert, groupKey string) (Event, error) {
-	message, err := f.opts.Templates.RenderDescription(data, a, channel.Description(a))
+	message, err := f.opts.Templates.RenderDescription(data, a, notify.Description(a))
 	if err != nil {
 		return Event{}, fmt.Errorf("description template: %w", err)
 	}
 	ev := Event{
 		EventType:    EventTriggered,
-		Severity:     channel.Severity(a),
-		Timestamp:    channel.FormatTime(channel.EventTime(a)),
+		Severity:     notify.Severity(a),
+		Timestamp:    notify.FormatTime(notify.EventTime(a)),
 		Metric:       a.Labels["metric"],
 		CurrentValue: number(a.Annotations["current_value"]),
 		Threshold:    number(a.Annotations["threshold"]),
@@ -101,15 +101,15 @@ func (f *Formatter) event(data *template.Data, a *template.Alert, groupKey strin
 		AlertName:    a.Labels["alertname"],
 		Fingerprint:  a.Fingerprint,
 		Labels:       a.Labels,
-		StartsAt:     channel.FormatTime(a.StartsAt),
+		StartsAt:     notify.FormatTime(a.StartsAt),
 		GeneratorURL: a.GeneratorURL,
-		SilenceURL:   channel.SilenceURL(data.ExternalURL, a),
+		SilenceURL:   notify.SilenceURL(data.ExternalURL, a),
 		DashboardURL: f.opts.Defaults.DashboardURL(a),
 		GroupKey:     groupKey,
 	}
-	if a.Status == channel.StatusResolved {
+	if a.Status == notify.StatusResolved {
 		ev.EventType = EventResolved
-		ev.EndsAt = channel.FormatTime(a.EndsAt)
+		ev.EndsAt = notify.FormatTime(a.EndsAt)
 	}
 	if ev.Metric == "" {
 		ev.Metric = a.Labels["alertname"]
@@ -118,7 +118,7 @@ func (f *Formatter) event(data *template.Data, a *template.Alert, groupKey strin
 }
 
 func number(s string) *float64 {
-	if v, ok := channel.ParseNumber(s); ok {
+	if v, ok := notify.ParseNumber(s); ok {
 		return &v
 	}
 	return nil

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 )
 
 // ReportEvent is a ritual's report as a hub event: event_type
@@ -17,11 +17,11 @@ type ReportEvent struct {
 	Report    json.RawMessage `json:"report"`
 }
 
-// FormatReport implements channel.ReportFormatter: one event.
-func (f *Formatter) FormatReport(r *channel.Report) ([]channel.Post, error) {
-	body, err := channel.Marshal(ReportEvent{
+// FormatReport implements notify.ReportFormatter: one event.
+func (f *Formatter) FormatReport(r *notify.Report) ([]notify.Post, error) {
+	body, err := notify.Marshal(ReportEvent{
 		EventType: "report." + r.Ritual,
-		Timestamp: channel.FormatTime(time.Now()),
+		Timestamp: notify.FormatTime(time.Now()),
 		Message:   r.Title,
 		Metadata:  Metadata{Service: f.opts.Defaults.Service, Environment: f.opts.Defaults.Environment, Region: f.opts.Defaults.Region},
 		Report:    json.RawMessage(r.JSON),
@@ -29,5 +29,5 @@ func (f *Formatter) FormatReport(r *channel.Report) ([]channel.Post, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []channel.Post{{Body: body}}, nil
+	return []notify.Post{{Body: body}}, nil
 }

@@ -11,7 +11,7 @@ import (
 	commonconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 	"github.com/quantum-resonance/telemetry/configfile"
 	"github.com/quantum-resonance/telemetry/daemon"
 	"github.com/quantum-resonance/telemetry/ingest"
@@ -22,8 +22,12 @@ import (
 const (
 	TypeDiscord = "discord"
 	TypeSlack   = "slack"
-	TypeHTTP    = "http" // the seed's hub event
-	TypeFile    = "file" // formatted messages appended to a local file
+	// TypeHub posts the plan's hub event (custom JSON) to an HTTP endpoint.
+	TypeHub = "hub"
+	// TypeHTTP is TypeHub's first name, still accepted: "http" named the
+	// transport, not the payload, and every target speaks HTTP.
+	TypeHTTP = "http"
+	TypeFile = "file" // formatted messages appended to a local file
 	// TypeHeartbeat pings a dead man's switch URL on every notification
 	// (Alertmanager's Watchdog route), with no alert text.
 	TypeHeartbeat = "heartbeat"
@@ -55,11 +59,11 @@ const DefaultHeartbeatFile = "relay-heartbeat.jsonl"
 
 // Config is the relay's whole configuration.
 type Config struct {
-	Defaults channel.Defaults `yaml:"defaults"`
-	Webhook  WebhookConfig    `yaml:"webhook"`
-	Auth     AuthConfig       `yaml:"auth"`
-	Delivery DeliveryConfig   `yaml:"delivery"`
-	Targets  []TargetConfig   `yaml:"targets"`
+	Defaults notify.Defaults `yaml:"defaults"`
+	Webhook  WebhookConfig   `yaml:"webhook"`
+	Auth     AuthConfig      `yaml:"auth"`
+	Delivery DeliveryConfig  `yaml:"delivery"`
+	Targets  []TargetConfig  `yaml:"targets"`
 	// Rituals schedules the seed's reports, sent through the targets.
 	Rituals schedule.Config `yaml:"rituals,omitempty"`
 }
@@ -141,7 +145,7 @@ type TargetConfig struct {
 	// resolution, "post" only posts it.
 	OnResolve string `yaml:"on_resolve,omitempty"`
 
-	Templates channel.Templates `yaml:"templates,omitempty"`
+	Templates notify.Templates `yaml:"templates,omitempty"`
 
 	// HTTPClientConfig: proxy, TLS and other client settings.
 	HTTPClientConfig commonconfig.HTTPClientConfig `yaml:"http_config,omitempty"`
@@ -168,7 +172,7 @@ func Default() *Config {
 
 func base() *Config {
 	return &Config{
-		Defaults: channel.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"},
+		Defaults: notify.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"},
 		Webhook:  WebhookConfig{MaxBodyBytes: 4 << 20},
 		Delivery: DeliveryConfig{
 			Deadline:           model.Duration(10 * time.Second),
@@ -346,7 +350,10 @@ func (t *TargetConfig) validate() error {
 	if !targetNameRE.MatchString(t.Name) {
 		return fmt.Errorf("name: %q must be 1 to 64 letters, digits, '-' or '_' (it is the path /webhook/<name>)", t.Name)
 	}
-	remote := t.Type == TypeDiscord || t.Type == TypeSlack || t.Type == TypeHTTP || t.Type == TypeHeartbeat
+	if t.Type == TypeHTTP {
+		t.Type = TypeHub
+	}
+	remote := t.Type == TypeDiscord || t.Type == TypeSlack || t.Type == TypeHub || t.Type == TypeHeartbeat
 	switch {
 	case remote:
 		if t.Path != "" || t.Format != "" {
@@ -371,12 +378,12 @@ func (t *TargetConfig) validate() error {
 			return fmt.Errorf("format: %q is not one of discord, slack, hub, heartbeat", t.Format)
 		}
 	default:
-		return fmt.Errorf("type: %q is not one of discord, slack, http, file, heartbeat", t.Type)
+		return fmt.Errorf("type: %q is not one of discord, slack, hub (or its older name http), file, heartbeat", t.Type)
 	}
 
 	if t.BearerToken != "" || t.BearerTokenFile != "" {
-		if t.Type != TypeHTTP {
-			return fmt.Errorf("bearer_token, bearer_token_file: only for type %q", TypeHTTP)
+		if t.Type != TypeHub {
+			return fmt.Errorf("bearer_token, bearer_token_file: only for type %q", TypeHub)
 		}
 		if t.BearerToken != "" && t.BearerTokenFile != "" {
 			return errors.New("bearer_token and bearer_token_file: set at most one")
@@ -420,7 +427,7 @@ func (t *TargetConfig) format() string {
 		return FormatDiscord
 	case TypeSlack:
 		return FormatSlack
-	case TypeHTTP:
+	case TypeHub:
 		return FormatHub
 	case TypeHeartbeat:
 		return FormatHeartbeat

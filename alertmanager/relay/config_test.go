@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
-	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 )
 
 func TestDefaultConfigWritesEveryChannelToAFile(t *testing.T) {
@@ -68,6 +68,25 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 }
 
+// A hub target was first written "type: http"; configs that say so keep
+// loading, as the same target.
+func TestHubTypeKeepsItsFirstName(t *testing.T) {
+	var got []TargetConfig
+	for _, typ := range []string{TypeHub, TypeHTTP} {
+		cfg, err := Parse([]byte(`targets: [{name: h, type: ` + typ + `, url: "https://hub.example/api/alerts", bearer_token: t}]`))
+		if err != nil {
+			t.Fatalf("type: %s: %v", typ, err)
+		}
+		if tc := cfg.Targets[0]; tc.Type != TypeHub || tc.format() != FormatHub {
+			t.Errorf("type: %s loads as type %q, format %q; want hub", typ, tc.Type, tc.format())
+		}
+		got = append(got, cfg.Targets[0])
+	}
+	if got[0].url != got[1].url || got[0].HTTPClientConfig.Authorization.Type != got[1].HTTPClientConfig.Authorization.Type {
+		t.Errorf("type: hub and type: http load differently: %+v, %+v", got[0], got[1])
+	}
+}
+
 func TestSecretsAreMaskedWhenMarshalled(t *testing.T) {
 	cfg, err := Parse([]byte(`
 auth: {bearer_token: incoming-secret}
@@ -103,7 +122,8 @@ func TestConfigErrors(t *testing.T) {
 		{"targets: [{name: a, type: file, path: x, format: teams}]", `format: "teams"`},
 		{"targets: [{name: a, type: slack, url: \"https://x\", templates: {title: \"{{ .Nope }}\"}}]", "templates.title"},
 		{"targets: [{name: a, type: slack, url: \"https://x\", mention_role: \"1\"}]", "mention_role: only for Discord"},
-		{"targets: [{name: a, type: http, url: \"https://x\", templates: {title: x}}]", "set templates.description"},
+		{"targets: [{name: a, type: hub, url: \"https://x\", templates: {title: x}}]", "set templates.description"},
+		{"targets: [{name: a, type: slack, url: \"https://x\", bearer_token: t}]", `only for type "hub"`},
 		{"delivery: {deadline: 2m}\ntargets: [{name: a, type: file, path: x, format: hub}]", "deadline: 2m must be"},
 		{"auth: {basic_auth: {username: u}}\ntargets: [{name: a, type: file, path: x, format: hub}]", "password or password_file is required"},
 	} {
@@ -123,7 +143,7 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	d.now = func() time.Time { return now }
 	keys := make([]messageKey, 5)
 	for i := range keys {
-		keys[i] = keyOf("t", "g", channel.Message{Alerts: []string{fmt.Sprint(i)}}, nil)
+		keys[i] = keyOf("t", "g", notify.Message{Alerts: []string{fmt.Sprint(i)}}, nil)
 		d.Remember(keys[i])
 	}
 	if d.Len() != 3 || d.Seen(keys[0]) || d.Seen(keys[1]) || !d.Seen(keys[4]) {
@@ -133,14 +153,14 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	if d.Seen(keys[4]) {
 		t.Error("an entry outlived its ttl")
 	}
-	d.Remember(keyOf("t", "g", channel.Message{Alerts: []string{"new"}}, nil))
+	d.Remember(keyOf("t", "g", notify.Message{Alerts: []string{"new"}}, nil))
 	if d.Len() != 1 {
 		t.Errorf("expired entries not dropped: len %d", d.Len())
 	}
-	if keyOf("a", "g", channel.Message{Alerts: []string{"x"}}, nil) == keyOf("b", "g", channel.Message{Alerts: []string{"x"}}, nil) || keyOf("a", "g1", channel.Message{Alerts: []string{"x"}}, nil) == keyOf("a", "g2", channel.Message{Alerts: []string{"x"}}, nil) ||
-		keyOf("a", "g", channel.Message{Alerts: []string{"fp1@0"}}, nil) == keyOf("a", "g", channel.Message{Alerts: []string{"fp2@0"}}, nil) ||
-		keyOf("a", "g", channel.Message{Edit: "1", Alerts: []string{"x"}}, nil) == keyOf("a", "g", channel.Message{Alerts: []string{"x"}}, nil) ||
-		keyOf("a", "g", channel.Message{Alerts: []string{"x"}}, map[string]bool{"x": true}) == keyOf("a", "g", channel.Message{Alerts: []string{"x"}}, nil) {
+	if keyOf("a", "g", notify.Message{Alerts: []string{"x"}}, nil) == keyOf("b", "g", notify.Message{Alerts: []string{"x"}}, nil) || keyOf("a", "g1", notify.Message{Alerts: []string{"x"}}, nil) == keyOf("a", "g2", notify.Message{Alerts: []string{"x"}}, nil) ||
+		keyOf("a", "g", notify.Message{Alerts: []string{"fp1@0"}}, nil) == keyOf("a", "g", notify.Message{Alerts: []string{"fp2@0"}}, nil) ||
+		keyOf("a", "g", notify.Message{Edit: "1", Alerts: []string{"x"}}, nil) == keyOf("a", "g", notify.Message{Alerts: []string{"x"}}, nil) ||
+		keyOf("a", "g", notify.Message{Alerts: []string{"x"}}, map[string]bool{"x": true}) == keyOf("a", "g", notify.Message{Alerts: []string{"x"}}, nil) {
 		t.Error("keys must differ by target and group")
 	}
 }
@@ -170,7 +190,7 @@ func TestAlertmanagerMaxAlertsFitsTheBodyLimit(t *testing.T) {
 			if w.MaxAlerts <= 0 {
 				t.Fatalf("receiver %s: no max_alerts; a large group could exceed the relay's %d-byte body limit", r.Name, limit)
 			}
-			n := channeltest.ByInstance(w.MaxAlerts)
+			n := notifytest.ByInstance(w.MaxAlerts)
 			for i := range n.Alerts {
 				n.Alerts[i].Annotations["description"] = strings.Repeat("d", 1000)
 			}

@@ -5,16 +5,16 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 )
 
 // decodeWebhook reads what encoding/json reads from Alertmanager's bodies,
 // and refuses what it refuses.
 func TestDecodeWebhookMatchesEncodingJSON(t *testing.T) {
-	generated, _ := json.Marshal(notificationOf(channeltest.Many(30), `{}:{alertname="x"}`))
+	generated, _ := json.Marshal(notificationOf(notifytest.Many(30), `{}:{alertname="x"}`))
 	valid := map[string]string{
-		"firing fixture":   string(channeltest.FiringBody),
-		"resolved fixture": string(channeltest.ResolvedBody),
+		"firing fixture":   string(notifytest.FiringBody),
+		"resolved fixture": string(notifytest.ResolvedBody),
 		"generated":        string(generated),
 		"escapes, unknown fields, nulls": `{"version":"4","groupKey":"{}:{a=\"\\u00fc\"}","truncatedAlerts":2,"extra":{"x":[1,2,{"y":null}]},
 			"groupLabels":null,"commonLabels":{},"alerts":[{"status":"firing","labels":{"k":"tab\there 🚨 \ud83d\udea8"},
@@ -60,8 +60,8 @@ func TestDecodeWebhookMatchesEncodingJSON(t *testing.T) {
 // FuzzDecodeWebhook: no input crashes the decoder, and what it accepts
 // encoding/json accepts too.
 func FuzzDecodeWebhook(f *testing.F) {
-	f.Add(channeltest.FiringBody)
-	f.Add(channeltest.ResolvedBody)
+	f.Add(notifytest.FiringBody)
+	f.Add(notifytest.ResolvedBody)
 	f.Add([]byte(`{"version":"4","alerts":[{"status":"firing","labels":{"a":"\u00fc"},"startsAt":"2025-12-11T01:54:16Z"}]}`))
 	f.Add([]byte(`{"alerts":[{"labels":null}],"x":[1,{"y":"z"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -78,7 +78,7 @@ func FuzzDecodeWebhook(f *testing.F) {
 // accepts too and reads the same; Alertmanager's own bodies take the plain
 // path.
 func FuzzReadPlainWebhook(f *testing.F) {
-	for _, body := range [][]byte{channeltest.FiringBody, channeltest.ResolvedBody} {
+	for _, body := range [][]byte{notifytest.FiringBody, notifytest.ResolvedBody} {
 		var n notification
 		if !readPlainWebhook(body, &n) {
 			f.Fatalf("Alertmanager's body not read by the plain reader: %s", body)

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 )
 
 // messageKey identifies a message by what it says, not how: its target, its
@@ -21,7 +21,7 @@ type messageKey [sha256.Size]byte
 
 // keyOf is m's key; firing holds the identities of the notification's
 // firing alerts.
-func keyOf(target, groupKey string, m channel.Message, firing map[string]bool) messageKey {
+func keyOf(target, groupKey string, m notify.Message, firing map[string]bool) messageKey {
 	var stack [512]byte // no allocation for the usual message
 	b := append(stack[:0], target...)
 	b = append(b, 0)

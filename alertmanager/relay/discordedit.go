@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 )
 
 // waitQuery asks Discord to answer an execute-webhook request with the
@@ -25,15 +25,15 @@ func (t *target) edits() bool { return t.onResolve == ResolveEdit || t.onResolve
 // first gets one edit per message whose firing alerts all resolve in n
 // (the message turns green in place), then the other alerts as new
 // messages; with edit_and_post the resolved alerts are posted too.
-func (r *Relay) format(t *target, n *notification) ([]channel.Message, error) {
+func (r *Relay) format(t *target, n *notification) ([]notify.Message, error) {
 	if !t.edits() {
 		return t.formatter.Format(&n.Data, n.GroupKey)
 	}
 	store := r.sent.Load()
 	resolved := map[string]bool{}
 	for i := range n.Alerts {
-		if a := &n.Alerts[i]; a.Status == channel.StatusResolved {
-			resolved[channel.Identity(a)] = true
+		if a := &n.Alerts[i]; a.Status == notify.StatusResolved {
+			resolved[notify.Identity(a)] = true
 		}
 	}
 	type edit struct {
@@ -44,7 +44,7 @@ func (r *Relay) format(t *target, n *notification) ([]channel.Message, error) {
 	byID := map[string]*edit{}
 	var rest []template.Alert
 	for _, a := range n.Alerts {
-		id := channel.Identity(&a)
+		id := notify.Identity(&a)
 		if resolved[id] {
 			if m, ok := store.Lookup(t.name, id); ok && allIn(m.Alerts, resolved) {
 				e := byID[m.ID]
@@ -62,7 +62,7 @@ func (r *Relay) format(t *target, n *notification) ([]channel.Message, error) {
 		rest = append(rest, a)
 	}
 
-	var out []channel.Message
+	var out []notify.Message
 	for _, e := range edits {
 		msgs, err := t.formatter.Format(narrow(&n.Data, e.alerts), n.GroupKey)
 		if err != nil {
@@ -106,10 +106,10 @@ func narrow(data *template.Data, alerts []template.Alert) *template.Data {
 	}
 	d := *data
 	d.Alerts = alerts
-	d.Status = channel.StatusResolved
+	d.Status = notify.StatusResolved
 	for i := range alerts {
-		if alerts[i].Status == channel.StatusFiring {
-			d.Status = channel.StatusFiring
+		if alerts[i].Status == notify.StatusFiring {
+			d.Status = notify.StatusFiring
 		}
 	}
 	return &d
@@ -119,7 +119,7 @@ func narrow(data *template.Data, alerts []template.Alert) *template.Data {
 // replaces its message, falling back to a new message when Discord no
 // longer knows it or refuses the edit; a new message is posted with
 // ?wait=true and, when all its alerts fire, remembered for the edit.
-func (r *Relay) sendDiscord(ctx context.Context, t *target, m channel.Message, firing map[string]bool, logger *slog.Logger) error {
+func (r *Relay) sendDiscord(ctx context.Context, t *target, m notify.Message, firing map[string]bool, logger *slog.Logger) error {
 	store := r.sent.Load()
 	if m.Edit != "" {
 		_, err := t.sink.Send(ctx, request{Method: "PATCH", Path: "/messages/" + m.Edit, Body: m.Body})

@@ -10,19 +10,19 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 )
 
 // editFixture is a Discord fake and a relay config pointing at it, with
 // the message ids kept in a file.
 type editFixture struct {
-	fake   *channeltest.Discord
+	fake   *notifytest.Discord
 	config string
 }
 
 func newEditFixture(t *testing.T, onResolve string) *editFixture {
-	fake := channeltest.NewDiscord()
+	fake := notifytest.NewDiscord()
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	store := filepath.Join(t.TempDir(), "messages.json")
@@ -54,11 +54,11 @@ func decodeDiscord(t *testing.T, body []byte) discord.Message {
 // restart of the relay.
 func TestDiscordEditsTheFiringMessageOnResolve(t *testing.T) {
 	f := newEditFixture(t, "edit")
-	firing := channeltest.ByInstance(2)
+	firing := notifytest.ByInstance(2)
 	f.notify(t, newHarness(t, f.config, nil), firing)
 	// A new relay process: the message ids come back from the file.
 	h := newHarness(t, f.config, nil)
-	f.notify(t, h, channeltest.Resolve(firing, channeltest.SeedTime.Add(12*time.Minute)))
+	f.notify(t, h, notifytest.Resolve(firing, notifytest.SeedTime.Add(12*time.Minute)))
 
 	ops := f.fake.Ops()
 	if len(ops) != 2 || ops[0].Op != "post" || ops[1].Op != "edit" || ops[1].ID != ops[0].ID {
@@ -84,9 +84,9 @@ func TestDiscordEditsTheFiringMessageOnResolve(t *testing.T) {
 func TestDiscordPostsWhenTheMessageCannotBeEdited(t *testing.T) {
 	f := newEditFixture(t, "edit")
 	h := newHarness(t, f.config, nil)
-	firing := channeltest.ByInstance(2)
+	firing := notifytest.ByInstance(2)
 	f.notify(t, h, firing)
-	partly := channeltest.Resolve(firing, channeltest.SeedTime.Add(5*time.Minute))
+	partly := notifytest.Resolve(firing, notifytest.SeedTime.Add(5*time.Minute))
 	partly.Alerts[1] = firing.Alerts[1]
 	f.notify(t, h, partly)
 	if ops := f.fake.Ops(); len(ops) != 2 || ops[1].Op != "post" {
@@ -94,7 +94,7 @@ func TestDiscordPostsWhenTheMessageCannotBeEdited(t *testing.T) {
 	}
 
 	f.fake.Delete()
-	f.notify(t, h, channeltest.Resolve(firing, channeltest.SeedTime.Add(9*time.Minute)))
+	f.notify(t, h, notifytest.Resolve(firing, notifytest.SeedTime.Add(9*time.Minute)))
 	ops := f.fake.Ops()
 	if len(ops) != 3 || ops[2].Op != "post" {
 		t.Fatalf("deleted message: ops %+v, want a post after the refused edit", ops)
@@ -108,9 +108,9 @@ func TestDiscordPostsWhenTheMessageCannotBeEdited(t *testing.T) {
 func TestDiscordEditAndPost(t *testing.T) {
 	f := newEditFixture(t, "edit_and_post")
 	h := newHarness(t, f.config, nil)
-	firing := channeltest.SeedData()
+	firing := notifytest.SeedData()
 	f.notify(t, h, firing)
-	f.notify(t, h, channeltest.SeedResolved())
+	f.notify(t, h, notifytest.SeedResolved())
 	ops := f.fake.Ops()
 	if len(ops) != 3 || ops[1].Op != "edit" || ops[2].Op != "post" {
 		t.Fatalf("ops = %+v, want post, edit, post", ops)

@@ -24,10 +24,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	commonconfig "github.com/prometheus/common/config"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
 	"github.com/quantum-resonance/telemetry/alertmanager/heartbeat"
 	"github.com/quantum-resonance/telemetry/alertmanager/hub"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 	"github.com/quantum-resonance/telemetry/alertmanager/slack"
 	"github.com/quantum-resonance/telemetry/daemon"
 	"github.com/quantum-resonance/telemetry/httpretry"
@@ -58,7 +58,7 @@ type state struct {
 // target is one configured destination, ready to use.
 type target struct {
 	name      string
-	formatter channel.Formatter
+	formatter notify.Formatter
 	sink      sink
 	client    *http.Client // nil for files; closed when replaced
 	// parallel is how many messages of one notification go out at once.
@@ -133,7 +133,7 @@ func (r *Relay) Apply(cfg *Config) error {
 		}
 	}
 	for name, t := range next.targets {
-		if tf, ok := t.formatter.(channel.Truncating); ok {
+		if tf, ok := t.formatter.(notify.Truncating); ok {
 			for _, field := range tf.TruncatableFields() {
 				r.metrics.truncated.WithLabelValues(name, field)
 			}
@@ -253,7 +253,7 @@ func slackReply(reply []byte) error {
 
 // deliverMessage sends message i of total unless it was delivered before
 // (or is being delivered by a concurrent notification), and counts it.
-func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, groupKey string, m channel.Message, firing map[string]bool, i, total int, logger *slog.Logger) (string, error) {
+func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, groupKey string, m notify.Message, firing map[string]bool, i, total int, logger *slog.Logger) (string, error) {
 	key := keyOf(t.name, groupKey, m, firing)
 	began := time.Now()
 	seen, err := mem.Claim(ctx, key)
@@ -291,7 +291,7 @@ func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, g
 // countTruncated counts the texts a delivered message had cut to fit its
 // channel. Counted on delivery, so a message Alertmanager's retry finds
 // already delivered is not counted again.
-func (r *Relay) countTruncated(target string, m channel.Message, i, total int, logger *slog.Logger) {
+func (r *Relay) countTruncated(target string, m notify.Message, i, total int, logger *slog.Logger) {
 	if len(m.Truncated) == 0 {
 		return
 	}
@@ -408,8 +408,8 @@ func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notificati
 	rep := deliveryReport{Messages: len(msgs)}
 	firing := make(map[string]bool, len(n.Alerts))
 	for i := range n.Alerts {
-		if a := &n.Alerts[i]; a.Status == channel.StatusFiring {
-			firing[channel.Identity(a)] = true
+		if a := &n.Alerts[i]; a.Status == notify.StatusFiring {
+			firing[notify.Identity(a)] = true
 		}
 	}
 	var (

@@ -9,8 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 )
 
 // A text cut to the channel's limit is counted by target and payload field
@@ -19,9 +19,9 @@ import (
 // delivered does not count it again. Every field a target may cut is
 // exposed from 0; a target that never cuts (hub) has no series.
 func TestTruncationIsCountedByTargetAndField(t *testing.T) {
-	discordSink := channeltest.NewSink(channeltest.DiscordLimits)
-	slackSink := channeltest.NewSink(channeltest.SlackLimits)
-	hubSink := channeltest.NewSink(nil)
+	discordSink := notifytest.NewSink(notifytest.DiscordLimits)
+	slackSink := notifytest.NewSink(notifytest.SlackLimits)
+	hubSink := notifytest.NewSink(nil)
 	h := newHarness(t, fastDelivery+`
 targets:
   - {name: discord, type: discord, url: "`+sinkServer(t, discordSink).URL+`/api/webhooks/1/token"}
@@ -48,7 +48,7 @@ resonance_relay_truncated_total{field="text",target="slack"} 0
 	}
 
 	for _, target := range []string{"discord", "slack", "hub"} {
-		if code, r := h.post(t, target, channeltest.FiringBody); code != http.StatusOK || r.Delivered != 1 {
+		if code, r := h.post(t, target, notifytest.FiringBody); code != http.StatusOK || r.Delivered != 1 {
 			t.Fatalf("%s: %d %+v", target, code, r)
 		}
 	}
@@ -57,7 +57,7 @@ resonance_relay_truncated_total{field="text",target="slack"} 0
 		t.Errorf("a notification that fits logged a cut:\n%s", h.logs.String())
 	}
 
-	data := channeltest.SeedData()
+	data := notifytest.SeedData()
 	data.Alerts[0].Annotations["description"] = strings.Repeat("ü", discord.MaxDescription+1)
 	long, _ := json.Marshal(notificationOf(data, `{}:{alertname="ErrorRateHigh"}`))
 	for range 2 { // the second is Alertmanager's retry: already delivered

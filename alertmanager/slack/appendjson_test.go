@@ -3,8 +3,8 @@ package slack_test
 import (
 	"testing"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
-	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 	"github.com/quantum-resonance/telemetry/alertmanager/slack"
 )
 
@@ -13,13 +13,13 @@ import (
 // The blocks come from the formatter, so a field it starts to fill but
 // appendJSON does not write fails here.
 func TestMessageJSONMatchesEncodingJSON(t *testing.T) {
-	data := channeltest.OddAlerts()
-	f, err := slack.New(slack.Options{Defaults: channel.Defaults{GrafanaURL: "https://grafana.example"}})
+	data := notifytest.OddAlerts()
+	f, err := slack.New(slack.Options{Defaults: notify.Defaults{GrafanaURL: "https://grafana.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var blocks []slack.Block
-	for _, a := range channel.Pointers(data) {
+	for _, a := range notify.Pointers(data) {
 		b, err := f.Blocks(data, a)
 		if err != nil {
 			t.Fatal(err)
@@ -27,11 +27,11 @@ func TestMessageJSONMatchesEncodingJSON(t *testing.T) {
 		blocks = append(blocks, b...)
 	}
 	for _, m := range []slack.Message{
-		{Text: channeltest.OddText, Blocks: blocks},
+		{Text: notifytest.OddText, Blocks: blocks},
 		{Blocks: []slack.Block{{Type: "divider", Fields: []slack.Text{}}}},
 		{}, // nil blocks: null
 	} {
-		if got, want := string(channel.EncodeJSON(m.AppendJSON)), channeltest.EncodingJSON(t, m); got != want {
+		if got, want := string(notify.EncodeJSON(m.AppendJSON)), notifytest.EncodingJSON(t, m); got != want {
 			t.Errorf("appendJSON:\n got %s\nwant %s", got, want)
 		}
 	}

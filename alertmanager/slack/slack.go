@@ -14,7 +14,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 )
 
 // Limits from Slack's Block Kit reference (docs.slack.dev/reference/
@@ -33,7 +33,7 @@ const (
 	MaxBlocksChars = 12000
 )
 
-// Payload fields named in channel.Message.Truncated when their text was cut.
+// Payload fields named in notify.Message.Truncated when their text was cut.
 const (
 	FieldText   = "text"
 	FieldBlocks = "blocks" // any text of a section block
@@ -60,8 +60,8 @@ type Text struct {
 
 // Options configure the formatter.
 type Options struct {
-	Defaults  channel.Defaults
-	Templates *channel.Templates
+	Defaults  notify.Defaults
+	Templates *notify.Templates
 }
 
 // Formatter builds Slack messages.
@@ -70,13 +70,13 @@ type Formatter struct{ opts Options }
 // New returns a formatter; the templates must already be compiled.
 func New(opts Options) (*Formatter, error) { return &Formatter{opts: opts}, nil }
 
-// TruncatableFields implements channel.Truncating.
+// TruncatableFields implements notify.Truncating.
 func (f *Formatter) TruncatableFields() []string { return []string{FieldText, FieldBlocks} }
 
-// Format implements channel.Formatter. Alerts are packed in order into
+// Format implements notify.Formatter. Alerts are packed in order into
 // messages within MaxBlocks blocks and MaxBlocksChars characters of block
 // text; every alert fits a message alone.
-func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, error) {
+func (f *Formatter) Format(data *template.Data, _ string) ([]notify.Message, error) {
 	if len(data.Alerts) == 0 {
 		return nil, nil
 	}
@@ -91,12 +91,12 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, er
 	type part struct {
 		blocks []Block
 		alerts []*template.Alert
-		cut    channel.Truncations
+		cut    notify.Truncations
 	}
 	var parts []part
 	var cur part
 	chars := 0
-	for _, a := range channel.Pointers(data) {
+	for _, a := range notify.Pointers(data) {
 		blocks, cut, err := f.blocks(data, a)
 		if err != nil {
 			return nil, err
@@ -112,10 +112,10 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]channel.Message, er
 		chars += n
 	}
 	parts = append(parts, cur)
-	out := make([]channel.Message, 0, len(parts))
+	out := make([]notify.Message, 0, len(parts))
 	for i, p := range parts {
 		msg := Message{Text: partText(text, i, len(parts), &p.cut), Blocks: p.blocks}
-		out = append(out, channel.Message{Body: channel.EncodeJSON(msg.appendJSON), Alerts: channel.Identities(p.alerts), Truncated: p.cut})
+		out = append(out, notify.Message{Body: notify.EncodeJSON(msg.appendJSON), Alerts: notify.Identities(p.alerts), Truncated: p.cut})
 	}
 	return out, nil
 }
@@ -125,10 +125,10 @@ func BlocksChars(blocks []Block) int {
 	n := 0
 	for _, b := range blocks {
 		if b.Text != nil {
-			n += channel.Len(b.Text.Text)
+			n += notify.Len(b.Text.Text)
 		}
 		for _, f := range b.Fields {
-			n += channel.Len(f.Text)
+			n += notify.Len(f.Text)
 		}
 	}
 	return n
@@ -137,8 +137,8 @@ func BlocksChars(blocks []Block) int {
 // headline is the seed's text ("🚨 CRITICAL ALERT: Error Rate Exceeded").
 func headline(data *template.Data) string {
 	var firing []*template.Alert
-	for _, a := range channel.Pointers(data) {
-		if a.Status == channel.StatusFiring {
+	for _, a := range notify.Pointers(data) {
+		if a.Status == notify.StatusFiring {
 			firing = append(firing, a)
 		}
 	}
@@ -148,46 +148,46 @@ func headline(data *template.Data) string {
 		prefix = "✅ RESOLVED"
 	} else {
 		first = firing[0]
-		switch channel.HighestSeverity(firing) {
-		case channel.SeverityCritical:
+		switch notify.HighestSeverity(firing) {
+		case notify.SeverityCritical:
 			prefix = "🚨 CRITICAL ALERT"
-		case channel.SeverityWarning:
+		case notify.SeverityWarning:
 			prefix = "⚠️ WARNING ALERT"
-		case channel.SeverityInfo:
+		case notify.SeverityInfo:
 			prefix = "ℹ️ INFO ALERT"
 		default:
 			prefix = "🔔 ALERT"
 		}
 	}
-	s := prefix + ": " + channel.Title(first)
+	s := prefix + ": " + notify.Title(first)
 	if len(data.Alerts) > 1 {
 		s += fmt.Sprintf(" (+%d more)", len(data.Alerts)-1)
 	}
 	return s
 }
 
-func partText(text string, i, n int, cut *channel.Truncations) string {
+func partText(text string, i, n int, cut *notify.Truncations) string {
 	suffix := ""
 	if n > 1 {
 		suffix = fmt.Sprintf(" (%d/%d)", i+1, n)
 	}
-	return cut.Truncate(FieldText, text, MaxText-channel.Len(suffix)) + suffix
+	return cut.Truncate(FieldText, text, MaxText-notify.Len(suffix)) + suffix
 }
 
 // blocks renders one alert as its two sections, with a FieldBlocks entry
 // for each text it cut to fit.
-func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, channel.Truncations, error) {
-	title, err := f.opts.Templates.RenderTitle(data, a, channel.Title(a))
+func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, notify.Truncations, error) {
+	title, err := f.opts.Templates.RenderTitle(data, a, notify.Title(a))
 	if err != nil {
 		return nil, nil, fmt.Errorf("title template: %w", err)
 	}
-	description, err := f.opts.Templates.RenderDescription(data, a, channel.Description(a))
+	description, err := f.opts.Templates.RenderDescription(data, a, notify.Description(a))
 	if err != nil {
 		return nil, nil, fmt.Errorf("description template: %w", err)
 	}
-	var cut channel.Truncations
+	var cut notify.Truncations
 	truncate := func(s string, limit int) string { return cut.Truncate(FieldBlocks, s, limit) }
-	if a.Status == channel.StatusResolved {
+	if a.Status == notify.StatusResolved {
 		title = "[RESOLVED] " + title
 	}
 	var b strings.Builder
@@ -198,7 +198,7 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, cha
 		valueLine = "\n" + escape(truncate("Current: "+orDash(current)+" | Threshold: "+orDash(threshold), 256))
 	}
 	if description != "" {
-		room := MaxSectionText - channel.Len(b.String()) - channel.Len(valueLine) - 1
+		room := MaxSectionText - notify.Len(b.String()) - notify.Len(valueLine) - 1
 		b.WriteString("\n" + truncate(escape(description), room))
 	}
 	b.WriteString(valueLine)
@@ -210,12 +210,12 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, cha
 	}
 	fields := []Text{
 		field("Service", escape(orDash(f.opts.Defaults.ServiceOf(a))), 256),
-		field("Time", channel.FormatTime(channel.EventTime(a)), 256),
+		field("Time", notify.FormatTime(notify.EventTime(a)), 256),
 		field("Alert", escape(orDash(a.Labels["alertname"])), 256),
-		field("Severity", escape(orDash(channel.Severity(a))), 256),
+		field("Severity", escape(orDash(notify.Severity(a))), 256),
 	}
-	if labels := channel.Distinguishing(data, a); len(labels) > 0 {
-		fields = append(fields, field("Labels", escape(channel.LabelText(labels)), 1024))
+	if labels := notify.Distinguishing(data, a); len(labels) > 0 {
+		fields = append(fields, field("Labels", escape(notify.LabelText(labels)), 1024))
 	}
 	if links := links(f.opts.Defaults, data, a); links != "" {
 		fields = append(fields, field("Links", links, MaxFieldText))
@@ -228,14 +228,14 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, cha
 
 // links are Slack links to the runbook and the source graph; one that does
 // not fit the field is left out whole rather than cut.
-func links(d channel.Defaults, data *template.Data, a *template.Alert) string {
+func links(d notify.Defaults, data *template.Data, a *template.Alert) string {
 	var parts []string
 	size := 0
 	for _, l := range []struct{ text, url string }{
 		{"Runbook", a.Annotations["runbook_url"]},
 		{"Dashboard", d.DashboardURL(a)},
 		{"Source", a.GeneratorURL},
-		{"Silence", channel.SilenceURL(data.ExternalURL, a)},
+		{"Silence", notify.SilenceURL(data.ExternalURL, a)},
 	} {
 		if l.url == "" {
 			continue
@@ -243,11 +243,11 @@ func links(d channel.Defaults, data *template.Data, a *template.Alert) string {
 		// Inside <url|text>, Slack needs only the three control characters
 		// escaped; "|" would end the URL early.
 		md := "<" + strings.ReplaceAll(escape(l.url), "|", "%7C") + "|" + l.text + ">"
-		if size+channel.Len(md)+3 > MaxFieldText-len("*Links:*\n") {
+		if size+notify.Len(md)+3 > MaxFieldText-len("*Links:*\n") {
 			continue
 		}
 		parts = append(parts, md)
-		size += channel.Len(md) + 3
+		size += notify.Len(md) + 3
 	}
 	return strings.Join(parts, " · ")
 }

@@ -8,29 +8,29 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
-	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 	"github.com/quantum-resonance/telemetry/alertmanager/slack"
 )
 
-func format(t testing.TB, opts slack.Options, data *template.Data) ([]channel.Message, []slack.Message) {
+func format(t testing.TB, opts slack.Options, data *template.Data) ([]notify.Message, []slack.Message) {
 	t.Helper()
-	msgs, out := channeltest.Format[slack.Message](t, channeltest.New(t, slack.New, opts), data, "")
+	msgs, out := notifytest.Format[slack.Message](t, notifytest.New(t, slack.New, opts), data, "")
 	checkLimits(t, msgs)
 	return msgs, out
 }
 
-func checkLimits(t testing.TB, msgs []channel.Message) {
+func checkLimits(t testing.TB, msgs []notify.Message) {
 	t.Helper()
-	channeltest.CheckLimits(t, msgs, channeltest.SlackLimits)
+	notifytest.CheckLimits(t, msgs, notifytest.SlackLimits)
 }
 
 func TestGolden(t *testing.T) {
-	channeltest.GoldenFormat(t, channeltest.New(t, slack.New, slack.Options{Defaults: channeltest.Defaults}), "", checkLimits)
+	notifytest.GoldenFormat(t, notifytest.New(t, slack.New, slack.Options{Defaults: notifytest.Defaults}), "", checkLimits)
 }
 
 func TestSeedShape(t *testing.T) {
-	_, m := format(t, slack.Options{Defaults: channeltest.Defaults}, channeltest.SeedData())
+	_, m := format(t, slack.Options{Defaults: notifytest.Defaults}, notifytest.SeedData())
 	if m[0].Text != "🚨 CRITICAL ALERT: Error Rate Threshold Exceeded" {
 		t.Errorf("text = %q", m[0].Text)
 	}
@@ -49,7 +49,7 @@ func TestSeedShape(t *testing.T) {
 func TestSplitKeepsEveryAlert(t *testing.T) {
 	for _, n := range []int{1, 30, 300} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			msgs, decoded := format(t, slack.Options{Defaults: channeltest.Defaults}, channeltest.Many(n))
+			msgs, decoded := format(t, slack.Options{Defaults: notifytest.Defaults}, notifytest.Many(n))
 			// At most 25 alerts (50 blocks) a message, fewer when their
 			// text reaches MaxBlocksChars.
 			if least := (n + 24) / 25; len(msgs) < least || len(msgs) > 2*least {
@@ -78,28 +78,28 @@ func TestSplitKeepsEveryAlert(t *testing.T) {
 }
 
 func TestLongTextAndEscaping(t *testing.T) {
-	a := channeltest.SeedAlert()
+	a := notifytest.SeedAlert()
 	a.Annotations["description"] = "<!channel> & <@U123> " + strings.Repeat("d", 5000)
 	a.Labels["instance"] = strings.Repeat("i", 3000)
-	_, m := format(t, slack.Options{}, channeltest.Group(a))
+	_, m := format(t, slack.Options{}, notifytest.Group(a))
 	text := m[0].Blocks[0].Text.Text
 	if strings.Contains(text, "<!channel>") || !strings.Contains(text, "&lt;!channel&gt; &amp; &lt;@U123&gt;") {
 		t.Errorf("alert text not escaped: %.80q", text)
 	}
-	if !strings.Contains(text, channel.Ellipsis) || !strings.HasSuffix(text, "Current: 25 | Threshold: 5") {
+	if !strings.Contains(text, notify.Ellipsis) || !strings.HasSuffix(text, "Current: 25 | Threshold: 5") {
 		t.Errorf("long description should be cut before the value line: …%q", text[len(text)-60:])
 	}
 }
 
 func BenchmarkFormat(b *testing.B) {
-	channeltest.BenchmarkFormat(b, channeltest.New(b, slack.New, slack.Options{Defaults: channeltest.Defaults}))
+	notifytest.BenchmarkFormat(b, notifytest.New(b, slack.New, slack.Options{Defaults: notifytest.Defaults}))
 }
 
 // With defaults.grafana_url every alert links to its metric's dashboard.
 func TestDashboardLink(t *testing.T) {
-	d := channeltest.Defaults
+	d := notifytest.Defaults
 	d.GrafanaURL = "http://localhost:3000"
-	_, m := format(t, slack.Options{Defaults: d}, channeltest.SeedData())
+	_, m := format(t, slack.Options{Defaults: d}, notifytest.SeedData())
 	links := m[0].Blocks[1].Fields[len(m[0].Blocks[1].Fields)-1].Text
 	if !strings.Contains(links, "<http://localhost:3000/d/resonance-system-health?") || !strings.Contains(links, "|Dashboard>") {
 		t.Errorf("links = %q", links)
@@ -109,26 +109,26 @@ func TestDashboardLink(t *testing.T) {
 // Each message names the payload fields it cut, once per cut text, for the
 // relay's resonance_relay_truncated_total; a message that fits names none.
 func TestTruncatedFieldsNamed(t *testing.T) {
-	msgs, _ := format(t, slack.Options{Defaults: channeltest.Defaults}, channeltest.SeedData())
+	msgs, _ := format(t, slack.Options{Defaults: notifytest.Defaults}, notifytest.SeedData())
 	if len(msgs) != 1 || msgs[0].Truncated != nil {
 		t.Errorf("seed notification: truncated %q, want nothing", msgs[0].Truncated)
 	}
 
-	a := channeltest.SeedAlert()
+	a := notifytest.SeedAlert()
 	a.Annotations["description"] = strings.Repeat("d", slack.MaxSectionText)
-	msgs, _ = format(t, slack.Options{}, channeltest.Group(a))
-	if want := (channel.Truncations{"blocks"}); len(msgs) != 1 || !slices.Equal(msgs[0].Truncated, want) {
+	msgs, _ = format(t, slack.Options{}, notifytest.Group(a))
+	if want := (notify.Truncations{"blocks"}); len(msgs) != 1 || !slices.Equal(msgs[0].Truncated, want) {
 		t.Errorf("long description: truncated %q, want %q", msgs[0].Truncated, want)
 	}
 
-	a = channeltest.SeedAlert()
+	a = notifytest.SeedAlert()
 	a.Labels["instance"] = strings.Repeat("i", 1024)
-	tmpl := &channel.Templates{Headline: strings.Repeat("H", slack.MaxText+1)}
+	tmpl := &notify.Templates{Headline: strings.Repeat("H", slack.MaxText+1)}
 	if err := tmpl.Compile(); err != nil {
 		t.Fatal(err)
 	}
-	msgs, _ = format(t, slack.Options{Templates: tmpl}, channeltest.Group(a))
-	if want := (channel.Truncations{"blocks", "text"}); len(msgs) != 1 || !slices.Equal(msgs[0].Truncated, want) {
+	msgs, _ = format(t, slack.Options{Templates: tmpl}, notifytest.Group(a))
+	if want := (notify.Truncations{"blocks", "text"}); len(msgs) != 1 || !slices.Equal(msgs[0].Truncated, want) {
 		t.Errorf("long headline and label: truncated %q, want %q", msgs[0].Truncated, want)
 	}
 }

@@ -121,7 +121,7 @@ func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
 	ingestAPI.Register(mux)
 	lifecycle := daemon.Lifecycle{
 		Name:        "Resonance Exporter",
-		Description: "Prometheus exporter and ingest hub for the Quantum Resonance service",
+		Description: "Prometheus exporter and ingest API for the Quantum Resonance service",
 		Version:     version.Info(),
 		Links: []web.LandingLinks{
 			{Address: opts.metricsPath, Text: "Metrics"},

@@ -18,7 +18,7 @@ import (
 func main() {
 	var (
 		opts    options
-		app     = kingpin.New("resonance-exporter", "Prometheus exporter and ingest hub for the Quantum Resonance service.")
+		app     = kingpin.New("resonance-exporter", "Prometheus exporter and ingest API for the Quantum Resonance service.")
 		logCfg  = &promslog.Config{}
 		webFlag = kingpinflag.AddFlags(app, ":9861")
 	)

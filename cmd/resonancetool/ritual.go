@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/promslog"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 	"github.com/quantum-resonance/telemetry/alertmanager/relay"
 	"github.com/quantum-resonance/telemetry/ritual"
 	"github.com/quantum-resonance/telemetry/ritual/amstate"
@@ -128,7 +128,7 @@ func writeProposals(tablePath, outPath string, r *report.Report) error {
 
 // sendReport posts the report to the targets of the relay's config, with the
 // relay's own formatters, client and retries.
-func sendReport(ctx context.Context, configFile string, targets []string, rep *channel.Report) error {
+func sendReport(ctx context.Context, configFile string, targets []string, rep *notify.Report) error {
 	cfg, err := relay.Load(configFile)
 	if err != nil {
 		return fmt.Errorf("--relay.config.file: %w", err)

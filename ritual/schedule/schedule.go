@@ -19,7 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/robfig/cron/v3"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 	"github.com/quantum-resonance/telemetry/ritual"
 	"github.com/quantum-resonance/telemetry/ritual/amstate"
 	"github.com/quantum-resonance/telemetry/ritual/report"
@@ -159,7 +159,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // SendFunc posts a report to one relay target.
-type SendFunc func(ctx context.Context, target string, r *channel.Report) error
+type SendFunc func(ctx context.Context, target string, r *notify.Report) error
 
 // Scheduler runs one configuration's schedule.
 type Scheduler struct {

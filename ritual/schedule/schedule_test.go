@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 	"github.com/quantum-resonance/telemetry/ritual/historytest"
 	"github.com/quantum-resonance/telemetry/rules"
 	"github.com/quantum-resonance/telemetry/tooltest"
@@ -72,7 +72,7 @@ func thresholdsFile(_ *testing.T) string {
 func TestScheduledRunWithoutPrometheusCountsAFailure(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	sent := make(chan string, 10)
-	d := NewDaemon(reg, func(_ context.Context, target string, _ *channel.Report) error {
+	d := NewDaemon(reg, func(_ context.Context, target string, _ *notify.Report) error {
 		sent <- target
 		return nil
 	}, discard)
@@ -114,10 +114,10 @@ func TestRunSendsTheReportToEveryTarget(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	var (
 		mu   sync.Mutex
-		got  = map[string]*channel.Report{}
+		got  = map[string]*notify.Report{}
 		fail = map[string]bool{}
 	)
-	send := func(_ context.Context, target string, r *channel.Report) error {
+	send := func(_ context.Context, target string, r *notify.Report) error {
 		mu.Lock()
 		defer mu.Unlock()
 		got[target] = r

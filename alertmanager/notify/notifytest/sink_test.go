@@ -1,4 +1,4 @@
-package channeltest_test
+package notifytest_test
 
 import (
 	"bytes"
@@ -6,13 +6,13 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 )
 
 // Scripted replies come first, then Refuse's reply for good; only what the
 // limits accept is recorded, and every error answer counts as refused.
 func TestSinkScriptThenRefuse(t *testing.T) {
-	sink := channeltest.NewSink(channeltest.SlackLimits)
+	sink := notifytest.NewSink(notifytest.SlackLimits)
 	srv := httptest.NewServer(sink)
 	defer srv.Close()
 	post := func(body string) int {
@@ -25,9 +25,9 @@ func TestSinkScriptThenRefuse(t *testing.T) {
 	}
 	valid := `{"text": "t", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}]}`
 
-	sink.Script(channeltest.Reply{Status: http.StatusTooManyRequests, Body: "rate_limited"})
+	sink.Script(notifytest.Reply{Status: http.StatusTooManyRequests, Body: "rate_limited"})
 	got := []int{post(valid), post(valid), post(`{"text": ""}`)}
-	sink.Refuse(channeltest.Reply{Status: http.StatusNotFound, Body: "no_service"})
+	sink.Refuse(notifytest.Reply{Status: http.StatusNotFound, Body: "no_service"})
 	got = append(got, post(valid), post(valid))
 
 	want := []int{http.StatusTooManyRequests, http.StatusOK, http.StatusBadRequest, http.StatusNotFound, http.StatusNotFound}

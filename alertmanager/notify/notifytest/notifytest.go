@@ -1,10 +1,10 @@
-// Package channeltest holds the notifications the formatter and relay tests
+// Package notifytest holds the notifications the formatter and relay tests
 // share — the seed's example alert, real Alertmanager v0.31.1 webhook bodies,
 // and generated groups of any size —, fakes of Discord and Slack that know
 // the services' limits themselves, and the golden-file helper behind
-// `go test ./alertmanager/... -update`. It depends on channel alone, never
+// `go test ./alertmanager/... -update`. It depends on notify alone, never
 // on the formatters it tests.
-package channeltest
+package notifytest
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 )
 
 // Update rewrites golden files instead of comparing with them.
@@ -146,11 +146,11 @@ func all(alerts []template.Alert, f func(template.Alert) bool) bool {
 
 // Defaults are the seed's service, environment and region, as the relay's
 // example configuration sets them.
-var Defaults = channel.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"}
+var Defaults = notify.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"}
 
 // New builds a formatter with newFormatter (discord.New, slack.New,
 // hub.New), failing the test on error.
-func New[O any, F channel.Formatter](t testing.TB, newFormatter func(O) (F, error), opts O) F {
+func New[O any, F notify.Formatter](t testing.TB, newFormatter func(O) (F, error), opts O) F {
 	t.Helper()
 	f, err := newFormatter(opts)
 	if err != nil {
@@ -161,7 +161,7 @@ func New[O any, F channel.Formatter](t testing.TB, newFormatter func(O) (F, erro
 
 // CheckLimits fails the test for every message that limits (DiscordLimits,
 // SlackLimits) refuses, as the channel would.
-func CheckLimits(t testing.TB, msgs []channel.Message, limits func(body []byte) (int, string)) {
+func CheckLimits(t testing.TB, msgs []notify.Message, limits func(body []byte) (int, string)) {
 	t.Helper()
 	for i, m := range msgs {
 		if status, reply := limits(m.Body); status >= 300 {
@@ -172,7 +172,7 @@ func CheckLimits(t testing.TB, msgs []channel.Message, limits func(body []byte) 
 
 // Format formats data with f and decodes every message body as T, failing
 // the test on either error.
-func Format[T any](t testing.TB, f channel.Formatter, data *template.Data, groupKey string) ([]channel.Message, []T) {
+func Format[T any](t testing.TB, f notify.Formatter, data *template.Data, groupKey string) ([]notify.Message, []T) {
 	t.Helper()
 	msgs, err := f.Format(data, groupKey)
 	if err != nil {
@@ -191,7 +191,7 @@ func Format[T any](t testing.TB, f channel.Formatter, data *template.Data, group
 // — the seed's example firing and resolved, and Alertmanager's real firing
 // body — with f, hands each result to check (the channel's own limits; nil
 // for none) and compares it with testdata/<name> (see Golden).
-func GoldenFormat(t *testing.T, f channel.Formatter, groupKey string, check func(testing.TB, []channel.Message)) {
+func GoldenFormat(t *testing.T, f notify.Formatter, groupKey string, check func(testing.TB, []notify.Message)) {
 	t.Helper()
 	for name, data := range map[string]*template.Data{
 		"seed-firing.json":            SeedData(),
@@ -215,7 +215,7 @@ func GoldenFormat(t *testing.T, f channel.Formatter, groupKey string, check func
 // posted, with testdata/<name>; with -update it writes the file instead.
 // Review the diff of a rewritten golden file before committing it: it is
 // the channel's contract.
-func Golden(t *testing.T, name string, msgs []channel.Message) {
+func Golden(t *testing.T, name string, msgs []notify.Message) {
 	t.Helper()
 	var b bytes.Buffer
 	b.WriteString("[\n")
@@ -298,7 +298,7 @@ func Resolve(data *template.Data, endsAt time.Time) *template.Data {
 // BenchmarkFormat measures a formatter on notifications of 1 and 30 alerts,
 // reporting alerts formatted per second; every formatter's BenchmarkFormat
 // calls it so their figures compare.
-func BenchmarkFormat(b *testing.B, f channel.Formatter) {
+func BenchmarkFormat(b *testing.B, f notify.Formatter) {
 	for _, n := range []int{1, 30} {
 		data := Many(n)
 		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {

@@ -1,4 +1,4 @@
-// Package channel holds what every channel formatter shares: the Formatter
+// Package notify holds what every channel formatter shares: the Formatter
 // interface the relay calls, the Message it gets back, and the small helpers
 // that read our rule pack's labels and annotations and keep text within a
 // channel's limits.
@@ -7,7 +7,7 @@
 // shape, as in Alertmanager's notify/ tree: a New(Options) constructor and a
 // Format method that turns one webhook notification into as many messages as
 // the channel's limits require, never dropping an alert.
-package channel
+package notify
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package channel_test
+package notify_test
 
 import (
 	"maps"
@@ -11,8 +11,8 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
-	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 )
 
 func TestTruncate(t *testing.T) {
@@ -31,31 +31,31 @@ func TestTruncate(t *testing.T) {
 		{"abc", 0, "", true},
 		{"", 0, "", false},
 	} {
-		got, cut := channel.Truncate(c.in, c.max)
+		got, cut := notify.Truncate(c.in, c.max)
 		if got != c.want || cut != c.cut {
-			t.Errorf("channel.Truncate(%q, %d) = %q, %v; want %q, %v", c.in, c.max, got, cut, c.want, c.cut)
+			t.Errorf("notify.Truncate(%q, %d) = %q, %v; want %q, %v", c.in, c.max, got, cut, c.want, c.cut)
 		}
-		if channel.Len(got) > c.max {
-			t.Errorf("channel.Truncate(%q, %d) has %d runes", c.in, c.max, channel.Len(got))
+		if notify.Len(got) > c.max {
+			t.Errorf("notify.Truncate(%q, %d) has %d runes", c.in, c.max, notify.Len(got))
 		}
 	}
 	long := strings.Repeat("x", 5000)
-	if got, cut := channel.Truncate(long, 4096); channel.Len(got) != 4096 || !strings.HasSuffix(got, channel.Ellipsis) || !cut {
-		t.Errorf("long text: %d runes, suffix %q, cut %v", channel.Len(got), got[len(got)-5:], cut)
+	if got, cut := notify.Truncate(long, 4096); notify.Len(got) != 4096 || !strings.HasSuffix(got, notify.Ellipsis) || !cut {
+		t.Errorf("long text: %d runes, suffix %q, cut %v", notify.Len(got), got[len(got)-5:], cut)
 	}
 }
 
 // Truncations records one entry per cut text and stays nil (no allocation)
 // while nothing is cut.
 func TestTruncationsRecordCutFields(t *testing.T) {
-	var cut channel.Truncations
+	var cut notify.Truncations
 	if got := cut.Truncate("embed.title", "fits", 10); got != "fits" || cut != nil {
 		t.Fatalf("uncut text: %q, recorded %v", got, cut)
 	}
 	cut.Truncate("embed.description", "far too long", 5)
 	cut.Truncate("embed.fields", "also too long", 5)
 	cut.Truncate("embed.title", "fits", 10)
-	if want := (channel.Truncations{"embed.description", "embed.fields"}); !slices.Equal(cut, want) {
+	if want := (notify.Truncations{"embed.description", "embed.fields"}); !slices.Equal(cut, want) {
 		t.Errorf("recorded %q, want %q", cut, want)
 	}
 }
@@ -79,15 +79,15 @@ func TestParseNumber(t *testing.T) {
 		{"Inf", 0, false},
 		{"1e999", 1e99, true}, // the longest prefix that is a finite number
 	} {
-		got, ok := channel.ParseNumber(c.in)
+		got, ok := notify.ParseNumber(c.in)
 		if ok != c.ok || got != c.want {
-			t.Errorf("channel.ParseNumber(%q) = %v, %v; want %v, %v", c.in, got, ok, c.want, c.ok)
+			t.Errorf("notify.ParseNumber(%q) = %v, %v; want %v, %v", c.in, got, ok, c.want, c.ok)
 		}
 	}
 }
 
 func TestTemplatesCompileRejectsBadTemplates(t *testing.T) {
-	for _, tmpl := range []channel.Templates{
+	for _, tmpl := range []notify.Templates{
 		{Title: "{{ .Nope }"},               // syntax
 		{Headline: "{{ undefinedFunc . }}"}, // unknown function
 		{Description: "{{ .NoSuchField }}"}, // unknown field of template.Data
@@ -96,11 +96,11 @@ func TestTemplatesCompileRejectsBadTemplates(t *testing.T) {
 			t.Errorf("Compile(%+v) succeeded, want an error", tmpl)
 		}
 	}
-	ok := channel.Templates{Headline: `{{ .Status | toUpper }} {{ .CommonLabels.alertname }}`, Title: `{{ template "slack.default.title" . }}`}
+	ok := notify.Templates{Headline: `{{ .Status | toUpper }} {{ .CommonLabels.alertname }}`, Title: `{{ template "slack.default.title" . }}`}
 	if err := ok.Compile(); err != nil {
 		t.Fatalf("valid templates: %v", err)
 	}
-	got, err := ok.RenderHeadline(channel.SampleData(), "fallback")
+	got, err := ok.RenderHeadline(notify.SampleData(), "fallback")
 	if err != nil || got != "FIRING ErrorRateHigh" {
 		t.Errorf("RenderHeadline = %q, %v", got, err)
 	}
@@ -116,7 +116,7 @@ func TestSince(t *testing.T) {
 		52 * time.Hour:                  "2d4h",
 		48 * time.Hour:                  "2d",
 	} {
-		if got := channel.Since(start, start.Add(d)); got != want {
+		if got := notify.Since(start, start.Add(d)); got != want {
 			t.Errorf("Since(%s) = %q, want %q", d, got, want)
 		}
 	}
@@ -141,11 +141,11 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 
 func checkMarshal(t *testing.T, v any) {
 	t.Helper()
-	got, err := channel.Marshal(v)
+	got, err := notify.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := channeltest.EncodingJSON(t, v); string(got) != want {
+	if want := notifytest.EncodingJSON(t, v); string(got) != want {
 		t.Errorf("Marshal:\n got %s\nwant %s", got, want)
 	}
 }
@@ -169,11 +169,11 @@ func TestSilenceURLMatchesQueryEscape(t *testing.T) {
 		}
 		for _, ext := range []string{"http://alertmanager:9093", "https://am.example.org/prefix/"} {
 			want := strings.TrimSuffix(ext, "/") + "/#/silences/new?filter=" + url.QueryEscape("{"+strings.Join(matchers, ",")+"}")
-			if got := channel.SilenceURL(ext, a); got != want {
+			if got := notify.SilenceURL(ext, a); got != want {
 				t.Errorf("SilenceURL(%q, %v)\n got %s\nwant %s", ext, labels, got, want)
 			}
 		}
-		if got := channel.SilenceURL("", a); got != "" {
+		if got := notify.SilenceURL("", a); got != "" {
 			t.Errorf("SilenceURL without external URL = %q, want none", got)
 		}
 	}
@@ -187,14 +187,14 @@ func TestDistinguishing(t *testing.T) {
 	data := &template.Data{Alerts: template.Alerts{a, b},
 		CommonLabels: template.KV{"alertname": "X", "severity": "critical", "job": "resonance", "device": "sda"}}
 	want := template.Pairs{{Name: "instance", Value: "app-2"}, {Name: "zone", Value: "b"}}
-	if got := channel.Distinguishing(data, &a); !slices.Equal(got, want) {
+	if got := notify.Distinguishing(data, &a); !slices.Equal(got, want) {
 		t.Errorf("Distinguishing of several alerts = %v, want %v", got, want)
 	}
 	// Alone, an alert shows all its labels but alertname and severity.
 	single := &template.Data{Alerts: template.Alerts{a}, CommonLabels: a.Labels}
 	want = template.Pairs{{Name: "device", Value: "sda"}, {Name: "instance", Value: "app-2"},
 		{Name: "job", Value: "resonance"}, {Name: "zone", Value: "b"}}
-	if got := channel.Distinguishing(single, &a); !slices.Equal(got, want) {
+	if got := notify.Distinguishing(single, &a); !slices.Equal(got, want) {
 		t.Errorf("Distinguishing of one alert = %v, want %v", got, want)
 	}
 }
@@ -211,7 +211,7 @@ func TestIdentity(t *testing.T) {
 		{strings.Repeat("f", 60), start, strings.Repeat("f", 60) + "@1765418056"},
 		{"a", time.Date(1969, 12, 31, 23, 59, 0, 0, time.UTC), "a@-60"},
 	} {
-		if got := channel.Identity(&template.Alert{Fingerprint: c.fp, StartsAt: c.start}); got != c.want {
+		if got := notify.Identity(&template.Alert{Fingerprint: c.fp, StartsAt: c.start}); got != c.want {
 			t.Errorf("Identity(%q, %s) = %q, want %q", c.fp, c.start, got, c.want)
 		}
 	}

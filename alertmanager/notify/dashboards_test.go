@@ -1,12 +1,12 @@
-package channel_test
+package notify_test
 
 import (
 	"net/url"
 	"testing"
 	"time"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/channel"
-	"github.com/quantum-resonance/telemetry/alertmanager/channel/channeltest"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 	"github.com/quantum-resonance/telemetry/grafana/dashboards"
 	"github.com/quantum-resonance/telemetry/rules/rulestest"
 )
@@ -23,9 +23,9 @@ func TestDashboardUIDsMatchTheGeneratedDashboards(t *testing.T) {
 		uids[*b.Dashboard.Uid] = true
 	}
 	for _, a := range table.Alerts {
-		uid, ok := channel.DashboardUIDs[a.Metric]
+		uid, ok := notify.DashboardUIDs[a.Metric]
 		if !ok {
-			t.Errorf("metric %s (alert %s) has no dashboard in channel.DashboardUIDs", a.Metric, a.Name)
+			t.Errorf("metric %s (alert %s) has no dashboard in notify.DashboardUIDs", a.Metric, a.Name)
 			continue
 		}
 		if !uids[uid] {
@@ -35,11 +35,11 @@ func TestDashboardUIDsMatchTheGeneratedDashboards(t *testing.T) {
 }
 
 func TestDashboardURL(t *testing.T) {
-	a := channeltest.SeedAlert()
-	if got := (channel.Defaults{}).DashboardURL(&a); got != "" {
+	a := notifytest.SeedAlert()
+	if got := (notify.Defaults{}).DashboardURL(&a); got != "" {
 		t.Errorf("without grafana_url: %q", got)
 	}
-	d := channel.Defaults{GrafanaURL: "https://grafana.example/"}
+	d := notify.Defaults{GrafanaURL: "https://grafana.example/"}
 	u, err := url.Parse(d.DashboardURL(&a))
 	if err != nil {
 		t.Fatal(err)
