@@ -76,9 +76,10 @@ func (e *RejectedError) Error() string {
 type httpSink struct {
 	client *http.Client
 	url    string // secret: never logged, stripped from errors
-	// parsedURL is url parsed once (nil: parsed for each request that needs
-	// it), for requests with a path or query such as Discord's ?wait=true.
-	parsedURL *url.URL
+	// parsedURL is url parsed once and waitURL it with Discord's
+	// ?wait=true (nil: parsed for each request): net/http would otherwise
+	// parse the URL of every message again.
+	parsedURL, waitURL *url.URL
 	// retrier repeats network errors, 429 and 5xx: after the channel's
 	// own delay for a 429, with backoff otherwise, never past the
 	// delivery deadline.
@@ -112,19 +113,25 @@ func (s *httpSink) Send(ctx context.Context, req request) ([]byte, error) {
 }
 
 // target is the URL of req: the webhook URL with req's path and query.
-func (s *httpSink) target(req request) string {
-	if req.Path == "" && len(req.Query) == 0 {
-		return s.url
-	}
-	u := s.parsedURL
-	if u == nil {
-		var err error
-		if u, err = url.Parse(s.url); err != nil {
-			return s.url
+// The result may be shared between requests and must not be modified.
+func (s *httpSink) target(req request) (*url.URL, error) {
+	if req.Path == "" {
+		switch {
+		case len(req.Query) == 0 && s.parsedURL != nil:
+			return s.parsedURL, nil
+		case isWaitQuery(req.Query) && s.waitURL != nil:
+			return s.waitURL, nil
 		}
 	}
-	copied := *u
-	u = &copied
+	return resolve(s.url, req)
+}
+
+// resolve parses rawURL and adds req's path and query.
+func resolve(rawURL string, req request) (*url.URL, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || req.Path == "" && len(req.Query) == 0 {
+		return u, err
+	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + req.Path
 	if u.RawPath != "" {
 		u.RawPath = strings.TrimSuffix(u.RawPath, "/") + req.Path
@@ -134,7 +141,24 @@ func (s *httpSink) target(req request) string {
 		q[k] = v
 	}
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u, nil
+}
+
+func isWaitQuery(q url.Values) bool {
+	return len(q) == 1 && len(q["wait"]) == 1 && q["wait"][0] == "true"
+}
+
+// newRequest is http.NewRequestWithContext without parsing u again; u is
+// copied, so the request may change its own.
+func newRequest(ctx context.Context, method string, u *url.URL, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	copied := *u
+	req.URL = &copied
+	req.Host = strings.TrimSuffix(u.Host, ":") // as NewRequest's removeEmptyPort
+	return req, nil
 }
 
 // attempt makes one request. A failure worth repeating is a
@@ -144,7 +168,11 @@ func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, err er
 	if method == "" {
 		method = http.MethodPost
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.target(r), bytes.NewReader(r.Body))
+	u, err := s.target(r)
+	var req *http.Request
+	if err == nil {
+		req, err = newRequest(ctx, method, u, r.Body)
+	}
 	if err != nil {
 		return nil, errors.New("cannot build the request (check the target's URL)")
 	}

@@ -200,6 +200,9 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 	if u, err := url.Parse(tc.url); err == nil {
 		s.parsedURL = u
 	}
+	if tc.Type == TypeDiscord {
+		s.waitURL, _ = resolve(tc.url, request{Query: waitQuery})
+	}
 	t.sink = s
 	return t, nil
 }
