@@ -304,6 +304,19 @@ func (r *Relay) countTruncated(target string, m notify.Message, i, total int, lo
 	logger.Debug("Message text cut to the channel's limits", "message", i+1, "of", total, "fields", []string(m.Truncated))
 }
 
+// countAlerts counts alerts by status, one child lookup per run of alerts
+// with the same status rather than one per alert.
+func (r *Relay) countAlerts(target string, alerts []template.Alert) {
+	for i := 0; i < len(alerts); {
+		j := i + 1
+		for j < len(alerts) && alerts[j].Status == alerts[i].Status {
+			j++
+		}
+		r.metrics.alerts.WithLabelValues(target, alerts[i].Status).Add(float64(j - i))
+		i = j
+	}
+}
+
 // ServeHTTP handles POST /webhook/{target}; the mux must bind the {target}
 // wildcard.
 func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -341,9 +354,7 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		daemon.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	for i := range n.Alerts {
-		r.metrics.alerts.WithLabelValues(name, n.Alerts[i].Status).Inc()
-	}
+	r.countAlerts(name, n.Alerts)
 	logger := withLazy(r.logger, slog.String("target", name), slog.String("group_key", n.GroupKey), slog.Int("alerts", len(n.Alerts)))
 	if n.TruncatedAlerts > 0 {
 		logger.Warn("Alertmanager truncated the notification (max_alerts in its webhook_config)", "truncated_alerts", n.TruncatedAlerts)

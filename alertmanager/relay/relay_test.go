@@ -846,3 +846,24 @@ targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`/api/webh
 		t.Errorf("%d messages delivered, want 1", got)
 	}
 }
+
+// Alerts are counted by status, whatever their order in the notification.
+func TestAlertsCountedByStatus(t *testing.T) {
+	h := newHarness(t, fastDelivery+`
+targets:
+  - {name: hub, type: hub, url: "`+sinkServer(t, notifytest.NewSink(nil)).URL+`/api/alerts"}
+`, nil)
+	var alerts []string
+	for i, status := range []string{"firing", "firing", "resolved", "firing", "resolved", "resolved"} {
+		alerts = append(alerts, fmt.Sprintf(`{"status":%q,"labels":{"alertname":"A","instance":"i%d"},"startsAt":"2025-12-11T01:54:16Z"}`, status, i))
+	}
+	body := `{"version":"4","groupKey":"{}:{alertname=\"A\"}","status":"firing","alerts":[` + strings.Join(alerts, ",") + `]}`
+	if code, r := h.post(t, "hub", []byte(body)); code != http.StatusOK {
+		t.Fatalf("%d %+v", code, r)
+	}
+	for status, want := range map[string]float64{"firing": 3, "resolved": 3} {
+		if got := testutil.ToFloat64(h.relay.metrics.alerts.WithLabelValues("hub", status)); got != want {
+			t.Errorf("%s alerts counted %v, want %v", status, got, want)
+		}
+	}
+}
