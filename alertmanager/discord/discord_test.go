@@ -262,3 +262,28 @@ func TestTruncatedFieldsNamed(t *testing.T) {
 		t.Errorf("%d descriptions counted as cut, want %d", total, len(alerts))
 	}
 }
+
+// A link that does not fit the Links field is left out whole, and the
+// links after it still come.
+func TestLinksLeftOutWhole(t *testing.T) {
+	for _, tc := range []struct {
+		runbookLen int
+		want       func(runbook, silence string) string
+	}{
+		// The runbook fills the field: the Silence link has no room.
+		{discord.MaxFieldValue - len("[Runbook]()") - 3, func(r, _ string) string { return "[Runbook](" + r + ")" }},
+		// The runbook cannot fit: only the Silence link.
+		{discord.MaxFieldValue, func(_, s string) string { return "[Silence](" + s + ")" }},
+		{20, func(r, s string) string { return "[Runbook](" + r + ") · [Silence](" + s + ")" }},
+	} {
+		a := notifytest.SeedAlert()
+		runbook := "https://runbooks/" + strings.Repeat("é", tc.runbookLen-len("https://runbooks/"))
+		a.Annotations["runbook_url"] = runbook
+		data := notifytest.Group(a)
+		e := format(t, discord.Options{}, data)[0].Embeds[0]
+		links := e.Fields[len(e.Fields)-1]
+		if want := tc.want(runbook, notify.SilenceURL(data.ExternalURL, &data.Alerts[0])); links.Name != "Links" || links.Value != want {
+			t.Errorf("runbook of %d characters: %s = %q, want %q", tc.runbookLen, links.Name, links.Value, want)
+		}
+	}
+}

