@@ -308,40 +308,22 @@ func fields(d notify.Defaults, data *template.Data, a *template.Alert, cut *noti
 
 // links are markdown links to the runbook and the silence form (the title
 // links to the source graph). A link that does not fit the field is left
-// out whole: a cut URL would lead nowhere. They are written in one buffer
-// rather than joined from a string each.
+// out whole: a cut URL would lead nowhere.
 func links(d notify.Defaults, data *template.Data, a *template.Alert) string {
-	all := [...]struct{ text, url string }{
-		{"Runbook", a.Annotations["runbook_url"]},
-		{"Dashboard", d.DashboardURL(a)},
-		{"Silence", notify.SilenceURL(data.ExternalURL, a)},
-	}
-	n := 0
-	for i := range all {
-		n += len(all[i].url) + len(all[i].text) + 8
-	}
-	var b strings.Builder
-	b.Grow(n)
-	size := 0
-	for _, l := range all {
-		if l.url == "" {
-			continue
-		}
-		mdLen := len(l.text) + notify.Len(l.url) + len("[]()")
-		if size+mdLen+3 > MaxFieldValue {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteString(" · ")
-		}
-		b.WriteByte('[')
-		b.WriteString(l.text)
-		b.WriteString("](")
-		b.WriteString(l.url)
-		b.WriteByte(')')
-		size += mdLen + 3
-	}
-	return b.String()
+	return notify.JoinLinks([]notify.Link{
+		{Text: "Runbook", URL: a.Annotations["runbook_url"]},
+		{Text: "Dashboard", URL: d.DashboardURL(a)},
+		{Text: "Silence", URL: notify.SilenceURL(data.ExternalURL, a)},
+	}, MaxFieldValue, appendLink)
+}
+
+// appendLink appends [text](url).
+func appendLink(b []byte, l notify.Link) []byte {
+	b = append(b, '[')
+	b = append(b, l.Text...)
+	b = append(b, "]("...)
+	b = append(b, l.URL...)
+	return append(b, ')')
 }
 
 // embedURL is u when Discord accepts it as an embed's url (http or https,

@@ -227,45 +227,24 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, not
 }
 
 // links are Slack links to the runbook and the source graph; one that does
-// not fit the field is left out whole rather than cut. They are written in
-// one buffer: building and joining each link's string was a quarter of the
-// formatter's CPU.
+// not fit the field is left out whole rather than cut.
 func links(d notify.Defaults, data *template.Data, a *template.Alert) string {
-	all := [...]struct{ text, url string }{
-		{"Runbook", a.Annotations["runbook_url"]},
-		{"Dashboard", d.DashboardURL(a)},
-		{"Source", a.GeneratorURL},
-		{"Silence", notify.SilenceURL(data.ExternalURL, a)},
-	}
-	n := 0
-	for i := range all {
-		n += len(all[i].url) + len(all[i].text) + 8
-	}
-	var b strings.Builder
-	b.Grow(n)
-	size := 0
-	for _, l := range all {
-		if l.url == "" {
-			continue
-		}
-		// Inside <url|text>, Slack needs only the three control characters
-		// escaped; "|" would end the URL early.
-		u := strings.ReplaceAll(escape(l.url), "|", "%7C")
-		mdLen := notify.Len(u) + len(l.text) + len("<|>")
-		if size+mdLen+3 > MaxFieldText-len("*Links:*\n") {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteString(" · ")
-		}
-		b.WriteByte('<')
-		b.WriteString(u)
-		b.WriteByte('|')
-		b.WriteString(l.text)
-		b.WriteByte('>')
-		size += mdLen + 3
-	}
-	return b.String()
+	return notify.JoinLinks([]notify.Link{
+		{Text: "Runbook", URL: a.Annotations["runbook_url"]},
+		{Text: "Dashboard", URL: d.DashboardURL(a)},
+		{Text: "Source", URL: a.GeneratorURL},
+		{Text: "Silence", URL: notify.SilenceURL(data.ExternalURL, a)},
+	}, MaxFieldText-len("*Links:*\n"), appendLink)
+}
+
+// appendLink appends <url|text>. Inside it, Slack needs only the three
+// control characters escaped; "|" would end the URL early.
+func appendLink(b []byte, l notify.Link) []byte {
+	b = append(b, '<')
+	b = append(b, strings.ReplaceAll(escape(l.URL), "|", "%7C")...)
+	b = append(b, '|')
+	b = append(b, l.Text...)
+	return append(b, '>')
 }
 
 // escape makes alert text literal in mrkdwn. Slack requires &, < and > to be
