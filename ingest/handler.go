@@ -99,7 +99,7 @@ func (a *API) ApplyConfig(cfg config.IngestConfig, service string) error {
 			MaxRetries: cfg.Loki.MaxRetries,
 			Client:     client,
 			Logger:     a.logger.With("component", "loki"),
-			Metrics:    loki.Metrics{Sent: a.store.lokiSent, Dropped: a.store.lokiDrop, Errors: a.store.lokiErrors},
+			Metrics:    a.store.loki,
 		})
 	}
 

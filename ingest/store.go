@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/quantum-resonance/telemetry/ingest/loki"
 )
 
 // Histogram buckets. API requests: around the seed's 2000 ms SlowAPI
@@ -64,10 +66,8 @@ type Store struct {
 
 	// Self-metrics of the ingest API: the handlers' (see handler.go) and
 	// the Loki forwarder's, kept here to outlive reloads.
-	api        requestMetrics
-	lokiSent   prometheus.Counter
-	lokiDrop   *prometheus.CounterVec
-	lokiErrors prometheus.Counter
+	api  requestMetrics
+	loki loki.Metrics
 }
 
 type businessKind int
@@ -203,25 +203,13 @@ func NewStore(limits Limits) *Store {
 			Help: "User sightings the exact active-user tracker had no room for; resonance_active_users is then a HyperLogLog estimate.",
 		}),
 
-		api: newRequestMetrics(),
-		lokiSent: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "resonance_ingest_loki_sent_entries_total",
-			Help: "Log entries forwarded to Loki and acknowledged by it.",
-		}),
-		lokiDrop: counter("resonance_ingest_loki_dropped_entries_total",
-			"Log entries not forwarded to Loki, by reason (queue_full, rejected: a 4xx other than 429, retries_exhausted, shutdown).", "reason"),
-		lokiErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "resonance_ingest_loki_push_errors_total",
-			Help: "Failed push attempts to Loki (network errors, 429, 5xx, 4xx), retried or not.",
-		}),
+		api:  newRequestMetrics(),
+		loki: loki.NewMetrics(),
 	}
 	// Series an alert reads from the start, so that increase() sees the
 	// first event.
 	for _, st := range txStatuses {
 		s.transactions.WithLabelValues(st)
-	}
-	for _, r := range []string{"queue_full", "rejected", "retries_exhausted", "shutdown"} {
-		s.lokiDrop.WithLabelValues(r)
 	}
 	s.initService(limits.Service)
 	return s
@@ -437,11 +425,11 @@ func (s *Store) Describe(ch chan<- *prometheus.Desc) {
 // ingest API's own, except AppFigures, which belong to other sources'
 // families.
 func (s *Store) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range []prometheus.Collector{
+	for _, c := range append([]prometheus.Collector{
 		s.logEntries, s.errors, s.apiRequests, s.apiDuration, s.upRequests, s.upDuration,
 		s.transactions, s.overflow, s.usersUntracked,
-		s.api.requests, s.api.rejected, s.api.accepted, s.lokiSent, s.lokiDrop, s.lokiErrors,
-	} {
+		s.api.requests, s.api.rejected, s.api.accepted,
+	}, s.loki.Collectors()...) {
 		c.Collect(ch)
 	}
 	now := s.now()

@@ -45,12 +45,40 @@ type Entry struct {
 	Line   string
 }
 
-// Metrics are the counters the forwarder reports to; the ingest Store owns
-// them so that they survive a forwarder being replaced on reload.
+// Metrics are the counters the forwarder reports to. They are described
+// here; the ingest Store holds them so that they survive a forwarder being
+// replaced on reload.
 type Metrics struct {
 	Sent    prometheus.Counter
 	Dropped *prometheus.CounterVec // by reason
 	Errors  prometheus.Counter
+}
+
+// NewMetrics describes the forwarder's counters, every drop reason at 0.
+func NewMetrics() Metrics {
+	m := Metrics{
+		Sent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "resonance_ingest_loki_sent_entries_total",
+			Help: "Log entries forwarded to Loki and acknowledged by it.",
+		}),
+		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resonance_ingest_loki_dropped_entries_total",
+			Help: "Log entries not forwarded to Loki, by reason (queue_full, rejected: a 4xx other than 429, retries_exhausted, shutdown).",
+		}, []string{"reason"}),
+		Errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "resonance_ingest_loki_push_errors_total",
+			Help: "Failed push attempts to Loki (network errors, 429, 5xx, 4xx), retried or not.",
+		}),
+	}
+	for _, r := range []string{"queue_full", "rejected", "retries_exhausted", "shutdown"} {
+		m.Dropped.WithLabelValues(r)
+	}
+	return m
+}
+
+// Collectors are the counters, for a collector that exposes them.
+func (m Metrics) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.Sent, m.Dropped, m.Errors}
 }
 
 // Options configure a Forwarder.
