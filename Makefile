@@ -53,12 +53,15 @@ generated-check:
 examples-test:
 	scripts/check-python-example.sh
 
-# Each ingest decoder's fuzzer, briefly, from its committed seed corpus.
+# Each decoder of untrusted input (the ingest API's, the relay's webhook
+# readers), fuzzed briefly from its committed seed corpus.
 fuzz-test:
 	$(GO) test ./ingest -run='^$$' -fuzz='^FuzzDecodeLogs$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./ingest -run='^$$' -fuzz='^FuzzDecodeEvents$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./ingest -run='^$$' -fuzz='^FuzzDecodeBusiness$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./ingest -run='^$$' -fuzz='^FuzzParseISOFast$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./alertmanager/relay -run='^$$' -fuzz='^FuzzDecodeWebhook$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./alertmanager/relay -run='^$$' -fuzz='^FuzzReadPlainWebhook$$' -fuzztime=$(FUZZTIME)
 
 # The rule pack: the committed rules match the thresholds table, promtool
 # validates and unit-tests them, amtool checks routing.
