@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/procfs"
 	"github.com/shirou/gopsutil/v4/process"
 
 	"github.com/quantum-resonance/telemetry/config"
@@ -86,6 +87,7 @@ type processCollector struct {
 	cfg    config.ProcessConfig
 	logger *slog.Logger
 	self   int32
+	proc   procfs.FS // /proc, for start ticks and the boot time
 
 	mu       sync.Mutex // guards the fields below; scrapes may overlap
 	seen     bool       // a process has been found before
@@ -94,21 +96,29 @@ type processCollector struct {
 }
 
 // processID tells one run of the service from the next: a pid alone can be
-// reused, a pid and its start time cannot.
+// reused, a pid and its start time cannot. The start time is the kernel's
+// integer (clock ticks after boot in /proc/PID/stat), never a computed
+// float: gopsutil's CreateTime derives it from the uptime and moves by a
+// second between reads in containers and on clock steps.
 type processID struct {
-	pid       int32
-	createdMS int64
+	pid        int32
+	startTicks uint64
 }
 
 func newProcessCollector(d Deps) (Collector, error) {
 	if !d.Config.Process.Enabled() {
 		return nil, nil
 	}
+	fs, err := procfs.NewFS(procMountPoint())
+	if err != nil {
+		return nil, fmt.Errorf("process: %w", err)
+	}
 	return &processCollector{
 		ctx:    context.Background(),
 		cfg:    d.Config.Process,
 		logger: d.Logger,
 		self:   int32(os.Getpid()),
+		proc:   fs,
 	}, nil
 }
 
@@ -139,13 +149,13 @@ func (c *processCollector) updateProcess(ch chan<- prometheus.Metric) error {
 		ch <- prometheus.MustNewConstMetric(processRestartsDesc, prometheus.CounterValue, restarts)
 		return nil
 	}
-	created, err := p.CreateTimeWithContext(c.ctx)
+	startTicks, started, err := c.startTime(p.Pid)
 	if err != nil {
 		return fmt.Errorf("process %d: start time: %w", p.Pid, err)
 	}
-	restarts := c.observe(processID{pid: p.Pid, createdMS: created})
+	restarts := c.observe(processID{pid: p.Pid, startTicks: startTicks})
 	ch <- prometheus.MustNewConstMetric(processUpDesc, prometheus.GaugeValue, 1)
-	ch <- prometheus.MustNewConstMetric(processStartTimeDesc, prometheus.GaugeValue, float64(created)/1000, sourceProc)
+	ch <- prometheus.MustNewConstMetric(processStartTimeDesc, prometheus.GaugeValue, started, sourceProc)
 	ch <- prometheus.MustNewConstMetric(processRestartsDesc, prometheus.CounterValue, restarts)
 
 	// The rest may fail (a process exiting mid-scrape, or /proc/<pid>/fd
@@ -167,6 +177,33 @@ func (c *processCollector) updateProcess(ch chan<- prometheus.Metric) error {
 		ch <- prometheus.MustNewConstMetric(processOpenFDsDesc, prometheus.GaugeValue, float64(fds))
 	}
 	return errors.Join(errs...)
+}
+
+// startTime reads the process's start in clock ticks after boot
+// (/proc/PID/stat) and its Unix time: btime (/proc/stat) + ticks / CLK_TCK.
+// Both are integers the kernel keeps, so the result is the same every scrape.
+func (c *processCollector) startTime(pid int32) (ticks uint64, unix float64, err error) {
+	p, err := c.proc.Proc(int(pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	st, err := p.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	unix, err = st.StartTime()
+	if err != nil {
+		return 0, 0, err
+	}
+	return st.Starttime, unix, nil
+}
+
+// procMountPoint is where /proc is: HOST_PROC when set, as gopsutil reads it.
+func procMountPoint() string {
+	if p := os.Getenv("HOST_PROC"); p != "" {
+		return p
+	}
+	return procfs.DefaultMountPoint
 }
 
 // observe records the process found and returns the restart count: a

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/procfs"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/quantum-resonance/telemetry/config"
@@ -292,5 +293,50 @@ func TestProcessCollectorSurvivesAReload(t *testing.T) {
 	defer next.Close()
 	if next.collectors["process"] == process {
 		t.Error("a changed process section kept the old collector")
+	}
+}
+
+// The start time comes from the kernel's integers: btime (/proc/stat) plus
+// the start ticks of /proc/PID/stat over CLK_TCK. It is the same on every
+// scrape, so a long-running process is never counted as restarted.
+func TestProcessStartTimeIsStable(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "app.pid")
+	c := newTestProcessCollector(t, "pid_file: "+pidFile)
+	app := startApp(t, "stable")
+	writePIDFile(t, pidFile, app.Process.Pid)
+
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := fs.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := fs.Proc(app.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := proc.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const clkTck = 100 // USER_HZ, what /proc reports ticks in on Linux
+	want := float64(host.BootTime) + float64(st.Starttime)/clkTck
+
+	for i := range 50 {
+		v, err := scrape(t, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v["resonance_process_start_time_seconds"]; got != want {
+			t.Fatalf("scrape %d: start time %v, want %v (btime %d + %d ticks / %d)", i, got, want, host.BootTime, st.Starttime, clkTck)
+		}
+		if r := v["resonance_process_restarts_total"]; r != 0 {
+			t.Fatalf("scrape %d: restarts %v, want 0", i, r)
+		}
+		if i%10 == 9 {
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 }
