@@ -60,6 +60,11 @@ var (
 		"Memory charged to the watched cgroup v2 (memory.current), page cache included, as the OOM killer counts it.",
 		[]string{"cgroup"}, nil,
 	)
+	cgroupWorkingSetDesc = prometheus.NewDesc(
+		"resonance_cgroup_memory_working_set_bytes",
+		"Working set of the watched cgroup v2: memory.current minus inactive_file of memory.stat, floored at 0, as kubelet and cAdvisor compute it.",
+		[]string{"cgroup"}, nil,
+	)
 	cgroupMemoryLimitDesc = prometheus.NewDesc(
 		"resonance_cgroup_memory_limit_bytes",
 		"Memory limit of the watched cgroup v2 (memory.max); absent when the cgroup has no limit (max).",
@@ -299,6 +304,11 @@ func (c *processCollector) updateCgroup(ch chan<- prometheus.Metric) error {
 		return err
 	}
 	ch <- prometheus.MustNewConstMetric(cgroupMemoryDesc, prometheus.GaugeValue, current, c.cfg.Cgroup)
+	inactive, err := readMemoryStat(filepath.Join(c.cfg.Cgroup, "memory.stat"), "inactive_file")
+	if err != nil {
+		return err
+	}
+	ch <- prometheus.MustNewConstMetric(cgroupWorkingSetDesc, prometheus.GaugeValue, max(current-inactive, 0), c.cfg.Cgroup)
 	limit, err := readCgroupValue(filepath.Join(c.cfg.Cgroup, "memory.max"))
 	switch {
 	case errors.Is(err, errNoLimit):
@@ -326,6 +336,27 @@ func readCgroupValue(path string) (float64, error) {
 		return 0, fmt.Errorf("cgroup %s: %q is not a byte count", path, truncate(s, 32))
 	}
 	return float64(v), nil
+}
+
+// readMemoryStat returns one key of a cgroup v2 memory.stat ("key value"
+// lines, bytes).
+func readMemoryStat(path, key string) (float64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("cgroup: %w", err)
+	}
+	for line := range strings.Lines(string(data)) {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || k != key {
+			continue
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("cgroup %s: %s %q is not a byte count", path, key, truncate(v, 32))
+		}
+		return float64(n), nil
+	}
+	return 0, fmt.Errorf("cgroup %s: no %s", path, key)
 }
 
 func truncate(s string, n int) string {

@@ -212,6 +212,7 @@ func TestProcessCollectorCgroup(t *testing.T) {
 	}
 	write("memory.current", "314572800")
 	write("memory.max", "536870912")
+	write("memory.stat", "anon 104857600\nfile 209715200\ninactive_file 104857600\nactive_file 104857600")
 	c := newTestProcessCollector(t, "cgroup: "+dir)
 	want := fmt.Sprintf(`
 # HELP resonance_cgroup_memory_bytes Memory charged to the watched cgroup v2 (memory.current), page cache included, as the OOM killer counts it.
@@ -220,6 +221,9 @@ resonance_cgroup_memory_bytes{cgroup=%[1]q} 3.145728e+08
 # HELP resonance_cgroup_memory_limit_bytes Memory limit of the watched cgroup v2 (memory.max); absent when the cgroup has no limit (max).
 # TYPE resonance_cgroup_memory_limit_bytes gauge
 resonance_cgroup_memory_limit_bytes{cgroup=%[1]q} 5.36870912e+08
+# HELP resonance_cgroup_memory_working_set_bytes Working set of the watched cgroup v2: memory.current minus inactive_file of memory.stat, floored at 0, as kubelet and cAdvisor compute it.
+# TYPE resonance_cgroup_memory_working_set_bytes gauge
+resonance_cgroup_memory_working_set_bytes{cgroup=%[1]q} 2.097152e+08
 `, dir)
 	if err := testutil.CollectAndCompare(collectorAdapter{c}, strings.NewReader(want)); err != nil {
 		t.Error(err)
@@ -228,6 +232,17 @@ resonance_cgroup_memory_limit_bytes{cgroup=%[1]q} 5.36870912e+08
 	v, err := scrape(t, c)
 	if _, ok := v["resonance_cgroup_memory_limit_bytes"]; ok || err != nil {
 		t.Errorf("unlimited cgroup: limit present %v, error %v", ok, err)
+	}
+	// Unlimited, 3 GiB of page cache (inactive) and 300 MiB of app memory.
+	write("memory.current", strconv.Itoa(3<<30+300<<20))
+	write("memory.stat", "anon 314572800\nfile 3221225472\ninactive_file 3221225472\n")
+	if v, err := scrape(t, c); err != nil || v["resonance_cgroup_memory_working_set_bytes"] != 300<<20 {
+		t.Errorf("working set %v, error %v, want 300 MiB", v["resonance_cgroup_memory_working_set_bytes"], err)
+	}
+	// inactive_file above memory.current (read at different moments): 0.
+	write("memory.current", "1000")
+	if v, err := scrape(t, c); err != nil || v["resonance_cgroup_memory_working_set_bytes"] != 0 {
+		t.Errorf("working set %v, error %v, want 0", v["resonance_cgroup_memory_working_set_bytes"], err)
 	}
 }
 
