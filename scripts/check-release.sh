@@ -22,6 +22,10 @@ for pattern in "${want[@]}"; do
   [ -e "${found[0]}" ] || fail "no archive $pattern in dist/"
   grep -q " $(basename "${found[0]}")\$" "$dist/sha256sums.txt" || fail "$(basename "${found[0]}") is not in sha256sums.txt"
 done
+# Every archive carries the LICENSE (Apache-2.0).
+for archive in "$dist"/*.tar.gz; do
+  tar -tzf "$archive" | grep -q '^[^/]*/LICENSE$' || fail "$(basename "$archive") lacks LICENSE"
+done
 (cd "$dist" && sha256sum --quiet -c sha256sums.txt) || fail "sha256sums.txt does not match the archives"
 
 # Each binary's Go build info names its platform.
