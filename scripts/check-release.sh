@@ -24,7 +24,7 @@ for pattern in "${want[@]}"; do
 done
 # Every archive carries the LICENSE (Apache-2.0).
 for archive in "$dist"/*.tar.gz; do
-  tar -tzf "$archive" | grep -q '^[^/]*/LICENSE$' || fail "$(basename "$archive") lacks LICENSE"
+  tar -tzf "$archive" | grep '^[^/]*/LICENSE$' >/dev/null || fail "$(basename "$archive") lacks LICENSE"
 done
 (cd "$dist" && sha256sum --quiet -c sha256sums.txt) || fail "sha256sums.txt does not match the archives"
 
