@@ -146,7 +146,7 @@ resonance_probe_model_loading_estimated_seconds{probe="huggingface"} 20
 # TYPE resonance_probe_success gauge
 resonance_probe_success{probe="huggingface"} 0
 resonance_probe_success{probe="pi_platform"} 1
-# HELP resonance_wallet_balance_pi Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).
+# HELP resonance_wallet_balance_pi Wallet balance in Pi (plan: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).
 # TYPE resonance_wallet_balance_pi gauge
 resonance_wallet_balance_pi{source="app"} 12.5
 resonance_wallet_balance_pi{source="horizon"} 9997.6802725

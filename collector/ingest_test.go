@@ -27,7 +27,7 @@ func TestIngestSourceExposesTheStore(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(r)
 	want := `
-# HELP resonance_transactions_total Pi transactions reported by the app, by status (seed: transactions_completed is status="completed").
+# HELP resonance_transactions_total Pi transactions reported by the app, by status (plan: transactions_completed is status="completed").
 # TYPE resonance_transactions_total counter
 resonance_transactions_total{status="cancelled"} 0
 resonance_transactions_total{status="completed"} 1
@@ -65,7 +65,7 @@ resonance_process_resident_memory_bytes{source="app"} 7.340032e+08
 # HELP resonance_process_start_time_seconds Start time of the watched service's process, as a Unix time, by who reported it (proc: read by the exporter on the same host; app: pushed as started_at).
 # TYPE resonance_process_start_time_seconds gauge
 resonance_process_start_time_seconds{source="app"} 1.7957484005e+09
-# HELP resonance_wallet_balance_pi Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).
+# HELP resonance_wallet_balance_pi Wallet balance in Pi (plan: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).
 # TYPE resonance_wallet_balance_pi gauge
 resonance_wallet_balance_pi{source="app"} 12.5
 # HELP resonance_wallet_unauthorized_transactions_total Outgoing wallet transactions not to an authorized destination, by who reported them (app: ingest events; horizon: the chain).

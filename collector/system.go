@@ -17,12 +17,12 @@ import (
 	"github.com/quantum-resonance/telemetry/config"
 )
 
-// The seed's system health figures: cpu_usage, memory_usage, disk_usage,
+// The plan's system health figures: cpu_usage, memory_usage, disk_usage,
 // uptime.
 var (
 	cpuUsageDesc = prometheus.NewDesc(
 		"resonance_cpu_usage_ratio",
-		"Busy share of all CPUs (0-1) since the previous collection (seed: cpu_usage).",
+		"Busy share of all CPUs (0-1) since the previous collection (plan: cpu_usage).",
 		nil, nil,
 	)
 	cpuSecondsDesc = prometheus.NewDesc(
@@ -32,7 +32,7 @@ var (
 	)
 	memoryUsedDesc = prometheus.NewDesc(
 		"resonance_memory_used_bytes",
-		"Memory in use: total minus available (seed: memory_usage).",
+		"Memory in use: total minus available (plan: memory_usage).",
 		nil, nil,
 	)
 	memoryTotalDesc = prometheus.NewDesc(
@@ -47,7 +47,7 @@ var (
 	)
 	diskUsedDesc = prometheus.NewDesc(
 		"resonance_disk_used_bytes",
-		"Bytes used on the filesystem of a configured mountpoint (seed: disk_usage).",
+		"Bytes used on the filesystem of a configured mountpoint (plan: disk_usage).",
 		[]string{"mountpoint"}, nil,
 	)
 	diskTotalDesc = prometheus.NewDesc(
@@ -62,7 +62,7 @@ var (
 	)
 	uptimeDesc = prometheus.NewDesc(
 		"resonance_uptime_seconds",
-		"Seconds since the host booted (seed: uptime).",
+		"Seconds since the host booted (plan: uptime).",
 		nil, nil,
 	)
 )

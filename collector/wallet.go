@@ -31,7 +31,7 @@ var (
 	)
 	walletBalanceDesc = prometheus.NewDesc(
 		"resonance_wallet_balance_pi",
-		"Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).",
+		"Wallet balance in Pi (plan: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).",
 		[]string{"source"}, nil,
 	)
 	walletBalanceTimestampDesc = prometheus.NewDesc(

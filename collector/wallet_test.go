@@ -483,7 +483,7 @@ func TestWalletHorizonDownKeepsTheLastGoodBalance(t *testing.T) {
 	w.poll(context.Background())
 
 	want := `
-# HELP resonance_wallet_balance_pi Wallet balance in Pi (seed: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).
+# HELP resonance_wallet_balance_pi Wallet balance in Pi (plan: wallet_balance), by who reported it (app: pushed business value; horizon: read from the chain).
 # TYPE resonance_wallet_balance_pi gauge
 resonance_wallet_balance_pi{source="horizon"} 9997.6802725
 # HELP resonance_wallet_balance_timestamp_seconds Unix time the balance resonance_wallet_balance_pi{source="horizon"} was last read.

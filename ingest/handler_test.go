@@ -265,7 +265,7 @@ func TestBadBatchChangesNothing(t *testing.T) {
 		t.Errorf("app figures after rejected batches: %+v", f)
 	}
 	compare(t, ta.store, `
-# HELP resonance_errors_total Log entries at level ERROR or CRITICAL, by service (seed: error_rate is its rate per minute).
+# HELP resonance_errors_total Log entries at level ERROR or CRITICAL, by service (plan: error_rate is its rate per minute).
 # TYPE resonance_errors_total counter
 resonance_errors_total{service="quantum-resonance-api"} 0
 # HELP resonance_log_entries_total Log entries pushed to the ingest API, by service and level.
@@ -277,7 +277,7 @@ resonance_log_entries_total{level="info",service="quantum-resonance-api"} 0
 resonance_log_entries_total{level="warning",service="quantum-resonance-api"} 0
 `, "resonance_log_entries_total", "resonance_errors_total")
 	compare(t, ta.store, `
-# HELP resonance_transactions_total Pi transactions reported by the app, by status (seed: transactions_completed is status="completed").
+# HELP resonance_transactions_total Pi transactions reported by the app, by status (plan: transactions_completed is status="completed").
 # TYPE resonance_transactions_total counter
 resonance_transactions_total{status="cancelled"} 0
 resonance_transactions_total{status="completed"} 0
@@ -589,10 +589,10 @@ func TestBusinessExpires(t *testing.T) {
 # HELP resonance_business_last_update_timestamp_seconds When business values were last pushed (PUT /api/v1/business), as a Unix time.
 # TYPE resonance_business_last_update_timestamp_seconds gauge
 resonance_business_last_update_timestamp_seconds %v
-# HELP resonance_community_resonance_score Community engagement score 0-100, as last pushed (seed: community_resonance).
+# HELP resonance_community_resonance_score Community engagement score 0-100, as last pushed (plan: community_resonance).
 # TYPE resonance_community_resonance_score gauge
 resonance_community_resonance_score 37
-# HELP resonance_mining_boost_active Whether the mining boost is active (1) or not (0), as last pushed (seed: mining_boost_active).
+# HELP resonance_mining_boost_active Whether the mining boost is active (1) or not (0), as last pushed (plan: mining_boost_active).
 # TYPE resonance_mining_boost_active gauge
 resonance_mining_boost_active 0
 `, pushed+30), names...)
@@ -606,7 +606,7 @@ resonance_mining_boost_active 0
 # HELP resonance_business_last_update_timestamp_seconds When business values were last pushed (PUT /api/v1/business), as a Unix time.
 # TYPE resonance_business_last_update_timestamp_seconds gauge
 resonance_business_last_update_timestamp_seconds %v
-# HELP resonance_mining_boost_active Whether the mining boost is active (1) or not (0), as last pushed (seed: mining_boost_active).
+# HELP resonance_mining_boost_active Whether the mining boost is active (1) or not (0), as last pushed (plan: mining_boost_active).
 # TYPE resonance_mining_boost_active gauge
 resonance_mining_boost_active 0
 `, pushed+30), names...)

@@ -137,15 +137,15 @@ func (s *Store) AppFigures() AppFigures {
 
 var (
 	activeUsersDesc = prometheus.NewDesc("resonance_active_users",
-		"Distinct users of the app (seed: active_users): the last pushed active_users while fresh, else distinct user values of api_request events in the last 5 minutes.",
+		"Distinct users of the app (plan: active_users): the last pushed active_users while fresh, else distinct user values of api_request events in the last 5 minutes.",
 		nil, nil)
 	businessDescs = [numBusiness]*prometheus.Desc{
 		bizActiveUsers: activeUsersDesc,
 		bizMiningBoost: prometheus.NewDesc("resonance_mining_boost_active",
-			"Whether the mining boost is active (1) or not (0), as last pushed (seed: mining_boost_active).",
+			"Whether the mining boost is active (1) or not (0), as last pushed (plan: mining_boost_active).",
 			nil, nil),
 		bizCommunity: prometheus.NewDesc("resonance_community_resonance_score",
-			"Community engagement score 0-100, as last pushed (seed: community_resonance).",
+			"Community engagement score 0-100, as last pushed (plan: community_resonance).",
 			nil, nil),
 		// bizWalletBalance, bizStartedAt, bizResidentMemory: see AppFigures.
 	}
@@ -179,23 +179,23 @@ func NewStore(limits Limits) *Store {
 		logEntries: counter("resonance_log_entries_total",
 			"Log entries pushed to the ingest API, by service and level.", "service", "level"),
 		errors: counter("resonance_errors_total",
-			"Log entries at level ERROR or CRITICAL, by service (seed: error_rate is its rate per minute).", "service"),
+			"Log entries at level ERROR or CRITICAL, by service (plan: error_rate is its rate per minute).", "service"),
 		apiRequests: counter("resonance_api_requests_total",
-			"Requests the app served, from api_request events, by endpoint, method and status code (seed: api_request_count).", "endpoint", "method", "code"),
+			"Requests the app served, from api_request events, by endpoint, method and status code (plan: api_request_count).", "endpoint", "method", "code"),
 		apiDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "resonance_api_request_duration_seconds",
-			Help:    "Time the app took to serve a request, from api_request events (seed: api_response_time).",
+			Help:    "Time the app took to serve a request, from api_request events (plan: api_response_time).",
 			Buckets: APIDurationBuckets,
 		}, []string{"endpoint", "method"}),
 		upRequests: counter("resonance_upstream_requests_total",
 			"Calls the app made to upstream services (huggingface, pi_sdk, ...), from upstream_call events, by outcome (ok or error).", "upstream", "operation", "outcome"),
 		upDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "resonance_upstream_request_duration_seconds",
-			Help:    "Duration of the app's calls to upstream services, from upstream_call events (seed: huggingface_latency, pi_sdk_latency).",
+			Help:    "Duration of the app's calls to upstream services, from upstream_call events (plan: huggingface_latency, pi_sdk_latency).",
 			Buckets: UpstreamDurationBuckets,
 		}, []string{"upstream", "operation"}),
 		transactions: counter("resonance_transactions_total",
-			"Pi transactions reported by the app, by status (seed: transactions_completed is status=\"completed\").", "status"),
+			"Pi transactions reported by the app, by status (plan: transactions_completed is status=\"completed\").", "status"),
 		overflow: counter("resonance_ingest_label_values_overflow_total",
 			"Pushed values folded into \"other\" because the label already had ingest.max_label_values distinct values, or (label=\"series\") the metric already had ingest.max_series_per_metric label combinations; by metric and label.", "metric", "label"),
 		usersUntracked: prometheus.NewCounter(prometheus.CounterOpts{

@@ -29,7 +29,7 @@ func systemHealth(g *generator) *dashboard.DashboardBuilder {
 		WithPanel(singleStat("Memory usage", "Share of memory in use (total − available).",
 			units.PercentUnit, g.thresholds("memory_usage", "%"),
 			instantQuery(g.series("resonance_memory_usage_ratio"), "{{instance}}"))).
-		WithPanel(singleStat("Memory used", "Memory in use, against the seed's absolute memory limit.",
+		WithPanel(singleStat("Memory used", "Memory in use, against the plan's absolute memory limit.",
 			units.BytesIEC, g.thresholds("memory_usage", "MB"),
 			instantQuery(g.series("resonance_memory_used_bytes"), "{{instance}}"))).
 		WithPanel(singleStat("Error rate", "ERROR and CRITICAL log entries per minute over 5m (recording rule "+rules.RecordErrorsPerMinute+").",
@@ -50,7 +50,7 @@ func systemHealth(g *generator) *dashboard.DashboardBuilder {
 			units.PercentUnit, g.thresholds("memory_usage", "%"),
 			rangeQuery(g.series("resonance_memory_usage_ratio"), "{{instance}}")).
 			Min(0).Max(1)).
-		WithPanel(graphWithThresholds("Memory used", "Memory in use and installed, against the seed's absolute memory limit.",
+		WithPanel(graphWithThresholds("Memory used", "Memory in use and installed, against the plan's absolute memory limit.",
 			units.BytesIEC, g.thresholds("memory_usage", "MB"),
 			rangeQuery(g.series("resonance_memory_used_bytes"), "used {{instance}}"),
 			rangeQuery(g.series("resonance_memory_total_bytes"), "total {{instance}}")).
