@@ -15,17 +15,17 @@ var seedWord = regexp.MustCompile(`(?i)\bseed\b`)
 
 // userFacing reports whether a tracked file (path from the repository root)
 // is read by users: the README, docs, dashboards, Alertmanager configs,
-// deployment files and the container stack. Go sources are not; rules/ is
-// exempt for now (being edited elsewhere).
+// deployment files, the container stack and the rule pack's YAML. Go sources
+// are not.
 func userFacing(path string) bool {
-	if strings.HasSuffix(path, ".go") || strings.HasPrefix(path, "rules/") {
+	if strings.HasSuffix(path, ".go") {
 		return false
 	}
 	switch {
 	case path == "README.md", path == "Dockerfile", path == "docker-compose.yml",
 		strings.HasPrefix(path, "docs/"), strings.HasPrefix(path, "grafana/"),
 		strings.HasPrefix(path, "deploy/"), strings.HasPrefix(path, "compose/"),
-		strings.HasPrefix(path, "docker/"):
+		strings.HasPrefix(path, "docker/"), strings.HasPrefix(path, "rules/"):
 		return true
 	case strings.HasPrefix(path, "alertmanager/") && !strings.Contains(strings.TrimPrefix(path, "alertmanager/"), "/"):
 		return strings.HasSuffix(path, ".yml") || strings.HasSuffix(path, ".yaml")
