@@ -304,20 +304,24 @@ func (c *processCollector) updateCgroup(ch chan<- prometheus.Metric) error {
 		return err
 	}
 	ch <- prometheus.MustNewConstMetric(cgroupMemoryDesc, prometheus.GaugeValue, current, c.cfg.Cgroup)
+	// A memory.stat that cannot be read costs the working set only, not
+	// the limit the memory alerts divide by.
+	var errs []error
 	inactive, err := readMemoryStat(filepath.Join(c.cfg.Cgroup, "memory.stat"), "inactive_file")
 	if err != nil {
-		return err
+		errs = append(errs, err)
+	} else {
+		ch <- prometheus.MustNewConstMetric(cgroupWorkingSetDesc, prometheus.GaugeValue, max(current-inactive, 0), c.cfg.Cgroup)
 	}
-	ch <- prometheus.MustNewConstMetric(cgroupWorkingSetDesc, prometheus.GaugeValue, max(current-inactive, 0), c.cfg.Cgroup)
 	limit, err := readCgroupValue(filepath.Join(c.cfg.Cgroup, "memory.max"))
 	switch {
 	case errors.Is(err, errNoLimit):
 	case err != nil:
-		return err
+		errs = append(errs, err)
 	default:
 		ch <- prometheus.MustNewConstMetric(cgroupMemoryLimitDesc, prometheus.GaugeValue, limit, c.cfg.Cgroup)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 var errNoLimit = errors.New("no limit")
