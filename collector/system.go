@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/procfs"
 	"github.com/shirou/gopsutil/v4/cpu"
 	"github.com/shirou/gopsutil/v4/disk"
 	"github.com/shirou/gopsutil/v4/host"
@@ -65,6 +66,11 @@ var (
 		"Seconds since the host booted (plan: uptime).",
 		nil, nil,
 	)
+	bootTimeDesc = prometheus.NewDesc(
+		"resonance_boot_time_seconds",
+		"The host's boot time as a Unix time, btime of /proc/stat (plan: uptime); a reboot is a change of it.",
+		nil, nil,
+	)
 )
 
 // minCPUWindow is the shortest interval the CPU ratio is computed over. Two
@@ -90,6 +96,10 @@ type systemCollector struct {
 	now         func() time.Time
 	statfs      func(ctx context.Context, path string) (*disk.UsageStat, error)
 	uptime      func(ctx context.Context) (uint64, error)
+	// proc is /proc (HOST_PROC when set, as the process collector reads
+	// it), for the boot time; procErr is why it could not be opened.
+	proc    procfs.FS
+	procErr error
 
 	cpuMu sync.Mutex
 	// cpuBases are earlier readings, oldest first, at least minCPUWindow
@@ -106,7 +116,12 @@ type systemCollector struct {
 }
 
 func newSystemCollector(d Deps) (Collector, error) {
+	// A /proc that cannot be opened costs only the boot time, reported
+	// every scrape like the other partial failures.
+	proc, procErr := procfs.NewFS(procMountPoint())
 	return &systemCollector{
+		proc:        proc,
+		procErr:     procErr,
 		ctx:         context.Background(),
 		mountpoints: d.Config.System.Mountpoints,
 		diskTimeout: time.Duration(d.Config.System.DiskTimeout),
@@ -128,7 +143,7 @@ type cpuBaseline struct {
 const maxCPUBaselines = 4
 
 func (c *systemCollector) Update(ch chan<- prometheus.Metric) error {
-	return errors.Join(c.updateCPU(ch), c.updateMemory(ch), c.updateDisks(ch), c.updateUptime(ch))
+	return errors.Join(c.updateCPU(ch), c.updateMemory(ch), c.updateDisks(ch), c.updateUptime(ch), c.updateBootTime(ch))
 }
 
 func (c *systemCollector) updateCPU(ch chan<- prometheus.Metric) error {
@@ -266,6 +281,20 @@ func (c *systemCollector) updateUptime(ch chan<- prometheus.Metric) error {
 		return fmt.Errorf("uptime: %w", err)
 	}
 	ch <- prometheus.MustNewConstMetric(uptimeDesc, prometheus.GaugeValue, float64(uptime))
+	return nil
+}
+
+// updateBootTime exposes btime of /proc/stat, the kernel's integer: a
+// reboot shows as a new value even where the uptime alone is ambiguous.
+func (c *systemCollector) updateBootTime(ch chan<- prometheus.Metric) error {
+	if c.procErr != nil {
+		return fmt.Errorf("boot time: %w", c.procErr)
+	}
+	st, err := c.proc.Stat()
+	if err != nil {
+		return fmt.Errorf("boot time: %w", err)
+	}
+	ch <- prometheus.MustNewConstMetric(bootTimeDesc, prometheus.GaugeValue, float64(st.BootTime))
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/procfs"
 	"github.com/shirou/gopsutil/v4/common"
 	"github.com/shirou/gopsutil/v4/cpu"
 	"github.com/shirou/gopsutil/v4/disk"
@@ -31,8 +32,8 @@ func testdataContext() context.Context {
 		common.EnvMap{common.HostProcEnvKey: "testdata/proc", common.HostSysEnvKey: "testdata/sys"})
 }
 
-// newTestSystemCollector reads the fixtures, with a fixed clock, uptime and
-// statfs.
+// newTestSystemCollector reads the fixtures (gopsutil and procfs both from
+// testdata/proc), with a fixed clock, uptime and statfs.
 func newTestSystemCollector(t *testing.T, mountpoints []string, statfs func(context.Context, string) (*disk.UsageStat, error)) *systemCollector {
 	t.Helper()
 	cfg := config.Default()
@@ -43,6 +44,11 @@ func newTestSystemCollector(t *testing.T, mountpoints []string, statfs func(cont
 	}
 	sc := c.(*systemCollector)
 	sc.ctx = testdataContext()
+	proc, err := procfs.NewFS("testdata/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.proc, sc.procErr = proc, nil
 	sc.now = func() time.Time { return time.Unix(1795700000+3600, 0) }
 	sc.statfs = statfs
 	sc.uptime = func(context.Context) (uint64, error) { return 3600, nil }
@@ -205,3 +211,42 @@ type collectorAdapter struct{ Collector }
 
 func (a collectorAdapter) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(a, ch) }
 func (a collectorAdapter) Collect(ch chan<- prometheus.Metric) { _ = a.Update(ch) }
+
+// An unreadable /proc/stat costs only the boot time, reported as an error;
+// the other figures are still sent.
+func TestBootTimeAbsentWhenProcStatUnreadable(t *testing.T) {
+	c := newTestSystemCollector(t, []string{"/"}, fixedUsage)
+	proc, err := procfs.NewFS(t.TempDir()) // no stat in it
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.proc = proc
+	ch := make(chan prometheus.Metric, 100)
+	err = c.Update(ch)
+	close(ch)
+	if err == nil || !strings.Contains(err.Error(), "boot time:") {
+		t.Fatalf("want a boot time error, got %v", err)
+	}
+	var uptime bool
+	for m := range ch {
+		switch m.Desc() {
+		case bootTimeDesc:
+			t.Fatal("boot time sent although /proc/stat could not be read")
+		case uptimeDesc:
+			uptime = true
+		}
+	}
+	if !uptime {
+		t.Fatal("the uptime must still be sent")
+	}
+
+	// /proc itself missing (HOST_PROC wrong): the same error every scrape.
+	t.Setenv("HOST_PROC", filepath.Join(t.TempDir(), "nowhere"))
+	d, err := newSystemCollector(Deps{Config: config.Default(), Logger: promslog.NewNopLogger()})
+	if err != nil {
+		t.Fatalf("a missing /proc must not stop the system collector: %v", err)
+	}
+	if err := d.(*systemCollector).updateBootTime(make(chan prometheus.Metric, 1)); err == nil || !strings.Contains(err.Error(), "boot time:") {
+		t.Fatalf("want a boot time error, got %v", err)
+	}
+}
