@@ -43,7 +43,7 @@ resonance_transactions_total{status="failed"} 0
 // values are absent, the unauthorized counter is there from the start.
 func TestIngestSourceExposesAppFigures(t *testing.T) {
 	names := []string{"resonance_wallet_balance_pi", "resonance_wallet_unauthorized_transactions_total",
-		"resonance_process_start_time_seconds", "resonance_process_resident_memory_bytes"}
+		"resonance_process_start_time_seconds", "resonance_process_resident_memory_bytes", "resonance_app_info"}
 	store := ingest.NewStore(ingest.Limits{MaxLabelValues: 10, MaxSeriesPerMetric: 100, BusinessTTL: time.Hour})
 	c := collectorAdapter{ingestCollector{store: store}}
 	want := `
@@ -55,10 +55,13 @@ resonance_wallet_unauthorized_transactions_total{source="app"} 0
 		t.Errorf("before any push: %v", err)
 	}
 
-	no, balance, memory, started := false, 12.5, 734003200.0, time.Unix(1795748400, 5e8)
+	no, balance, memory, started, version := false, 12.5, 734003200.0, time.Unix(1795748400, 5e8), "1.4.2"
 	store.AddEvents(&ingest.EventBatch{Events: []ingest.Event{{Type: ingest.EventTransaction, TxStatus: "completed", Authorized: &no}}})
-	store.SetBusiness(&ingest.BusinessUpdate{WalletBalance: &balance, StartedAt: &started, ResidentMemoryBytes: &memory})
+	store.SetBusiness(&ingest.BusinessUpdate{WalletBalance: &balance, StartedAt: &started, ResidentMemoryBytes: &memory, Version: &version})
 	want = `
+# HELP resonance_app_info The app's version as it last reported it (PUT /api/v1/business version); a restart with a new version is a deploy.
+# TYPE resonance_app_info gauge
+resonance_app_info{version="1.4.2"} 1
 # HELP resonance_process_resident_memory_bytes Resident memory of the watched service's process in bytes, by who reported it (proc: read by the exporter on the same host; app: pushed as resident_memory_bytes).
 # TYPE resonance_process_resident_memory_bytes gauge
 resonance_process_resident_memory_bytes{source="app"} 7.340032e+08

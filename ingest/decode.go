@@ -9,6 +9,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // InputError is a request the client must fix: the batch is rejected whole
@@ -447,15 +448,22 @@ type BusinessUpdate struct {
 	StartedAt           *time.Time `json:"-"`
 	StartedAtText       *string    `json:"started_at"`
 	ResidentMemoryBytes *float64   `json:"resident_memory_bytes"`
+	// Version is the app's version, exposed as a label: 1 to
+	// MaxVersionLen bytes, no control characters.
+	Version *string `json:"version"`
 }
 
+// MaxVersionLen bounds the version of a business update: it becomes a
+// label value.
+const MaxVersionLen = 64
+
 // businessKeys lists the keys of a business update, for error messages.
-const businessKeys = "active_users, mining_boost_active, wallet_balance, community_resonance, started_at, resident_memory_bytes"
+const businessKeys = "active_users, mining_boost_active, wallet_balance, community_resonance, started_at, resident_memory_bytes, version"
 
 // Len is the number of values the update sets.
 func (u *BusinessUpdate) Len() int {
 	n := 0
-	for _, set := range []bool{u.ActiveUsers != nil, u.MiningBoostActive != nil, u.WalletBalance != nil, u.CommunityResonance != nil, u.StartedAtText != nil, u.ResidentMemoryBytes != nil} {
+	for _, set := range []bool{u.ActiveUsers != nil, u.MiningBoostActive != nil, u.WalletBalance != nil, u.CommunityResonance != nil, u.StartedAtText != nil, u.ResidentMemoryBytes != nil, u.Version != nil} {
 		if set {
 			n++
 		}
@@ -511,7 +519,28 @@ func DecodeBusiness(data []byte) (*BusinessUpdate, error) {
 	if v := u.ResidentMemoryBytes; v != nil && (!finite(*v) || *v < 0 || *v != math.Trunc(*v)) {
 		return nil, &InputError{Field: "resident_memory_bytes", Index: -1, Msg: fmt.Sprintf("%v is not a byte count (a whole number, 0 or more)", *v)}
 	}
+	if v := u.Version; v != nil {
+		if msg := checkVersion(*v); msg != "" {
+			return nil, &InputError{Field: "version", Index: -1, Msg: msg}
+		}
+	}
 	return &u, nil
+}
+
+// checkVersion says what is wrong with a pushed version, "" when nothing.
+func checkVersion(v string) string {
+	switch {
+	case v == "":
+		return "empty: a version needs at least one character"
+	case len(v) > MaxVersionLen:
+		return fmt.Sprintf("longer than %d bytes", MaxVersionLen)
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("%q contains a control character", v)
+		}
+	}
+	return ""
 }
 
 // parseISOFast parses the two forms clients send nearly always,

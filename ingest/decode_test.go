@@ -96,6 +96,8 @@ func FuzzDecodeBusiness(f *testing.F) {
 	f.Add([]byte(`{"typo":1}`))
 	f.Add([]byte(`{"started_at":"2026-11-27T04:00:00.5+01:00","resident_memory_bytes":734003200}`))
 	f.Add([]byte(`{"started_at":"yesterday","resident_memory_bytes":-1}`))
+	f.Add([]byte(`{"version":"1.4.2"}`))
+	f.Add([]byte(`{"version":"v1\n2"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		u, err := DecodeBusiness(data)
 		checkRejection(t, data, err)
@@ -114,7 +116,43 @@ func FuzzDecodeBusiness(f *testing.F) {
 		if v := u.ResidentMemoryBytes; v != nil && (*v < 0 || *v != math.Trunc(*v)) {
 			t.Fatalf("accepted resident_memory_bytes %v", *v)
 		}
+		if v := u.Version; v != nil && checkVersion(*v) != "" {
+			t.Fatalf("accepted version %q", *v)
+		}
 	})
+}
+
+func TestDecodeBusinessVersion(t *testing.T) {
+	for _, ok := range []string{"1.4.2", "v2.0.0-rc.1+build.7", "2026.12.02 (abc1234)", strings.Repeat("9", MaxVersionLen), "ü-1"} {
+		body, _ := json.Marshal(map[string]string{"version": ok})
+		u, err := DecodeBusiness(body)
+		if err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+			continue
+		}
+		if u.Version == nil || *u.Version != ok || u.Len() != 1 {
+			t.Errorf("%q decoded as %v (%d values)", ok, u.Version, u.Len())
+		}
+	}
+	for _, c := range []struct{ body, msg string }{
+		{`{"version":"` + strings.Repeat("x", MaxVersionLen+1) + `"}`, "longer than 64 bytes"},
+		{`{"version":"` + strings.Repeat("é", MaxVersionLen/2) + `x"}`, "longer than 64 bytes"}, // bytes, not characters
+		{`{"version":1.4}`, "number is not a valid string"},
+		{`{"version":true}`, "bool is not a valid string"},
+		{`{"version":["1"]}`, "array is not a valid string"},
+		{`{"version":""}`, "empty: a version needs at least one character"},
+		{`{"version":"1.0\n"}`, `"1.0\n" contains a control character`},
+		{`{"version":"1\u0000"}`, `"1\x00" contains a control character`},
+		{`{"version":"1\u007f"}`, `"1\x7f" contains a control character`},
+		{`{"version":"1\u0085"}`, `"1\u0085" contains a control character`},
+		{`{"wallet_balance":3,"version":"\t1"}`, `"\t1" contains a control character`},
+	} {
+		_, err := DecodeBusiness([]byte(c.body))
+		var in *InputError
+		if !errors.As(err, &in) || in.Field != "version" || in.Msg != c.msg {
+			t.Errorf("%s: got %v, want version: %s", c.body, err, c.msg)
+		}
+	}
 }
 
 func TestDecodeLogsTimestamps(t *testing.T) {

@@ -232,7 +232,7 @@ func TestBadBatchChangesNothing(t *testing.T) {
 			`{"events":[{"type":"upstream_call","upstream":"huggingface","duration_ms":1}]}`,
 			`{"error":"events[0].ok: missing: true when the call succeeded, false when it failed","index":0}`},
 		{"business unknown key", BusinessPath, `{"wallet_balanse":3}`, //nolint:misspell // the misspelt key is the input
-			`{"error":"wallet_balanse: unknown key: expected active_users, mining_boost_active, wallet_balance, community_resonance, started_at, resident_memory_bytes"}`}, //nolint:misspell // echoed back
+			`{"error":"wallet_balanse: unknown key: expected active_users, mining_boost_active, wallet_balance, community_resonance, started_at, resident_memory_bytes, version"}`}, //nolint:misspell // echoed back
 		{"business out of range", BusinessPath, `{"wallet_balance":5,"community_resonance":101}`,
 			`{"error":"community_resonance: 101 is not a score from 0 to 100"}`},
 		{"business wrong type", BusinessPath, `{"mining_boost_active":"yes"}`,
@@ -242,7 +242,7 @@ func TestBadBatchChangesNothing(t *testing.T) {
 		{"business resident memory", BusinessPath, `{"resident_memory_bytes":1.5}`,
 			`{"error":"resident_memory_bytes: 1.5 is not a byte count (a whole number, 0 or more)"}`},
 		{"business empty", BusinessPath, `{}`,
-			`{"error":"no value: set at least one of active_users, mining_boost_active, wallet_balance, community_resonance, started_at, resident_memory_bytes"}`},
+			`{"error":"no value: set at least one of active_users, mining_boost_active, wallet_balance, community_resonance, started_at, resident_memory_bytes, version"}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -632,6 +632,44 @@ func TestBusinessProcessFigures(t *testing.T) {
 	*ta.clock = ta.clock.Add(61 * time.Second)
 	if f := ta.store.AppFigures(); f != (AppFigures{}) {
 		t.Errorf("app figures past the TTL: %+v, want none", f)
+	}
+}
+
+// The app's version is exposed as resonance_app_info{version} 1 and, like
+// the other business values, gone once it is older than the TTL.
+func TestBusinessVersion(t *testing.T) {
+	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.BusinessTTL = model.Duration(time.Minute) })
+	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath, body: `{"version":"1.4.2","active_users":3}`}), 202, `{"accepted":2}`)
+	const help = `
+# HELP resonance_app_info The app's version as it last reported it (PUT /api/v1/business version); a restart with a new version is a deploy.
+# TYPE resonance_app_info gauge
+`
+	compare(t, ta.store, help+`resonance_app_info{version="1.4.2"} 1
+`, "resonance_app_info")
+
+	// A new version replaces the old one: one series, never two.
+	*ta.clock = ta.clock.Add(50 * time.Second)
+	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath, body: `{"version":"1.5.0"}`}), 202, `{"accepted":1}`)
+	compare(t, ta.store, help+`resonance_app_info{version="1.5.0"} 1
+`, "resonance_app_info")
+
+	// A refused version changes nothing.
+	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath, body: `{"version":"` + strings.Repeat("x", 65) + `"}`}), 400,
+		`{"error":"version: longer than 64 bytes"}`)
+	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath, body: `{"version":2}`}), 400,
+		`{"error":"version: number is not a valid string"}`)
+	compare(t, ta.store, help+`resonance_app_info{version="1.5.0"} 1
+`, "resonance_app_info")
+
+	// Pushes without a version keep it only until the TTL has passed
+	// since the version itself was pushed.
+	*ta.clock = ta.clock.Add(30 * time.Second)
+	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath, body: `{"active_users":4}`}), 202, `{"accepted":1}`)
+	compare(t, ta.store, help+`resonance_app_info{version="1.5.0"} 1
+`, "resonance_app_info")
+	*ta.clock = ta.clock.Add(31 * time.Second)
+	if n := testutil.CollectAndCount(ta.store, "resonance_app_info"); n != 0 {
+		t.Errorf("resonance_app_info past the TTL: %d series, want none", n)
 	}
 }
 

@@ -79,12 +79,14 @@ const (
 	bizCommunity
 	bizStartedAt
 	bizResidentMemory
+	bizVersion // text: the version label of resonance_app_info
 	numBusiness
 )
 
 type businessValue struct {
-	v  float64
-	at time.Time // zero: never pushed
+	v    float64
+	text string    // of bizVersion
+	at   time.Time // zero: never pushed
 }
 
 // fresh reports whether b was pushed less than ttl ago.
@@ -148,7 +150,11 @@ var (
 			"Community engagement score 0-100, as last pushed (plan: community_resonance).",
 			nil, nil),
 		// bizWalletBalance, bizStartedAt, bizResidentMemory: see AppFigures.
+		// bizVersion: appInfoDesc, a label rather than a value.
 	}
+	appInfoDesc = prometheus.NewDesc("resonance_app_info",
+		"The app's version as it last reported it (PUT /api/v1/business version); a restart with a new version is a deploy.",
+		[]string{"version"}, nil)
 	lastUpdateDesc = prometheus.NewDesc("resonance_business_last_update_timestamp_seconds",
 		"When business values were last pushed (PUT /api/v1/business), as a Unix time.",
 		nil, nil)
@@ -413,6 +419,9 @@ func (s *Store) SetBusiness(u *BusinessUpdate) {
 	if u.ResidentMemoryBytes != nil {
 		set(bizResidentMemory, *u.ResidentMemoryBytes)
 	}
+	if u.Version != nil {
+		s.business[bizVersion] = businessValue{v: 1, text: *u.Version, at: now}
+	}
 	s.lastPush = now
 }
 
@@ -453,6 +462,11 @@ func (s *Store) Collect(ch chan<- prometheus.Metric) {
 		if fresh(b) {
 			ch <- prometheus.MustNewConstMetric(businessDescs[k], prometheus.GaugeValue, b.v)
 		}
+	}
+	// Like the other business values, the version is gone once it is
+	// older than the TTL: an app that stopped pushing has no known version.
+	if b := biz[bizVersion]; fresh(b) {
+		ch <- prometheus.MustNewConstMetric(appInfoDesc, prometheus.GaugeValue, 1, b.text)
 	}
 	switch {
 	case fresh(biz[bizActiveUsers]):
