@@ -471,8 +471,16 @@ func (u *BusinessUpdate) Len() int {
 	return n
 }
 
-// DecodeBusiness decodes and validates a business update.
-func DecodeBusiness(data []byte) (*BusinessUpdate, error) {
+// The bounds of a pushed started_at: a start further ahead of the
+// exporter's clock than maxStartedAtAhead is a wrong clock or a wrong
+// value, and none is before minStartedAt (a zero time, a unit mix-up).
+const maxStartedAtAhead = 5 * time.Minute
+
+var minStartedAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// DecodeBusiness decodes and validates a business update; now is the
+// exporter's clock, which started_at may not be more than 5 minutes ahead of.
+func DecodeBusiness(data []byte, now time.Time) (*BusinessUpdate, error) {
 	var u BusinessUpdate
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -511,8 +519,14 @@ func DecodeBusiness(data []byte) (*BusinessUpdate, error) {
 	}
 	if v := u.StartedAtText; v != nil {
 		t, err := time.Parse(time.RFC3339Nano, *v)
-		if err != nil || t.Year() < 1970 {
+		if err != nil {
 			return nil, &InputError{Field: "started_at", Index: -1, Msg: fmt.Sprintf("%q is not an RFC 3339 time, e.g. 2026-11-27T04:00:00Z", truncateForError(*v))}
+		}
+		switch {
+		case t.After(now.Add(maxStartedAtAhead)):
+			return nil, &InputError{Field: "started_at", Index: -1, Msg: fmt.Sprintf("%q is more than 5m in the future (clock skew?)", truncateForError(*v))}
+		case t.Before(minStartedAt):
+			return nil, &InputError{Field: "started_at", Index: -1, Msg: fmt.Sprintf("%q is before 2000-01-01", truncateForError(*v))}
 		}
 		u.StartedAt = &t
 	}

@@ -94,12 +94,13 @@ func FuzzDecodeBusiness(f *testing.F) {
 	f.Add([]byte(`{"active_users":3,"mining_boost_active":true,"wallet_balance":12.5,"community_resonance":37}`))
 	f.Add([]byte(`{"wallet_balance":-1}`))
 	f.Add([]byte(`{"typo":1}`))
-	f.Add([]byte(`{"started_at":"2026-11-27T04:00:00.5+01:00","resident_memory_bytes":734003200}`))
+	f.Add([]byte(`{"started_at":"2025-12-11T02:00:00.5+01:00","resident_memory_bytes":734003200}`))
+	f.Add([]byte(`{"started_at":"9999-12-31T23:59:59Z"}`))
 	f.Add([]byte(`{"started_at":"yesterday","resident_memory_bytes":-1}`))
 	f.Add([]byte(`{"version":"1.4.2"}`))
 	f.Add([]byte(`{"version":"v1\n2"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		u, err := DecodeBusiness(data)
+		u, err := DecodeBusiness(data, fuzzNow)
 		checkRejection(t, data, err)
 		if err != nil {
 			return
@@ -113,6 +114,9 @@ func FuzzDecodeBusiness(f *testing.F) {
 		if (u.StartedAt == nil) != (u.StartedAtText == nil) {
 			t.Fatalf("started_at %v parsed as %v", u.StartedAtText, u.StartedAt)
 		}
+		if v := u.StartedAt; v != nil && (v.After(fuzzNow.Add(maxStartedAtAhead)) || v.Before(minStartedAt)) {
+			t.Fatalf("accepted started_at %v", *v)
+		}
 		if v := u.ResidentMemoryBytes; v != nil && (*v < 0 || *v != math.Trunc(*v)) {
 			t.Fatalf("accepted resident_memory_bytes %v", *v)
 		}
@@ -122,10 +126,46 @@ func FuzzDecodeBusiness(f *testing.F) {
 	})
 }
 
+// started_at is refused more than 5 minutes ahead of the exporter's clock
+// (a wrong clock or value) and before 2000.
+func TestDecodeBusinessStartedAtBounds(t *testing.T) {
+	at := func(t time.Time) string { return t.Format(time.RFC3339Nano) }
+	for _, ok := range []string{
+		at(fuzzNow.Add(time.Minute)),
+		at(fuzzNow.Add(maxStartedAtAhead)),
+		"2025-12-10T18:30:00Z",
+		"2025-12-11T03:04:00+01:00", // fuzzNow + 4m, written in another zone
+		"2000-01-01T00:00:00Z",
+	} {
+		u, err := DecodeBusiness([]byte(`{"started_at":"`+ok+`"}`), fuzzNow)
+		if err != nil {
+			t.Errorf("%s refused: %v", ok, err)
+			continue
+		}
+		if want, _ := time.Parse(time.RFC3339Nano, ok); !u.StartedAt.Equal(want) {
+			t.Errorf("%s decoded as %v", ok, u.StartedAt)
+		}
+	}
+	for _, c := range []struct{ in, msg string }{
+		{"9999-12-31T23:59:59Z", `"9999-12-31T23:59:59Z" is more than 5m in the future (clock skew?)`},
+		{at(fuzzNow.Add(10 * time.Minute)), `"2025-12-11T02:10:00Z" is more than 5m in the future (clock skew?)`},
+		{at(fuzzNow.Add(maxStartedAtAhead + time.Nanosecond)), `"2025-12-11T02:05:00.000000001Z" is more than 5m in the future (clock skew?)`},
+		{"1999-12-31T23:59:59Z", `"1999-12-31T23:59:59Z" is before 2000-01-01`},
+		{"2000-01-01T00:30:00+01:00", `"2000-01-01T00:30:00+01:00" is before 2000-01-01`},
+		{"0001-01-01T00:00:00Z", `"0001-01-01T00:00:00Z" is before 2000-01-01`},
+	} {
+		_, err := DecodeBusiness([]byte(`{"started_at":"`+c.in+`"}`), fuzzNow)
+		var in *InputError
+		if !errors.As(err, &in) || in.Field != "started_at" || in.Msg != c.msg {
+			t.Errorf("%s: got %v, want started_at: %s", c.in, err, c.msg)
+		}
+	}
+}
+
 func TestDecodeBusinessVersion(t *testing.T) {
 	for _, ok := range []string{"1.4.2", "v2.0.0-rc.1+build.7", "2026.12.02 (abc1234)", strings.Repeat("9", MaxVersionLen), "ü-1"} {
 		body, _ := json.Marshal(map[string]string{"version": ok})
-		u, err := DecodeBusiness(body)
+		u, err := DecodeBusiness(body, fuzzNow)
 		if err != nil {
 			t.Errorf("%q refused: %v", ok, err)
 			continue
@@ -147,7 +187,7 @@ func TestDecodeBusinessVersion(t *testing.T) {
 		{`{"version":"1\u0085"}`, `"1\u0085" contains a control character`},
 		{`{"wallet_balance":3,"version":"\t1"}`, `"\t1" contains a control character`},
 	} {
-		_, err := DecodeBusiness([]byte(c.body))
+		_, err := DecodeBusiness([]byte(c.body), fuzzNow)
 		var in *InputError
 		if !errors.As(err, &in) || in.Field != "version" || in.Msg != c.msg {
 			t.Errorf("%s: got %v, want version: %s", c.body, err, c.msg)

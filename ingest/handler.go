@@ -461,7 +461,7 @@ func (a *API) ingestEvents(body []byte) (int, error) {
 }
 
 func (a *API) ingestBusiness(body []byte) (int, error) {
-	u, err := DecodeBusiness(body)
+	u, err := DecodeBusiness(body, a.now())
 	if err != nil {
 		return 0, err
 	}

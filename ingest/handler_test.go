@@ -621,9 +621,9 @@ resonance_mining_boost_active 0
 func TestBusinessProcessFigures(t *testing.T) {
 	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.BusinessTTL = model.Duration(time.Minute) })
 	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath,
-		body: `{"started_at":"2026-11-27T04:00:00.5+01:00","resident_memory_bytes":734003200}`}), 202, `{"accepted":2}`)
+		body: `{"started_at":"2025-12-11T02:00:00.5+01:00","resident_memory_bytes":734003200}`}), 202, `{"accepted":2}`)
 	f := ta.store.AppFigures()
-	if want := (Reported{Value: 1.7957484005e+09, Fresh: true}); f.ProcessStartTime != want {
+	if want := (Reported{Value: 1.7654148005e+09, Fresh: true}); f.ProcessStartTime != want {
 		t.Errorf("start time: %+v, want %+v", f.ProcessStartTime, want)
 	}
 	if want := (Reported{Value: 734003200, Fresh: true}); f.ProcessResidentMemory != want {
@@ -670,6 +670,57 @@ func TestBusinessVersion(t *testing.T) {
 	*ta.clock = ta.clock.Add(31 * time.Second)
 	if n := testutil.CollectAndCount(ta.store, "resonance_app_info"); n != 0 {
 		t.Errorf("resonance_app_info past the TTL: %d series, want none", n)
+	}
+}
+
+// A started_at far ahead of the exporter's clock or before 2000 is refused
+// with a 400 naming it and why, and the whole update is dropped: the store
+// is exactly as before.
+func TestBusinessStartedAtOutOfBounds(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath,
+		body: `{"started_at":"2025-12-11T01:00:00Z","wallet_balance":12.5,"version":"1.4.2"}`}), 202, `{"accepted":3}`)
+	before := ta.store.AppFigures()
+	exposed := func() string {
+		t.Helper()
+		out, err := testutil.CollectAndFormat(ta.store, expfmt.TypeTextPlain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	was := exposed()
+	*ta.clock = ta.clock.Add(time.Second)
+	for _, c := range []struct{ startedAt, want string }{
+		{"9999-12-31T23:59:59Z", `{"error":"started_at: \"9999-12-31T23:59:59Z\" is more than 5m in the future (clock skew?)"}`},
+		{ta.clock.Add(10 * time.Minute).Format(time.RFC3339), `{"error":"started_at: \"2025-12-11T02:10:01Z\" is more than 5m in the future (clock skew?)"}`},
+		{"1999-12-31T23:59:59Z", `{"error":"started_at: \"1999-12-31T23:59:59Z\" is before 2000-01-01"}`},
+	} {
+		expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath,
+			body: `{"started_at":"` + c.startedAt + `","wallet_balance":99,"version":"2.0.0","active_users":7}`}), 400, c.want)
+	}
+	if got := ta.store.AppFigures(); got != before {
+		t.Errorf("app figures after refused updates: %+v, want %+v", got, before)
+	}
+	// The ingest API's own request counters move; nothing pushed does.
+	strip := func(s string) string {
+		var keep []string
+		for _, line := range strings.Split(s, "\n") {
+			if !strings.Contains(line, "resonance_ingest_") {
+				keep = append(keep, line)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	if now := exposed(); strip(now) != strip(was) {
+		t.Errorf("exposition changed by refused updates:\n%s\nwas:\n%s", now, was)
+	}
+
+	// One minute ahead is a clock a little fast: accepted.
+	expectStatus(t, ta.do(t, req{method: "PUT", path: BusinessPath,
+		body: `{"started_at":"` + ta.clock.Add(time.Minute).Format(time.RFC3339) + `"}`}), 202, `{"accepted":1}`)
+	if got, want := ta.store.AppFigures().ProcessStartTime, (Reported{Value: float64(ta.clock.Add(time.Minute).Unix()), Fresh: true}); got != want {
+		t.Errorf("start time: %+v, want %+v", got, want)
 	}
 }
 
