@@ -7,3 +7,6 @@ type (
 )
 
 var HeadingAnchor = headingAnchor
+
+// SelectorOf is the table's exporter selector with its group labels.
+func SelectorOf(t *Table) Selector { return t.selector() }

@@ -60,14 +60,16 @@ func (t *Table) RuleGroups() rulefmt.RuleGroups {
 	}
 	alerts := rulefmt.RuleGroup{Name: AlertingGroup}
 	for _, a := range t.Alerts {
-		alerts.Rules = append(alerts.Rules, t.alertingRule(a, alertExpr(a, selector(t.Selector)), description(a)))
+		alerts.Rules = append(alerts.Rules, t.alertingRule(a, alertExpr(a, t.selector()), description(a)))
 	}
 	groups := []rulefmt.RuleGroup{rec, alerts}
-	if len(t.Pipeline) > 0 {
-		pipeline := rulefmt.RuleGroup{Name: PipelineGroup}
-		for _, a := range t.Pipeline {
+	pipeline := rulefmt.RuleGroup{Name: PipelineGroup}
+	for _, a := range t.Pipeline {
+		if !a.Disabled {
 			pipeline.Rules = append(pipeline.Rules, t.pipelineRule(a))
 		}
+	}
+	if len(pipeline.Rules) > 0 {
 		groups = append(groups, pipeline)
 	}
 	return rulefmt.RuleGroups{Groups: append(groups, t.sloRuleGroups()...)}
@@ -78,7 +80,7 @@ func (t *Table) pipelineRule(a Alert) rulefmt.Rule {
 	u := units[a.Unit]
 	thr := formatNumber(a.BaseThreshold)
 	desc := strings.NewReplacer("{value}", valueTemplate(a), "{threshold}", formatNumber(a.Threshold)).Replace(c.description)
-	r := t.alertingRule(a, c.cond(selector(t.Selector), thr, u.fromBase()), desc)
+	r := t.alertingRule(a, c.cond(t.scopes(), thr, u.fromBase()), desc)
 	if c.unit == "" {
 		// Nothing to compare with: no threshold to show.
 		delete(r.Annotations, AnnotationThreshold)
@@ -88,9 +90,10 @@ func (t *Table) pipelineRule(a Alert) rulefmt.Rule {
 
 func (t *Table) alertingRule(a Alert, expr, desc string) rulefmt.Rule {
 	return rulefmt.Rule{
-		Alert: a.Name,
-		Expr:  expr,
-		For:   model.Duration(a.For),
+		Alert:         a.Name,
+		Expr:          expr,
+		For:           model.Duration(a.For),
+		KeepFiringFor: model.Duration(a.KeepFiringFor),
 		Labels: map[string]string{
 			"severity": string(a.Severity),
 			"metric":   a.Metric,
@@ -111,27 +114,46 @@ func (t *Table) alertingRule(a Alert, expr, desc string) rulefmt.Rule {
 // out of a ratio of 0.853; the comparison itself stays in base units.
 func alertExpr(a Alert, s selector) string {
 	meas := catalog[a.Metric].measures[a.Unit]
-	cond := fmt.Sprintf("%s %s %s", a.ValueExpr, a.Op, formatNumber(a.BaseThreshold))
-	if strings.Contains(a.ValueExpr, "\n") {
-		cond = fmt.Sprintf("(\n  %s\n)\n%s %s", strings.ReplaceAll(a.ValueExpr, "\n", "\n  "), a.Op, formatNumber(a.BaseThreshold))
+	s = a.scope(s)
+	thr := formatNumber(a.BaseThreshold)
+	compare := func(value string) string {
+		if strings.Contains(value, "\n") {
+			return fmt.Sprintf("(\n  %s\n)\n%s %s", indent(value), a.Op, thr)
+		}
+		return fmt.Sprintf("%s %s %s", value, a.Op, thr)
 	}
-	if meas.cond != nil {
-		cond = meas.cond(s, formatNumber(a.BaseThreshold))
+	// Too few requests make a ratio or a mean noise: one 500 out of three
+	// is not an outage.
+	enough := func(window string) string {
+		return fmt.Sprintf("(\n  %s\n)\n>= %d", indent(meas.traffic(s, window)), a.MinRequests)
 	}
-	if meas.traffic != nil {
-		// Too few requests make a ratio or a mean noise: one 500 out of
-		// three is not an outage.
-		cond = fmt.Sprintf("%s\nand on (job, instance)\n(\n  %s\n)\n>= %d", cond, strings.ReplaceAll(meas.traffic(s), "\n", "\n  "), a.MinRequests)
+	var cond string
+	switch {
+	case meas.cond != nil:
+		cond = meas.cond(s, thr)
+	case meas.traffic != nil:
+		cond = fmt.Sprintf("%s\nand on (%s)\n%s", compare(a.ValueExpr), s.by(), enough(a.Window))
+		if a.LongWindow != "" {
+			// Low traffic (a request a minute at night): the long window,
+			// while the short one has too few requests to judge.
+			long := fmt.Sprintf("%s\nand on (%s)\n%s\nunless on (%s)\n%s",
+				compare(meas.valueExpr(s, a.LongWindow)), s.by(), enough(a.LongWindow), s.by(), enough(a.Window))
+			cond = fmt.Sprintf("(\n  %s\n)\nor\n(\n  %s\n)", indent(cond), indent(long))
+		}
+	default:
+		cond = compare(a.ValueExpr)
 	}
 	if scale := units[a.Unit].fromBase(); scale != "" {
 		if strings.Contains(cond, "\n") {
-			cond = "(\n  " + strings.ReplaceAll(cond, "\n", "\n  ") + "\n)" + scale
+			cond = "(\n  " + indent(cond) + "\n)" + scale
 		} else {
 			cond = "(" + cond + ")" + scale
 		}
 	}
 	return cond
 }
+
+func indent(expr string) string { return strings.ReplaceAll(expr, "\n", "\n  ") }
 
 // valueTemplate renders $value as a plain decimal: two decimals at most,
 // trailing zeros dropped ("25", "85.3", "1200"), whole numbers for counts.
@@ -147,6 +169,9 @@ func valueTemplate(a Alert) string {
 func description(a Alert) string {
 	m := catalog[a.Metric]
 	thr := formatNumber(a.Threshold)
+	if d := m.measures[a.Unit].description; d != "" {
+		return strings.NewReplacer("{value}", valueTemplate(a), "{threshold}", thr).Replace(d)
+	}
 	if a.Unit == "boolean" {
 		state := map[float64]string{0: "false", 1: "true"}[a.Threshold]
 		return fmt.Sprintf("%s is %s: %s = %s (threshold: %s)", m.display, m.states[int(a.Threshold)], a.Metric, state, state)
@@ -159,7 +184,7 @@ func description(a Alert) string {
 	if m.aboveVerb != "" && a.Op == ">" {
 		verb = m.aboveVerb
 	}
-	text := fmt.Sprintf("%s %s: %s%s (threshold: %s)", m.display, verb, valueTemplate(a), suffix, thr)
+	text := fmt.Sprintf("%s%s %s: %s%s (threshold: %s)", m.display, m.where, verb, valueTemplate(a), suffix, thr)
 	if a.Metric == "uptime" {
 		// A process that is gone reads uptime 0.
 		return fmt.Sprintf("{{ if eq $value 0.0 }}The service's process is gone (threshold: %s){{ else }}Service restarted: %s%s ago (threshold: %s){{ end }}", thr, valueTemplate(a), suffix, thr)

@@ -14,78 +14,119 @@ const None Severity = "none"
 
 var pipelineSeverities = []Severity{Critical, Warning, Info, None}
 
-var pipelineKeys = []string{"alert", "severity", "check", "threshold", "unit", "for", "runbook", "summary"}
+var pipelineKeys = []string{"alert", "severity", "check", "metric", "threshold", "unit", "for", "keep_firing_for", "enabled", "runbook", "summary"}
 
 // pipelineCheck is one check of the pipeline: a condition on the exporter,
-// the relay, Alertmanager or Prometheus that no seed threshold covers.
+// the relay, Alertmanager or Prometheus that no threshold of the plan covers.
 type pipelineCheck struct {
 	// unit is the unit of the table's threshold ("" when the check has
 	// none, e.g. the always-firing Watchdog).
 	unit string
-	// cond is the alert's expression: s is the exporter's selector, thr
-	// the threshold in the base unit and scale turns a base value back into
-	// the table's unit (see unit.fromBase).
-	cond func(s selector, thr, scale string) string
+	// cond is the alert's expression: sc holds the selectors of the
+	// exporter, Prometheus and Alertmanager jobs, thr the threshold in the
+	// base unit and scale turns a base value back into the table's unit
+	// (see unit.fromBase).
+	cond func(sc scopes, thr, scale string) string
 	// description of one firing alert; {value} is the value, {threshold}
 	// the threshold as the table writes it.
 	description string
 }
 
+// exporterDown is a failing scrape of an exporter target (up 0), or the
+// exporter job gone from service discovery: scraped within the hour, no
+// target up now (value 1). A target replaced by another (a Kubernetes pod
+// rolled by a deploy) is not gone: the job still has one up.
+func exporterDown(sc scopes, _, _ string) string {
+	e := sc.exporter
+	return fmt.Sprintf(`up{%[1]s} == 0
+or
+(
+    group by (%[2]s) (max_over_time(up{%[1]s}[1h]))
+  unless on (%[2]s)
+    (up{%[1]s} == 1)
+)`, e, e.byJob())
+}
+
 // pipelineChecks are the checks the table's pipeline: section may use.
-// Checks on the relay, Alertmanager and Prometheus select by metric name
-// only: those names are theirs alone, whatever the job is called.
+// Checks on the relay select by metric name only: those names are the
+// relay's alone, whatever its job is called. Checks on Prometheus and
+// Alertmanager read their jobs' selectors from the table.
 var pipelineChecks = map[string]pipelineCheck{
 	"watchdog": {
-		cond:        func(selector, string, string) string { return "vector(1)" },
+		cond:        func(scopes, string, string) string { return "vector(1)" },
 		description: "Always firing while Prometheus, Alertmanager and the relay work: the heartbeat service raises the alarm when it stops arriving.",
 	},
 	"exporter_down": {
-		// A failing scrape reports up 0; a target that left service
-		// discovery has no up at all, so it is found by its up series of
-		// the last hour (value 1 here).
-		cond: func(s selector, _, _ string) string {
-			return fmt.Sprintf(`up{%[1]s} == 0
-or
-(
-    group by (job, instance) (max_over_time(up{%[1]s}[1h]))
-  unless on (job, instance)
-    up{%[1]s}
-)`, s)
+		cond:        exporterDown,
+		description: `{{ if eq $value 0.0 }}Prometheus cannot scrape the exporter {{ $labels.instance }}: the scrape fails{{ else }}No target of the exporter job {{ $labels.job }} is left in service discovery: it was scraped within the hour{{ end }}`,
+	},
+	"exporter_absent": {
+		// The job never discovered (or gone for more than the hour
+		// exporter_down looks back): only the Watchdog would fire.
+		cond: func(sc scopes, _, _ string) string {
+			return fmt.Sprintf(`absent(up{%s})`, sc.exporter)
 		},
-		description: `{{ if eq $value 0.0 }}Prometheus cannot scrape the exporter {{ $labels.instance }}: the scrape fails{{ else }}The exporter {{ $labels.instance }} was scraped within the hour and is gone from service discovery{{ end }}`,
+		description: "Prometheus has no scrape target for the exporter ({{ $labels.job }}): nothing of the service is watched. Check the scrape config or the ServiceMonitor's selector.",
 	},
 	"app_not_reporting": {
 		unit: "minutes",
 		// The newest push of the last day, so an exporter restart (which
 		// forgets the last push) does not silence the alert.
-		cond: func(s selector, thr, scale string) string {
+		cond: func(sc scopes, thr, scale string) string {
 			return fmt.Sprintf(`(
-  time() - max by (job, instance) (max_over_time(resonance_business_last_update_timestamp_seconds{%s}[1d]))
-  > %s
-)%s`, s, thr, scale)
+  time() - max by (%[3]s) (max_over_time(resonance_business_last_update_timestamp_seconds{%[1]s}[1d]))
+  > %[2]s
+)%[4]s`, sc.exporter, thr, sc.exporter.by(), scale)
 		},
 		description: "The app has pushed no business figures for {value} min (threshold: {threshold} min): its business alerts cannot fire",
 	},
+	"app_down": {
+		unit: "minutes",
+		// The app on a machine the exporter does not watch: it stopped
+		// pushing, and no API request was counted over the same time. A
+		// quiet night (a request every two minutes) still counts requests.
+		cond: func(sc scopes, thr, scale string) string {
+			return fmt.Sprintf(`(
+  time() - max by (%[3]s) (max_over_time(resonance_business_last_update_timestamp_seconds{%[1]s}[1d]))
+  > %[2]s
+)%[4]s
+unless on (%[3]s)
+sum by (%[3]s) (increase(resonance_api_requests_total{%[1]s}[%[5]ss])) > 0`, sc.exporter, thr, sc.exporter.by(), scale, thr)
+		},
+		description: "The app has pushed nothing for {value} min and served no API request (threshold: {threshold} min): it is down, or cut off from the exporter",
+	},
+	"api_down": {
+		// The exporter's probe of the service's own health URL (the probe
+		// named api): every probe of the last minute failed.
+		cond: func(sc scopes, _, _ string) string {
+			return fmt.Sprintf(`max_over_time(resonance_probe_success{%s}[1m]) == 0`, sc.exporter.with(`probe="api"`))
+		},
+		description: "The service's health URL has failed every probe of the exporter {{ $labels.instance }} for 2 minutes",
+	},
 	"relay_delivery_failing": {
-		// Failures with no delivery at all: one retried hiccup next to
-		// deliveries is not a dead channel. Counts both the relay's
-		// retryable failed and its permanent rejected outcome.
-		cond: func(selector, string, string) string {
-			return `sum by (job, instance, target) (increase(resonance_relay_notifications_total{outcome=~"failed|rejected|format_error"}[15m])) > 0
-unless on (job, instance, target)
-sum by (job, instance, target) (increase(resonance_relay_notifications_total{outcome="delivered"}[15m])) > 0`
+		// Failures with no delivery at all, per target across the relay's
+		// replicas: a notification one replica failed and Alertmanager's
+		// retry delivered through another is delivered, and one retried
+		// hiccup next to deliveries is not a dead channel. Counts the
+		// retryable failed and the permanent rejected outcome.
+		cond: func(sc scopes, _, _ string) string {
+			by := sc.exporter.byJob("target")
+			return fmt.Sprintf(`sum by (%[1]s) (increase(resonance_relay_notifications_total{outcome=~"failed|rejected|format_error"}[15m])) > 0
+unless on (%[1]s)
+sum by (%[1]s) (increase(resonance_relay_notifications_total{outcome="delivered"}[15m])) > 0`, by)
 		},
 		description: "The relay delivered nothing to {{ $labels.target }} in 15 minutes; {value} notifications failed",
 	},
 	"alertmanager_notifications_failing": {
 		unit: "%",
-		cond: func(_ selector, thr, scale string) string {
+		cond: func(sc scopes, thr, scale string) string {
+			am := sc.alertmanager
 			return fmt.Sprintf(`(
-    sum by (job, instance, integration) (rate(alertmanager_notifications_failed_total[15m]))
+    sum by (%[2]s) (rate(alertmanager_notifications_failed_total{%[1]s}[15m]))
   /
-    (sum by (job, instance, integration) (rate(alertmanager_notifications_total[15m])) > 0)
-  > %s
-)%s`, thr, scale)
+    (sum by (%[2]s) (rate(alertmanager_notifications_total{%[1]s}[15m])) > 0)
+  > %[3]s
+)%[4]s`, am, am.by("integration"), thr, scale)
 		},
 		description: "Alertmanager {{ $labels.instance }}: {value}% of {{ $labels.integration }} notifications failed in 15 minutes (threshold: {threshold}%)",
 	},
@@ -93,63 +134,66 @@ sum by (job, instance, target) (increase(resonance_relay_notifications_total{out
 		unit: "%",
 		// Per Alertmanager: with an HA pair, the alert about one goes out
 		// through the other. No Alertmanager discovered at all reads 0.
-		cond: func(_ selector, thr, scale string) string {
+		cond: func(sc scopes, thr, scale string) string {
+			pr := sc.prometheus
 			return fmt.Sprintf(`(
-    sum by (job, instance, alertmanager) (rate(prometheus_notifications_errors_total[5m]))
+    sum by (%[2]s) (rate(prometheus_notifications_errors_total{%[1]s}[5m]))
   /
-    (sum by (job, instance, alertmanager) (rate(prometheus_notifications_sent_total[5m])) > 0)
-  > %s
-)%s
+    (sum by (%[2]s) (rate(prometheus_notifications_sent_total{%[1]s}[5m])) > 0)
+  > %[3]s
+)%[4]s
 or
-max by (job, instance) (max_over_time(prometheus_notifications_alertmanagers_discovered[5m])) < 1`, thr, scale)
+max by (%[5]s) (max_over_time(prometheus_notifications_alertmanagers_discovered{%[1]s}[5m])) < 1`, pr, pr.by("alertmanager"), thr, scale, pr.by())
 		},
 		description: "{{ if eq $value 0.0 }}Prometheus {{ $labels.instance }} has discovered no Alertmanager{{ else }}Prometheus {{ $labels.instance }} failed to send {value}% of alerts to {{ $labels.alertmanager }} (threshold: {threshold}%){{ end }}",
 	},
 	"prometheus_notifications_dropped": {
-		cond: func(selector, string, string) string {
-			return `sum by (job, instance) (increase(prometheus_notifications_dropped_total[5m])) > 0`
+		cond: func(sc scopes, _, _ string) string {
+			return fmt.Sprintf(`sum by (%s) (increase(prometheus_notifications_dropped_total{%s}[5m])) > 0`, sc.prometheus.by(), sc.prometheus)
 		},
 		description: "Prometheus {{ $labels.instance }} dropped {value} alerts in 5 minutes: they reached no Alertmanager",
 	},
 	"probe_failing": {
 		// No success at all in the window: one failed probe among
-		// successes is not an outage.
-		cond: func(s selector, _, _ string) string {
-			return fmt.Sprintf(`max_over_time(resonance_probe_success{%s}[10m]) == 0`, s)
+		// successes is not an outage. The service's own health probe (api)
+		// has its critical alert, api_down.
+		cond: func(sc scopes, _, _ string) string {
+			return fmt.Sprintf(`max_over_time(resonance_probe_success{%s}[10m]) == 0`, sc.exporter.with(`probe!="api"`))
 		},
 		description: "Probe {{ $labels.probe }} has not succeeded for 10 minutes",
 	},
 	"wallet_collector_blind": {
-		cond: func(s selector, _, _ string) string {
-			return fmt.Sprintf(`max_over_time(resonance_wallet_up{%s}[10m]) == 0`, s)
+		cond: func(sc scopes, _, _ string) string {
+			return fmt.Sprintf(`max_over_time(resonance_wallet_up{%s}[10m]) == 0`, sc.exporter)
 		},
 		description: "The wallet collector has not read Horizon for 10 minutes: no balance, no payments, unauthorized transactions unseen",
 	},
 	"wallet_balance_stale": {
 		unit: "minutes",
-		cond: func(s selector, thr, scale string) string {
-			return fmt.Sprintf(`(time() - resonance_wallet_balance_timestamp_seconds{%s} > %s)%s`, s, thr, scale)
+		cond: func(sc scopes, thr, scale string) string {
+			return fmt.Sprintf(`(time() - resonance_wallet_balance_timestamp_seconds{%s} > %s)%s`, sc.exporter, thr, scale)
 		},
 		description: "The wallet balance was last read {value} min ago (threshold: {threshold} min)",
 	},
 	"loki_forwarding_dropping": {
-		cond: func(s selector, _, _ string) string {
-			return fmt.Sprintf(`sum by (job, instance) (increase(resonance_ingest_loki_dropped_entries_total{%s}[15m])) > 0`, s)
+		cond: func(sc scopes, _, _ string) string {
+			return fmt.Sprintf(`sum by (%s) (increase(resonance_ingest_loki_dropped_entries_total{%s}[15m])) > 0`, sc.exporter.by(), sc.exporter)
 		},
 		description: "{value} log entries were dropped instead of forwarded to Loki in 15 minutes",
 	},
 	"collector_failing": {
-		cond: func(s selector, _, _ string) string {
-			return fmt.Sprintf(`max_over_time(resonance_scrape_collector_success{%s}[10m]) == 0`, s)
+		cond: func(sc scopes, _, _ string) string {
+			return fmt.Sprintf(`max_over_time(resonance_scrape_collector_success{%s}[10m]) == 0`, sc.exporter)
 		},
 		description: "Collector {{ $labels.collector }} has failed every scrape for 10 minutes",
 	},
 	"ritual_missed": {
 		unit: "minutes",
 		// A ritual is late once its period plus the threshold has passed
-		// since its last success. A relay that has not run a ritual since
-		// it started reports 0: nothing to compare yet.
-		cond: func(_ selector, thr, scale string) string {
+		// since its last success. The relay exports every scheduled
+		// ritual's last success from its start (restored from its state, or
+		// its start time), so a ritual failing since a restart is late too.
+		cond: func(_ scopes, thr, scale string) string {
 			var branches []string
 			for _, r := range rituals {
 				branches = append(branches, fmt.Sprintf(`time() - (resonance_relay_ritual_last_success_timestamp_seconds{ritual=%q} > 0) > %d + %s`, r.name, r.period, thr))
@@ -199,9 +243,25 @@ func (p *tableParser) pipelineAlert(n *yaml.Node) (Alert, bool) {
 		return Alert{}, false
 	}
 	a.Metric = a.Check
+	if v := fields["metric"]; v != nil {
+		// Another check's metric label: a critical alert that mutes the
+		// warning on the same signal (Alertmanager's inhibitions match on
+		// metric).
+		a.Metric = v.Value
+	}
+	if v := fields["enabled"]; v != nil {
+		switch v.Value {
+		case "true":
+		case "false":
+			a.Disabled = true
+		default:
+			p.errorf(v, "alert %s: enabled %q: want true or false", a.Name, v.Value)
+		}
+	}
 	p.checkNames(fields, a)
 	p.checkSeverity(fields["severity"], a, pipelineSeverities)
 	a.For = p.duration(fields, n, a.Name)
+	a.KeepFiringFor = p.keepFiringFor(fields, a.Name)
 	c, known := pipelineChecks[a.Check]
 	if !known {
 		p.errorf(fields["check"], "alert %s: unknown check %q (known: %s)", a.Name, a.Check, strings.Join(PipelineChecks(), ", "))

@@ -96,7 +96,8 @@ func (s SLO) Good() string {
 }
 
 // ErrorRatioExpr is the PromQL of the share of bad events over a window,
-// per scrape job; nothing when there was no event.
+// per job within its namespace and cluster (the group labels without the
+// ones naming one target); nothing when there was no event.
 func (s SLO) ErrorRatioExpr(sel selector, window string) string {
 	return fmt.Sprintf("(\n  %s\n)\n/\n(%s > 0)", strings.ReplaceAll(s.badRate(sel, window), "\n", "\n  "), s.sli.total(sel, window))
 }
@@ -105,10 +106,10 @@ func (s SLO) ErrorRatioExpr(sel selector, window string) string {
 func (s SLO) badRate(sel selector, window string) string {
 	total := s.sli.total(sel, window)
 	if s.sli.latency {
-		good := fmt.Sprintf(`sum by (job) (rate(%s_bucket{%s}[%s]))`, s.sli.series, sel.with(s.sli.matchers...).with(leMatcher(units[s.Unit].toBase(s.Threshold))), window)
+		good := fmt.Sprintf(`sum by (%s) (rate(%s_bucket{%s}[%s]))`, sel.byJob(), s.sli.series, sel.with(s.sli.matchers...).with(leMatcher(units[s.Unit].toBase(s.Threshold))), window)
 		return total + "\n-\n" + good
 	}
-	bad := fmt.Sprintf(`sum by (job) (rate(%s{%s}[%s]))`, s.sli.series, sel.with(s.sli.matchers...).with(`code=~"5.."`), window)
+	bad := fmt.Sprintf(`sum by (%s) (rate(%s{%s}[%s]))`, sel.byJob(), s.sli.series, sel.with(s.sli.matchers...).with(`code=~"5.."`), window)
 	// "or ... * 0": no 5xx series yet is no bad event while there is traffic.
 	return fmt.Sprintf("%s\nor\n%s * 0", bad, total)
 }
@@ -178,7 +179,7 @@ func (i indicator) totalSeries(sel selector) string {
 }
 
 func (i indicator) total(sel selector, window string) string {
-	return fmt.Sprintf("sum by (job) (rate(%s[%s]))", i.totalSeries(sel), window)
+	return fmt.Sprintf("sum by (%s) (rate(%s[%s]))", sel.byJob(), i.totalSeries(sel), window)
 }
 
 var indicators = map[string]indicator{
@@ -213,7 +214,7 @@ func (t *Table) sloRuleGroups() []rulefmt.RuleGroup {
 	if len(t.SLOs.Objectives) == 0 {
 		return nil
 	}
-	sel := selector(t.Selector)
+	sel := t.selector()
 	g := rulefmt.RuleGroup{Name: SLOGroup}
 	for _, s := range t.SLOs.Objectives {
 		labels := map[string]string{"slo": s.Name}
@@ -253,9 +254,9 @@ func (s SLO) BurnRateExpr(a BurnRateAlert, sel selector) string {
     %[1]s{slo=%[2]q} / %[3]s > %[4]s
   and
     %[5]s{slo=%[2]q} / %[3]s > %[4]s
-  and on (job)
-    sum by (job) (increase(%[6]s[%[7]s])) >= %[8]d
-)`, RecordSLOErrorRatio(w.Long), s.Name, budget, rate, RecordSLOErrorRatio(w.Short), s.sli.totalSeries(sel), w.Short, s.MinRequests))
+  and on (%[9]s)
+    sum by (%[9]s) (increase(%[6]s[%[7]s])) >= %[8]d
+)`, RecordSLOErrorRatio(w.Long), s.Name, budget, rate, RecordSLOErrorRatio(w.Short), s.sli.totalSeries(sel), w.Short, s.MinRequests, sel.byJob()))
 	}
 	return strings.Join(pairs, "\nor\n")
 }
@@ -267,11 +268,18 @@ func (t *Table) burnRateRule(a BurnRateAlert, s SLO) rulefmt.Rule {
 		conds = append(conds, fmt.Sprintf("%s× over %s and %s", formatNumber(w.BurnRate), w.Long, w.Short))
 		lowest = min(lowest, w.BurnRate)
 	}
-	budgetLeft := fmt.Sprintf("{{ with query `%s{slo=%q}` }}{{ . | first | value | humanizePercentage }}{{ else }}unknown{{ end }}", RecordSLOBudgetRemaining, s.Name)
+	// The budget of this alert's job, namespace and cluster: an absent
+	// label reads "", which matches the series without it.
+	matchers, args := fmt.Sprintf("slo=%q", s.Name), ""
+	for _, l := range strings.Split(t.selector().byJob(), ", ") {
+		matchers += "," + l + "=%q"
+		args += " $labels." + l
+	}
+	budgetLeft := fmt.Sprintf("{{ with printf `%s{%s}`%s | query }}{{ . | first | value | humanizePercentage }}{{ else }}unknown{{ end }}", RecordSLOBudgetRemaining, matchers, args)
 	burn := `{{ printf "%.1f" $value }}`
 	return rulefmt.Rule{
 		Alert: a.Name,
-		Expr:  s.BurnRateExpr(a, selector(t.Selector)),
+		Expr:  s.BurnRateExpr(a, t.selector()),
 		Labels: map[string]string{
 			"severity": string(a.Severity),
 			"metric":   s.Metric,

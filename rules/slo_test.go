@@ -124,20 +124,20 @@ func TestBurnRateExpr(t *testing.T) {
 	tbl := rulestest.Table(t)
 	s, _ := tbl.SLO("api-availability")
 	fast := tbl.SLOs.Alerts[0]
-	got := s.BurnRateExpr(fast, rules.Selector(tbl.Selector))
+	got := s.BurnRateExpr(fast, rules.SelectorOf(tbl))
 	for _, want := range []string{
 		`slo:sli_error:ratio_rate1h{slo="api-availability"} / 0.005 > 14.4`,
 		`slo:sli_error:ratio_rate5m{slo="api-availability"} / 0.005 > 14.4`,
-		`sum by (job) (increase(resonance_api_requests_total{job="resonance"}[5m])) >= 20`,
+		`sum by (cluster, namespace, job, service) (increase(resonance_api_requests_total{job="resonance"}[5m])) >= 20`,
 		`slo:sli_error:ratio_rate6h{slo="api-availability"} / 0.005 > 6`,
-		`sum by (job) (increase(resonance_api_requests_total{job="resonance"}[30m])) >= 20`,
+		`sum by (cluster, namespace, job, service) (increase(resonance_api_requests_total{job="resonance"}[30m])) >= 20`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("expression lacks %q:\n%s", want, got)
 		}
 	}
 	lat, _ := tbl.SLO("pi-sdk-latency")
-	if ratio := lat.ErrorRatioExpr(rules.Selector(tbl.Selector), "1h"); !strings.Contains(ratio, `resonance_upstream_request_duration_seconds_bucket{job="resonance",upstream="pi_sdk",le=~"3|3\\.0"}[1h]`) {
+	if ratio := lat.ErrorRatioExpr(rules.SelectorOf(tbl), "1h"); !strings.Contains(ratio, `resonance_upstream_request_duration_seconds_bucket{job="resonance",upstream="pi_sdk",le=~"3|3\\.0"}[1h]`) {
 		t.Errorf("pi-sdk-latency does not read the 3 s bucket:\n%s", ratio)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,6 +49,15 @@ type Table struct {
 	// Selector holds the label matchers of the exporter's scrape job,
 	// without braces, e.g. `job="resonance"`.
 	Selector string
+	// GroupLabels are the target labels every aggregation keeps
+	// (group_labels): one series per scrape target, within its namespace
+	// and cluster, so the operator's AlertmanagerConfig (which matches on
+	// namespace) sees every alert and two installs never merge.
+	GroupLabels []string
+	// PrometheusSelector and AlertmanagerSelector select the pack's own
+	// Prometheus and Alertmanager jobs: next to another stack
+	// (kube-prometheus-stack) the pipeline alerts judge only these.
+	PrometheusSelector, AlertmanagerSelector string
 	// RunbookBaseURL is docs/runbooks.md as users can open it; alerts link
 	// to RunbookBaseURL#<anchor>.
 	RunbookBaseURL string
@@ -83,6 +93,19 @@ type Alert struct {
 	// MinRequests is the traffic a ratio or mean alert needs in its window
 	// before it may fire (min_requests; 0 for other alerts).
 	MinRequests int
+	// Window is the rate window of a figure over time (window:, 5m by
+	// default); LongWindow, when set, is judged instead while Window holds
+	// fewer than MinRequests requests (long_window:).
+	Window, LongWindow string
+	// Mountpoints limits a disk alert to these mountpoints (all when empty).
+	Mountpoints []string
+	// KeepFiringFor keeps a firing alert firing that long after its
+	// condition clears (keep_firing_for:): one incident with lulls is one
+	// alert.
+	KeepFiringFor time.Duration
+	// Disabled is a pipeline alert the table turns off (enabled: false),
+	// e.g. the Watchdog next to a stack that brings its own.
+	Disabled bool
 	// Check names the pipeline check of a pipeline alert (empty for the
 	// seed's thresholds).
 	Check string
@@ -159,7 +182,7 @@ func (p *tableParser) parse(data []byte) *Table {
 		p.errorf(&doc, "empty table")
 		return nil
 	}
-	top := p.mapping(doc.Content[0], "table", []string{"service", "selector", "runbook_base_url", "alerts", "pipeline", "slos"})
+	top := p.mapping(doc.Content[0], "table", []string{"service", "selector", "group_labels", "prometheus_selector", "alertmanager_selector", "runbook_base_url", "alerts", "pipeline", "slos"})
 	if top == nil {
 		return nil
 	}
@@ -169,12 +192,24 @@ func (p *tableParser) parse(data []byte) *Table {
 		Selector:       p.requiredString(top, doc.Content[0], "selector"),
 		RunbookBaseURL: p.requiredString(top, doc.Content[0], "runbook_base_url"),
 	}
-	if n := top["selector"]; n != nil {
-		if _, err := parser.NewParser(parser.Options{}).ParseMetricSelector("{" + t.Selector + "}"); err != nil {
-			p.errorf(n, "selector %q: %v", t.Selector, err)
+	for _, f := range []struct {
+		key string
+		sel *string
+	}{{"selector", &t.Selector}, {"prometheus_selector", &t.PrometheusSelector}, {"alertmanager_selector", &t.AlertmanagerSelector}} {
+		n := top[f.key]
+		if n == nil {
+			if f.key != "selector" {
+				*f.sel = defaultPipelineSelectors[f.key]
+			}
+			continue
+		}
+		*f.sel = n.Value
+		if _, err := parser.NewParser(parser.Options{}).ParseMetricSelector("{" + *f.sel + "}"); err != nil || n.Kind != yaml.ScalarNode || *f.sel == "" {
+			p.errorf(n, "%s %q: want label matchers without braces, e.g. job=\"prometheus\" (%v)", f.key, *f.sel, err)
 		}
 	}
-	t.RecordingRules = recordingRules(selector(t.Selector))
+	t.GroupLabels = p.groupLabels(top["group_labels"])
+	t.RecordingRules = recordingRules(t.selector())
 
 	list := top["alerts"]
 	if list == nil || list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
@@ -182,7 +217,7 @@ func (p *tableParser) parse(data []byte) *Table {
 		return t
 	}
 	seen := map[string]int{}
-	s := selector(t.Selector)
+	s := t.selector()
 	t.Alerts = p.alertList(list, seen, func(n *yaml.Node) (Alert, bool) { return p.alert(n, s) })
 	if list := top["pipeline"]; list != nil {
 		if list.Kind != yaml.SequenceNode {
@@ -216,7 +251,51 @@ func (p *tableParser) alertList(list *yaml.Node, seen map[string]int, parse func
 	return alerts
 }
 
-var alertKeys = []string{"alert", "severity", "metric", "op", "threshold", "unit", "min_requests", "for", "runbook", "summary"}
+var alertKeys = []string{"alert", "severity", "metric", "op", "threshold", "unit", "min_requests", "window", "long_window", "mountpoints", "for", "keep_firing_for", "runbook", "summary"}
+
+// DefaultGroupLabels are the target labels kept when the table has no
+// group_labels: the ones kubernetes-mixin's alerts keep (cluster,
+// namespace, job, pod, container), the service of a ServiceMonitor, and the
+// instance Alertmanager's inhibitions match on.
+var DefaultGroupLabels = []string{"cluster", "namespace", "job", "service", "pod", "container", "instance"}
+
+// defaultPipelineSelectors select the Prometheus and Alertmanager jobs of the pack's own stack (prometheus/prometheus.yml).
+var defaultPipelineSelectors = map[string]string{
+	"prometheus_selector":   `job="prometheus"`,
+	"alertmanager_selector": `job="alertmanager"`,
+}
+
+// rateWindows are the windows an alert's window: and long_window: may read.
+var rateWindows = []string{"1m", "2m", "3m", "5m", "10m", "15m", "30m", "1h", "2h"}
+
+// selector is the exporter's selector with the table's group labels.
+func (t *Table) selector() selector {
+	return selector{matchers: t.Selector, labels: t.GroupLabels}
+}
+
+func (p *tableParser) groupLabels(n *yaml.Node) []string {
+	if n == nil {
+		return DefaultGroupLabels
+	}
+	var labels []string
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		p.errorf(n, "group_labels: want a list of label names")
+		return DefaultGroupLabels
+	}
+	for _, l := range n.Content {
+		if !model.LabelName(l.Value).IsValidLegacy() || slices.Contains(labels, l.Value) {
+			p.errorf(l, "group_labels: %q is not a label name, or is listed twice", l.Value)
+			continue
+		}
+		labels = append(labels, l.Value)
+	}
+	for _, need := range []string{"job", "instance"} {
+		if !slices.Contains(labels, need) {
+			p.errorf(n, "group_labels: must keep %s (the inhibitions and the per-target alerts match on it)", need)
+		}
+	}
+	return labels
+}
 
 // defaultMinRequests is the traffic a ratio or mean alert needs in its window
 // when the table does not say: below it, one slow or failed request out of a
@@ -249,6 +328,7 @@ func (p *tableParser) alert(n *yaml.Node, s selector) (Alert, bool) {
 	p.checkNames(fields, a)
 
 	a.For = p.duration(fields, n, a.Name)
+	a.KeepFiringFor = p.keepFiringFor(fields, a.Name)
 
 	m, known := catalog[a.Metric]
 	if !known {
@@ -267,13 +347,94 @@ func (p *tableParser) alert(n *yaml.Node, s selector) (Alert, bool) {
 	}
 	a.Threshold = thr
 	a.BaseThreshold = u.toBase(thr)
-	a.ValueExpr = meas.expr(s)
-	a.Records = meas.records
+	a.Window, a.LongWindow = p.windows(fields, a, meas)
+	a.Mountpoints = p.mountpoints(fields, a)
+	s = a.scope(s)
+	a.ValueExpr = meas.valueExpr(s, a.Window)
+	if meas.rate != nil && a.Window == rateWindow {
+		a.Records = []string{meas.rate.record}
+	}
 	a.MinRequests = p.minRequests(fields, a, meas)
 	if len(p.errs) > before {
 		return Alert{}, false
 	}
 	return a, true
+}
+
+// scope narrows the selector to the alert's mountpoints.
+func (a Alert) scope(s selector) selector {
+	if len(a.Mountpoints) == 0 {
+		return s
+	}
+	quoted := make([]string, len(a.Mountpoints))
+	for i, m := range a.Mountpoints {
+		quoted[i] = regexp.QuoteMeta(m)
+	}
+	return s.with(fmt.Sprintf("mountpoint=~%q", strings.Join(quoted, "|")))
+}
+
+// windows reads window and long_window, which only figures over a rate
+// window have; long_window only with a traffic guard, and longer.
+func (p *tableParser) windows(fields map[string]*yaml.Node, a Alert, meas measure) (string, string) {
+	window, long := rateWindow, ""
+	for _, key := range []string{"window", "long_window"} {
+		v := fields[key]
+		if v == nil {
+			continue
+		}
+		switch {
+		case meas.rate == nil:
+			p.errorf(v, "alert %s: %s: %s is not a rate over a window", a.Name, key, a.Metric)
+		case key == "long_window" && meas.traffic == nil:
+			p.errorf(v, "alert %s: long_window: %s has no request count to fall back on", a.Name, a.Metric)
+		case !slices.Contains(rateWindows, v.Value):
+			p.errorf(v, "alert %s: %s %q: want one of %s", a.Name, key, v.Value, strings.Join(rateWindows, ", "))
+		case key == "window":
+			window = v.Value
+		default:
+			long = v.Value
+		}
+	}
+	if long != "" && slices.Index(rateWindows, long) <= slices.Index(rateWindows, window) {
+		p.errorf(fields["long_window"], "alert %s: long_window %s must be longer than window %s", a.Name, long, window)
+	}
+	return window, long
+}
+
+// mountpoints reads mountpoints, which only disk alerts have.
+func (p *tableParser) mountpoints(fields map[string]*yaml.Node, a Alert) []string {
+	v := fields["mountpoints"]
+	if v == nil {
+		return nil
+	}
+	if a.Metric != "disk_usage" {
+		p.errorf(v, "alert %s: mountpoints: only disk_usage has mountpoints", a.Name)
+		return nil
+	}
+	var mps []string
+	if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+		p.errorf(v, "alert %s: mountpoints: want a list of mountpoints, e.g. [/]", a.Name)
+		return nil
+	}
+	for _, m := range v.Content {
+		if !strings.HasPrefix(m.Value, "/") {
+			p.errorf(m, "alert %s: mountpoints: %q is not an absolute path", a.Name, m.Value)
+		}
+		mps = append(mps, m.Value)
+	}
+	return mps
+}
+
+func (p *tableParser) keepFiringFor(fields map[string]*yaml.Node, name string) time.Duration {
+	v := fields["keep_firing_for"]
+	if v == nil {
+		return 0
+	}
+	d, err := model.ParseDuration(v.Value)
+	if err != nil {
+		p.errorf(v, "alert %s: keep_firing_for %q: %v", name, v.Value, err)
+	}
+	return time.Duration(d)
 }
 
 // checkNames checks the alert name and its runbook anchor.
