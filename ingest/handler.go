@@ -106,7 +106,7 @@ func (a *API) ApplyConfig(cfg config.IngestConfig, service string) error {
 	// Nothing can fail from here on.
 	if keys == nil {
 		a.logger.Warn("NO INGEST API KEYS: ingest.api_keys_file is not set, so the ingest API accepts only direct loopback clients: " +
-			"requests from other addresses, relayed by a proxy (Forwarded, X-Forwarded-For, X-Real-IP) or with a Host other than localhost or a loopback address are refused. " +
+			"requests from other addresses, relayed by a proxy (Forwarded, X-Forwarded-For, X-Forwarded-Host, X-Real-IP, Via, True-Client-IP, X-Client-IP) or with a Host other than localhost or a loopback address are refused. " +
 			"A proxy, sidecar or tunnel on this host still makes remote callers local: set api_keys_file whenever one may reach the exporter")
 	} else {
 		a.logger.Info("Ingest API keys loaded", "keys", keys.Len())
@@ -313,7 +313,9 @@ func requestKey(r *http.Request) (string, bool) {
 // proxyHeaders mark a request relayed by a proxy: on loopback, that proxy
 // (a sidecar, an ingress, an SSH or port-forward tunnel behind one) may be
 // carrying a remote caller.
-var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-Ip"}
+// True-Client-IP (Akamai, Cloudflare) and X-Client-IP name the caller as
+// X-Real-IP does; Via is what an RFC 9110 proxy adds whatever else it sets.
+var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-Ip", "Via", "True-Client-Ip", "X-Client-Ip"}
 
 // authorizeLoopback is the rule without keys: a direct client on loopback,
 // addressing the exporter by a loopback name, so that neither a local

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -341,7 +342,7 @@ func TestNoKeysLoopbackOnly(t *testing.T) {
 
 	// A local proxy makes a remote caller local: Istio delivers from
 	// 127.0.0.6, nginx or an SSH tunnel from 127.0.0.1.
-	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host"} {
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host", "Via", "True-Client-IP", "X-Client-IP", "via", "true-client-ip"} {
 		rec := ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: "127.0.0.6:4000", host: "localhost:9861",
 			header: map[string]string{"Authorization": "", h: "for=198.51.100.7"}})
 		expectStatus(t, rec, 403, "")
@@ -371,6 +372,21 @@ resonance_log_entries_total{level="error",service="quantum-resonance-api"} 0
 resonance_log_entries_total{level="info",service="quantum-resonance-api"} 4
 resonance_log_entries_total{level="warning",service="quantum-resonance-api"} 0
 `, "resonance_log_entries_total")
+}
+
+// The warning at start names every proxy header that is refused.
+func TestNoKeysWarningNamesProxyHeaders(t *testing.T) {
+	var logged bytes.Buffer
+	api := NewAPI(NewStore(Limits{}), slog.New(slog.NewTextHandler(&logged, nil)))
+	t.Cleanup(func() { api.Close() })
+	if err := api.ApplyConfig(config.Default().Ingest, "svc"); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range proxyHeaders {
+		if !strings.Contains(strings.ToLower(logged.String()), strings.ToLower(h)) {
+			t.Errorf("the no-keys warning does not name %s: %s", h, logged.String())
+		}
+	}
 }
 
 // With keys, the key is what counts, not where the request comes from.
