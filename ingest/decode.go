@@ -9,6 +9,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // InputError is a request the client must fix: the batch is rejected whole
@@ -139,7 +140,7 @@ func DecodeLogs(data []byte, now time.Time) (*LogBatch, error) {
 		e := &b.Logs[i]
 		lvl, ok := parseLevel(e.LevelText)
 		if !ok {
-			return nil, entryError("logs", i, "level", "%q is not one of DEBUG, INFO, WARNING, WARN, ERROR, CRITICAL", e.LevelText)
+			return nil, entryError("logs", i, "level", "%q is not one of DEBUG, INFO, WARNING, WARN, ERROR, CRITICAL", truncateForError(e.LevelText))
 		}
 		e.Level = lvl
 		if len(e.Message) > maxMessageLen {
@@ -187,7 +188,7 @@ func parseTimestamp(s string, now time.Time) (time.Time, error) {
 	if t, err := time.ParseInLocation("2006-01-02T15:04:05.999999999", s, time.UTC); err == nil {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("%q is not an RFC 3339 or ISO 8601 time", s)
+	return time.Time{}, fmt.Errorf("%q is not an RFC 3339 or ISO 8601 time", truncateForError(s))
 }
 
 // unmarshal decodes data into v. encoding/json names the field of a type
@@ -224,7 +225,9 @@ func unmarshal(data []byte, v any, list string) error {
 }
 
 func typeMsg(e *json.UnmarshalTypeError) string {
-	return fmt.Sprintf("%s is not a valid %s", e.Value, jsonTypeName(e.Type.Kind().String()))
+	// Value is "number <the literal>" for numbers: cut like any echoed
+	// input.
+	return fmt.Sprintf("%s is not a valid %s", truncateForError(e.Value), jsonTypeName(e.Type.Kind().String()))
 }
 
 func jsonTypeName(kind string) string {
@@ -365,7 +368,7 @@ func (e *Event) validate(i int, now time.Time) error {
 			return entryError("events", i, "status", "missing")
 		}
 		if err := json.Unmarshal(e.Status, &code); err != nil || code < 100 || code > 599 {
-			return entryError("events", i, "status", "%s is not an HTTP status code (100-599)", e.Status)
+			return entryError("events", i, "status", "%s is not an HTTP status code (100-599)", truncateForError(string(e.Status)))
 		}
 		e.Code = code
 		if err := duration(true); err != nil {
@@ -400,7 +403,7 @@ func (e *Event) validate(i int, now time.Time) error {
 			return entryError("events", i, "status", "missing")
 		}
 		if err := json.Unmarshal(e.Status, &status); err != nil || !validTxStatus(status) {
-			return entryError("events", i, "status", "%s is not one of %s", e.Status, strings.Join(txStatuses, ", "))
+			return entryError("events", i, "status", "%s is not one of %s", truncateForError(string(e.Status)), strings.Join(txStatuses, ", "))
 		}
 		e.TxStatus = status
 		if e.Amount != nil && (*e.Amount < 0 || math.IsInf(*e.Amount, 0) || math.IsNaN(*e.Amount)) {
@@ -409,7 +412,7 @@ func (e *Event) validate(i int, now time.Time) error {
 	case "":
 		return entryError("events", i, "type", "missing: one of api_request, upstream_call, transaction")
 	default:
-		return entryError("events", i, "type", "%q is not one of api_request, upstream_call, transaction", e.TypeText)
+		return entryError("events", i, "type", "%q is not one of api_request, upstream_call, transaction", truncateForError(e.TypeText))
 	}
 	return nil
 }
@@ -478,7 +481,7 @@ func DecodeBusiness(data []byte) (*BusinessUpdate, error) {
 			return nil, &InputError{Field: typeErr.Field, Index: -1, Msg: typeMsg(typeErr)}
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name := strings.TrimPrefix(err.Error(), "json: unknown field ")
-			return nil, &InputError{Field: strings.Trim(name, `"`), Index: -1,
+			return nil, &InputError{Field: truncateForError(strings.Trim(name, `"`)), Index: -1,
 				Msg: "unknown key: expected " + businessKeys}
 		}
 		return nil, &InputError{Index: -1, Msg: err.Error()}
@@ -568,10 +571,23 @@ func daysIn(m time.Month, year int) int {
 	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
-// truncateForError keeps an echoed input short.
+// maxEchoLen bounds an input value quoted in an error message.
+const maxEchoLen = 64
+
+// truncateForError keeps an echoed input short: at most maxEchoLen bytes,
+// cut before a UTF-8 sequence that would not fit whole, and marked with
+// an ellipsis when cut. Every input value an error message quotes goes
+// through it, so an error body stays small whatever the request held.
 func truncateForError(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
+	if len(s) <= maxEchoLen {
+		return s
 	}
-	return s
+	cut := maxEchoLen
+	// Back off to the start of the rune that straddles the cut; a run of
+	// stray continuation bytes (invalid UTF-8) backs off no further than
+	// a rune could be long.
+	for i := 0; i < utf8.UTFMax-1 && cut > 0 && !utf8.RuneStart(s[cut]); i++ {
+		cut--
+	}
+	return s[:cut] + "…"
 }

@@ -8,7 +8,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
+
+// maxErrorLen bounds a decoder's error message, whatever its input.
+const maxErrorLen = 512
 
 var fuzzNow = time.Date(2025, 12, 11, 2, 0, 0, 0, time.UTC)
 
@@ -21,6 +25,11 @@ func checkRejection(t *testing.T, data []byte, err error) {
 			t.Fatalf("accepted invalid JSON %q", data)
 		}
 		return
+	}
+	// Echoed input is cut (truncateForError): no refusal grows with the
+	// input.
+	if len(err.Error()) > maxErrorLen {
+		t.Fatalf("%d-byte error for %d bytes of input: %.200s", len(err.Error()), len(data), err)
 	}
 	var in *InputError
 	var nj *NotJSONError
@@ -162,4 +171,33 @@ func FuzzParseISOFast(f *testing.F) {
 
 func asErr[T error](err error, target *T) bool {
 	return errors.As(err, target)
+}
+
+// An echoed value is cut to maxEchoLen bytes on a rune boundary, marked,
+// and stays valid UTF-8.
+func TestTruncateForError(t *testing.T) {
+	for _, s := range []string{
+		strings.Repeat("a", 64),
+		strings.Repeat("a", 65),
+		strings.Repeat("é", 100),        // 2 bytes: the cut falls on a boundary
+		strings.Repeat("€", 100),        // 3 bytes: 64 is inside a rune
+		"a" + strings.Repeat("😀", 100),  // 4 bytes
+		"ab" + strings.Repeat("😀", 100), // 4 bytes, another offset
+		strings.Repeat("\x80", 100),     // invalid UTF-8 stays bounded
+	} {
+		got := truncateForError(s)
+		if len(s) <= maxEchoLen {
+			if got != s {
+				t.Errorf("%q (%d bytes) changed to %q", s, len(s), got)
+			}
+			continue
+		}
+		body, ok := strings.CutSuffix(got, "…")
+		if !ok || !strings.HasPrefix(s, body) || len(body) > maxEchoLen || len(body) < maxEchoLen-utf8.UTFMax+1 {
+			t.Errorf("%q: cut to %q", s, got)
+		}
+		if utf8.ValidString(s) && !utf8.ValidString(got) {
+			t.Errorf("%q: cut splits a rune: %q", s, got)
+		}
+	}
 }

@@ -419,7 +419,7 @@ func (a *API) readBody(r *http.Request, buf *bytes.Buffer) error {
 		defer gzipPool.Put(zr)
 		body = zr
 	default:
-		return refuse(http.StatusUnsupportedMediaType, "media_type", "Content-Encoding %q is not supported: send identity or gzip", enc)
+		return refuse(http.StatusUnsupportedMediaType, "media_type", "Content-Encoding %q is not supported: send identity or gzip", truncateForError(enc))
 	}
 	if r.ContentLength > 0 && r.ContentLength <= limit {
 		buf.Grow(int(r.ContentLength))

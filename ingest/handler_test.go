@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -796,4 +797,54 @@ func TestConcurrencyLimit(t *testing.T) {
 # TYPE resonance_ingest_rejected_requests_total counter
 resonance_ingest_rejected_requests_total{reason="overloaded"} 1
 `, "resonance_ingest_rejected_requests_total")
+}
+
+// Every input value an error quotes is cut: a megabyte of level, timestamp,
+// type, status, number literal or key name gives an error body of a few
+// hundred bytes at most (it was the whole megabyte, quoted).
+func TestErrorsEchoBoundedInput(t *testing.T) {
+	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.MaxBodyBytes = 4 << 20 })
+	huge := strings.Repeat("A", 1_000_000)
+	digits := strings.Repeat("9", 1_000_000)
+	for _, c := range []struct {
+		name, method, path, body string
+		header                   map[string]string
+		max                      int
+	}{
+		{"level", "POST", LogsPath, `{"logs":[{"level":"` + huge + `"}]}`, nil, 200},
+		{"timestamp", "POST", LogsPath, `{"logs":[{"level":"INFO","timestamp":"` + huge + `"}]}`, nil, 200},
+		{"event type", "POST", EventsPath, `{"events":[{"type":"` + huge + `"}]}`, nil, 200},
+		{"api_request status string", "POST", EventsPath, `{"events":[{"type":"api_request","endpoint":"/x","method":"GET","status":"` + huge + `"}]}`, nil, 200},
+		{"api_request status number", "POST", EventsPath, `{"events":[{"type":"api_request","endpoint":"/x","method":"GET","status":` + digits + `}]}`, nil, 200},
+		{"transaction status", "POST", EventsPath, `{"events":[{"type":"transaction","status":"` + huge + `"}]}`, nil, 200},
+		{"duration literal", "POST", EventsPath, `{"events":[{"type":"upstream_call","upstream":"u","ok":true,"duration_ms":` + digits + `}]}`, nil, 200},
+		{"unknown business key", "PUT", BusinessPath, `{"` + huge + `":1}`, nil, 256},
+		{"business number literal", "PUT", BusinessPath, `{"active_users":` + digits + `}`, nil, 200},
+		{"started_at", "PUT", BusinessPath, `{"started_at":"` + huge + `"}`, nil, 200},
+		{"content encoding", "POST", LogsPath, `{}`, map[string]string{"Content-Encoding": strings.Repeat("x", 50_000)}, 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := ta.do(t, req{method: c.method, path: c.path, body: c.body, gzip: c.header == nil, header: c.header})
+			if rec.Code != 400 && rec.Code != 415 {
+				t.Fatalf("status %d: %.300s", rec.Code, rec.Body)
+			}
+			var body errorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("body is not the JSON error shape: %v: %.300s", err, rec.Body)
+			}
+			t.Logf("%d-byte error body", rec.Body.Len())
+			if rec.Body.Len() > c.max || !strings.Contains(body.Error, "…") {
+				t.Errorf("%d-byte error body (at most %d, the value cut and marked): %.300s", rec.Body.Len(), c.max, rec.Body)
+			}
+			if !utf8.Valid(rec.Body.Bytes()) {
+				t.Errorf("error body is not valid UTF-8: %q", rec.Body)
+			}
+		})
+	}
+	// A multi-byte value is cut between runes, not inside one.
+	rec := ta.do(t, req{method: "POST", path: LogsPath, body: `{"logs":[{"level":"` + strings.Repeat("€", 1000) + `"}]}`})
+	var body errorBody
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || strings.ContainsRune(body.Error, utf8.RuneError) || !strings.Contains(body.Error, "€…") {
+		t.Errorf("multi-byte level: %v: %s", err, rec.Body)
+	}
 }
