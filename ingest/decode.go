@@ -136,6 +136,7 @@ func DecodeLogs(data []byte, now time.Time) (*LogBatch, error) {
 	if len(b.Source) > maxLabelLen {
 		return nil, &InputError{Field: "source", Index: -1, Msg: fmt.Sprintf("longer than %d bytes", maxLabelLen)}
 	}
+	b.Source = cleanLabel(b.Source)
 	for i := range b.Logs {
 		e := &b.Logs[i]
 		lvl, ok := parseLevel(e.LevelText)
@@ -149,6 +150,7 @@ func DecodeLogs(data []byte, now time.Time) (*LogBatch, error) {
 		if len(e.Service) > maxLabelLen {
 			return nil, entryError("logs", i, "service", "longer than %d bytes", maxLabelLen)
 		}
+		e.Service = cleanLabel(e.Service)
 		if err := checkObject(e.Metadata); err != nil {
 			return nil, entryError("logs", i, "metadata", "%s", err)
 		}
@@ -359,6 +361,7 @@ func (e *Event) validate(i int, now time.Time) error {
 		if err := label("endpoint", e.Endpoint, true); err != nil {
 			return err
 		}
+		e.Endpoint = cleanLabel(e.Endpoint)
 		if err := label("method", e.Method, true); err != nil {
 			return err
 		}
@@ -390,6 +393,7 @@ func (e *Event) validate(i int, now time.Time) error {
 		if err := label("operation", e.Operation, false); err != nil {
 			return err
 		}
+		e.Upstream, e.Operation = cleanLabel(e.Upstream), cleanLabel(e.Operation)
 		if err := duration(true); err != nil {
 			return err
 		}
@@ -569,6 +573,44 @@ func parseISOFast(s string) (time.Time, bool) {
 
 func daysIn(m time.Month, year int) int {
 	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// cleanLabel replaces the control characters of a free-form label value
+// (C0 controls, DEL and the C1 controls U+0080-U+009F) with U+FFFD, as
+// encoding/json already replaces invalid UTF-8: the text exposition escapes
+// only backslash, double quote and newline, so NUL or ESC (a terminal
+// escape such as "\x1b[31m") would otherwise reach /metrics, and whoever
+// reads it in a terminal, raw. The value is accepted, not refused, so that
+// one odd byte in a service name does not lose a whole batch. Length
+// limits apply to the value as sent; a replaced byte grows to the three
+// of U+FFFD.
+func cleanLabel(s string) string {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		// 0xC2 leads U+0080-U+00BF; U+0080-U+009F are C1 controls.
+		if c < 0x20 || c == 0x7f || (c == 0xc2 && i+1 < len(s) && s[i+1] < 0xa0) {
+			break
+		}
+	}
+	if i == len(s) {
+		return s // the common case: nothing to replace, no allocation
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
+		if isControl(r) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// isControl reports a C0 control, DEL or a C1 control.
+func isControl(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f)
 }
 
 // maxEchoLen bounds an input value quoted in an error message.

@@ -51,6 +51,10 @@ func FuzzDecodeLogs(f *testing.F) {
 	f.Add([]byte(seedPayload))
 	f.Add([]byte(`{"logs":[{"level":"warn","timestamp":"2025-12-11T01:54:16.123456"}]}`))
 	f.Add([]byte(`{"logs":[{"level":"INFO","message":5}]}`))
+	// Control characters in label-bound fields: JSON escapes, raw DEL and
+	// a raw C1 control (U+0085 as UTF-8).
+	f.Add([]byte(`{"logs":[{"level":"INFO","service":"a\u0000b\u001b[31mc"}],"source":"s\u0007\u009b` + "\x7f\u0085" + `"}`))
+	f.Add([]byte(`{"logs":[{"level":"ERROR","service":"\n\r\t\u001f"},{"level":"INFO"}],"source":"\u0000"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := DecodeLogs(data, fuzzNow)
 		checkRejection(t, data, err)
@@ -60,10 +64,12 @@ func FuzzDecodeLogs(f *testing.F) {
 		if len(b.Logs) == 0 {
 			t.Fatal("accepted an empty batch")
 		}
+		checkLabel(t, "source", b.Source)
 		for i, e := range b.Logs {
-			if e.Level >= numLevels || e.Time.IsZero() || len(e.Service) > maxLabelLen {
+			if e.Level >= numLevels || e.Time.IsZero() {
 				t.Fatalf("entry %d accepted with %+v", i, e)
 			}
+			checkLabel(t, "service", e.Service)
 		}
 	})
 }
@@ -72,6 +78,8 @@ func FuzzDecodeEvents(f *testing.F) {
 	f.Add([]byte(`{"events":[{"type":"api_request","endpoint":"/x","method":"GET","status":200,"duration_ms":12,"user":"u"}]}`))
 	f.Add([]byte(`{"events":[{"type":"upstream_call","upstream":"huggingface","duration_ms":4200,"ok":false}]}`))
 	f.Add([]byte(`{"events":[{"type":"transaction","status":"completed","authorized":false,"amount":1}]}`))
+	f.Add([]byte(`{"events":[{"type":"api_request","endpoint":"/x\u0000\u001b[2J` + "\x7f" + `","method":"G\u0000","status":200,"duration_ms":1}]}`))
+	f.Add([]byte(`{"events":[{"type":"upstream_call","upstream":"\u001b]0;x\u0007","operation":"` + "\u009b" + `\u0085op","duration_ms":1,"ok":true}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := DecodeEvents(data, fuzzNow)
 		checkRejection(t, data, err)
@@ -81,13 +89,17 @@ func FuzzDecodeEvents(f *testing.F) {
 		for i, e := range b.Events {
 			switch e.Type {
 			case EventAPIRequest:
-				if e.Code < 100 || e.Code > 599 || e.durationS < 0 || e.Endpoint == "" || len(e.Endpoint) > maxLabelLen {
+				if e.Code < 100 || e.Code > 599 || e.durationS < 0 || e.Endpoint == "" {
 					t.Fatalf("event %d accepted with %+v", i, e)
 				}
+				checkLabel(t, "endpoint", e.Endpoint)
+				checkLabel(t, "method", e.methodNorm)
 			case EventUpstreamCall:
 				if e.OK == nil || e.Upstream == "" {
 					t.Fatalf("event %d accepted with %+v", i, e)
 				}
+				checkLabel(t, "upstream", e.Upstream)
+				checkLabel(t, "operation", e.Operation)
 			case EventTransaction:
 				if !validTxStatus(e.TxStatus) {
 					t.Fatalf("event %d accepted with %+v", i, e)
@@ -105,6 +117,7 @@ func FuzzDecodeBusiness(f *testing.F) {
 	f.Add([]byte(`{"typo":1}`))
 	f.Add([]byte(`{"started_at":"2026-11-27T04:00:00.5+01:00","resident_memory_bytes":734003200}`))
 	f.Add([]byte(`{"started_at":"yesterday","resident_memory_bytes":-1}`))
+	f.Add([]byte(`{"started_at":"\u001b[31m\u0000` + "\x7f\u0085" + `","t\u0000ypo\u001b":1}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		u, err := DecodeBusiness(data)
 		checkRejection(t, data, err)
@@ -124,6 +137,39 @@ func FuzzDecodeBusiness(f *testing.F) {
 			t.Fatalf("accepted resident_memory_bytes %v", *v)
 		}
 	})
+}
+
+// checkLabel holds for every accepted value that becomes a label value: as
+// long as the client may send it (the limit applies to what was sent, and
+// a replaced byte grows to three), valid UTF-8, and no control character.
+func checkLabel(t *testing.T, field, v string) {
+	t.Helper()
+	if len(v) > 3*maxLabelLen || !utf8.ValidString(v) {
+		t.Fatalf("%s accepted as %q", field, v)
+	}
+	for _, r := range v {
+		if isControl(r) {
+			t.Fatalf("%s %q keeps control character %U", field, v, r)
+		}
+	}
+}
+
+func TestCleanLabel(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                     "",
+		"quantum-resonance":    "quantum-resonance",
+		"/api/ünïcode/€/😀":     "/api/ünïcode/€/😀",
+		"a\x00b":               "a\ufffdb",
+		"\x1b[31mred\x1b[0m":   "\ufffd[31mred\ufffd[0m",
+		"tab\there\nnl\r":      "tab\ufffdhere\ufffdnl\ufffd",
+		"del\x7f":              "del\ufffd",
+		"c1\u0085\u009b\u0080": "c1\ufffd\ufffd\ufffd",
+		"\u00a0nbsp\u00bf":     "\u00a0nbsp\u00bf", // the first printable runes after C1
+	} {
+		if got := cleanLabel(in); got != want {
+			t.Errorf("cleanLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
 
 func TestDecodeLogsTimestamps(t *testing.T) {

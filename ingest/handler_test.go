@@ -848,3 +848,54 @@ func TestErrorsEchoBoundedInput(t *testing.T) {
 		t.Errorf("multi-byte level: %v: %s", err, rec.Body)
 	}
 }
+
+// Control characters in label-bound fields never reach /metrics raw (the
+// text format escapes only \, " and newline): NUL, ESC, DEL and the C1
+// controls become U+FFFD, as invalid UTF-8 already does.
+func TestControlCharactersNeverReachTheExposition(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	const ctl = `\u0000\u001b[31m\u0007\r\t\u001f\u007f\u0085\u009b` + "\x7f\u0085\u009f"
+	logs := `{"logs":[{"level":"ERROR","message":"m` + ctl + `","service":"svc` + ctl + `"},{"level":"INFO"}],"source":"src` + ctl + `"}`
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: logs}), 202, `{"accepted":2}`)
+	events := `{"events":[
+		{"type":"api_request","endpoint":"/x` + ctl + `","method":"GET` + ctl + `","status":200,"duration_ms":1,"user":"u` + ctl + `"},
+		{"type":"upstream_call","upstream":"up` + ctl + `","operation":"op` + ctl + `","duration_ms":1,"ok":true}]}`
+	expectStatus(t, ta.do(t, req{method: "POST", path: EventsPath, body: events}), 202, `{"accepted":2}`)
+
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(ta.store)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	enc := expfmt.NewEncoder(&out, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := out.String()
+	for i, r := range text {
+		if r != '\n' && isControl(r) {
+			t.Fatalf("control character %U at %d of the exposition: %q", r, i, text[max(0, i-60):min(len(text), i+20)])
+		}
+	}
+	for _, want := range []string{"service=\"svc\ufffd\ufffd[31m", "service=\"src\ufffd", "endpoint=\"/x\ufffd", "upstream=\"up\ufffd", "operation=\"op\ufffd"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("exposition lacks %s", want)
+		}
+	}
+	// The same values label Loki streams.
+	b, err := DecodeLogs([]byte(logs), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ta.api.lokiEntries(b) {
+		for _, v := range []string{e.Stream.Service, e.Stream.Source} {
+			if strings.ContainsFunc(v, isControl) {
+				t.Errorf("Loki stream label %q keeps a control character", v)
+			}
+		}
+	}
+}
