@@ -1,18 +1,20 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -284,7 +286,7 @@ resonance_log_entries_total{level="warning",service="quantum-resonance-api"} 0
 resonance_transactions_total{status="cancelled"} 0
 resonance_transactions_total{status="completed"} 0
 resonance_transactions_total{status="failed"} 0
-# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).
+# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, timeout, bad_encoding, invalid, overloaded).
 # TYPE resonance_ingest_rejected_requests_total counter
 resonance_ingest_rejected_requests_total{reason="invalid"} 19
 `, "resonance_transactions_total", "resonance_ingest_rejected_requests_total")
@@ -501,7 +503,7 @@ func TestRequestErrors(t *testing.T) {
 		})
 	}
 	compare(t, ta.store, `
-# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).
+# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, timeout, bad_encoding, invalid, overloaded).
 # TYPE resonance_ingest_rejected_requests_total counter
 resonance_ingest_rejected_requests_total{reason="bad_encoding"} 1
 resonance_ingest_rejected_requests_total{reason="invalid"} 3
@@ -756,47 +758,187 @@ func TestDecodeErrorIsJSON(t *testing.T) {
 
 // Beyond ingest.max_concurrent_requests a request is refused at once with
 // 503 and Retry-After, and counted; the slots free up when requests end.
+// A slot is held while a batch is decoded and applied, not while its body
+// arrives: slow uploads hold none.
 func TestConcurrencyLimit(t *testing.T) {
 	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.MaxConcurrentRequests = 3 })
 	body := `{"logs":[{"level":"INFO","message":"x"}]}`
-	// Slow uploads: each holds its slot until its body is written.
+	// Slow uploads: their bodies are not written yet.
 	var writers []*io.PipeWriter
-	done := make(chan int, 3)
-	for range 3 {
-		pr, pw := io.Pipe()
-		writers = append(writers, pw)
-		r := httptest.NewRequest(http.MethodPost, LogsPath, pr)
+	done := make(chan int, 6)
+	serve := func(h http.Handler, r *http.Request) {
 		r.Header.Set("Content-Type", "application/json")
 		r.Header.Set("Authorization", "Bearer "+testKey)
 		go func() {
 			rec := httptest.NewRecorder()
-			ta.mux.ServeHTTP(rec, r)
+			h.ServeHTTP(rec, r)
 			done <- rec.Code
 		}()
 	}
-	for ta.api.inFlight.Load() < 3 {
-		runtime.Gosched()
+	for range 3 {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		serve(ta.mux, httptest.NewRequest(http.MethodPost, LogsPath, pr))
+	}
+	// Requests stuck in their ingest step: these hold the slots.
+	entered, release := make(chan struct{}), make(chan struct{})
+	stuck := ta.api.handle(LogsPath, http.MethodPost, func([]byte) (int, error) {
+		entered <- struct{}{}
+		<-release
+		return 1, nil
+	})
+	for range 3 {
+		serve(stuck, httptest.NewRequest(http.MethodPost, LogsPath, strings.NewReader(body)))
+		select {
+		case <-entered:
+		case code := <-done:
+			t.Fatalf("request answered %d before its ingest step: the slow uploads hold the slots", code)
+		}
+	}
+	if n := ta.api.inFlight.Load(); n != 3 {
+		t.Fatalf("%d requests in flight, want the 3 in their ingest step", n)
 	}
 	rec := ta.do(t, req{method: "POST", path: LogsPath, body: body})
 	expectStatus(t, rec, 503, "")
 	if rec.Header().Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
 	}
+	close(release)
+	for range 3 {
+		if code := <-done; code != 202 {
+			t.Errorf("request in flight: %d, want 202", code)
+		}
+	}
+	// The slow uploads held no slot all along.
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body}), 202, "")
 	for _, pw := range writers {
 		io.WriteString(pw, body)
 		pw.Close()
 	}
 	for range 3 {
 		if code := <-done; code != 202 {
-			t.Errorf("request in flight: %d, want 202", code)
+			t.Errorf("slow upload: %d, want 202", code)
 		}
 	}
-	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body}), 202, "")
 	compare(t, ta.store, `
-# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).
+# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, timeout, bad_encoding, invalid, overloaded).
 # TYPE resonance_ingest_rejected_requests_total counter
 resonance_ingest_rejected_requests_total{reason="overloaded"} 1
 `, "resonance_ingest_rejected_requests_total")
+}
+
+// Slowloris: 40 raw TCP clients send their headers, then trickle their
+// bodies a byte at a time, over a real http.Server. A normal push made
+// meanwhile gets 202 at once (it got 503 until the server's ReadTimeout cut
+// the slow clients off: they held every slot), and the slow clients are
+// cut off by the body deadline with 408.
+func TestSlowBodiesDoNotLockOut(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil) // max_concurrent_requests: 32
+	const bodyTimeout = 2 * time.Second
+	ta.api.bodyTimeout = bodyTimeout
+	srv := httptest.NewUnstartedServer(ta.mux)
+	// The daemon's server-wide ReadTimeout (30 s), scaled down: what cut
+	// the slow clients off before the body deadline.
+	srv.Config.ReadTimeout = 4 * time.Second
+	srv.Start()
+	defer srv.Close()
+
+	body := `{"logs":[{"level":"INFO","message":"x"}]}`
+	const slowClients = 40
+	type outcome struct {
+		status string
+		after  time.Duration
+	}
+	outcomes := make(chan outcome, slowClients)
+	stop := make(chan struct{})
+	defer close(stop)
+	slowStart := time.Now()
+	for range slowClients {
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", LogsPath, testKey, len(body)); err != nil {
+			t.Fatal(err)
+		}
+		go func() { // a byte every 100 ms, never the last one
+			for i := range len(body) - 1 {
+				if _, err := conn.Write([]byte{body[i]}); err != nil {
+					return
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		}()
+		go func() {
+			conn.SetReadDeadline(time.Now().Add(3 * bodyTimeout))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			o := outcome{status: "closed", after: time.Since(slowStart)}
+			switch {
+			case err == nil:
+				o.status = resp.Status
+				resp.Body.Close()
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				o.status = "still open"
+			}
+			outcomes <- o
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // every slow client is in its handler
+
+	// A normal push, retried on 503 as a client honouring Retry-After
+	// would, faster: how long until it is accepted.
+	client := srv.Client()
+	pushStart := time.Now()
+	var first, final int
+	var attempts int
+	for {
+		r, _ := http.NewRequest(http.MethodPost, srv.URL+LogsPath, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer "+testKey)
+		resp, err := client.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		attempts++
+		final = resp.StatusCode
+		if attempts == 1 {
+			first = final
+		}
+		if final != http.StatusServiceUnavailable || time.Since(pushStart) > 3*bodyTimeout {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	took := time.Since(pushStart)
+	t.Logf("normal push with %d slow clients: first answer %d, accepted (%d) after %v and %d attempts", slowClients, first, final, took, attempts)
+	if first != http.StatusAccepted || took > time.Second {
+		t.Errorf("normal push: first answer %d, %d after %v (%d attempts); want 202 at once", first, final, took, attempts)
+	}
+	if elapsed := time.Since(slowStart); first == http.StatusAccepted && elapsed >= bodyTimeout {
+		t.Fatalf("the push ended %v after the slow clients started, not within the %v they are allowed: the test proves nothing", elapsed, bodyTimeout)
+	}
+
+	counts := map[string]int{}
+	var latest time.Duration
+	for range slowClients {
+		o := <-outcomes
+		counts[o.status]++
+		latest = max(latest, o.after)
+	}
+	t.Logf("slow clients: %v, the last after %v", counts, latest)
+	if n := counts["408 Request Timeout"] + counts["closed"]; n != slowClients {
+		t.Errorf("slow clients: %v; want each cut off with 408 or a closed connection", counts)
+	}
+	if latest > bodyTimeout+time.Second {
+		t.Errorf("the last slow client was cut off after %v; the body deadline is %v", latest, bodyTimeout)
+	}
 }
 
 // Every input value an error quotes is cut: a megabyte of level, timestamp,
