@@ -18,9 +18,11 @@ type IngestConfig struct {
 	APIKeysFile string `yaml:"api_keys_file"`
 	// MaxBodyBytes limits a request body after gzip inflation.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
-	// MaxConcurrentRequests bounds the ingest requests served at once;
-	// beyond it a request gets 503 with Retry-After. Each holds up to
-	// MaxBodyBytes, so this also bounds the memory of bodies in flight.
+	// MaxConcurrentRequests bounds the ingest requests decoded and
+	// applied at once; beyond it a request gets 503 with Retry-After. A
+	// request takes its slot once its body is in (read within
+	// ingest.BodyTimeout, else 408), so a client trickling its body holds
+	// no slot; a full house is refused before the body is read.
 	MaxConcurrentRequests int `yaml:"max_concurrent_requests"`
 	// MaxLabelValues caps the distinct values of each free-form label per
 	// metric; the rest fold into "other".

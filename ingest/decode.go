@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // InputError is a request the client must fix: the batch is rejected whole
@@ -136,11 +137,12 @@ func DecodeLogs(data []byte, now time.Time) (*LogBatch, error) {
 	if len(b.Source) > maxLabelLen {
 		return nil, &InputError{Field: "source", Index: -1, Msg: fmt.Sprintf("longer than %d bytes", maxLabelLen)}
 	}
+	b.Source = cleanLabel(b.Source)
 	for i := range b.Logs {
 		e := &b.Logs[i]
 		lvl, ok := parseLevel(e.LevelText)
 		if !ok {
-			return nil, entryError("logs", i, "level", "%q is not one of DEBUG, INFO, WARNING, WARN, ERROR, CRITICAL", e.LevelText)
+			return nil, entryError("logs", i, "level", "%q is not one of DEBUG, INFO, WARNING, WARN, ERROR, CRITICAL", truncateForError(e.LevelText))
 		}
 		e.Level = lvl
 		if len(e.Message) > maxMessageLen {
@@ -149,6 +151,7 @@ func DecodeLogs(data []byte, now time.Time) (*LogBatch, error) {
 		if len(e.Service) > maxLabelLen {
 			return nil, entryError("logs", i, "service", "longer than %d bytes", maxLabelLen)
 		}
+		e.Service = cleanLabel(e.Service)
 		if err := checkObject(e.Metadata); err != nil {
 			return nil, entryError("logs", i, "metadata", "%s", err)
 		}
@@ -188,7 +191,7 @@ func parseTimestamp(s string, now time.Time) (time.Time, error) {
 	if t, err := time.ParseInLocation("2006-01-02T15:04:05.999999999", s, time.UTC); err == nil {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("%q is not an RFC 3339 or ISO 8601 time", s)
+	return time.Time{}, fmt.Errorf("%q is not an RFC 3339 or ISO 8601 time", truncateForError(s))
 }
 
 // unmarshal decodes data into v. encoding/json names the field of a type
@@ -225,7 +228,9 @@ func unmarshal(data []byte, v any, list string) error {
 }
 
 func typeMsg(e *json.UnmarshalTypeError) string {
-	return fmt.Sprintf("%s is not a valid %s", e.Value, jsonTypeName(e.Type.Kind().String()))
+	// Value is "number <the literal>" for numbers: cut like any echoed
+	// input.
+	return fmt.Sprintf("%s is not a valid %s", truncateForError(e.Value), jsonTypeName(e.Type.Kind().String()))
 }
 
 func jsonTypeName(kind string) string {
@@ -357,6 +362,7 @@ func (e *Event) validate(i int, now time.Time) error {
 		if err := label("endpoint", e.Endpoint, true); err != nil {
 			return err
 		}
+		e.Endpoint = cleanLabel(e.Endpoint)
 		if err := label("method", e.Method, true); err != nil {
 			return err
 		}
@@ -366,7 +372,7 @@ func (e *Event) validate(i int, now time.Time) error {
 			return entryError("events", i, "status", "missing")
 		}
 		if err := json.Unmarshal(e.Status, &code); err != nil || code < 100 || code > 599 {
-			return entryError("events", i, "status", "%s is not an HTTP status code (100-599)", e.Status)
+			return entryError("events", i, "status", "%s is not an HTTP status code (100-599)", truncateForError(string(e.Status)))
 		}
 		e.Code = code
 		if err := duration(true); err != nil {
@@ -388,6 +394,7 @@ func (e *Event) validate(i int, now time.Time) error {
 		if err := label("operation", e.Operation, false); err != nil {
 			return err
 		}
+		e.Upstream, e.Operation = cleanLabel(e.Upstream), cleanLabel(e.Operation)
 		if err := duration(true); err != nil {
 			return err
 		}
@@ -401,7 +408,7 @@ func (e *Event) validate(i int, now time.Time) error {
 			return entryError("events", i, "status", "missing")
 		}
 		if err := json.Unmarshal(e.Status, &status); err != nil || !validTxStatus(status) {
-			return entryError("events", i, "status", "%s is not one of %s", e.Status, strings.Join(txStatuses, ", "))
+			return entryError("events", i, "status", "%s is not one of %s", truncateForError(string(e.Status)), strings.Join(txStatuses, ", "))
 		}
 		e.TxStatus = status
 		if e.Amount != nil && (*e.Amount < 0 || math.IsInf(*e.Amount, 0) || math.IsNaN(*e.Amount)) {
@@ -410,7 +417,7 @@ func (e *Event) validate(i int, now time.Time) error {
 	case "":
 		return entryError("events", i, "type", "missing: one of api_request, upstream_call, transaction")
 	default:
-		return entryError("events", i, "type", "%q is not one of api_request, upstream_call, transaction", e.TypeText)
+		return entryError("events", i, "type", "%q is not one of api_request, upstream_call, transaction", truncateForError(e.TypeText))
 	}
 	return nil
 }
@@ -494,7 +501,7 @@ func DecodeBusiness(data []byte, now time.Time) (*BusinessUpdate, error) {
 			return nil, &InputError{Field: typeErr.Field, Index: -1, Msg: typeMsg(typeErr)}
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name := strings.TrimPrefix(err.Error(), "json: unknown field ")
-			return nil, &InputError{Field: strings.Trim(name, `"`), Index: -1,
+			return nil, &InputError{Field: truncateForError(strings.Trim(name, `"`)), Index: -1,
 				Msg: "unknown key: expected " + businessKeys}
 		}
 		return nil, &InputError{Index: -1, Msg: err.Error()}
@@ -611,10 +618,61 @@ func daysIn(m time.Month, year int) int {
 	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
-// truncateForError keeps an echoed input short.
-func truncateForError(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
+// cleanLabel replaces the control characters of a free-form label value
+// (C0 controls, DEL and the C1 controls U+0080-U+009F) with U+FFFD, as
+// encoding/json already replaces invalid UTF-8: the text exposition escapes
+// only backslash, double quote and newline, so NUL or ESC (a terminal
+// escape such as "\x1b[31m") would otherwise reach /metrics, and whoever
+// reads it in a terminal, raw. The value is accepted, not refused, so that
+// one odd byte in a service name does not lose a whole batch. Length
+// limits apply to the value as sent; a replaced byte grows to the three
+// of U+FFFD.
+func cleanLabel(s string) string {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		// 0xC2 leads U+0080-U+00BF; U+0080-U+009F are C1 controls.
+		if c < 0x20 || c == 0x7f || (c == 0xc2 && i+1 < len(s) && s[i+1] < 0xa0) {
+			break
+		}
 	}
-	return s
+	if i == len(s) {
+		return s // the common case: nothing to replace, no allocation
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
+		if isControl(r) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// isControl reports a C0 control, DEL or a C1 control.
+func isControl(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f)
+}
+
+// maxEchoLen bounds an input value quoted in an error message.
+const maxEchoLen = 64
+
+// truncateForError keeps an echoed input short: at most maxEchoLen bytes,
+// cut before a UTF-8 sequence that would not fit whole, and marked with
+// an ellipsis when cut. Every input value an error message quotes goes
+// through it, so an error body stays small whatever the request held.
+func truncateForError(s string) string {
+	if len(s) <= maxEchoLen {
+		return s
+	}
+	cut := maxEchoLen
+	// Back off to the start of the rune that straddles the cut; a run of
+	// stray continuation bytes (invalid UTF-8) backs off no further than
+	// a rune could be long.
+	for i := 0; i < utf8.UTFMax-1 && cut > 0 && !utf8.RuneStart(s[cut]); i++ {
+		cut--
+	}
+	return s[:cut] + "…"
 }

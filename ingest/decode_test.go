@@ -8,7 +8,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
+
+// maxErrorLen bounds a decoder's error message, whatever its input.
+const maxErrorLen = 512
 
 var fuzzNow = time.Date(2025, 12, 11, 2, 0, 0, 0, time.UTC)
 
@@ -21,6 +25,11 @@ func checkRejection(t *testing.T, data []byte, err error) {
 			t.Fatalf("accepted invalid JSON %q", data)
 		}
 		return
+	}
+	// Echoed input is cut (truncateForError): no refusal grows with the
+	// input.
+	if len(err.Error()) > maxErrorLen {
+		t.Fatalf("%d-byte error for %d bytes of input: %.200s", len(err.Error()), len(data), err)
 	}
 	var in *InputError
 	var nj *NotJSONError
@@ -42,6 +51,10 @@ func FuzzDecodeLogs(f *testing.F) {
 	f.Add([]byte(seedPayload))
 	f.Add([]byte(`{"logs":[{"level":"warn","timestamp":"2025-12-11T01:54:16.123456"}]}`))
 	f.Add([]byte(`{"logs":[{"level":"INFO","message":5}]}`))
+	// Control characters in label-bound fields: JSON escapes, raw DEL and
+	// a raw C1 control (U+0085 as UTF-8).
+	f.Add([]byte(`{"logs":[{"level":"INFO","service":"a\u0000b\u001b[31mc"}],"source":"s\u0007\u009b` + "\x7f\u0085" + `"}`))
+	f.Add([]byte(`{"logs":[{"level":"ERROR","service":"\n\r\t\u001f"},{"level":"INFO"}],"source":"\u0000"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := DecodeLogs(data, fuzzNow)
 		checkRejection(t, data, err)
@@ -51,10 +64,12 @@ func FuzzDecodeLogs(f *testing.F) {
 		if len(b.Logs) == 0 {
 			t.Fatal("accepted an empty batch")
 		}
+		checkLabel(t, "source", b.Source)
 		for i, e := range b.Logs {
-			if e.Level >= numLevels || e.Time.IsZero() || len(e.Service) > maxLabelLen {
+			if e.Level >= numLevels || e.Time.IsZero() {
 				t.Fatalf("entry %d accepted with %+v", i, e)
 			}
+			checkLabel(t, "service", e.Service)
 		}
 	})
 }
@@ -63,6 +78,8 @@ func FuzzDecodeEvents(f *testing.F) {
 	f.Add([]byte(`{"events":[{"type":"api_request","endpoint":"/x","method":"GET","status":200,"duration_ms":12,"user":"u"}]}`))
 	f.Add([]byte(`{"events":[{"type":"upstream_call","upstream":"huggingface","duration_ms":4200,"ok":false}]}`))
 	f.Add([]byte(`{"events":[{"type":"transaction","status":"completed","authorized":false,"amount":1}]}`))
+	f.Add([]byte(`{"events":[{"type":"api_request","endpoint":"/x\u0000\u001b[2J` + "\x7f" + `","method":"G\u0000","status":200,"duration_ms":1}]}`))
+	f.Add([]byte(`{"events":[{"type":"upstream_call","upstream":"\u001b]0;x\u0007","operation":"` + "\u009b" + `\u0085op","duration_ms":1,"ok":true}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := DecodeEvents(data, fuzzNow)
 		checkRejection(t, data, err)
@@ -72,13 +89,17 @@ func FuzzDecodeEvents(f *testing.F) {
 		for i, e := range b.Events {
 			switch e.Type {
 			case EventAPIRequest:
-				if e.Code < 100 || e.Code > 599 || e.durationS < 0 || e.Endpoint == "" || len(e.Endpoint) > maxLabelLen {
+				if e.Code < 100 || e.Code > 599 || e.durationS < 0 || e.Endpoint == "" {
 					t.Fatalf("event %d accepted with %+v", i, e)
 				}
+				checkLabel(t, "endpoint", e.Endpoint)
+				checkLabel(t, "method", e.methodNorm)
 			case EventUpstreamCall:
 				if e.OK == nil || e.Upstream == "" {
 					t.Fatalf("event %d accepted with %+v", i, e)
 				}
+				checkLabel(t, "upstream", e.Upstream)
+				checkLabel(t, "operation", e.Operation)
 			case EventTransaction:
 				if !validTxStatus(e.TxStatus) {
 					t.Fatalf("event %d accepted with %+v", i, e)
@@ -99,6 +120,7 @@ func FuzzDecodeBusiness(f *testing.F) {
 	f.Add([]byte(`{"started_at":"yesterday","resident_memory_bytes":-1}`))
 	f.Add([]byte(`{"version":"1.4.2"}`))
 	f.Add([]byte(`{"version":"v1\n2"}`))
+	f.Add([]byte(`{"started_at":"\u001b[31m\u0000` + "\x7f\u0085" + `","t\u0000ypo\u001b":1}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		u, err := DecodeBusiness(data, fuzzNow)
 		checkRejection(t, data, err)
@@ -162,6 +184,21 @@ func TestDecodeBusinessStartedAtBounds(t *testing.T) {
 	}
 }
 
+// checkLabel holds for every accepted value that becomes a label value: as
+// long as the client may send it (the limit applies to what was sent, and
+// a replaced byte grows to three), valid UTF-8, and no control character.
+func checkLabel(t *testing.T, field, v string) {
+	t.Helper()
+	if len(v) > 3*maxLabelLen || !utf8.ValidString(v) {
+		t.Fatalf("%s accepted as %q", field, v)
+	}
+	for _, r := range v {
+		if isControl(r) {
+			t.Fatalf("%s %q keeps control character %U", field, v, r)
+		}
+	}
+}
+
 func TestDecodeBusinessVersion(t *testing.T) {
 	for _, ok := range []string{"1.4.2", "v2.0.0-rc.1+build.7", "2026.12.02 (abc1234)", strings.Repeat("9", MaxVersionLen), "ü-1"} {
 		body, _ := json.Marshal(map[string]string{"version": ok})
@@ -191,6 +228,24 @@ func TestDecodeBusinessVersion(t *testing.T) {
 		var in *InputError
 		if !errors.As(err, &in) || in.Field != "version" || in.Msg != c.msg {
 			t.Errorf("%s: got %v, want version: %s", c.body, err, c.msg)
+		}
+	}
+}
+
+func TestCleanLabel(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                     "",
+		"quantum-resonance":    "quantum-resonance",
+		"/api/ünïcode/€/😀":     "/api/ünïcode/€/😀",
+		"a\x00b":               "a\ufffdb",
+		"\x1b[31mred\x1b[0m":   "\ufffd[31mred\ufffd[0m",
+		"tab\there\nnl\r":      "tab\ufffdhere\ufffdnl\ufffd",
+		"del\x7f":              "del\ufffd",
+		"c1\u0085\u009b\u0080": "c1\ufffd\ufffd\ufffd",
+		"\u00a0nbsp\u00bf":     "\u00a0nbsp\u00bf", // the first printable runes after C1
+	} {
+		if got := cleanLabel(in); got != want {
+			t.Errorf("cleanLabel(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -240,4 +295,33 @@ func FuzzParseISOFast(f *testing.F) {
 
 func asErr[T error](err error, target *T) bool {
 	return errors.As(err, target)
+}
+
+// An echoed value is cut to maxEchoLen bytes on a rune boundary, marked,
+// and stays valid UTF-8.
+func TestTruncateForError(t *testing.T) {
+	for _, s := range []string{
+		strings.Repeat("a", 64),
+		strings.Repeat("a", 65),
+		strings.Repeat("é", 100),        // 2 bytes: the cut falls on a boundary
+		strings.Repeat("€", 100),        // 3 bytes: 64 is inside a rune
+		"a" + strings.Repeat("😀", 100),  // 4 bytes
+		"ab" + strings.Repeat("😀", 100), // 4 bytes, another offset
+		strings.Repeat("\x80", 100),     // invalid UTF-8 stays bounded
+	} {
+		got := truncateForError(s)
+		if len(s) <= maxEchoLen {
+			if got != s {
+				t.Errorf("%q (%d bytes) changed to %q", s, len(s), got)
+			}
+			continue
+		}
+		body, ok := strings.CutSuffix(got, "…")
+		if !ok || !strings.HasPrefix(s, body) || len(body) > maxEchoLen || len(body) < maxEchoLen-utf8.UTFMax+1 {
+			t.Errorf("%q: cut to %q", s, got)
+		}
+		if utf8.ValidString(s) && !utf8.ValidString(got) {
+			t.Errorf("%q: cut splits a rune: %q", s, got)
+		}
+	}
 }

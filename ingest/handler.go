@@ -18,6 +18,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -52,6 +53,8 @@ type API struct {
 
 	inFlight    atomic.Int64
 	maxInFlight atomic.Int64
+	// bodyTimeout bounds the reading of one request's body.
+	bodyTimeout time.Duration
 
 	lokiMu  sync.Mutex // guards lokiCfg and the swap of forwarder
 	lokiCfg config.LokiConfig
@@ -61,7 +64,7 @@ type API struct {
 // NewAPI returns an API writing to store. It refuses every request until
 // ApplyConfig has run.
 func NewAPI(store *Store, logger *slog.Logger) *API {
-	return &API{store: store, logger: logger, now: time.Now}
+	return &API{store: store, logger: logger, now: time.Now, bodyTimeout: BodyTimeout}
 }
 
 // ApplyConfig takes a new config: it reads the keys file and builds the
@@ -106,7 +109,7 @@ func (a *API) ApplyConfig(cfg config.IngestConfig, service string) error {
 	// Nothing can fail from here on.
 	if keys == nil {
 		a.logger.Warn("NO INGEST API KEYS: ingest.api_keys_file is not set, so the ingest API accepts only direct loopback clients: " +
-			"requests from other addresses, relayed by a proxy (Forwarded, X-Forwarded-For, X-Real-IP) or with a Host other than localhost or a loopback address are refused. " +
+			"requests from other addresses, relayed by a proxy (Forwarded, X-Forwarded-For, X-Forwarded-Host, X-Real-IP, Via, True-Client-IP, X-Client-IP) or with a Host other than localhost or a loopback address are refused. " +
 			"A proxy, sidecar or tunnel on this host still makes remote callers local: set api_keys_file whenever one may reach the exporter")
 	} else {
 		a.logger.Info("Ingest API keys loaded", "keys", keys.Len())
@@ -163,7 +166,7 @@ func newRequestMetrics() requestMetrics {
 		}, []string{"endpoint", "code"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resonance_ingest_rejected_requests_total",
-			Help: "Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).",
+			Help: "Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, timeout, bad_encoding, invalid, overloaded).",
 		}, []string{"reason"}),
 		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resonance_ingest_accepted_items_total",
@@ -196,7 +199,7 @@ type errorBody struct {
 // method, authentication, media type, body, and the self-metrics.
 func (a *API) handle(endpoint, method string, ingest func(body []byte) (int, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, err := a.serve(method, r, ingest)
+		n, err := a.serve(method, w, r, ingest)
 		if err == nil {
 			a.store.api.accepted.WithLabelValues(endpoint).Add(float64(n))
 			a.store.api.requests.WithLabelValues(endpoint, "202").Inc()
@@ -241,14 +244,22 @@ func acceptedBody(n int) []byte {
 // milliseconds, so a second is plenty for a slot to free up.
 const RetryAfterSeconds = "1"
 
-func (a *API) serve(method string, r *http.Request, ingest func([]byte) (int, error)) (int, error) {
-	// First, before a body is read: the limit is what bounds the CPU and
-	// the memory of bodies in flight.
-	if n := a.inFlight.Add(1); n > a.maxInFlight.Load() {
-		a.inFlight.Add(-1)
-		return 0, refuse(http.StatusServiceUnavailable, "overloaded", "%d ingest requests in flight (ingest.max_concurrent_requests): retry later", n-1)
+// BodyTimeout bounds the reading of a request body, from the end of its
+// headers: a body of max_body_bytes (1 MiB by default) takes a fraction of
+// a second on any link the app pushes over, and a client that trickles its
+// body gets 408 instead of holding a connection for the server's whole
+// ReadTimeout.
+const BodyTimeout = 10 * time.Second
+
+func (a *API) serve(method string, w http.ResponseWriter, r *http.Request, ingest func([]byte) (int, error)) (int, error) {
+	// Refuse at once when the slots are taken, before reading a body
+	// that could not be served anyway. Only requests being decoded and
+	// applied hold a slot, never one whose body is still arriving: 40
+	// clients trickling their bodies took every slot and locked out every
+	// push until the server's ReadTimeout cut them off.
+	if n := a.inFlight.Load(); n >= a.maxInFlight.Load() {
+		return 0, overloaded(n)
 	}
-	defer a.inFlight.Add(-1)
 	if r.Method != method {
 		return 0, refuse(http.StatusMethodNotAllowed, "method", "%s requires %s", r.URL.Path, method)
 	}
@@ -260,9 +271,36 @@ func (a *API) serve(method string, r *http.Request, ingest func([]byte) (int, er
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(buf)
+	rc := http.NewResponseController(w)
+	deadline := a.bodyTimeout > 0
+	if deadline {
+		if err := rc.SetReadDeadline(time.Now().Add(a.bodyTimeout)); err != nil {
+			// Without the deadline the server's own ReadTimeout still
+			// bounds the body; a writer that cannot set one (a test's
+			// recorder, a wrapping middleware) is not an error.
+			deadline = false
+			if !errors.Is(err, http.ErrNotSupported) {
+				a.logger.Debug("Cannot set the body read deadline", "err", err)
+			}
+		}
+	}
 	if err := a.readBody(r, buf); err != nil {
 		return 0, err
 	}
+	if deadline {
+		// The body is in: the deadline must not outlive it, or the
+		// server's background read of the connection would time out
+		// under a slow decode and cancel the request.
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	// The slot bounds the CPU of decoding and the memory of decoded
+	// batches; the bodies read so far are bounded by what clients sent
+	// within BodyTimeout.
+	if n := a.inFlight.Add(1); n > a.maxInFlight.Load() {
+		a.inFlight.Add(-1)
+		return 0, overloaded(n - 1)
+	}
+	defer a.inFlight.Add(-1)
 	n, err := ingest(buf.Bytes())
 	if err != nil {
 		var in *InputError
@@ -278,6 +316,10 @@ func (a *API) serve(method string, r *http.Request, ingest func([]byte) (int, er
 		return 0, err
 	}
 	return n, nil
+}
+
+func overloaded(n int64) error {
+	return refuse(http.StatusServiceUnavailable, "overloaded", "%d ingest requests in flight (ingest.max_concurrent_requests): retry later", n)
 }
 
 // APIKeyHeader carries the ingest key when Authorization is taken: with
@@ -313,7 +355,9 @@ func requestKey(r *http.Request) (string, bool) {
 // proxyHeaders mark a request relayed by a proxy: on loopback, that proxy
 // (a sidecar, an ingress, an SSH or port-forward tunnel behind one) may be
 // carrying a remote caller.
-var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-Ip"}
+// True-Client-IP (Akamai, Cloudflare) and X-Client-IP name the caller as
+// X-Real-IP does; Via is what an RFC 9110 proxy adds whatever else it sets.
+var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-Ip", "Via", "True-Client-Ip", "X-Client-Ip"}
 
 // authorizeLoopback is the rule without keys: a direct client on loopback,
 // addressing the exporter by a loopback name, so that neither a local
@@ -412,15 +456,21 @@ func (a *API) readBody(r *http.Request, buf *bytes.Buffer) error {
 			return tooLarge
 		}
 		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return a.bodyTimedOut()
+			}
 			return refuse(http.StatusBadRequest, "bad_encoding", "Content-Encoding gzip: %s", err)
 		}
 		defer gzipPool.Put(zr)
 		body = zr
 	default:
-		return refuse(http.StatusUnsupportedMediaType, "media_type", "Content-Encoding %q is not supported: send identity or gzip", enc)
+		return refuse(http.StatusUnsupportedMediaType, "media_type", "Content-Encoding %q is not supported: send identity or gzip", truncateForError(enc))
 	}
 	if r.ContentLength > 0 && r.ContentLength <= limit {
-		buf.Grow(int(r.ContentLength))
+		// Content-Length is only a claim: a client that announces a
+		// megabyte and sends nothing gets a small buffer, which grows
+		// with what actually arrives.
+		buf.Grow(int(min(r.ContentLength, maxPreallocBody)))
 	}
 	n, err := buf.ReadFrom(io.LimitReader(body, limit+1))
 	if compressed != nil && compressed.N == 0 {
@@ -428,6 +478,8 @@ func (a *API) readBody(r *http.Request, buf *bytes.Buffer) error {
 	}
 	if err != nil {
 		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return a.bodyTimedOut()
 		case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.Is(err, io.ErrUnexpectedEOF):
 			return refuse(http.StatusBadRequest, "bad_encoding", "Content-Encoding gzip: %s", err)
 		}
@@ -437,6 +489,13 @@ func (a *API) readBody(r *http.Request, buf *bytes.Buffer) error {
 		return tooLarge
 	}
 	return nil
+}
+
+// maxPreallocBody bounds the buffer allocated for a body before it is read.
+const maxPreallocBody = 64 << 10
+
+func (a *API) bodyTimedOut() error {
+	return refuse(http.StatusRequestTimeout, "timeout", "the body did not arrive within %s", a.bodyTimeout)
 }
 
 func (a *API) ingestLogs(body []byte) (int, error) {

@@ -1,20 +1,24 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -282,7 +286,7 @@ resonance_log_entries_total{level="warning",service="quantum-resonance-api"} 0
 resonance_transactions_total{status="cancelled"} 0
 resonance_transactions_total{status="completed"} 0
 resonance_transactions_total{status="failed"} 0
-# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).
+# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, timeout, bad_encoding, invalid, overloaded).
 # TYPE resonance_ingest_rejected_requests_total counter
 resonance_ingest_rejected_requests_total{reason="invalid"} 19
 `, "resonance_transactions_total", "resonance_ingest_rejected_requests_total")
@@ -341,7 +345,7 @@ func TestNoKeysLoopbackOnly(t *testing.T) {
 
 	// A local proxy makes a remote caller local: Istio delivers from
 	// 127.0.0.6, nginx or an SSH tunnel from 127.0.0.1.
-	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host"} {
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host", "Via", "True-Client-IP", "X-Client-IP", "via", "true-client-ip"} {
 		rec := ta.do(t, req{method: "POST", path: LogsPath, body: body, remote: "127.0.0.6:4000", host: "localhost:9861",
 			header: map[string]string{"Authorization": "", h: "for=198.51.100.7"}})
 		expectStatus(t, rec, 403, "")
@@ -371,6 +375,21 @@ resonance_log_entries_total{level="error",service="quantum-resonance-api"} 0
 resonance_log_entries_total{level="info",service="quantum-resonance-api"} 4
 resonance_log_entries_total{level="warning",service="quantum-resonance-api"} 0
 `, "resonance_log_entries_total")
+}
+
+// The warning at start names every proxy header that is refused.
+func TestNoKeysWarningNamesProxyHeaders(t *testing.T) {
+	var logged bytes.Buffer
+	api := NewAPI(NewStore(Limits{}), slog.New(slog.NewTextHandler(&logged, nil)))
+	t.Cleanup(func() { api.Close() })
+	if err := api.ApplyConfig(config.Default().Ingest, "svc"); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range proxyHeaders {
+		if !strings.Contains(strings.ToLower(logged.String()), strings.ToLower(h)) {
+			t.Errorf("the no-keys warning does not name %s: %s", h, logged.String())
+		}
+	}
 }
 
 // With keys, the key is what counts, not where the request comes from.
@@ -484,7 +503,7 @@ func TestRequestErrors(t *testing.T) {
 		})
 	}
 	compare(t, ta.store, `
-# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).
+# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, timeout, bad_encoding, invalid, overloaded).
 # TYPE resonance_ingest_rejected_requests_total counter
 resonance_ingest_rejected_requests_total{reason="bad_encoding"} 1
 resonance_ingest_rejected_requests_total{reason="invalid"} 3
@@ -828,45 +847,286 @@ func TestDecodeErrorIsJSON(t *testing.T) {
 
 // Beyond ingest.max_concurrent_requests a request is refused at once with
 // 503 and Retry-After, and counted; the slots free up when requests end.
+// A slot is held while a batch is decoded and applied, not while its body
+// arrives: slow uploads hold none.
 func TestConcurrencyLimit(t *testing.T) {
 	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.MaxConcurrentRequests = 3 })
 	body := `{"logs":[{"level":"INFO","message":"x"}]}`
-	// Slow uploads: each holds its slot until its body is written.
+	// Slow uploads: their bodies are not written yet.
 	var writers []*io.PipeWriter
-	done := make(chan int, 3)
-	for range 3 {
-		pr, pw := io.Pipe()
-		writers = append(writers, pw)
-		r := httptest.NewRequest(http.MethodPost, LogsPath, pr)
+	done := make(chan int, 6)
+	serve := func(h http.Handler, r *http.Request) {
 		r.Header.Set("Content-Type", "application/json")
 		r.Header.Set("Authorization", "Bearer "+testKey)
 		go func() {
 			rec := httptest.NewRecorder()
-			ta.mux.ServeHTTP(rec, r)
+			h.ServeHTTP(rec, r)
 			done <- rec.Code
 		}()
 	}
-	for ta.api.inFlight.Load() < 3 {
-		runtime.Gosched()
+	for range 3 {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		serve(ta.mux, httptest.NewRequest(http.MethodPost, LogsPath, pr))
+	}
+	// Requests stuck in their ingest step: these hold the slots.
+	entered, release := make(chan struct{}), make(chan struct{})
+	stuck := ta.api.handle(LogsPath, http.MethodPost, func([]byte) (int, error) {
+		entered <- struct{}{}
+		<-release
+		return 1, nil
+	})
+	for range 3 {
+		serve(stuck, httptest.NewRequest(http.MethodPost, LogsPath, strings.NewReader(body)))
+		select {
+		case <-entered:
+		case code := <-done:
+			t.Fatalf("request answered %d before its ingest step: the slow uploads hold the slots", code)
+		}
+	}
+	if n := ta.api.inFlight.Load(); n != 3 {
+		t.Fatalf("%d requests in flight, want the 3 in their ingest step", n)
 	}
 	rec := ta.do(t, req{method: "POST", path: LogsPath, body: body})
 	expectStatus(t, rec, 503, "")
 	if rec.Header().Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
 	}
+	close(release)
+	for range 3 {
+		if code := <-done; code != 202 {
+			t.Errorf("request in flight: %d, want 202", code)
+		}
+	}
+	// The slow uploads held no slot all along.
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body}), 202, "")
 	for _, pw := range writers {
 		io.WriteString(pw, body)
 		pw.Close()
 	}
 	for range 3 {
 		if code := <-done; code != 202 {
-			t.Errorf("request in flight: %d, want 202", code)
+			t.Errorf("slow upload: %d, want 202", code)
 		}
 	}
-	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body}), 202, "")
 	compare(t, ta.store, `
-# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, bad_encoding, invalid, overloaded).
+# HELP resonance_ingest_rejected_requests_total Requests to the ingest API that were refused, by reason (unauthorized, forbidden, method, media_type, too_large, timeout, bad_encoding, invalid, overloaded).
 # TYPE resonance_ingest_rejected_requests_total counter
 resonance_ingest_rejected_requests_total{reason="overloaded"} 1
 `, "resonance_ingest_rejected_requests_total")
+}
+
+// Slowloris: 40 raw TCP clients send their headers, then trickle their
+// bodies a byte at a time, over a real http.Server. A normal push made
+// meanwhile gets 202 at once (it got 503 until the server's ReadTimeout cut
+// the slow clients off: they held every slot), and the slow clients are
+// cut off by the body deadline with 408.
+func TestSlowBodiesDoNotLockOut(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil) // max_concurrent_requests: 32
+	const bodyTimeout = 2 * time.Second
+	ta.api.bodyTimeout = bodyTimeout
+	srv := httptest.NewUnstartedServer(ta.mux)
+	// The daemon's server-wide ReadTimeout (30 s), scaled down: what cut
+	// the slow clients off before the body deadline.
+	srv.Config.ReadTimeout = 4 * time.Second
+	srv.Start()
+	defer srv.Close()
+
+	body := `{"logs":[{"level":"INFO","message":"x"}]}`
+	const slowClients = 40
+	type outcome struct {
+		status string
+		after  time.Duration
+	}
+	outcomes := make(chan outcome, slowClients)
+	stop := make(chan struct{})
+	defer close(stop)
+	slowStart := time.Now()
+	for range slowClients {
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", LogsPath, testKey, len(body)); err != nil {
+			t.Fatal(err)
+		}
+		go func() { // a byte every 100 ms, never the last one
+			for i := range len(body) - 1 {
+				if _, err := conn.Write([]byte{body[i]}); err != nil {
+					return
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		}()
+		go func() {
+			conn.SetReadDeadline(time.Now().Add(3 * bodyTimeout))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			o := outcome{status: "closed", after: time.Since(slowStart)}
+			switch {
+			case err == nil:
+				o.status = resp.Status
+				resp.Body.Close()
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				o.status = "still open"
+			}
+			outcomes <- o
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // every slow client is in its handler
+
+	// A normal push, retried on 503 as a client honouring Retry-After
+	// would, faster: how long until it is accepted.
+	client := srv.Client()
+	pushStart := time.Now()
+	var first, final int
+	var attempts int
+	for {
+		r, _ := http.NewRequest(http.MethodPost, srv.URL+LogsPath, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer "+testKey)
+		resp, err := client.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		attempts++
+		final = resp.StatusCode
+		if attempts == 1 {
+			first = final
+		}
+		if final != http.StatusServiceUnavailable || time.Since(pushStart) > 3*bodyTimeout {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	took := time.Since(pushStart)
+	t.Logf("normal push with %d slow clients: first answer %d, accepted (%d) after %v and %d attempts", slowClients, first, final, took, attempts)
+	if first != http.StatusAccepted || took > time.Second {
+		t.Errorf("normal push: first answer %d, %d after %v (%d attempts); want 202 at once", first, final, took, attempts)
+	}
+	if elapsed := time.Since(slowStart); first == http.StatusAccepted && elapsed >= bodyTimeout {
+		t.Fatalf("the push ended %v after the slow clients started, not within the %v they are allowed: the test proves nothing", elapsed, bodyTimeout)
+	}
+
+	counts := map[string]int{}
+	var latest time.Duration
+	for range slowClients {
+		o := <-outcomes
+		counts[o.status]++
+		latest = max(latest, o.after)
+	}
+	t.Logf("slow clients: %v, the last after %v", counts, latest)
+	if n := counts["408 Request Timeout"] + counts["closed"]; n != slowClients {
+		t.Errorf("slow clients: %v; want each cut off with 408 or a closed connection", counts)
+	}
+	if latest > bodyTimeout+time.Second {
+		t.Errorf("the last slow client was cut off after %v; the body deadline is %v", latest, bodyTimeout)
+	}
+}
+
+// Every input value an error quotes is cut: a megabyte of level, timestamp,
+// type, status, number literal or key name gives an error body of a few
+// hundred bytes at most (it was the whole megabyte, quoted).
+func TestErrorsEchoBoundedInput(t *testing.T) {
+	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.MaxBodyBytes = 4 << 20 })
+	huge := strings.Repeat("A", 1_000_000)
+	digits := strings.Repeat("9", 1_000_000)
+	for _, c := range []struct {
+		name, method, path, body string
+		header                   map[string]string
+		max                      int
+	}{
+		{"level", "POST", LogsPath, `{"logs":[{"level":"` + huge + `"}]}`, nil, 200},
+		{"timestamp", "POST", LogsPath, `{"logs":[{"level":"INFO","timestamp":"` + huge + `"}]}`, nil, 200},
+		{"event type", "POST", EventsPath, `{"events":[{"type":"` + huge + `"}]}`, nil, 200},
+		{"api_request status string", "POST", EventsPath, `{"events":[{"type":"api_request","endpoint":"/x","method":"GET","status":"` + huge + `"}]}`, nil, 200},
+		{"api_request status number", "POST", EventsPath, `{"events":[{"type":"api_request","endpoint":"/x","method":"GET","status":` + digits + `}]}`, nil, 200},
+		{"transaction status", "POST", EventsPath, `{"events":[{"type":"transaction","status":"` + huge + `"}]}`, nil, 200},
+		{"duration literal", "POST", EventsPath, `{"events":[{"type":"upstream_call","upstream":"u","ok":true,"duration_ms":` + digits + `}]}`, nil, 200},
+		{"unknown business key", "PUT", BusinessPath, `{"` + huge + `":1}`, nil, 256},
+		{"business number literal", "PUT", BusinessPath, `{"active_users":` + digits + `}`, nil, 200},
+		{"started_at", "PUT", BusinessPath, `{"started_at":"` + huge + `"}`, nil, 200},
+		{"content encoding", "POST", LogsPath, `{}`, map[string]string{"Content-Encoding": strings.Repeat("x", 50_000)}, 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := ta.do(t, req{method: c.method, path: c.path, body: c.body, gzip: c.header == nil, header: c.header})
+			if rec.Code != 400 && rec.Code != 415 {
+				t.Fatalf("status %d: %.300s", rec.Code, rec.Body)
+			}
+			var body errorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("body is not the JSON error shape: %v: %.300s", err, rec.Body)
+			}
+			t.Logf("%d-byte error body", rec.Body.Len())
+			if rec.Body.Len() > c.max || !strings.Contains(body.Error, "…") {
+				t.Errorf("%d-byte error body (at most %d, the value cut and marked): %.300s", rec.Body.Len(), c.max, rec.Body)
+			}
+			if !utf8.Valid(rec.Body.Bytes()) {
+				t.Errorf("error body is not valid UTF-8: %q", rec.Body)
+			}
+		})
+	}
+	// A multi-byte value is cut between runes, not inside one.
+	rec := ta.do(t, req{method: "POST", path: LogsPath, body: `{"logs":[{"level":"` + strings.Repeat("€", 1000) + `"}]}`})
+	var body errorBody
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || strings.ContainsRune(body.Error, utf8.RuneError) || !strings.Contains(body.Error, "€…") {
+		t.Errorf("multi-byte level: %v: %s", err, rec.Body)
+	}
+}
+
+// Control characters in label-bound fields never reach /metrics raw (the
+// text format escapes only \, " and newline): NUL, ESC, DEL and the C1
+// controls become U+FFFD, as invalid UTF-8 already does.
+func TestControlCharactersNeverReachTheExposition(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	const ctl = `\u0000\u001b[31m\u0007\r\t\u001f\u007f\u0085\u009b` + "\x7f\u0085\u009f"
+	logs := `{"logs":[{"level":"ERROR","message":"m` + ctl + `","service":"svc` + ctl + `"},{"level":"INFO"}],"source":"src` + ctl + `"}`
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: logs}), 202, `{"accepted":2}`)
+	events := `{"events":[
+		{"type":"api_request","endpoint":"/x` + ctl + `","method":"GET` + ctl + `","status":200,"duration_ms":1,"user":"u` + ctl + `"},
+		{"type":"upstream_call","upstream":"up` + ctl + `","operation":"op` + ctl + `","duration_ms":1,"ok":true}]}`
+	expectStatus(t, ta.do(t, req{method: "POST", path: EventsPath, body: events}), 202, `{"accepted":2}`)
+
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(ta.store)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	enc := expfmt.NewEncoder(&out, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := out.String()
+	for i, r := range text {
+		if r != '\n' && isControl(r) {
+			t.Fatalf("control character %U at %d of the exposition: %q", r, i, text[max(0, i-60):min(len(text), i+20)])
+		}
+	}
+	for _, want := range []string{"service=\"svc\ufffd\ufffd[31m", "service=\"src\ufffd", "endpoint=\"/x\ufffd", "upstream=\"up\ufffd", "operation=\"op\ufffd"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("exposition lacks %s", want)
+		}
+	}
+	// The same values label Loki streams.
+	b, err := DecodeLogs([]byte(logs), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ta.api.lokiEntries(b) {
+		for _, v := range []string{e.Stream.Service, e.Stream.Source} {
+			if strings.ContainsFunc(v, isControl) {
+				t.Errorf("Loki stream label %q keeps a control character", v)
+			}
+		}
+	}
 }
