@@ -147,8 +147,9 @@ max by (job, instance) (max_over_time(prometheus_notifications_alertmanagers_dis
 	"ritual_missed": {
 		unit: "minutes",
 		// A ritual is late once its period plus the threshold has passed
-		// since its last success. A relay that has not run a ritual since
-		// it started reports 0: nothing to compare yet.
+		// since its last success. The relay exposes it from its start: the
+		// success recorded in its state file, else the time it began
+		// scheduling the ritual.
 		cond: func(_ selector, thr, scale string) string {
 			var branches []string
 			for _, r := range rituals {
