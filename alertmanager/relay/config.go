@@ -112,8 +112,10 @@ type DeliveryConfig struct {
 	// DedupMaxEntries bounds that memory; the oldest entries go first.
 	DedupMaxEntries int `yaml:"dedup_max_entries"`
 	// MessagesFile keeps the ids of the Discord messages of firing alerts,
-	// so that a restarted relay still edits them on resolve; "" keeps them
-	// in memory only. MessagesMaxEntries bounds it, oldest first.
+	// so that a restarted relay still edits them on resolve, and each
+	// ritual's last success, so that a restarted relay still knows how late
+	// a ritual is; "" keeps them in memory only. MessagesMaxEntries bounds
+	// the messages, oldest first.
 	MessagesFile       string `yaml:"messages_file"`
 	MessagesMaxEntries int    `yaml:"messages_max_entries"`
 }

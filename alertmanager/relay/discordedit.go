@@ -180,6 +180,27 @@ func (r *Relay) openStore(cfg *Config) error {
 	if err != nil {
 		return fmt.Errorf("delivery.messages_file: %w", err)
 	}
+	if prev := r.sent.Load(); prev != nil {
+		// A reload that moves the file keeps the rituals' successes.
+		if err := s.adoptRituals(prev); err != nil {
+			r.logger.Error("Cannot save the rituals' last successes to the new delivery.messages_file", "err", err)
+		}
+	}
 	r.sent.Store(s)
+	return nil
+}
+
+// LastSuccess is when ritual last succeeded, as recorded in the relay's
+// state (delivery.messages_file, or memory without it): with
+// RecordSuccess, the relay is the ritual scheduler's schedule.Successes.
+func (r *Relay) LastSuccess(ritual string) (time.Time, bool) {
+	return r.sent.Load().LastSuccess(ritual)
+}
+
+// RecordSuccess records a success of ritual in the relay's state.
+func (r *Relay) RecordSuccess(ritual string, at time.Time) error {
+	if err := r.sent.Load().RecordSuccess(ritual, at); err != nil {
+		return fmt.Errorf("delivery.messages_file: %w", err)
+	}
 	return nil
 }

@@ -3,6 +3,7 @@ package relay
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,7 +16,9 @@ import (
 // resolve. It holds at most max messages, the oldest going first, and is
 // saved to a file (written atomically: a temporary file renamed over it)
 // after each change, so that a restart does not turn edits into new posts.
-// Without a file it lives in memory.
+// Without a file it lives in memory. The same file keeps each scheduled
+// ritual's last success, so that a restarted relay still knows how late a
+// ritual is.
 type sentMessages struct {
 	path string
 	max  int
@@ -26,6 +29,8 @@ type sentMessages struct {
 	// order holds message keys, oldest first; keys forgotten since stay
 	// until they reach the front (a key not in messages is skipped).
 	order []string
+	// rituals is each ritual's last success.
+	rituals map[string]time.Time
 }
 
 // sentMessage is one posted message: its id and the identities of the
@@ -41,13 +46,16 @@ type sentMessage struct {
 type storeFile struct {
 	Version  int            `json:"version"`
 	Messages []*sentMessage `json:"messages"`
+	// Rituals is each ritual's last success. A relay that predates it
+	// ignores it and drops it at its next save.
+	Rituals map[string]time.Time `json:"rituals,omitempty"`
 }
 
 // openSentMessages loads path if it exists ("" keeps the store in memory).
 // A file that cannot be read is an error: the relay would otherwise start
 // and silently post instead of editing.
 func openSentMessages(path string, capacity int) (*sentMessages, error) {
-	s := &sentMessages{path: path, max: capacity, messages: map[string]*sentMessage{}, byAlert: map[string]string{}}
+	s := &sentMessages{path: path, max: capacity, messages: map[string]*sentMessage{}, byAlert: map[string]string{}, rituals: map[string]time.Time{}}
 	if path == "" {
 		return s, nil
 	}
@@ -64,6 +72,9 @@ func openSentMessages(path string, capacity int) (*sentMessages, error) {
 	}
 	for _, m := range f.Messages {
 		s.add(m)
+	}
+	for r, t := range f.Rituals {
+		s.rituals[r] = t
 	}
 	return s, nil
 }
@@ -139,12 +150,49 @@ func (s *sentMessages) Len() int {
 	return len(s.messages)
 }
 
+// LastSuccess is when ritual last succeeded, if recorded.
+func (s *sentMessages) LastSuccess(ritual string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.rituals[ritual]
+	return t, ok
+}
+
+// RecordSuccess records a success of ritual and saves the store.
+func (s *sentMessages) RecordSuccess(ritual string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rituals[ritual] = at
+	return s.save()
+}
+
+// adoptRituals takes over the rituals' successes of prev, the store this
+// one replaces, where they are newer than this one's.
+func (s *sentMessages) adoptRituals(prev *sentMessages) error {
+	prev.mu.Lock()
+	rituals := maps.Clone(prev.rituals)
+	prev.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := false
+	for r, t := range rituals {
+		if mine, ok := s.rituals[r]; !ok || t.After(mine) {
+			s.rituals[r] = t
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return s.save()
+}
+
 // save writes the store atomically. Caller holds mu.
 func (s *sentMessages) save() error {
 	if s.path == "" {
 		return nil
 	}
-	f := storeFile{Version: 1, Messages: make([]*sentMessage, 0, len(s.messages))}
+	f := storeFile{Version: 1, Messages: make([]*sentMessage, 0, len(s.messages)), Rituals: s.rituals}
 	for _, k := range s.order {
 		if m, ok := s.messages[k]; ok {
 			f.Messages = append(f.Messages, m)

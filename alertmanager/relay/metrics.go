@@ -1,6 +1,11 @@
 package relay
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Outcomes of a notification, the outcome label of
 // resonance_relay_notifications_total and its duration histogram.
@@ -10,6 +15,12 @@ const (
 	outcomeRejected    = "rejected"     // the channel refused for good; answered 422
 	outcomeFormatError = "format_error" // a user template failed; answered 500
 )
+
+// notificationOutcomes is every outcome a notification can have, in the
+// order of the HELP text: each configured target has all of them from the
+// start and after a reload, at 0, so that increase() sees the first
+// failure after a restart. count refuses any other value.
+var notificationOutcomes = [...]string{outcomeDelivered, outcomeFailed, outcomeRejected, outcomeFormatError}
 
 // Outcomes of one message.
 const (
@@ -46,7 +57,7 @@ func newMetrics(reg prometheus.Registerer, dedupEntries func() float64) *metrics
 	m := &metrics{
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resonance_relay_notifications_total",
-			Help: "Alertmanager notifications handled, by target and outcome (delivered, failed, rejected, format_error).",
+			Help: "Alertmanager notifications handled, by target and outcome (" + strings.Join(notificationOutcomes[:], ", ") + "); every target has every outcome from the start.",
 		}, []string{"target", "outcome"}),
 		notificationDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "resonance_relay_notification_duration_seconds",
@@ -88,6 +99,24 @@ func newMetrics(reg prometheus.Registerer, dedupEntries func() float64) *metrics
 		m.rejected.WithLabelValues(r)
 	}
 	return m
+}
+
+// initTarget exposes the notification counter of a configured target at 0
+// for every outcome. Apply calls it at the start and on every reload.
+func (m *metrics) initTarget(target string) {
+	for _, o := range notificationOutcomes {
+		m.notifications.WithLabelValues(target, o)
+	}
+}
+
+// notified is the notification counter of target and outcome. An outcome
+// outside notificationOutcomes is a bug (its series would not exist from
+// the start), caught by any test that reaches it.
+func (m *metrics) notified(target, outcome string) prometheus.Counter {
+	if !slices.Contains(notificationOutcomes[:], outcome) {
+		panic("relay: notification outcome " + outcome + " is not in notificationOutcomes")
+	}
+	return m.notifications.WithLabelValues(target, outcome)
 }
 
 // forget drops the series of a target removed by a reload.

@@ -133,6 +133,7 @@ func (r *Relay) Apply(cfg *Config) error {
 		}
 	}
 	for name, t := range next.targets {
+		r.metrics.initTarget(name)
 		if tf, ok := t.formatter.(notify.Truncating); ok {
 			for _, field := range tf.TruncatableFields() {
 				r.metrics.truncated.WithLabelValues(name, field)
@@ -361,7 +362,7 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 
 	code, body, outcome := r.deliver(req.Context(), st, t, n, logger)
-	r.metrics.notifications.WithLabelValues(name, outcome).Inc()
+	r.metrics.notified(name, outcome).Inc()
 	r.metrics.notificationDuration.WithLabelValues(name, outcome).Observe(time.Since(start).Seconds())
 	writeReport(w, code, body)
 }
@@ -380,7 +381,7 @@ func (r *Relay) Notify(ctx context.Context, name string, data *template.Data, gr
 	start := time.Now()
 	n := &notification{Data: *data, Version: "4", GroupKey: groupKey}
 	code, rep, outcome := r.deliver(ctx, st, t, n, withLazy(r.logger, slog.String("target", name), slog.String("group_key", groupKey)))
-	r.metrics.notifications.WithLabelValues(name, outcome).Inc()
+	r.metrics.notified(name, outcome).Inc()
 	r.metrics.notificationDuration.WithLabelValues(name, outcome).Observe(time.Since(start).Seconds())
 	if code != http.StatusOK {
 		return errors.New(rep.Error)

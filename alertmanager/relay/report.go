@@ -29,7 +29,7 @@ func (r *Relay) SendReport(ctx context.Context, targetName string, rep *notify.R
 	}
 	posts, err := rf.FormatReport(rep)
 	if err != nil {
-		r.metrics.notifications.WithLabelValues(targetName, outcomeFormatError).Inc()
+		r.metrics.notified(targetName, outcomeFormatError).Inc()
 		return fmt.Errorf("target %s: formatting the report: %w", targetName, err)
 	}
 	// A report is a few messages with images: the notification deadline

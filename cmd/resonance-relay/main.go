@@ -98,7 +98,7 @@ func newRelay(configFile string, enableLifecycle bool, logger *slog.Logger) (htt
 	if err != nil {
 		return nil, nil, err
 	}
-	rituals := schedule.NewDaemon(reg, rl.SendReport, logger)
+	rituals := schedule.NewDaemon(reg, rl.SendReport, rl, logger)
 	if err := rituals.Apply(cfg.Rituals); err != nil {
 		return nil, nil, err
 	}

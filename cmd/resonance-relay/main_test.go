@@ -1,12 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/promslog"
 )
@@ -93,5 +96,122 @@ func TestCheckConfig(t *testing.T) {
 	}
 	if err := checkConfig(""); err != nil {
 		t.Fatalf("built-in defaults: %v", err)
+	}
+}
+
+// scrape is the wired relay's /metrics, as Prometheus reads it.
+func scrape(t *testing.T, h http.Handler) map[string]float64 {
+	t.Helper()
+	rec := serve(h, http.MethodGet, "/metrics", "")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", rec.Code, rec.Body)
+	}
+	samples := map[string]float64{}
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if !strings.HasPrefix(line, "resonance_relay_notifications_total{") && !strings.HasPrefix(line, "resonance_relay_ritual_last_success_timestamp_seconds{") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		samples[line[:i]] = v
+	}
+	return samples
+}
+
+// The relay's own signals exist from its start, before any notification
+// or ritual run: every target × outcome counter at 0, and every scheduled
+// ritual's last success, restored from delivery.messages_file or else the
+// start time. A reload deletes a removed target's counters and zeroes an
+// added one's; a newly scheduled ritual gets the reload's time.
+func TestOwnSignalsExistFromTheStart(t *testing.T) {
+	const config = `
+delivery: {messages_file: state.json}
+targets:
+  - {name: %[1]s, type: file, path: out.jsonl, format: discord}
+  - {name: %[2]s, type: file, path: out.jsonl, format: hub}
+rituals:
+  schedule:
+    # 09:00 on 1 January: never due while the test runs.
+    - {ritual: morning, cron: "0 9 1 1 *", targets: [%[1]s]}
+    - {ritual: %[3]s, cron: "0 9 1 1 *", targets: [%[1]s]}
+`
+	outcomes := []string{"delivered", "failed", "rejected", "format_error"}
+	restored := time.Date(2026, 12, 1, 8, 0, 2, 500_000_000, time.UTC)
+	for _, withState := range []bool{false, true} {
+		dir := t.TempDir()
+		cfgPath := filepath.Join(dir, "relay.yml")
+		if err := os.WriteFile(cfgPath, fmt.Appendf(nil, config, "discord", "hub", "evening"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if withState {
+			state := `{"version":1,"messages":[],"rituals":{"morning":"` + restored.Format(time.RFC3339Nano) + `"}}`
+			if err := os.WriteFile(filepath.Join(dir, "state.json"), []byte(state), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := float64(time.Now().UnixNano()) / 1e9
+		h, reloader, err := newRelay(cfgPath, false, promslog.NewNopLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := float64(time.Now().UnixNano()) / 1e9
+		started := func(v float64) bool { return v >= before-1e-6 && v <= after+1e-6 }
+
+		got := scrape(t, h)
+		for _, target := range []string{"discord", "hub"} {
+			for _, o := range outcomes {
+				series := fmt.Sprintf(`resonance_relay_notifications_total{outcome="%s",target="%s"}`, o, target)
+				if v, ok := got[series]; !ok || v != 0 {
+					t.Errorf("state %v, at start: %s = %g (present %v), want 0", withState, series, v, ok)
+				}
+			}
+		}
+		morning := got[`resonance_relay_ritual_last_success_timestamp_seconds{ritual="morning"}`]
+		if withState && morning != 1796112002.5 {
+			t.Errorf("morning's last success %f, want the one in the state file, 1796112002.5", morning)
+		}
+		if !withState && !started(morning) {
+			t.Errorf("morning's last success %f without a state file, want the start time (%f to %f)", morning, before, after)
+		}
+		if v := got[`resonance_relay_ritual_last_success_timestamp_seconds{ritual="evening"}`]; !started(v) {
+			t.Errorf("state %v: evening, never succeeded: %f, want the start time (%f to %f)", withState, v, before, after)
+		}
+		if len(got) != 2*len(outcomes)+2 {
+			t.Errorf("state %v: %d series at start, want %d: %v", withState, len(got), 2*len(outcomes)+2, got)
+		}
+
+		// Reload: discord goes, slack comes; evening goes, weekly comes.
+		if err := os.WriteFile(cfgPath, fmt.Appendf(nil, config, "slack", "hub", "weekly"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		before = float64(time.Now().UnixNano()) / 1e9
+		if err := reloader.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		after = float64(time.Now().UnixNano()) / 1e9
+		got = scrape(t, h)
+		for series := range got {
+			if strings.Contains(series, `target="discord"`) || strings.Contains(series, `ritual="evening"`) {
+				t.Errorf("after the reload: %s is still exposed", series)
+			}
+		}
+		for _, o := range outcomes {
+			series := fmt.Sprintf(`resonance_relay_notifications_total{outcome="%s",target="slack"}`, o)
+			if v, ok := got[series]; !ok || v != 0 {
+				t.Errorf("after the reload: %s = %g (present %v), want 0", series, v, ok)
+			}
+		}
+		if v := got[`resonance_relay_ritual_last_success_timestamp_seconds{ritual="morning"}`]; v != morning {
+			t.Errorf("after the reload: morning %f, want %f kept", v, morning)
+		}
+		if v := got[`resonance_relay_ritual_last_success_timestamp_seconds{ritual="weekly"}`]; !started(v) {
+			t.Errorf("after the reload: weekly %f, want the reload's time (%f to %f)", v, before, after)
+		}
+		if len(got) != 2*len(outcomes)+2 {
+			t.Errorf("after the reload: %d series, want %d: %v", len(got), 2*len(outcomes)+2, got)
+		}
 	}
 }

@@ -136,10 +136,27 @@ const (
 	OutcomeFailure = "failure"
 )
 
+// runOutcomes is every outcome of a run: each scheduled ritual has all of
+// them from the start, at 0.
+var runOutcomes = [...]string{OutcomeSuccess, OutcomeFailure}
+
+// Successes remembers each ritual's last success across restarts. The relay
+// keeps them in its state file (delivery.messages_file) beside the Discord
+// message ids.
+type Successes interface {
+	// LastSuccess is when ritual last succeeded, if it is recorded.
+	LastSuccess(ritual string) (time.Time, bool)
+	// RecordSuccess records a success of ritual at at.
+	RecordSuccess(ritual string, at time.Time) error
+}
+
 // Metrics of the scheduled runs, registered once for the daemon's life.
 type Metrics struct {
 	runs        *prometheus.CounterVec
 	lastSuccess *prometheus.GaugeVec
+
+	mu        sync.Mutex
+	scheduled map[string]bool // rituals whose series are exposed
 }
 
 // NewMetrics registers the ritual metrics on reg.
@@ -151,33 +168,75 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"ritual", "outcome"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "resonance_relay_ritual_last_success_timestamp_seconds",
-			Help: "When the ritual last ran and reached every target, as a Unix timestamp.",
+			Help: "When the ritual last ran and reached every target, as a Unix timestamp; until a success is recorded, when the relay scheduled it (its start, or the reload that added it).",
 		}, []string{"ritual"}),
+		scheduled: map[string]bool{},
 	}
 	reg.MustRegister(m.runs, m.lastSuccess)
 	return m
 }
+
+// expose makes the series of the rituals of schedule exist, and only
+// theirs: the run counters at 0, and the last success of a ritual not
+// scheduled before as recorded in successes (nil: none), or else now, the
+// time it is scheduled. A ritual scheduled before keeps its values; the
+// series of one no longer scheduled are deleted.
+func (m *Metrics) expose(schedule []Entry, successes Successes, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	next := map[string]bool{}
+	for _, e := range schedule {
+		next[e.Ritual] = true
+	}
+	for r := range m.scheduled {
+		if !next[r] {
+			m.runs.DeletePartialMatch(prometheus.Labels{"ritual": r})
+			m.lastSuccess.DeleteLabelValues(r)
+		}
+	}
+	for r := range next {
+		for _, o := range runOutcomes {
+			m.runs.WithLabelValues(r, o)
+		}
+		if m.scheduled[r] {
+			continue
+		}
+		at := now
+		if successes != nil {
+			if t, ok := successes.LastSuccess(r); ok {
+				at = t
+			}
+		}
+		m.lastSuccess.WithLabelValues(r).Set(unixSeconds(at))
+	}
+	m.scheduled = next
+}
+
+func unixSeconds(t time.Time) float64 { return float64(t.Unix()) + float64(t.Nanosecond())/1e9 }
 
 // SendFunc posts a report to one relay target.
 type SendFunc func(ctx context.Context, target string, r *notify.Report) error
 
 // Scheduler runs one configuration's schedule.
 type Scheduler struct {
-	cron    *cron.Cron
-	cfg     Config
-	send    SendFunc
-	metrics *Metrics
-	logger  *slog.Logger
-	api     promv1.API
-	loc     *time.Location
-	night   [2]time.Duration
-	mu      sync.Mutex // one run at a time: they share Prometheus and the channels
-	now     func() time.Time
+	cron      *cron.Cron
+	cfg       Config
+	send      SendFunc
+	metrics   *Metrics
+	successes Successes // nil: none kept
+	logger    *slog.Logger
+	api       promv1.API
+	loc       *time.Location
+	night     [2]time.Duration
+	mu        sync.Mutex // one run at a time: they share Prometheus and the channels
+	now       func() time.Time
 }
 
 // Start schedules the configuration's rituals; Stop ends them. cfg must
-// have passed Validate.
-func Start(cfg Config, send SendFunc, m *Metrics, logger *slog.Logger) (*Scheduler, error) {
+// have passed Validate. Each ritual's series exist from now on (see
+// Metrics.expose), its last success restored from successes (nil: none
+// kept) or else now; each success is recorded there.
+func Start(cfg Config, send SendFunc, m *Metrics, successes Successes, logger *slog.Logger) (*Scheduler, error) {
 	loc, err := time.LoadLocation(cfg.Timezone)
 	if err != nil {
 		return nil, err
@@ -195,27 +254,27 @@ func Start(cfg Config, send SendFunc, m *Metrics, logger *slog.Logger) (*Schedul
 		return nil, fmt.Errorf("rituals.prometheus_url: %w", err)
 	}
 	s := &Scheduler{
-		cron:    cron.New(cron.WithLocation(loc), cron.WithParser(parser)),
-		cfg:     cfg,
-		send:    send,
-		metrics: m,
-		logger:  logger,
-		api:     promv1.NewAPI(client),
-		loc:     loc,
-		night:   [2]time.Duration{ns, ne},
-		now:     time.Now,
+		cron:      cron.New(cron.WithLocation(loc), cron.WithParser(parser)),
+		cfg:       cfg,
+		send:      send,
+		metrics:   m,
+		successes: successes,
+		logger:    logger,
+		api:       promv1.NewAPI(client),
+		loc:       loc,
+		night:     [2]time.Duration{ns, ne},
+		now:       time.Now,
 	}
 	for _, e := range cfg.Schedule {
-		// The counters exist from the start, at zero, so a ritual that
-		// never ran shows as such.
-		for _, o := range []string{OutcomeSuccess, OutcomeFailure} {
-			m.runs.WithLabelValues(e.Ritual, o)
-		}
 		if _, err := s.cron.AddFunc(e.Cron, func() { _ = s.Run(context.Background(), e) }); err != nil {
 			return nil, err
 		}
 		logger.Info("Ritual scheduled", "ritual", e.Ritual, "cron", e.Cron, "timezone", cfg.Timezone, "targets", e.Targets)
 	}
+	// Before the first run can start: a ritual that never ran shows as
+	// such, and one failing since the start is late once its period has
+	// passed since then.
+	m.expose(cfg.Schedule, successes, s.now())
 	s.cron.Start()
 	return s, nil
 }
@@ -240,7 +299,13 @@ func (s *Scheduler) Run(ctx context.Context, e Entry) error {
 		return err
 	}
 	s.metrics.runs.WithLabelValues(e.Ritual, OutcomeSuccess).Inc()
-	s.metrics.lastSuccess.WithLabelValues(e.Ritual).Set(float64(s.now().UnixNano()) / 1e9)
+	at := s.now()
+	s.metrics.lastSuccess.WithLabelValues(e.Ritual).Set(unixSeconds(at))
+	if s.successes != nil {
+		if err := s.successes.RecordSuccess(e.Ritual, at); err != nil {
+			s.logger.Error("Cannot save the ritual's success; after a restart its last success will be the start time", "ritual", e.Ritual, "err", err)
+		}
+	}
 	s.logger.Info("Ritual sent", "ritual", e.Ritual, "targets", e.Targets, "took", s.now().Sub(began).Round(time.Millisecond))
 	return nil
 }
@@ -271,20 +336,23 @@ func (s *Scheduler) run(ctx context.Context, e Entry, at time.Time) error {
 // Daemon holds the schedule of the daemon's current configuration: Apply
 // replaces it on reload, a run in progress finishing first.
 type Daemon struct {
-	mu      sync.Mutex
-	current *Scheduler
-	metrics *Metrics
-	send    SendFunc
-	logger  *slog.Logger
+	mu        sync.Mutex
+	current   *Scheduler
+	metrics   *Metrics
+	send      SendFunc
+	successes Successes
+	logger    *slog.Logger
 }
 
 // NewDaemon registers the ritual metrics on reg; nothing runs until Apply.
-func NewDaemon(reg prometheus.Registerer, send SendFunc, logger *slog.Logger) *Daemon {
-	return &Daemon{metrics: NewMetrics(reg), send: send, logger: logger}
+// successes (nil: none kept) restores the rituals' last successes and
+// records new ones.
+func NewDaemon(reg prometheus.Registerer, send SendFunc, successes Successes, logger *slog.Logger) *Daemon {
+	return &Daemon{metrics: NewMetrics(reg), send: send, successes: successes, logger: logger}
 }
 
 // Apply stops the running schedule and starts cfg's (none when cfg
-// schedules nothing).
+// schedules nothing). The series of rituals cfg no longer schedules go.
 func (d *Daemon) Apply(cfg Config) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -293,9 +361,10 @@ func (d *Daemon) Apply(cfg Config) error {
 		d.current = nil
 	}
 	if !cfg.Enabled() {
+		d.metrics.expose(nil, nil, time.Time{})
 		return nil
 	}
-	s, err := Start(cfg, d.send, d.metrics, d.logger)
+	s, err := Start(cfg, d.send, d.metrics, d.successes, d.logger)
 	if err != nil {
 		return fmt.Errorf("rituals: %w", err)
 	}

@@ -2,9 +2,12 @@ package schedule
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -75,7 +78,7 @@ func TestScheduledRunWithoutPrometheusCountsAFailure(t *testing.T) {
 	d := NewDaemon(reg, func(_ context.Context, target string, _ *notify.Report) error {
 		sent <- target
 		return nil
-	}, discard)
+	}, nil, discard)
 	cfg := Config{
 		PrometheusURL:  closedURL(t),
 		ThresholdsFile: thresholdsFile(t),
@@ -85,6 +88,7 @@ func TestScheduledRunWithoutPrometheusCountsAFailure(t *testing.T) {
 	if err := cfg.Validate([]string{"hub"}); err != nil {
 		t.Fatal(err)
 	}
+	before := time.Now()
 	if err := d.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +103,8 @@ func TestScheduledRunWithoutPrometheusCountsAFailure(t *testing.T) {
 	if n := testutil.ToFloat64(d.metrics.runs.WithLabelValues("evening", OutcomeSuccess)); n != 0 {
 		t.Errorf("%g successes without Prometheus", n)
 	}
-	if n := testutil.CollectAndCount(d.metrics.lastSuccess); n != 0 {
-		t.Errorf("a last-success time without a success (%d series)", n)
+	if v := testutil.ToFloat64(d.metrics.lastSuccess.WithLabelValues("evening")); v < unixSeconds(before) || v > unixSeconds(time.Now()) {
+		t.Errorf("last success after failures only = %f, want the time it was scheduled (%f or a little later)", v, unixSeconds(before))
 	}
 	select {
 	case target := <-sent:
@@ -131,7 +135,8 @@ func TestRunSendsTheReportToEveryTarget(t *testing.T) {
 	if err := cfg.Validate([]string{"discord", "hub"}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Start(cfg, send, NewMetrics(reg), discard)
+	successes := &memSuccesses{}
+	s, err := Start(cfg, send, NewMetrics(reg), successes, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +155,9 @@ func TestRunSendsTheReportToEveryTarget(t *testing.T) {
 	if v := testutil.ToFloat64(s.metrics.lastSuccess.WithLabelValues("evening")); v != float64(historytest.End.Unix()) {
 		t.Errorf("last success = %g, want %d", v, historytest.End.Unix())
 	}
+	if at, ok := successes.LastSuccess("evening"); !ok || !at.Equal(historytest.End) {
+		t.Errorf("recorded success = %v, %v; want %v", at, ok, historytest.End)
+	}
 	fail["hub"] = true
 	if err := s.Run(t.Context(), cfg.Schedule[0]); err == nil {
 		t.Error("a run whose report did not reach the hub succeeded")
@@ -157,4 +165,141 @@ func TestRunSendsTheReportToEveryTarget(t *testing.T) {
 	if n := testutil.ToFloat64(s.metrics.runs.WithLabelValues("evening", OutcomeFailure)); n != 1 {
 		t.Errorf("failures = %g, want 1", n)
 	}
+}
+
+// memSuccesses is a Successes in memory.
+type memSuccesses struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func (m *memSuccesses) LastSuccess(ritual string) (time.Time, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.at[ritual]
+	return t, ok
+}
+
+func (m *memSuccesses) RecordSuccess(ritual string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at == nil {
+		m.at = map[string]time.Time{}
+	}
+	m.at[ritual] = at
+	return nil
+}
+
+// lastSuccesses is the exposition of the last-success gauge for values by
+// ritual, as the registry sorts them.
+func lastSuccesses(byRitual map[string]float64) string {
+	var lines []string
+	for r, v := range byRitual {
+		lines = append(lines, fmt.Sprintf(`resonance_relay_ritual_last_success_timestamp_seconds{ritual="%s"} %s`, r, strconv.FormatFloat(v, 'g', -1, 64)))
+	}
+	slices.Sort(lines)
+	return `
+# HELP resonance_relay_ritual_last_success_timestamp_seconds When the ritual last ran and reached every target, as a Unix timestamp; until a success is recorded, when the relay scheduled it (its start, or the reload that added it).
+# TYPE resonance_relay_ritual_last_success_timestamp_seconds gauge
+` + strings.Join(lines, "\n") + "\n"
+}
+
+// Every scheduled ritual has its last success from the start, so that
+// RitualMissed fires for a ritual failing since a restart: the success
+// recorded in the relay's state when there is one, else the time it was
+// scheduled. A reload gives an added ritual the same, keeps a kept one's
+// value and deletes a removed one's series.
+func TestLastSuccessExistsFromTheStart(t *testing.T) {
+	schedule := func(rituals ...string) Config {
+		cfg := Config{PrometheusURL: closedURL(t), ThresholdsFile: thresholdsFile(t)}
+		for _, r := range rituals {
+			// Never due while the test runs: 09:00 on 1 January.
+			cfg.Schedule = append(cfg.Schedule, Entry{Ritual: r, Cron: "0 9 1 1 *", Targets: []string{"discord"}})
+		}
+		if err := cfg.Validate([]string{"discord"}); err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	send := func(context.Context, string, *notify.Report) error { return nil }
+	compare := func(when string, reg *prometheus.Registry, want map[string]float64) {
+		t.Helper()
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(lastSuccesses(want)), "resonance_relay_ritual_last_success_timestamp_seconds"); err != nil {
+			t.Errorf("%s: %v", when, err)
+		}
+	}
+	// between checks that ritual's value is the time it was scheduled.
+	between := func(d *Daemon, ritual string, from, to time.Time) float64 {
+		t.Helper()
+		v := testutil.ToFloat64(d.metrics.lastSuccess.WithLabelValues(ritual))
+		if v < unixSeconds(from) || v > unixSeconds(to) {
+			t.Errorf("%s: last success %f, want the time it was scheduled, within [%f, %f]", ritual, v, unixSeconds(from), unixSeconds(to))
+		}
+		return v
+	}
+
+	t.Run("no recorded success: the start time", func(t *testing.T) {
+		reg := prometheus.NewRegistry()
+		d := NewDaemon(reg, send, nil, discard)
+		before := time.Now()
+		if err := d.Apply(schedule("morning", "weekly")); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Apply(Config{}) })
+		after := time.Now()
+		compare("at start", reg, map[string]float64{
+			"morning": between(d, "morning", before, after),
+			"weekly":  between(d, "weekly", before, after),
+		})
+	})
+
+	t.Run("recorded success restored; reload", func(t *testing.T) {
+		recorded := time.Date(2026, 12, 1, 8, 0, 3, 250_000_000, time.UTC)
+		successes := &memSuccesses{at: map[string]time.Time{"morning": recorded, "monthly": recorded.Add(-24 * time.Hour)}}
+		reg := prometheus.NewRegistry()
+		d := NewDaemon(reg, send, successes, discard)
+		before := time.Now()
+		if err := d.Apply(schedule("morning", "evening")); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Apply(Config{}) })
+		after := time.Now()
+		started := between(d, "evening", before, after)
+		compare("at start", reg, map[string]float64{"morning": 1796112003.25, "evening": started})
+
+		// A success recorded since must not move a kept ritual back to the
+		// file's value, nor does a reload move it to the reload's time.
+		d.metrics.lastSuccess.WithLabelValues("evening").Set(started + 1)
+		time.Sleep(10 * time.Millisecond)
+		before = time.Now()
+		if err := d.Apply(schedule("evening", "weekly", "monthly")); err != nil {
+			t.Fatal(err)
+		}
+		after = time.Now()
+		compare("after a reload", reg, map[string]float64{
+			"evening": started + 1,
+			"weekly":  between(d, "weekly", before, after),
+			"monthly": 1796025603.25,
+		})
+		runs := `
+# HELP resonance_relay_ritual_runs_total Scheduled ritual runs by ritual and outcome (success: the report reached every target).
+# TYPE resonance_relay_ritual_runs_total counter
+resonance_relay_ritual_runs_total{outcome="failure",ritual="evening"} 0
+resonance_relay_ritual_runs_total{outcome="failure",ritual="monthly"} 0
+resonance_relay_ritual_runs_total{outcome="failure",ritual="weekly"} 0
+resonance_relay_ritual_runs_total{outcome="success",ritual="evening"} 0
+resonance_relay_ritual_runs_total{outcome="success",ritual="monthly"} 0
+resonance_relay_ritual_runs_total{outcome="success",ritual="weekly"} 0
+`
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(runs), "resonance_relay_ritual_runs_total"); err != nil {
+			t.Errorf("run counters after the reload: %v", err)
+		}
+
+		if err := d.Apply(Config{}); err != nil {
+			t.Fatal(err)
+		}
+		if n := testutil.CollectAndCount(d.metrics.lastSuccess) + testutil.CollectAndCount(d.metrics.runs); n != 0 {
+			t.Errorf("%d ritual series left with nothing scheduled", n)
+		}
+	})
 }
