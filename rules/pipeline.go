@@ -34,7 +34,7 @@ type pipelineCheck struct {
 
 // exporterDown is a failing scrape of an exporter target (up 0), or the
 // exporter job gone from service discovery: scraped within the hour, no
-// target up now (value 1). A target replaced by another (a Kubernetes pod
+// target at all now (value 1; a target that fails is the up 0 above). A target replaced by another (a Kubernetes pod
 // rolled by a deploy) is not gone: the job still has one up.
 func exporterDown(sc scopes, _, _ string) string {
 	e := sc.exporter
@@ -43,7 +43,7 @@ or
 (
     group by (%[2]s) (max_over_time(up{%[1]s}[1h]))
   unless on (%[2]s)
-    (up{%[1]s} == 1)
+    up{%[1]s}
 )`, e, e.byJob())
 }
 

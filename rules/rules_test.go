@@ -163,7 +163,7 @@ func TestEditingOneThresholdChangesOneRule(t *testing.T) {
 	r := findRule(b, "MemoryAboveLimit")
 	if want := `(
   (
-    max by (cluster, namespace, job, service, pod, container, instance) (
+    max by (cluster, namespace, job, pod, container, instance) (
         resonance_process_resident_memory_bytes{job="resonance"}
       or
         resonance_cgroup_memory_working_set_bytes{job="resonance"}

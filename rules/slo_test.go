@@ -128,9 +128,9 @@ func TestBurnRateExpr(t *testing.T) {
 	for _, want := range []string{
 		`slo:sli_error:ratio_rate1h{slo="api-availability"} / 0.005 > 14.4`,
 		`slo:sli_error:ratio_rate5m{slo="api-availability"} / 0.005 > 14.4`,
-		`sum by (cluster, namespace, job, service) (increase(resonance_api_requests_total{job="resonance"}[5m])) >= 20`,
+		`sum by (cluster, namespace, job) (increase(resonance_api_requests_total{job="resonance"}[5m])) >= 20`,
 		`slo:sli_error:ratio_rate6h{slo="api-availability"} / 0.005 > 6`,
-		`sum by (cluster, namespace, job, service) (increase(resonance_api_requests_total{job="resonance"}[30m])) >= 20`,
+		`sum by (cluster, namespace, job) (increase(resonance_api_requests_total{job="resonance"}[30m])) >= 20`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("expression lacks %q:\n%s", want, got)

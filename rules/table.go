@@ -255,9 +255,10 @@ var alertKeys = []string{"alert", "severity", "metric", "op", "threshold", "unit
 
 // DefaultGroupLabels are the target labels kept when the table has no
 // group_labels: the ones kubernetes-mixin's alerts keep (cluster,
-// namespace, job, pod, container), the service of a ServiceMonitor, and the
-// instance Alertmanager's inhibitions match on.
-var DefaultGroupLabels = []string{"cluster", "namespace", "job", "service", "pod", "container", "instance"}
+// namespace, job, pod, container) and the instance Alertmanager's
+// inhibitions match on. Not service: the app's own label of that name
+// (resonance_errors_total{service}) is summed over.
+var DefaultGroupLabels = []string{"cluster", "namespace", "job", "pod", "container", "instance"}
 
 // defaultPipelineSelectors select the Prometheus and Alertmanager jobs of the pack's own stack (prometheus/prometheus.yml).
 var defaultPipelineSelectors = map[string]string{
