@@ -184,10 +184,16 @@ func description(a Alert) string {
 	if m.aboveVerb != "" && a.Op == ">" {
 		verb = m.aboveVerb
 	}
-	text := fmt.Sprintf("%s%s %s: %s%s (threshold: %s)", m.display, m.where, verb, valueTemplate(a), suffix, thr)
+	// The threshold with its unit, as the value: "(threshold: 8 GB)". A
+	// count's suffix says what is counted, not a unit.
+	thrText := thr + suffix
+	if a.Unit == "count" {
+		thrText = thr
+	}
+	text := fmt.Sprintf("%s%s %s: %s%s (threshold: %s)", m.display, m.where, verb, valueTemplate(a), suffix, thrText)
 	if a.Metric == "uptime" {
 		// A process that is gone reads uptime 0.
-		return fmt.Sprintf("{{ if eq $value 0.0 }}The service's process is gone (threshold: %s){{ else }}Service restarted: %s%s ago (threshold: %s){{ end }}", thr, valueTemplate(a), suffix, thr)
+		return fmt.Sprintf("{{ if eq $value 0.0 }}The service's process is gone (threshold: %s){{ else }}Service restarted: %s%s ago (threshold: %s){{ end }}", thrText, valueTemplate(a), suffix, thrText)
 	}
 	return text
 }

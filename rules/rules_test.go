@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -181,7 +182,7 @@ func TestEditingOneThresholdChangesOneRule(t *testing.T) {
 	if !reflect.DeepEqual(old, r) {
 		t.Errorf("more than expr and annotations changed: %+v vs %+v", old, r)
 	}
-	if !strings.Contains(r.Annotations[rules.AnnotationDescription], "(threshold: 1536)") {
+	if !strings.Contains(r.Annotations[rules.AnnotationDescription], "(threshold: 1536 MB)") {
 		t.Errorf("description %q does not show the new threshold", r.Annotations[rules.AnnotationDescription])
 	}
 }
@@ -239,6 +240,16 @@ func TestBadTables(t *testing.T) {
 		{"check unit", head + cpu + pipeline("check: app_not_reporting\n    threshold: 10\n    unit: seconds"), `alert Down: check app_not_reporting: want unit: "minutes"`},
 		{"check threshold missing", head + cpu + pipeline("check: app_not_reporting\n    unit: minutes"), `alert Down: threshold is missing`},
 		{"pipeline duplicate", head + cpu + strings.Replace(pipeline("check: exporter_down"), "alert: Down", "alert: HighCPU", 1), `duplicate alert name "HighCPU" (first defined at line 5)`},
+		{"window on a gauge", head + strings.Replace(cpu, "for: 5m", "window: 2m\n    for: 5m", 1), `t.yml:11: alert HighCPU: window: cpu_usage is not a rate over a window`},
+		{"unknown window", head + strings.NewReplacer("cpu_usage", "error_rate", `unit: "%"`, "unit: count/min", "for: 5m", "window: 90s\n    for: 5m").Replace(cpu), `alert HighCPU: window "90s": want one of 1m, 2m`},
+		{"long_window without traffic", head + strings.NewReplacer("cpu_usage", "error_rate", `unit: "%"`, "unit: count/min", "for: 5m", "long_window: 1h\n    for: 5m").Replace(cpu), `alert HighCPU: long_window: error_rate has no request count to fall back on`},
+		{"long_window not longer", head + strings.NewReplacer("cpu_usage", "api_error_rate", "for: 5m", "window: 30m\n    long_window: 5m\n    for: 5m").Replace(cpu), `alert HighCPU: long_window 5m must be longer than window 30m`},
+		{"mountpoints on cpu", head + strings.Replace(cpu, "for: 5m", "mountpoints: [/]\n    for: 5m", 1), `alert HighCPU: mountpoints: only disk_usage has mountpoints`},
+		{"relative mountpoint", head + strings.NewReplacer("cpu_usage", "disk_usage", "for: 5m", "mountpoints: [data]\n    for: 5m").Replace(cpu), `alert HighCPU: mountpoints: "data" is not an absolute path`},
+		{"bad keep_firing_for", head + strings.Replace(cpu, "for: 5m", "for: 5m\n    keep_firing_for: a while", 1), `alert HighCPU: keep_firing_for "a while"`},
+		{"group_labels without instance", strings.Replace(head, "alerts:", "group_labels: [namespace, job]\nalerts:", 1) + cpu, `group_labels: must keep instance`},
+		{"bad alertmanager_selector", strings.Replace(head, "alerts:", "alertmanager_selector: 'job=am'\nalerts:", 1) + cpu, `alertmanager_selector "job=am": want label matchers without braces`},
+		{"enabled maybe", head + cpu + pipeline("check: watchdog\n    enabled: maybe"), `alert Down: enabled "maybe": want true or false`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := rules.ParseThresholds("t.yml", []byte(tc.table))
@@ -374,3 +385,55 @@ func mustRead(t *testing.T, path string) []byte {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A stack that brings its own Watchdog (kube-prometheus-stack) turns the
+// pack's off in the table: no rule is generated for it, the others stay.
+func TestWatchdogCanBeTurnedOff(t *testing.T) {
+	data, err := os.ReadFile(tablePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	on, err := rules.ParseThresholds(tablePath, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, err := rules.ParseThresholds(tablePath, []byte(strings.Replace(string(data), "enabled: true", "enabled: false", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(tbl *rules.Table) []string {
+		var n []string
+		for _, g := range tbl.RuleGroups().Groups {
+			for _, r := range g.Rules {
+				if r.Alert != "" {
+					n = append(n, r.Alert)
+				}
+			}
+		}
+		return n
+	}
+	if !slices.Contains(names(on), "Watchdog") {
+		t.Fatal("the table's Watchdog is not generated")
+	}
+	if got := names(off); slices.Contains(got, "Watchdog") || len(got) != len(names(on))-1 {
+		t.Errorf("with enabled: false got %v", got)
+	}
+}
+
+// Every aggregation keeps the group labels: no rule of the pack sums a
+// Kubernetes target label (namespace, cluster) away.
+func TestEveryAggregationKeepsTheGroupLabels(t *testing.T) {
+	tbl := rulestest.Table(t)
+	for _, g := range tbl.RuleGroups().Groups {
+		for _, r := range g.Rules {
+			for _, by := range regexp.MustCompile(`\b(?:sum|max|min|count|group) by \(([^)]*)\)`).FindAllStringSubmatch(r.Expr, -1) {
+				if !strings.Contains(by[1], "cluster, namespace, job") {
+					t.Errorf("%s%s: aggregates by (%s), dropping namespace or cluster", r.Alert, r.Record, by[1])
+				}
+			}
+			if strings.Contains(r.Expr, "on (job") {
+				t.Errorf("%s%s: matches on job without namespace and cluster", r.Alert, r.Record)
+			}
+		}
+	}
+}
