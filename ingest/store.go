@@ -8,18 +8,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/quantum-resonance/telemetry/buckets"
 	"github.com/quantum-resonance/telemetry/ingest/loki"
 )
 
-// Histogram buckets. API requests: around the seed's 2000 ms SlowAPI
-// threshold. Upstream calls: up to 30 s, with 3 s and 5 s for the seed's
-// SlowInference / PiSDKLatencyHigh / HuggingFaceLatencyHigh thresholds.
-// Latency SLOs count the requests under their threshold from the bucket at
-// that boundary, so each SLO threshold (2 s, 3 s, 5 s) must stay a boundary:
-// the rules generator refuses a latency SLO without one.
+// The histograms' boundaries (package buckets, shared with the rules
+// generator, which checks each latency SLO's threshold against them).
 var (
-	APIDurationBuckets      = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 2.5, 5, 10}
-	UpstreamDurationBuckets = []float64{.05, .1, .25, .5, 1, 2, 3, 5, 10, 20, 30}
+	APIDurationBuckets      = buckets.APIDuration
+	UpstreamDurationBuckets = buckets.UpstreamDuration
 )
 
 // Limits are the Store's settings that a config reload may change.

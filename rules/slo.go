@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/quantum-resonance/telemetry/ingest"
+	"github.com/quantum-resonance/telemetry/buckets"
 )
 
 // Service-level objectives: the slos: section of the table. Each objective's
@@ -185,11 +185,11 @@ func (i indicator) total(sel selector, window string) string {
 var indicators = map[string]indicator{
 	"api_error_rate": {series: "resonance_api_requests_total", events: "API requests"},
 	"api_response_time": {latency: true, series: "resonance_api_request_duration_seconds",
-		buckets: ingest.APIDurationBuckets, events: "API requests"},
+		buckets: buckets.APIDuration, events: "API requests"},
 	"huggingface_latency": {latency: true, series: "resonance_upstream_request_duration_seconds",
-		matchers: []string{`upstream="huggingface"`}, buckets: ingest.UpstreamDurationBuckets, events: "calls to Hugging Face"},
+		matchers: []string{`upstream="huggingface"`}, buckets: buckets.UpstreamDuration, events: "calls to Hugging Face"},
 	"pi_sdk_latency": {latency: true, series: "resonance_upstream_request_duration_seconds",
-		matchers: []string{`upstream="pi_sdk"`}, buckets: ingest.UpstreamDurationBuckets, events: "Pi SDK calls"},
+		matchers: []string{`upstream="pi_sdk"`}, buckets: buckets.UpstreamDuration, events: "Pi SDK calls"},
 }
 
 // SLOMetrics lists the seed metrics an SLO may measure.
