@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -28,6 +30,27 @@ import (
 func AddLifecycleFlag(app *kingpin.Application) *bool {
 	return app.Flag("web.enable-lifecycle", "Enable reloading the config over HTTP (POST /-/reload). SIGHUP always reloads.").Default("false").Bool()
 }
+
+// AddPprofFlag adds --web.enable-pprof to app. Off by default: the
+// profiles show the daemon's internals (and a CPU profile costs CPU while it
+// runs) to whoever reaches the port, behind --web.config.file's auth when
+// it has any.
+func AddPprofFlag(app *kingpin.Application) *bool {
+	return app.Flag("web.enable-pprof", "Serve the Go runtime's profiles under /debug/pprof/ and link them from the landing page.").Default("false").Bool()
+}
+
+// PprofLinks are the landing page's profiling links when pprof is served.
+// The CPU profile lasts CPUProfileSeconds, well within WriteTimeout, past
+// which net/http/pprof refuses a profile.
+var PprofLinks = []web.LandingLinks{
+	{Address: "/debug/pprof/heap", Text: "Heap profile", Description: "memory in use, pprof format"},
+	{Address: fmt.Sprintf("/debug/pprof/profile?seconds=%d", CPUProfileSeconds), Text: "CPU profile", Description: fmt.Sprintf("%d seconds, pprof format", CPUProfileSeconds)},
+	{Address: "/debug/pprof/", Text: "Profiles", Description: "every profile of the Go runtime"},
+}
+
+// CPUProfileSeconds is the length of the landing page's CPU profile, go
+// tool pprof's default.
+const CPUProfileSeconds = 30
 
 // Server timeouts: a slow or stalled client must not hold a goroutine and its
 // buffers forever. The write timeout leaves room for a slow /metrics scrape
@@ -135,15 +158,27 @@ type Lifecycle struct {
 	// EnableLifecycle (--web.enable-lifecycle) serves /-/reload; without
 	// it the endpoint answers 403 and only SIGHUP reloads.
 	EnableLifecycle bool
+	// EnablePprof (--web.enable-pprof) serves net/http/pprof under
+	// /debug/pprof/ and links its profiles from the landing page; without
+	// it there are neither links nor profiles.
+	EnablePprof bool
 }
 
-// Register adds /, /-/healthy, /-/ready and /-/reload to mux.
+// Register adds /, /-/healthy, /-/ready and /-/reload to mux, and
+// /debug/pprof/ when enabled.
 func (l Lifecycle) Register(mux *http.ServeMux) error {
+	links := slices.Clone(l.Links)
+	if l.EnablePprof {
+		links = append(links, PprofLinks...)
+	}
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        l.Name,
 		Description: l.Description,
 		Version:     l.Version,
-		Links:       l.Links,
+		Links:       links,
+		// exporter-toolkit's own profiling links ask for a 60 s CPU
+		// profile, which WriteTimeout refuses: PprofLinks replace them.
+		Profiling: "false",
 	})
 	if err != nil {
 		return fmt.Errorf("landing page: %w", err)
@@ -155,6 +190,15 @@ func (l Lifecycle) Register(mux *http.ServeMux) error {
 	}
 	mux.HandleFunc("/-/healthy", ok)
 	mux.HandleFunc("/-/ready", ok)
+	if l.EnablePprof {
+		// pprof.Index also serves the named profiles (heap, goroutine,
+		// allocs, block, mutex, threadcreate) under /debug/pprof/<name>.
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	switch {
 	case l.Reloader == nil:
 	case !l.EnableLifecycle:

@@ -25,6 +25,7 @@ type options struct {
 	disableExporterMetrics bool
 	maxRequests            int
 	enableLifecycle        bool
+	enablePprof            bool
 }
 
 // exporter is the wired daemon: config, sources, registries and routes.
@@ -129,6 +130,7 @@ func newExporter(opts options, logger *slog.Logger) (*exporter, error) {
 		},
 		Reloader:        e.reloader,
 		EnableLifecycle: opts.enableLifecycle,
+		EnablePprof:     opts.enablePprof,
 	}
 	if err := lifecycle.Register(mux); err != nil {
 		return nil, err

@@ -28,6 +28,7 @@ func main() {
 	configCheck := app.Flag("config.check", "Load and validate --config.file (and the files it names), then exit 0 if valid or 1 with the error.").Bool()
 	app.Flag("web.max-requests", "Maximum number of parallel scrapes (0 = no limit).").Default("40").IntVar(&opts.maxRequests)
 	enableLifecycle := daemon.AddLifecycleFlag(app)
+	enablePprof := daemon.AddPprofFlag(app)
 	flag.AddFlags(app, logCfg)
 	app.Version(version.Print("resonance-exporter"))
 	app.HelpFlag.Short('h')
@@ -36,6 +37,7 @@ func main() {
 		os.Exit(daemon.CheckConfig(opts.configFile, checkConfig, os.Stdout, os.Stderr))
 	}
 	opts.enableLifecycle = *enableLifecycle
+	opts.enablePprof = *enablePprof
 
 	logger := promslog.New(logCfg)
 	logger.Info("Starting resonance-exporter", "version", version.Info())

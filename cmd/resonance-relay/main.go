@@ -36,6 +36,7 @@ func main() {
 	app.Flag("config.file", "Relay configuration file. Without it every target writes to "+relay.DefaultDeliveriesFile+" in the working directory.").StringVar(&configFile)
 	configCheck := app.Flag("config.check", "Load and validate --config.file (and the files it names), then exit 0 if valid or 1 with the error.").Bool()
 	enableLifecycle := daemon.AddLifecycleFlag(app)
+	enablePprof := daemon.AddPprofFlag(app)
 	flag.AddFlags(app, logCfg)
 	app.Version(version.Print("resonance-relay"))
 	app.HelpFlag.Short('h')
@@ -49,7 +50,7 @@ func main() {
 	logger.Info("Starting resonance-relay", "version", version.Info())
 	logger.Info("Build context", "build_context", version.BuildContext())
 
-	handler, reloader, err := newRelay(configFile, *enableLifecycle, logger)
+	handler, reloader, err := newRelay(configFile, webOptions{enableLifecycle: *enableLifecycle, enablePprof: *enablePprof}, logger)
 	if err != nil {
 		logger.Error("Cannot start", "err", err)
 		os.Exit(1)
@@ -77,9 +78,15 @@ func checkConfig(path string) error {
 	return err
 }
 
+// webOptions are the flags that turn optional endpoints on.
+type webOptions struct {
+	enableLifecycle bool // --web.enable-lifecycle: POST /-/reload
+	enablePprof     bool // --web.enable-pprof: /debug/pprof/
+}
+
 // newRelay loads the config and wires the relay, its metrics and the
 // lifecycle endpoints into one handler.
-func newRelay(configFile string, enableLifecycle bool, logger *slog.Logger) (http.Handler, *daemon.Reloader, error) {
+func newRelay(configFile string, opts webOptions, logger *slog.Logger) (http.Handler, *daemon.Reloader, error) {
 	cfg, err := relay.Load(configFile)
 	if err != nil {
 		return nil, nil, err
@@ -130,7 +137,8 @@ func newRelay(configFile string, enableLifecycle bool, logger *slog.Logger) (htt
 			{Address: "/-/healthy", Text: "Health"},
 		},
 		Reloader:        reloader,
-		EnableLifecycle: enableLifecycle,
+		EnableLifecycle: opts.enableLifecycle,
+		EnablePprof:     opts.enablePprof,
 	}
 	if err := lifecycle.Register(mux); err != nil {
 		return nil, nil, err

@@ -37,7 +37,7 @@ func TestRelayEndpointsAndReload(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(good), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h, reloader, err := newRelay(cfgPath, true, promslog.NewNopLogger())
+	h, reloader, err := newRelay(cfgPath, webOptions{enableLifecycle: true}, promslog.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ rituals:
 			}
 		}
 		before := float64(time.Now().UnixNano()) / 1e9
-		h, reloader, err := newRelay(cfgPath, false, promslog.NewNopLogger())
+		h, reloader, err := newRelay(cfgPath, webOptions{}, promslog.NewNopLogger())
 		if err != nil {
 			t.Fatal(err)
 		}

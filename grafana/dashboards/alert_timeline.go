@@ -22,14 +22,14 @@ const (
 // gap in the timeline where it stops.
 func alertTimeline(g *generator) *dashboard.DashboardBuilder {
 	b := g.newDashboard("resonance-alert-timeline", "Alert Timeline",
-		"Alerts of the rule pack as Prometheus evaluates them: what fires now, what fired in the selected range, and when each alert started and resolved.")
+		"Alerts of the rule pack on the picked jobs as Prometheus evaluates them: what fires now, what fired in the selected range, and when each alert started and resolved.")
 	for _, s := range []rules.Severity{rules.Critical, rules.Warning, rules.Info} {
-		b.WithPanel(firingCount(s))
+		b.WithPanel(g.firingCount(s))
 	}
 	return b.
-		WithPanel(singleStat("Pending", "Alerts whose condition holds but not yet for their `for` duration.",
+		WithPanel(g.singleStat("Pending", "Alerts whose condition holds but not yet for their `for` duration.",
 			units.Short, countThresholds("yellow"),
-			instantQuery(`count(ALERTS{alertstate="pending"})`, "pending")).
+			instantQuery(`count(ALERTS{alertstate="pending", `+jobMatcher+`})`, "pending")).
 			NoValue("0").Span(halfWidth / 2)).
 		WithPanel(timeline("Alert timeline", "Each alert while pending (yellow) and firing (red); where a bar ends the alert resolved.",
 			units.NoUnit, valueText(map[string]dashboard.ValueMappingResult{
@@ -37,29 +37,29 @@ func alertTimeline(g *generator) *dashboard.DashboardBuilder {
 				alertFiring:  mapped("firing", "red", 1),
 			}),
 			rangeQuery(`max by (alertname, severity) (
-  ALERTS{alertstate="firing"} * `+alertFiring+`
+  ALERTS{alertstate="firing", `+jobMatcher+`} * `+alertFiring+`
 or
-  ALERTS{alertstate="pending"}
+  ALERTS{alertstate="pending", `+jobMatcher+`}
 )`, "{{alertname}} ({{severity}})"))).
 		WithPanel(graph("Firing alerts by severity", "Number of firing alerts over time, by severity.",
 			units.Short,
-			rangeQuery(`count by (severity) (ALERTS{alertstate="firing"})`, "{{severity}}")).
+			rangeQuery(`count by (severity) (ALERTS{alertstate="firing", `+jobMatcher+`})`, "{{severity}}")).
 			Min(0).Span(fullWidth).
 			DrawStyle(barsStyle).
 			Stacking(stackedNormal())).
 		WithPanel(alertTable("Firing now", "Every alert firing at the end of the time range, with its labels.",
-			instantQuery(`ALERTS{alertstate="firing"}`, ""))).
+			instantQuery(`ALERTS{alertstate="firing", `+jobMatcher+`}`, ""))).
 		WithPanel(alertTable("Fired in the time range", "Every alert that fired at some point in the selected time range, resolved or not.",
-			instantQuery(`max by (alertname, severity, metric, instance) (max_over_time(ALERTS{alertstate="firing"}[$__range]))`, "")))
+			instantQuery(`max by (alertname, severity, metric, job, instance) (max_over_time(ALERTS{alertstate="firing", `+jobMatcher+`}[$__range]))`, "")))
 }
 
 // firingCount is a stat of the alerts of one severity firing now, in the
 // severity's colour when there is any.
-func firingCount(s rules.Severity) *stat.PanelBuilder {
+func (g *generator) firingCount(s rules.Severity) *stat.PanelBuilder {
 	title := "Firing " + string(s)
-	return singleStat(title, "Alerts of severity "+string(s)+" firing now.",
+	return g.singleStat(title, "Alerts of severity "+string(s)+" firing now.",
 		units.Short, countThresholds(severityColors[s]),
-		instantQuery(`count(ALERTS{alertstate="firing", severity="`+string(s)+`"})`, string(s))).
+		instantQuery(`count(ALERTS{alertstate="firing", severity="`+string(s)+`", `+jobMatcher+`})`, string(s))).
 		NoValue("0").Span(halfWidth / 2)
 }
 

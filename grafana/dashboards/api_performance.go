@@ -19,22 +19,22 @@ func apiPerformance(g *generator) *dashboard.DashboardBuilder {
 
 	return g.newDashboard("resonance-api-performance", "API Performance",
 		"Throughput, error ratio and response times of quantum-resonance-api as the app reports them to the ingest API, and the latency of its Hugging Face and Pi SDK calls.").
-		WithPanel(singleStat("Throughput", "API requests per second, all endpoints.",
+		WithPanel(g.singleStat("Throughput", "API requests per second, all endpoints.",
 			units.RequestsPerSecond, nil,
 			instantQuery("sum("+g.rate("resonance_api_requests_total")+")", "requests"))).
-		WithPanel(singleStat("API error ratio", "5xx share of API requests over 5m (recording rule "+rules.RecordAPIErrorRatio+").",
+		WithPanel(g.singleStat("API error ratio", "5xx share of API requests over 5m (recording rule "+rules.RecordAPIErrorRatio+").",
 			units.PercentUnit, g.thresholds("api_error_rate", "%"),
 			instantQuery(errorRatio, "{{instance}}"))).
-		WithPanel(singleStat("Mean response time", "Mean API response time over 5m (recording rule "+rules.RecordAPIResponseTime+").",
+		WithPanel(g.singleStat("Mean response time", "Mean API response time over 5m (recording rule "+rules.RecordAPIResponseTime+").",
 			units.Seconds, g.thresholds("api_response_time", "ms"),
 			instantQuery(meanResponse, "{{instance}}"))).
-		WithPanel(singleStat("p95 response time", "95th percentile of API response times, all endpoints.",
+		WithPanel(g.singleStat("p95 response time", "95th percentile of API response times, all endpoints.",
 			units.Seconds, nil,
 			instantQuery(p95Response, "p95"))).
-		WithPanel(singleStat("Hugging Face latency", "Mean latency of the app's Hugging Face calls over 5m, or the exporter's probe when the app made none.",
+		WithPanel(g.singleStat("Hugging Face latency", "Mean latency of the app's Hugging Face calls over 5m, or the exporter's probe when the app made none.",
 			units.Seconds, g.thresholds("huggingface_latency", "ms"),
 			instantQuery(hfLatency, "{{instance}}"))).
-		WithPanel(singleStat("Pi SDK latency", "Mean latency of the app's Pi SDK calls over 5m, or the exporter's probe of the Pi Platform when the app made none.",
+		WithPanel(g.singleStat("Pi SDK latency", "Mean latency of the app's Pi SDK calls over 5m, or the exporter's probe of the Pi Platform when the app made none.",
 			units.Seconds, g.thresholds("pi_sdk_latency", "ms"),
 			instantQuery(piLatency, "{{instance}}"))).
 		WithPanel(graph("Throughput by endpoint", "API requests per second by endpoint and method.",
@@ -46,11 +46,11 @@ func apiPerformance(g *generator) *dashboard.DashboardBuilder {
 			rangeQuery("sum by (code) ("+g.rate("resonance_api_requests_total")+")", "{{code}}")).
 			Min(0).
 			Stacking(stackedNormal())).
-		WithPanel(graphWithThresholds("API error ratio", "5xx share of API requests over 5m, the figure APIErrorRateHigh and APIFailure compare.",
+		WithPanel(g.graphWithThresholds("API error ratio", "5xx share of API requests over 5m, the figure APIErrorRateHigh and APIFailure compare.",
 			units.PercentUnit, g.thresholds("api_error_rate", "%"),
 			rangeQuery(errorRatio, "{{instance}}")).
 			Min(0)).
-		WithPanel(graphWithThresholds("Mean response time", "Mean API response time over 5m, the figure SlowAPI compares.",
+		WithPanel(g.graphWithThresholds("Mean response time", "Mean API response time over 5m, the figure SlowAPI compares.",
 			units.Seconds, g.thresholds("api_response_time", "ms"),
 			rangeQuery(meanResponse, "{{instance}}")).
 			Min(0)).
@@ -59,12 +59,12 @@ func apiPerformance(g *generator) *dashboard.DashboardBuilder {
 			rangeQuery(endpointQuantile(g, 0.5), "p50 {{endpoint}}"),
 			rangeQuery(endpointQuantile(g, 0.95), "p95 {{endpoint}}")).
 			Min(0).Span(fullWidth)).
-		WithPanel(graphWithThresholds("Hugging Face latency", "Mean latency of the app's Hugging Face calls (the figure HuggingFaceLatencyHigh and SlowInference compare) and the exporter's own probe.",
+		WithPanel(g.graphWithThresholds("Hugging Face latency", "Mean latency of the app's Hugging Face calls (the figure HuggingFaceLatencyHigh and SlowInference compare) and the exporter's own probe.",
 			units.Seconds, g.thresholds("huggingface_latency", "ms"),
 			rangeQuery(hfLatency, "mean {{instance}}"),
 			rangeQuery(g.series("resonance_probe_duration_seconds", `probe="huggingface"`), "probe {{instance}}")).
 			Min(0)).
-		WithPanel(graphWithThresholds("Pi SDK latency", "Mean latency of the app's Pi SDK calls (the figure PiSDKLatencyHigh compares) and the exporter's probe of the Pi Platform.",
+		WithPanel(g.graphWithThresholds("Pi SDK latency", "Mean latency of the app's Pi SDK calls (the figure PiSDKLatencyHigh compares) and the exporter's probe of the Pi Platform.",
 			units.Seconds, g.thresholds("pi_sdk_latency", "ms"),
 			rangeQuery(piLatency, "mean {{instance}}"),
 			rangeQuery(g.series("resonance_probe_duration_seconds", `probe="pi_platform"`), "probe {{instance}}")).

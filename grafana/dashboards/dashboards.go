@@ -12,11 +12,15 @@ package dashboards
 
 import (
 	"errors"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/quantum-resonance/telemetry/rules"
 )
@@ -36,8 +40,13 @@ const Tag = "quantum-resonance"
 // Names of the dashboard variables the queries use.
 const (
 	datasourceVariable = "datasource"
+	jobVariable        = "job"
 	instanceVariable   = "instance"
 )
+
+// allValue is what the job and instance variables' "All" matches: every
+// value, but not the empty one, so a series without the label stays out.
+const allValue = ".+"
 
 // Board is one generated dashboard and the file it is written to.
 type Board struct {
@@ -66,7 +75,7 @@ var views = []view{
 // panel asks for thresholds the table does not have, or the SDK rejects a
 // dashboard.
 func Build(t *rules.Table) ([]Board, error) {
-	g := &generator{table: t}
+	g := &generator{table: t, drawn: map[*dashboard.ThresholdsConfigBuilder][]runbook{}}
 	boards := make([]Board, 0, len(views))
 	for _, v := range views {
 		d, err := v.build(g).Build()
@@ -75,6 +84,7 @@ func Build(t *rules.Table) ([]Board, error) {
 			continue
 		}
 		numberPanels(&d)
+		g.linkNamedRunbooks(&d)
 		boards = append(boards, Board{File: v.file, Dashboard: d})
 	}
 	if len(g.errs) > 0 {
@@ -88,6 +98,10 @@ func Build(t *rules.Table) ([]Board, error) {
 type generator struct {
 	table *rules.Table
 	errs  []error
+	// drawn holds, per thresholds config that g.thresholds made, the alerts
+	// whose thresholds it draws: the panel that shows them links their
+	// runbooks.
+	drawn map[*dashboard.ThresholdsConfigBuilder][]runbook
 }
 
 // thresholds is the alert thresholds of a seed metric for a panel whose
@@ -98,14 +112,60 @@ func (g *generator) thresholds(metric string, seedUnits ...string) *dashboard.Th
 		g.errs = append(g.errs, err)
 		return neutralThresholds()
 	}
+	for _, a := range g.table.Alerts {
+		if a.Metric == metric && slices.Contains(seedUnits, a.Unit) {
+			g.drawn[th] = append(g.drawn[th], runbook{alert: a.Name, url: g.table.RunbookURL(a)})
+		}
+	}
 	return th
 }
 
-// series selects an exporter series on the instances the dashboard's
-// instance variable picks, with the rule pack's scrape-job selector.
+// series selects an exporter series of the jobs and instances the
+// dashboard's variables pick. The scrape-job selector of the rule pack
+// gives the job variable its default; its other matchers, if any, stay.
 func (g *generator) series(name string, matchers ...string) string {
-	all := append([]string{g.table.Selector, instanceMatcher}, matchers...)
+	all := append([]string{jobMatcher, instanceMatcher}, g.extraMatchers()...)
+	all = append(all, matchers...)
 	return name + "{" + strings.Join(all, ", ") + "}"
+}
+
+// selectorJob is the job the rule pack's selector names with job="…", the
+// job variable's default; empty when the selector names none.
+func (g *generator) selectorJob() string {
+	for _, m := range g.selectorMatchers() {
+		if m.Name == "job" && m.Type == labels.MatchEqual {
+			return m.Value
+		}
+	}
+	return ""
+}
+
+// extraMatchers are the selector's matchers on labels other than job and
+// instance, which the variables pick.
+func (g *generator) extraMatchers() []string {
+	var out []string
+	for _, m := range g.selectorMatchers() {
+		if m.Name != "job" && m.Name != "instance" {
+			out = append(out, m.String())
+		}
+	}
+	return out
+}
+
+func (g *generator) selectorMatchers() []*labels.Matcher {
+	ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector("{" + g.table.Selector + "}")
+	if err != nil {
+		g.errs = append(g.errs, err)
+		return nil
+	}
+	return ms
+}
+
+// alertExpr is an expression of the rule pack written with its scrape-job
+// selector, rewritten to select the jobs and instances the dashboard's
+// variables pick.
+func (g *generator) alertExpr(expr string) string {
+	return strings.ReplaceAll(expr, "{"+g.table.Selector+"}", "{"+strings.Join(append([]string{jobMatcher, instanceMatcher}, g.extraMatchers()...), ", ")+"}")
 }
 
 // rate is the per-second rate of a counter over Grafana's $__rate_interval,
@@ -115,22 +175,28 @@ func (g *generator) rate(counter string, matchers ...string) string {
 	return "rate(" + g.series(counter, matchers...) + "[$__rate_interval])"
 }
 
-// recorded selects a recording rule of the rule pack on the picked
-// instances; the rule itself already applies the scrape-job selector.
+// recorded selects a recording rule of the rule pack on the picked jobs and
+// instances; the rule itself already applies the scrape-job selector, and
+// keeps the job and instance labels (group_labels).
 func recorded(name string) string {
-	return name + "{" + instanceMatcher + "}"
+	return name + "{" + jobMatcher + ", " + instanceMatcher + "}"
 }
 
-const instanceMatcher = `instance=~"$` + instanceVariable + `"`
+const (
+	jobMatcher      = `job=~"$` + jobVariable + `"`
+	instanceMatcher = `instance=~"$` + instanceVariable + `"`
+)
 
 // newDashboard is what every view shares: the tag, the variables, the links
-// to the other views, a refresh close to the scrape interval.
+// to the other views, a refresh close to the scrape interval. The
+// dashboards are provisioned from files, so they are not editable in
+// Grafana: a change belongs in Go, where the next generation keeps it.
 func (g *generator) newDashboard(uid, title, description string) *dashboard.DashboardBuilder {
 	return dashboard.NewDashboardBuilder("Quantum Resonance / "+title).
 		Uid(uid).
 		Description(description).
 		Tags([]string{Tag}).
-		Editable().
+		Readonly().
 		Refresh("30s").
 		Time("now-6h", "now").
 		Timezone(common.TimeZoneBrowser).
@@ -144,15 +210,26 @@ func (g *generator) newDashboard(uid, title, description string) *dashboard.Dash
 		WithVariable(dashboard.NewDatasourceVariableBuilder(datasourceVariable).
 			Label("Data source").
 			Type("prometheus")).
+		WithVariable(g.jobVariable()).
 		WithVariable(g.instanceVariable())
 }
 
-// instanceVariable picks the exporter instances of the scrape job; "All"
-// matches every one, including instances that appear after the page loaded.
-func (g *generator) instanceVariable() *dashboard.QueryVariableBuilder {
-	query := "label_values(up{" + g.table.Selector + "}, instance)"
-	return dashboard.NewQueryVariableBuilder(instanceVariable).
-		Label("Instance").
+// jobVariable picks the scrape jobs, by default the rule pack's exporter
+// job (selector: in rules/thresholds.yml); "All" matches every job.
+func (g *generator) jobVariable() *dashboard.QueryVariableBuilder {
+	query := "label_values(up, job)"
+	current := dashboard.VariableOption{
+		Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("All")},
+		Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("$__all")},
+	}
+	if job := g.selectorJob(); job != "" {
+		current = dashboard.VariableOption{
+			Text:  dashboard.StringOrArrayOfString{ArrayOfString: []string{job}},
+			Value: dashboard.StringOrArrayOfString{ArrayOfString: []string{job}},
+		}
+	}
+	return dashboard.NewQueryVariableBuilder(jobVariable).
+		Label(jobVariable).
 		Datasource(datasourceRef()).
 		Query(dashboard.StringOrMap{String: cog.ToPtr(query)}).
 		Definition(query).
@@ -160,7 +237,24 @@ func (g *generator) instanceVariable() *dashboard.QueryVariableBuilder {
 		Sort(dashboard.VariableSortAlphabeticalAsc).
 		Multi(true).
 		IncludeAll(true).
-		AllValue(".*").
+		AllValue(allValue).
+		Current(current)
+}
+
+// instanceVariable picks the instances of the picked jobs; "All" matches
+// every one, including instances that appear after the page loaded.
+func (g *generator) instanceVariable() *dashboard.QueryVariableBuilder {
+	query := "label_values(up{" + jobMatcher + "}, instance)"
+	return dashboard.NewQueryVariableBuilder(instanceVariable).
+		Label(instanceVariable).
+		Datasource(datasourceRef()).
+		Query(dashboard.StringOrMap{String: cog.ToPtr(query)}).
+		Definition(query).
+		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+		Sort(dashboard.VariableSortAlphabeticalAsc).
+		Multi(true).
+		IncludeAll(true).
+		AllValue(allValue).
 		Current(dashboard.VariableOption{
 			Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("All")},
 			Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("$__all")},
@@ -181,6 +275,75 @@ func numberPanels(d *dashboard.Dashboard) {
 			p.RowPanel.Id = *next()
 			for i := range p.RowPanel.Panels {
 				p.RowPanel.Panels[i].Id = next()
+			}
+		}
+	}
+}
+
+// runbook is the runbook of one alert a panel shows.
+type runbook struct {
+	alert, url string
+}
+
+// runbookLinks are a panel's links to the runbooks of the alerts it shows.
+func runbookLinks(runbooks []runbook) []cog.Builder[dashboard.DashboardLink] {
+	var links []cog.Builder[dashboard.DashboardLink]
+	for _, r := range runbooks {
+		links = append(links, dashboard.NewDashboardLinkBuilder("Runbook: "+r.alert).
+			Type(dashboard.DashboardLinkTypeLink).
+			Url(r.url).
+			TargetBlank(true))
+	}
+	return links
+}
+
+// withRunbooks adds the runbook links of the alerts whose thresholds th
+// draws.
+func (g *generator) withRunbooks(th *dashboard.ThresholdsConfigBuilder) []cog.Builder[dashboard.DashboardLink] {
+	return runbookLinks(g.drawn[th])
+}
+
+// linkNamedRunbooks gives every panel a link to the runbook of each alert
+// its title or description names ("the figure SlowAPI compares"), besides
+// those of the thresholds it draws.
+func (g *generator) linkNamedRunbooks(d *dashboard.Dashboard) {
+	var all []runbook
+	for _, a := range g.table.AllAlerts() {
+		all = append(all, runbook{alert: a.Name, url: g.table.RunbookURL(a)})
+	}
+	for _, a := range g.table.SLOs.Alerts {
+		all = append(all, runbook{alert: a.Name, url: g.table.SLORunbookURL(a)})
+	}
+	link := func(p *dashboard.Panel) {
+		// A panel link has no placement (that is a dashboard link's).
+		for i := range p.Links {
+			p.Links[i].Placement = nil
+		}
+		text := deref(p.Title) + " " + deref(p.Description)
+		for _, r := range all {
+			if !regexp.MustCompile(`\b` + regexp.QuoteMeta(r.alert) + `\b`).MatchString(text) {
+				continue
+			}
+			if slices.ContainsFunc(p.Links, func(l dashboard.DashboardLink) bool { return deref(l.Url) == r.url }) {
+				continue
+			}
+			url := r.url
+			p.Links = append(p.Links, dashboard.DashboardLink{
+				Title:       "Runbook: " + r.alert,
+				Type:        dashboard.DashboardLinkTypeLink,
+				Url:         &url,
+				Tags:        []string{},
+				TargetBlank: true,
+			})
+		}
+	}
+	for _, p := range d.Panels {
+		switch {
+		case p.Panel != nil:
+			link(p.Panel)
+		case p.RowPanel != nil:
+			for i := range p.RowPanel.Panels {
+				link(&p.RowPanel.Panels[i])
 			}
 		}
 	}

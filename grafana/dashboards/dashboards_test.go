@@ -320,10 +320,15 @@ func must(t *testing.T, err error) {
 }
 
 func TestExpandSubstitutesGrafanaVariables(t *testing.T) {
-	q := PanelQuery{Expr: `sum(increase(x{instance=~"$instance"}[$__range])) / sum(rate(x{instance=~"${instance}"}[$__rate_interval])) + avg_over_time(y[$__interval])`}
-	got := q.Expand(Variables{RateInterval: 2 * time.Minute, Interval: 30 * time.Second, Range: 6 * time.Hour, Instance: "a|b"})
-	want := `sum(increase(x{instance=~"a|b"}[6h])) / sum(rate(x{instance=~"a|b"}[2m])) + avg_over_time(y[30s])`
+	q := PanelQuery{Expr: `sum(increase(x{job=~"$job", instance=~"$instance"}[$__range])) / sum(rate(x{job=~"${job}", instance=~"${instance}"}[$__rate_interval])) + avg_over_time(y[$__interval])`}
+	got := q.Expand(Variables{RateInterval: 2 * time.Minute, Interval: 30 * time.Second, Range: 6 * time.Hour, Job: "resonance", Instance: "a|b"})
+	want := `sum(increase(x{job=~"resonance", instance=~"a|b"}[6h])) / sum(rate(x{job=~"resonance", instance=~"a|b"}[2m])) + avg_over_time(y[30s])`
 	if got != want {
 		t.Errorf("Expand:\n got %s\nwant %s", got, want)
+	}
+	// Without Job and Instance, "All", as Grafana's allValue.
+	got = PanelQuery{Expr: `x{job=~"$job", instance=~"$instance"}`}.Expand(Variables{})
+	if want := `x{job=~".+", instance=~".+"}`; got != want {
+		t.Errorf("Expand without job and instance: %s, want %s", got, want)
 	}
 }

@@ -12,14 +12,20 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/statetimeline"
 	"github.com/grafana/grafana-foundation-sdk/go/table"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+	"github.com/grafana/grafana-foundation-sdk/go/units"
 )
 
-// Custom Grafana units for what the unit catalogue has no entry for.
+// Units for what Grafana's unit catalogue has no entry for. Custom units
+// ("suffix: Pi") are not in the catalogue dashboard-linter checks against,
+// so these are plain numbers whose panel title names the unit.
 const (
-	unitPi    = "suffix: Pi"
-	unitScore = "none" // community resonance is a bare 0–100 score
-	unitUsers = "suffix: users"
+	unitPi    = units.NoUnit // Pi, with piDecimals
+	unitScore = units.NoUnit // community resonance is a bare 0–100 score
+	unitUsers = units.Short  // a count of users
 )
+
+// piDecimals is the precision of a Pi amount.
+const piDecimals = 2
 
 // Panel sizes on Grafana's 24-column grid.
 const (
@@ -92,21 +98,24 @@ func graph(title, description, unit string, queries ...*prometheus.DataqueryBuil
 			Sort(common.SortOrderDescending))
 }
 
-// graphWithThresholds is a graph that draws the alert thresholds.
-func graphWithThresholds(title, description, unit string, thresholds *dashboard.ThresholdsConfigBuilder, queries ...*prometheus.DataqueryBuilder) *timeseries.PanelBuilder {
+// graphWithThresholds is a graph that draws the alert thresholds and links
+// the runbooks of their alerts.
+func (g *generator) graphWithThresholds(title, description, unit string, thresholds *dashboard.ThresholdsConfigBuilder, queries ...*prometheus.DataqueryBuilder) *timeseries.PanelBuilder {
 	return graph(title, description, unit, queries...).
 		Thresholds(thresholds).
+		Links(g.withRunbooks(thresholds)).
 		ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().
 			Mode(common.GraphThresholdsStyleModeDashedAndArea))
 }
 
-// singleStat is a stat panel coloured by its thresholds; without alert
-// thresholds it stays neutral blue.
-func singleStat(title, description, unit string, thresholds *dashboard.ThresholdsConfigBuilder, queries ...*prometheus.DataqueryBuilder) *stat.PanelBuilder {
+// singleStat is a stat panel coloured by its thresholds, linking the
+// runbooks of their alerts; without alert thresholds it stays neutral blue.
+func (g *generator) singleStat(title, description, unit string, thresholds *dashboard.ThresholdsConfigBuilder, queries ...*prometheus.DataqueryBuilder) *stat.PanelBuilder {
 	if thresholds == nil {
 		thresholds = neutralThresholds()
 	}
 	return stat.NewPanelBuilder().
+		Links(g.withRunbooks(thresholds)).
 		Title(title).
 		Description(description).
 		Datasource(datasourceRef()).

@@ -17,20 +17,21 @@ func piNetwork(g *generator) *dashboard.DashboardBuilder {
 	})
 	return g.newDashboard("resonance-pi-network", "Pi Network",
 		"The Pi wallet (balance, unauthorized outgoing payments, the chain collector's health), the mining boost and the community resonance score.").
-		WithPanel(singleStat("Wallet balance", "Balance of the watched wallet, read from the chain (source horizon) or pushed by the app.",
+		WithPanel(g.singleStat("Wallet balance (Pi)", "Balance of the watched wallet in Pi, read from the chain (source horizon) or pushed by the app.",
 			unitPi, g.thresholds("wallet_balance", "Pi"),
-			instantQuery(g.series("resonance_wallet_balance_pi"), "{{instance}} {{source}}"))).
-		WithPanel(singleStat("Mining boost", "Whether the mining boost is active.",
+			instantQuery(g.series("resonance_wallet_balance_pi"), "{{instance}} {{source}}")).
+			Decimals(piDecimals)).
+		WithPanel(g.singleStat("Mining boost", "Whether the mining boost is active.",
 			units.BoolOnOff, g.thresholds("mining_boost_active", "boolean"),
 			instantQuery(g.series("resonance_mining_boost_active"), "{{instance}}"))).
-		WithPanel(singleStat("Community resonance", "Community engagement score, 0 to 100.",
+		WithPanel(g.singleStat("Community resonance", "Community engagement score, 0 to 100.",
 			unitScore, g.thresholds("community_resonance", "score"),
 			instantQuery(g.series("resonance_community_resonance_score"), "{{instance}}")).
 			Min(0).Max(100)).
-		WithPanel(singleStat("Unauthorized transactions", "Unauthorized transactions of the last hour: the figure WalletCompromised compares, over every instance of the scrape job.",
+		WithPanel(g.singleStat("Unauthorized transactions", "Unauthorized transactions of the last hour: the figure WalletCompromised compares, over the picked jobs and instances.",
 			units.Short, g.thresholds(unauthorizedMetric, "count"),
-			instantQuery(g.alertValue(unauthorizedMetric), "unauthorized"))).
-		WithPanel(singleStat("Wallet collector", "Whether the exporter's last read of the wallet from the Horizon API succeeded.",
+			instantQuery(g.alertExpr(g.alertValue(unauthorizedMetric)), "unauthorized"))).
+		WithPanel(g.singleStat("Wallet collector", "Whether the exporter's last read of the wallet from the Horizon API succeeded.",
 			units.NoUnit, nil,
 			instantQuery(g.series("resonance_wallet_up"), "{{instance}}")).
 			Mappings(valueText(map[string]dashboard.ValueMappingResult{
@@ -38,10 +39,11 @@ func piNetwork(g *generator) *dashboard.DashboardBuilder {
 				"1": mapped("ok", "green", 1),
 			})).
 			Span(thirdWidth)).
-		WithPanel(graphWithThresholds("Wallet balance", "Balance of the watched wallet.",
+		WithPanel(g.graphWithThresholds("Wallet balance (Pi)", "Balance of the watched wallet in Pi.",
 			unitPi, g.thresholds("wallet_balance", "Pi"),
-			rangeQuery(g.series("resonance_wallet_balance_pi"), "{{instance}} {{source}}"))).
-		WithPanel(graphWithThresholds("Community resonance", "Community engagement score, 0 to 100.",
+			rangeQuery(g.series("resonance_wallet_balance_pi"), "{{instance}} {{source}}")).
+			Decimals(piDecimals)).
+		WithPanel(g.graphWithThresholds("Community resonance", "Community engagement score, 0 to 100.",
 			unitScore, g.thresholds("community_resonance", "score"),
 			rangeQuery(g.series("resonance_community_resonance_score"), "{{instance}}")).
 			Min(0).Max(100)).

@@ -72,23 +72,35 @@ type Variables struct {
 	Interval time.Duration
 	// Range is $__range: the length of the dashboard's time range.
 	Range time.Duration
-	// Instance is $instance: a regular expression of instances.
+	// Job is $job: a regular expression of scrape jobs; empty is "All".
+	Job string
+	// Instance is $instance: a regular expression of instances; empty is
+	// "All".
 	Instance string
 }
 
 // DefaultVariables are what Grafana would substitute for a 15s scrape
-// interval, a one-hour time range and the "All" instance.
+// interval, a one-hour time range and the "All" job and instance.
 var DefaultVariables = Variables{
 	RateInterval: time.Minute,
 	Interval:     15 * time.Second,
 	Range:        time.Hour,
-	Instance:     ".*",
+	Job:          allValue,
+	Instance:     allValue,
 }
 
 // Expand substitutes v for Grafana's variables in the query, which makes it
 // PromQL that Prometheus (and promql/parser) accepts.
 func (q PanelQuery) Expand(v Variables) string {
+	if v.Job == "" {
+		v.Job = allValue
+	}
+	if v.Instance == "" {
+		v.Instance = allValue
+	}
 	return strings.NewReplacer(
+		"${"+jobVariable+"}", v.Job,
+		"$"+jobVariable, v.Job,
 		"$__rate_interval", model.Duration(v.RateInterval).String(),
 		"$__interval", model.Duration(v.Interval).String(),
 		"$__range", model.Duration(v.Range).String(),

@@ -13,15 +13,15 @@ func userActivity(g *generator) *dashboard.DashboardBuilder {
 
 	return g.newDashboard("resonance-user-activity", "User Activity",
 		"Active users and Pi transactions of quantum-resonance-api, as the app reports them to the ingest API.").
-		WithPanel(singleStat("Active users", "Distinct users of the API in the last 5 minutes, or the value the app pushed last.",
+		WithPanel(g.singleStat("Active users", "Distinct users of the API in the last 5 minutes, or the value the app pushed last.",
 			unitUsers, nil,
 			instantQuery(g.series("resonance_active_users"), "{{instance}}")).
 			Span(thirdWidth)).
-		WithPanel(singleStat("Completed transactions", "Transactions completed in the selected time range.",
+		WithPanel(g.singleStat("Completed transactions", "Transactions completed in the selected time range.",
 			units.Short, nil,
 			instantQuery(completedInRange, "completed")).
 			Span(thirdWidth)).
-		WithPanel(singleStat("Completed share", "Share of the time range's transactions that completed (the rest failed or were cancelled).",
+		WithPanel(g.singleStat("Completed share", "Share of the time range's transactions that completed (the rest failed or were cancelled).",
 			units.PercentUnit, nil,
 			instantQuery(completedInRange+"\n/\n("+allInRange+" > 0)", "completed")).
 			Span(thirdWidth)).
