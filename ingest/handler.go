@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	commonconfig "github.com/prometheus/common/config"
 
+	"github.com/quantum-resonance/telemetry/bearer"
 	"github.com/quantum-resonance/telemetry/config"
 	"github.com/quantum-resonance/telemetry/ingest/loki"
 )
@@ -48,7 +49,7 @@ type API struct {
 	logger *slog.Logger
 	now    func() time.Time
 
-	keys    atomic.Pointer[KeySet] // nil: loopback clients only
+	keys    atomic.Pointer[bearer.KeySet] // nil: loopback clients only
 	maxBody atomic.Int64
 
 	inFlight    atomic.Int64
@@ -71,10 +72,10 @@ func NewAPI(store *Store, logger *slog.Logger) *API {
 // Loki client first, and changes nothing when either fails, so that a bad
 // reload keeps the running keys.
 func (a *API) ApplyConfig(cfg config.IngestConfig, service string) error {
-	var keys *KeySet
+	var keys *bearer.KeySet
 	if cfg.APIKeysFile != "" {
 		var err error
-		if keys, err = LoadKeys(cfg.APIKeysFile); err != nil {
+		if keys, err = bearer.Load(cfg.APIKeysFile); err != nil {
 			return fmt.Errorf("ingest.api_keys_file: %w", err)
 		}
 	}

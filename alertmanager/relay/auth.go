@@ -2,7 +2,6 @@ package relay
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"os"
@@ -10,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/quantum-resonance/telemetry/ingest"
+	"github.com/quantum-resonance/telemetry/bearer"
 )
 
 // authenticator checks the credentials Alertmanager's http_config sends:
@@ -23,13 +22,13 @@ import (
 // new token here, switch Alertmanager's file, remove the old token) never
 // meets a 401, and a removed token is refused at once.
 type authenticator struct {
-	bearer             *[32]byte
-	username, password *[32]byte
+	bearer             *[sha256.Size]byte
+	username, password *[sha256.Size]byte
 
 	tokensFile string
 	logger     *slog.Logger
 	mu         sync.Mutex // guards tokens and stat
-	tokens     *ingest.KeySet
+	tokens     *bearer.KeySet
 	stat       fileStamp
 }
 
@@ -51,11 +50,11 @@ func stampOf(path string) fileStamp {
 func newAuthenticator(c AuthConfig, logger *slog.Logger) *authenticator {
 	a := &authenticator{logger: logger}
 	if c.BearerToken != "" {
-		a.bearer = digest(string(c.BearerToken))
+		a.bearer = bearer.Digest(string(c.BearerToken))
 	}
 	if c.BasicAuth != nil {
-		a.username = digest(c.BasicAuth.Username)
-		a.password = digest(string(c.BasicAuth.Password))
+		a.username = bearer.Digest(c.BasicAuth.Username)
+		a.password = bearer.Digest(string(c.BasicAuth.Password))
 	}
 	if c.BearerTokensFile != "" {
 		a.tokensFile = c.BearerTokensFile
@@ -63,15 +62,6 @@ func newAuthenticator(c AuthConfig, logger *slog.Logger) *authenticator {
 		a.stat = c.tokensStamp
 	}
 	return a
-}
-
-func digest(s string) *[32]byte {
-	d := sha256.Sum256([]byte(s))
-	return &d
-}
-
-func equal(a *[32]byte, s string) bool {
-	return subtle.ConstantTimeCompare(a[:], digest(s)[:]) == 1
 }
 
 // enabled reports whether requests must carry credentials.
@@ -86,7 +76,7 @@ func (a *authenticator) allow(r *http.Request) bool {
 	}
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		tok = strings.TrimSpace(tok)
-		if a.bearer != nil && equal(a.bearer, tok) {
+		if a.bearer != nil && bearer.Equal(a.bearer, tok) {
 			return true
 		}
 		if a.tokensFile != "" && a.current().Match(tok) {
@@ -96,7 +86,7 @@ func (a *authenticator) allow(r *http.Request) bool {
 	if a.username != nil {
 		if user, pass, ok := r.BasicAuth(); ok {
 			// Both compared, always: no early exit on a wrong user.
-			u, p := equal(a.username, user), equal(a.password, pass)
+			u, p := bearer.Equal(a.username, user), bearer.Equal(a.password, pass)
 			return u && p
 		}
 	}
@@ -106,7 +96,7 @@ func (a *authenticator) allow(r *http.Request) bool {
 // current loads the tokens file again if it changed since it was read, and
 // returns the tokens in force. A file that became unreadable or empty
 // keeps the previous tokens (and says so in the log).
-func (a *authenticator) current() *ingest.KeySet {
+func (a *authenticator) current() *bearer.KeySet {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	st := stampOf(a.tokensFile)
@@ -114,7 +104,7 @@ func (a *authenticator) current() *ingest.KeySet {
 		return a.tokens
 	}
 	a.stat = st
-	ks, err := ingest.LoadKeys(a.tokensFile)
+	ks, err := bearer.Load(a.tokensFile)
 	if err != nil {
 		a.logger.Error("Cannot read auth.bearer_tokens_file again; the previous tokens stay", "err", err)
 		return a.tokens

@@ -12,9 +12,9 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/bearer"
 	"github.com/quantum-resonance/telemetry/configfile"
 	"github.com/quantum-resonance/telemetry/daemon"
-	"github.com/quantum-resonance/telemetry/ingest"
 	"github.com/quantum-resonance/telemetry/ritual/schedule"
 )
 
@@ -86,7 +86,7 @@ type AuthConfig struct {
 	BearerTokenFile  string              `yaml:"bearer_token_file,omitempty"`
 	BasicAuth        *BasicAuth          `yaml:"basic_auth,omitempty"`
 
-	tokens      *ingest.KeySet // read from BearerTokensFile by Validate
+	tokens      *bearer.KeySet // read from BearerTokensFile by Validate
 	tokensStamp fileStamp
 }
 
@@ -293,7 +293,7 @@ func (a *AuthConfig) validate() error {
 	}
 	if a.BearerTokensFile != "" {
 		a.tokensStamp = stampOf(a.BearerTokensFile)
-		ks, err := ingest.LoadKeys(a.BearerTokensFile)
+		ks, err := bearer.Load(a.BearerTokensFile)
 		if err != nil {
 			return fmt.Errorf("bearer_tokens_file: %w", err)
 		}

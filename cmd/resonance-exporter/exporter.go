@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/quantum-resonance/telemetry/bearer"
 	"github.com/quantum-resonance/telemetry/collector"
 	"github.com/quantum-resonance/telemetry/config"
 	"github.com/quantum-resonance/telemetry/daemon"
@@ -58,7 +59,7 @@ func checkConfig(path string) error {
 		return err
 	}
 	if cfg.Ingest.APIKeysFile != "" {
-		if _, err := ingest.LoadKeys(cfg.Ingest.APIKeysFile); err != nil {
+		if _, err := bearer.Load(cfg.Ingest.APIKeysFile); err != nil {
 			return fmt.Errorf("%s: ingest.api_keys_file: %w", path, err)
 		}
 	}

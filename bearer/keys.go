@@ -1,4 +1,7 @@
-package ingest
+// Package bearer holds the Bearer keys a server accepts, kept as SHA-256
+// digests and compared in constant time: the exporter's ingest API and the
+// relay's webhook both authenticate with it.
+package bearer
 
 import (
 	"bufio"
@@ -11,17 +14,17 @@ import (
 	"strings"
 )
 
-// KeySet is the Bearer keys the ingest API accepts. Several keys are valid
+// KeySet is the Bearer keys a server accepts. Several keys are valid
 // at once so that a key can be rotated without a gap. Only SHA-256 digests
 // are kept, so that comparison runs in constant time whatever the lengths.
 type KeySet struct {
 	digests [][sha256.Size]byte
 }
 
-// ParseKeys reads one key a line; blank lines and lines starting with # are
+// Parse reads one key a line; blank lines and lines starting with # are
 // ignored, surrounding white space is not part of a key. Errors never quote
 // a key.
-func ParseKeys(data []byte) (*KeySet, error) {
+func Parse(data []byte) (*KeySet, error) {
 	ks := &KeySet{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	line := 0
@@ -45,13 +48,13 @@ func ParseKeys(data []byte) (*KeySet, error) {
 	return ks, nil
 }
 
-// LoadKeys reads the keys file at path.
-func LoadKeys(path string) (*KeySet, error) {
+// Load reads the keys file at path.
+func Load(path string) (*KeySet, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	ks, err := ParseKeys(data)
+	ks, err := Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -70,4 +73,15 @@ func (ks *KeySet) Match(key string) bool {
 		match |= subtle.ConstantTimeCompare(d[:], ks.digests[i][:])
 	}
 	return match == 1
+}
+
+// Digest is the SHA-256 of a secret, kept instead of the secret.
+func Digest(s string) *[sha256.Size]byte {
+	d := sha256.Sum256([]byte(s))
+	return &d
+}
+
+// Equal reports whether s is the secret of digest d, in constant time.
+func Equal(d *[sha256.Size]byte, s string) bool {
+	return subtle.ConstantTimeCompare(d[:], Digest(s)[:]) == 1
 }
