@@ -23,7 +23,9 @@ import (
 	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -62,27 +64,57 @@ type rendered struct {
 	pdbs            []*policyv1.PodDisruptionBudget
 	hpas            []*autoscalingv2.HorizontalPodAutoscaler
 	amConfigs       []*monitoringv1alpha1.AlertmanagerConfig
+	netPols         map[string]*networkingv1.NetworkPolicy
+	cronJobs        map[string]*batchv1.CronJob
 	kinds           map[string]int
 }
 
+// operatorAPIs are the --api-versions of a cluster running prometheus-operator.
+var operatorAPIs = []string{"--api-versions", "monitoring.coreos.com/v1", "--api-versions", "monitoring.coreos.com/v1alpha1"}
+
+// render runs `helm template` with the values files on a cluster that
+// serves the prometheus-operator APIs.
 func render(t *testing.T, valuesFiles ...string) *rendered {
 	t.Helper()
-	args := []string{"template", release, chartDir, "--namespace", namespace}
+	args := slices.Clone(operatorAPIs)
 	for _, f := range valuesFiles {
 		args = append(args, "--values", f)
 	}
-	var stdout, stderr bytes.Buffer
+	return renderArgs(t, args...)
+}
+
+// helmTemplate runs `helm template` of the chart with extra arguments.
+func helmTemplate(t *testing.T, extra ...string) (stdout, stderr *bytes.Buffer, err error) {
+	t.Helper()
+	args := append([]string{"template", release, chartDir, "--namespace", namespace}, extra...)
+	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
 	cmd := exec.Command(tooltest.Path(t, "helm"), args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		return stdout, stderr, fmt.Errorf("helm %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout, stderr, nil
+}
+
+// renderArgs renders with these helm arguments and decodes every document.
+func renderArgs(t *testing.T, args ...string) *rendered {
+	t.Helper()
+	stdout, stderr, err := helmTemplate(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// files/ holds copies, not symlinks: helm warns on every command about
+	// a symlink in the chart.
+	if strings.Contains(stderr.String(), "symbolic link") {
+		t.Errorf("helm warns about symlinks in the chart:\n%s", stderr)
 	}
 	r := &rendered{
 		deployments: map[string]*appsv1.Deployment{}, services: map[string]*corev1.Service{},
 		configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{},
 		serviceMonitors: map[string]*monitoringv1.ServiceMonitor{}, kinds: map[string]int{},
+		netPols: map[string]*networkingv1.NetworkPolicy{}, cronJobs: map[string]*batchv1.CronJob{},
 	}
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(&stdout))
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(stdout))
 	for {
 		doc, err := reader.Read()
 		if errors.Is(err, io.EOF) {
@@ -130,6 +162,13 @@ func render(t *testing.T, valuesFiles ...string) *rendered {
 		case "monitoring.coreos.com/v1alpha1 AlertmanagerConfig":
 			a := &monitoringv1alpha1.AlertmanagerConfig{}
 			obj, r.amConfigs = a, append(r.amConfigs, a)
+		case "networking.k8s.io/v1 NetworkPolicy":
+			n := &networkingv1.NetworkPolicy{}
+			obj, r.netPols[component(t, n, doc)] = n, n
+		case "batch/v1 CronJob":
+			c := &batchv1.CronJob{}
+			strict(t, doc, c)
+			obj, r.cronJobs[strings.TrimPrefix(c.Name, release+"-resonance-telemetry-ritual-")] = c, c
 		default:
 			t.Fatalf("unexpected document %s %s:\n%s", tm.APIVersion, tm.Kind, doc)
 		}
@@ -196,7 +235,7 @@ func TestFullValues(t *testing.T) {
 	r := render(t, filepath.Join(chartDir, "ci", "full-values.yaml"))
 	want := map[string]int{"Deployment": 2, "Service": 2, "ServiceMonitor": 2, "PrometheusRule": 1,
 		"PodDisruptionBudget": 1, "HorizontalPodAutoscaler": 1, "AlertmanagerConfig": 1, "Secret": 2,
-		"ConfigMap": 2 + len(dashboardFiles(t))}
+		"NetworkPolicy": 2, "ConfigMap": 2 + len(dashboardFiles(t))}
 	if !maps.Equal(r.kinds, want) {
 		t.Errorf("kinds %v, want %v", r.kinds, want)
 	}
@@ -227,6 +266,161 @@ func TestFullValues(t *testing.T) {
 		t.Errorf("HPA scales %s %s, want the relay Deployment", ref.Kind, ref.Name)
 	}
 	checkAlertmanagerConfig(t, r)
+	checkNetworkPolicies(t, r)
+
+	// The exporter behind TLS and basic auth: full-values sets every
+	// ServiceMonitor knob, and the probes follow the scheme.
+	ep := r.serviceMonitors["exporter"].Spec.Endpoints[0]
+	if ep.Scheme == nil || ep.Scheme.String() != "https" || ep.TLSConfig == nil || ep.TLSConfig.ServerName == nil ||
+		ep.BasicAuth == nil || ep.BasicAuth.Username.Name == "" || len(ep.RelabelConfigs) != 1 || len(ep.MetricRelabelConfigs) != 1 {
+		t.Errorf("exporter ServiceMonitor endpoint lacks the knobs of full-values: %+v", ep)
+	}
+	ctr := r.deployments["exporter"].Spec.Template.Spec.Containers[0]
+	if ctr.LivenessProbe.HTTPGet.Scheme != corev1.URISchemeHTTPS || ctr.ReadinessProbe.HTTPGet.Scheme != corev1.URISchemeHTTPS {
+		t.Errorf("exporter probes %s/%s, want HTTPS like its ServiceMonitor", ctr.LivenessProbe.HTTPGet.Scheme, ctr.ReadinessProbe.HTTPGet.Scheme)
+	}
+	if ep := r.serviceMonitors["relay"].Spec.Endpoints[0]; ep.Scheme == nil || ep.Scheme.String() != "http" || ep.TLSConfig != nil || ep.BasicAuth != nil {
+		t.Errorf("relay ServiceMonitor endpoint %+v, want plain http", ep)
+	}
+}
+
+// checkNetworkPolicies: each daemon's pods take ingress on their port only,
+// from Prometheus and from their one client (the app for the exporter's
+// ingest API, Alertmanager for the relay's webhook), and no rule lets every
+// source in.
+func checkNetworkPolicies(t *testing.T, r *rendered) {
+	client := map[string]string{"exporter": "quantum-resonance-api", "relay": "alertmanager"}
+	for c, want := range components {
+		np := r.netPols[c]
+		if np == nil {
+			t.Errorf("no NetworkPolicy for the %s", c)
+			continue
+		}
+		if !selects(&np.Spec.PodSelector, r.deployments[c].Spec.Template.Labels) {
+			t.Errorf("%s: NetworkPolicy selects %v, not the pods", c, np.Spec.PodSelector)
+		}
+		if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}) {
+			t.Errorf("%s: policyTypes %v, want [Ingress]", c, np.Spec.PolicyTypes)
+		}
+		var from []string
+		for _, rule := range np.Spec.Ingress {
+			if len(rule.From) == 0 {
+				t.Errorf("%s: an ingress rule without from lets every pod in: %+v", c, rule)
+			}
+			if len(rule.Ports) != 1 || rule.Ports[0].Port == nil || rule.Ports[0].Port.String() != want.port {
+				t.Errorf("%s: ingress ports %+v, want only %s", c, rule.Ports, want.port)
+			}
+			for _, peer := range rule.From {
+				if peer.PodSelector == nil || len(peer.PodSelector.MatchLabels) == 0 || peer.IPBlock != nil {
+					t.Errorf("%s: peer %+v, want pods by label", c, peer)
+					continue
+				}
+				from = append(from, peer.PodSelector.MatchLabels["app.kubernetes.io/name"])
+			}
+		}
+		if wantFrom := []string{"prometheus", client[c]}; !slices.Equal(from, wantFrom) {
+			t.Errorf("%s: ingress from %v, want %v", c, from, wantFrom)
+		}
+	}
+}
+
+// The schema refuses what would render a broken object.
+func TestSchemaRefusesBadValues(t *testing.T) {
+	for _, tc := range []struct{ set, want string }{
+		{"relay.replicas=abc", "/relay/replicas"},
+		{"exporter.port=http", "/exporter/port"},
+		{"relay.replica=3", "replica"},
+		{"exporter.serviceMonitor.scheme=ftp", "/exporter/serviceMonitor/scheme"},
+		{"networkPolicy.enabled=yes", "/networkPolicy/enabled"},
+	} {
+		_, _, err := helmTemplate(t, "--set", tc.set)
+		if err == nil || !strings.Contains(err.Error(), "schema") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("--set %s: %v, want a schema error at %s", tc.set, err, tc.want)
+		}
+	}
+	// A NetworkPolicy rule with no peers would let everybody in.
+	if _, _, err := helmTemplate(t, "--set", "networkPolicy.enabled=true", "--set", "networkPolicy.app=null"); err == nil {
+		t.Error("networkPolicy.app=null rendered")
+	}
+	if _, _, err := helmTemplate(t, "--set", "relay.replicas=3"); err != nil {
+		t.Error(err)
+	}
+}
+
+// The PodDisruptionBudget comes with a second relay replica and goes with
+// it: minAvailable 1 on a single replica blocks every node drain.
+func TestPodDisruptionBudgetFollowsReplicas(t *testing.T) {
+	for _, tc := range []struct {
+		set  []string
+		pdbs int
+	}{
+		{[]string{"relay.replicas=1"}, 0},
+		{[]string{"relay.replicas=2"}, 1},
+		{[]string{"relay.replicas=5"}, 1},
+		{[]string{"relay.replicas=1", "relay.autoscaling.enabled=true", "relay.autoscaling.minReplicas=2"}, 1},
+		{[]string{"relay.replicas=3", "relay.autoscaling.enabled=true", "relay.autoscaling.minReplicas=1"}, 0},
+		{[]string{"relay.replicas=3", "relay.podDisruptionBudget.enabled=false"}, 0},
+	} {
+		var args []string
+		for _, s := range tc.set {
+			args = append(args, "--set", s)
+		}
+		r := renderArgs(t, args...)
+		if len(r.pdbs) != tc.pdbs {
+			t.Errorf("%v: %d PodDisruptionBudgets, want %d", tc.set, len(r.pdbs), tc.pdbs)
+		}
+	}
+}
+
+// The prometheus-operator objects need the cluster to serve their API,
+// unless prometheusOperator.requireAPI is false.
+func TestOperatorObjectsNeedTheirAPI(t *testing.T) {
+	operatorKinds := func(r *rendered) [3]int {
+		return [3]int{r.kinds["ServiceMonitor"], r.kinds["PrometheusRule"], r.kinds["AlertmanagerConfig"]}
+	}
+	amc := []string{"--set", "alertmanagerConfig.enabled=true"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want [3]int
+	}{
+		{"no operator", amc, [3]int{0, 0, 0}},
+		{"v1 only", append([]string{"--api-versions", "monitoring.coreos.com/v1"}, amc...), [3]int{2, 1, 0}},
+		{"v1 and v1alpha1", append(slices.Clone(operatorAPIs), amc...), [3]int{2, 1, 1}},
+		{"requireAPI false", append([]string{"--set", "prometheusOperator.requireAPI=false"}, amc...), [3]int{2, 1, 1}},
+		{"each toggle off", append(slices.Clone(operatorAPIs), "--set", "exporter.serviceMonitor.enabled=false",
+			"--set", "relay.serviceMonitor.enabled=false", "--set", "prometheusRule.enabled=false"), [3]int{0, 0, 0}},
+	} {
+		if got := operatorKinds(renderArgs(t, tc.args...)); got != tc.want {
+			t.Errorf("%s: ServiceMonitor, PrometheusRule, AlertmanagerConfig %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// files/ holds copies of the shipped configs (helm warns on every command
+// about a symlink in a chart); they must not drift from deploy/config.
+func TestChartFilesAreCopies(t *testing.T) {
+	for _, name := range []string{"exporter.yml", "relay.yml"} {
+		chartFile := filepath.Join(chartDir, "files", name)
+		fi, err := os.Lstat(chartFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.Mode().IsRegular() {
+			t.Errorf("%s: %v, want a regular file (a copy of deploy/config/%s)", chartFile, fi.Mode(), name)
+		}
+		got, err := os.ReadFile(chartFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join(root, "deploy", "config", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from deploy/config/%s: cp deploy/config/%s %s", chartFile, name, name, filepath.Join("deploy/helm/resonance-telemetry/files", name))
+		}
+	}
 }
 
 // checkWorkloads holds each daemon's Deployment, Service and ServiceMonitor
@@ -384,6 +578,21 @@ func checkPrometheusRule(t *testing.T, r *rendered) {
 	}
 	var want monitoringv1.PrometheusRuleSpec
 	strict(t, plain, &want)
+	// The chart gives Watchdog the release's namespace, so that the
+	// operator's OnNamespace matcher lets it reach the AlertmanagerConfig's
+	// heartbeat route.
+	watchdogs := 0
+	for _, g := range want.Groups {
+		for i := range g.Rules {
+			if g.Rules[i].Alert == "Watchdog" {
+				g.Rules[i].Labels["namespace"] = namespace
+				watchdogs++
+			}
+		}
+	}
+	if watchdogs != 1 {
+		t.Errorf("%d Watchdog rules in rules/resonance.rules.yml, want 1", watchdogs)
+	}
 	got := r.rules[0].Spec
 	gotJSON, _ := json.Marshal(got)
 	wantJSON, _ := json.Marshal(want)

@@ -58,3 +58,14 @@ files/ by the generator) unless values replace it.
 {{- .root.Files.Get .file -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+"true" when a prometheus-operator object of API version .api may be
+rendered: the cluster serves that API, or prometheusOperator.requireAPI is
+false. (dict "root" $ "api" "monitoring.coreos.com/v1")
+*/}}
+{{- define "resonance.operatorAPI" -}}
+{{- if or (not .root.Values.prometheusOperator.requireAPI) (.root.Capabilities.APIVersions.Has .api) -}}
+true
+{{- end -}}
+{{- end -}}
