@@ -565,6 +565,7 @@ func placeholderSecret(component string) map[string]string {
 	return map[string]string{
 		"relay.token": "t", "discord.url": "https://discord.com/api/webhooks/1/x",
 		"slack.url": "https://hooks.slack.com/services/T/B/x", "hub.url": "https://hub.example/a", "hub.token": "t",
+		"heartbeat.url": "https://hc-ping.example/x",
 	}
 }
 
@@ -659,12 +660,18 @@ func checkAlertmanagerConfig(t *testing.T, r *rendered) {
 	for _, rc := range ac.Spec.Receivers {
 		receivers[rc.Name] = rc
 	}
-	for _, raw := range ac.Spec.Route.Routes {
+	heartbeats := 0
+	for i, raw := range ac.Spec.Route.Routes {
 		var route monitoringv1alpha1.Route
 		dec := json.NewDecoder(bytes.NewReader(raw.Raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&route); err != nil {
 			t.Fatalf("route %s: %v", raw.Raw, err)
+		}
+		if len(route.Matchers) == 1 && route.Matchers[0].Name == "alertname" {
+			checkHeartbeatRoute(t, i, route, receivers, relaySecret, relayCfg, svc)
+			heartbeats++
+			continue
 		}
 		if len(route.Matchers) != 1 || route.Matchers[0].Name != "severity" {
 			t.Fatalf("route matchers %+v", route.Matchers)
@@ -695,6 +702,93 @@ func checkAlertmanagerConfig(t *testing.T, r *rendered) {
 	if want := shippedRouting(t); !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("routing %v, want alertmanager/alertmanager.yml's %v", got, want)
 	}
+	if heartbeats != 1 {
+		t.Errorf("%d Watchdog routes, want the heartbeat's one", heartbeats)
+	}
+}
+
+// checkHeartbeatRoute: the dead man's switch as alertmanager.yml wires it.
+// Watchdog, first and alone, every minute, to the relay's heartbeat target,
+// whose ping URL is a file from the relay's Secret.
+func checkHeartbeatRoute(t *testing.T, i int, route monitoringv1alpha1.Route, receivers map[string]monitoringv1alpha1.Receiver,
+	relaySecret *corev1.Secret, relayCfg *relay.Config, svc *corev1.Service) {
+	t.Helper()
+	m := route.Matchers[0]
+	if i != 0 || m.Value != "Watchdog" || (m.MatchType != "" && m.MatchType != monitoringv1alpha1.MatchEqual) {
+		t.Errorf("route %d matches %+v, want alertname=\"Watchdog\" first", i, m)
+	}
+	want := shippedHeartbeat(t)
+	str := func(d *monitoringv1.NonEmptyDuration) string {
+		if d == nil {
+			return ""
+		}
+		return string(*d)
+	}
+	if got := [3]string{str(route.GroupWait), str(route.GroupInterval), str(route.RepeatInterval)}; !slices.Equal(route.GroupBy, []string{"alertname"}) || got != want {
+		t.Errorf("heartbeat route group_by %v, group_wait/interval/repeat %v, want [alertname] and alertmanager.yml's %v", route.GroupBy, got, want)
+	}
+	rc, ok := receivers[route.Receiver]
+	if !ok || len(rc.WebhookConfigs) != 1 {
+		t.Fatalf("heartbeat receiver %q: %+v", route.Receiver, rc)
+	}
+	w := rc.WebhookConfigs[0]
+	u, err := url.Parse(*w.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantURL := fmt.Sprintf("http://%s.%s.svc:%d/webhook/heartbeat", svc.Name, namespace, svc.Spec.Ports[0].Port); u.String() != wantURL {
+		t.Errorf("heartbeat webhook %s, want %s", u, wantURL)
+	}
+	if w.SendResolved == nil || *w.SendResolved {
+		t.Error("heartbeat webhook sends resolved notifications; alertmanager.yml's does not")
+	}
+	if cred := w.HTTPConfig.Authorization.Credentials; cred.Name != relaySecret.Name || cred.Key != "relay.token" {
+		t.Errorf("heartbeat webhook credentials %s/%s, want the relay's token", cred.Name, cred.Key)
+	}
+	i = slices.IndexFunc(relayCfg.Targets, func(tc relay.TargetConfig) bool { return tc.Name == "heartbeat" })
+	if i < 0 {
+		t.Fatal("the relay config has no heartbeat target")
+	}
+	hb := relayCfg.Targets[i]
+	if hb.Type != relay.TypeHeartbeat || filepath.Base(hb.URLFile) != "heartbeat.url" || string(hb.URL) != "" {
+		t.Errorf("heartbeat target %s, url_file %q: want type heartbeat with its URL in the file heartbeat.url", hb.Type, hb.URLFile)
+	}
+	if relaySecret.StringData["heartbeat.url"] == "" {
+		t.Error("the relay's Secret has no heartbeat.url, the heartbeat target's ping URL")
+	}
+}
+
+// shippedHeartbeat is alertmanager.yml's Watchdog route's group_wait,
+// group_interval and repeat_interval.
+func shippedHeartbeat(t *testing.T) [3]string {
+	data, err := os.ReadFile(filepath.Join(root, "alertmanager", "alertmanager.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Route struct {
+			Routes []struct {
+				Matchers       []string `json:"matchers"`
+				Receiver       string   `json:"receiver"`
+				GroupWait      string   `json:"group_wait"`
+				GroupInterval  string   `json:"group_interval"`
+				RepeatInterval string   `json:"repeat_interval"`
+			} `json:"routes"`
+		} `json:"route"`
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range cfg.Route.Routes {
+		if slices.Equal(r.Matchers, []string{`alertname="Watchdog"`}) {
+			if r.Receiver != "heartbeat" {
+				t.Fatalf("alertmanager.yml routes Watchdog to %q", r.Receiver)
+			}
+			return [3]string{r.GroupWait, r.GroupInterval, r.RepeatInterval}
+		}
+	}
+	t.Fatal(`alertmanager.yml: no alertname="Watchdog" route`)
+	return [3]string{}
 }
 
 // shippedRouting reads severity → relay targets from alertmanager.yml
