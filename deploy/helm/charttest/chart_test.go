@@ -34,6 +34,7 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/relay"
 	"github.com/quantum-resonance/telemetry/config"
+	"github.com/quantum-resonance/telemetry/ritual/schedule"
 	"github.com/quantum-resonance/telemetry/tooltest"
 )
 
@@ -212,13 +213,14 @@ func stripComments(doc []byte) []byte {
 func TestDefaultValues(t *testing.T) {
 	r := render(t)
 	want := map[string]int{"Deployment": 2, "Service": 2, "ServiceMonitor": 2, "PrometheusRule": 1,
-		"PodDisruptionBudget": 1, "ConfigMap": 2 + len(dashboardFiles(t))}
+		"PodDisruptionBudget": 1, "CronJob": 4, "ConfigMap": 3 + len(dashboardFiles(t))}
 	if !maps.Equal(r.kinds, want) {
 		t.Errorf("kinds %v, want %v (no Secret, HPA or AlertmanagerConfig by default)", r.kinds, want)
 	}
 	checkWorkloads(t, r)
 	checkPrometheusRule(t, r)
 	checkDashboards(t, r)
+	checkRituals(t, r)
 	for c := range components {
 		// Without secret.create the pods mount the Secret the README tells
 		// the operator to create.
@@ -235,7 +237,7 @@ func TestFullValues(t *testing.T) {
 	r := render(t, filepath.Join(chartDir, "ci", "full-values.yaml"))
 	want := map[string]int{"Deployment": 2, "Service": 2, "ServiceMonitor": 2, "PrometheusRule": 1,
 		"PodDisruptionBudget": 1, "HorizontalPodAutoscaler": 1, "AlertmanagerConfig": 1, "Secret": 2,
-		"NetworkPolicy": 2, "ConfigMap": 2 + len(dashboardFiles(t))}
+		"NetworkPolicy": 2, "CronJob": 4, "ConfigMap": 3 + len(dashboardFiles(t))}
 	if !maps.Equal(r.kinds, want) {
 		t.Errorf("kinds %v, want %v", r.kinds, want)
 	}
@@ -267,6 +269,7 @@ func TestFullValues(t *testing.T) {
 	}
 	checkAlertmanagerConfig(t, r)
 	checkNetworkPolicies(t, r)
+	checkRituals(t, r)
 
 	// The exporter behind TLS and basic auth: full-values sets every
 	// ServiceMonitor knob, and the probes follow the scheme.
@@ -967,14 +970,14 @@ var (
 	buildErr  error
 )
 
-// daemonBinary builds both daemons once per test run.
+// daemonBinary builds both daemons and resonancetool once per test run.
 func daemonBinary(t *testing.T, component string) string {
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "charttest-bin")
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), components["exporter"].cmd, components["relay"].cmd)
+		cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), components["exporter"].cmd, components["relay"].cmd, "./cmd/resonancetool")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
@@ -982,6 +985,9 @@ func daemonBinary(t *testing.T, component string) string {
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
+	}
+	if component == "resonancetool" {
+		return filepath.Join(binDir, component)
 	}
 	return filepath.Join(binDir, components[component].daemon)
 }
@@ -992,4 +998,162 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
+}
+
+// checkRituals: one CronJob per ritual on make stack's schedule
+// (schedule.Shipped, which docker/relay.yml runs) to every channel, running
+// resonancetool's ritual command with the relay's own config and Secret, and
+// never two at once; the relay itself schedules none, so the replica count
+// does not multiply the reports.
+func checkRituals(t *testing.T, r *rendered) {
+	relayDep := r.deployments["relay"]
+	for _, want := range schedule.Shipped("discord", "slack", "hub") {
+		t.Run("ritual-"+want.Ritual, func(t *testing.T) {
+			cj := r.cronJobs[want.Ritual]
+			if cj == nil {
+				t.Fatalf("no CronJob for the %s ritual", want.Ritual)
+			}
+			if cj.Spec.Schedule != want.Cron || cj.Spec.TimeZone == nil || *cj.Spec.TimeZone != "UTC" {
+				t.Errorf("schedule %q in %v, want make stack's %q in UTC", cj.Spec.Schedule, cj.Spec.TimeZone, want.Cron)
+			}
+			if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+				t.Errorf("concurrencyPolicy %q, want Forbid", cj.Spec.ConcurrencyPolicy)
+			}
+			job := cj.Spec.JobTemplate.Spec
+			if job.BackoffLimit == nil || *job.BackoffLimit != 0 {
+				t.Errorf("backoffLimit %v, want 0: a retried run may post its report twice", job.BackoffLimit)
+			}
+			pod := job.Template.Spec
+			if pod.RestartPolicy != corev1.RestartPolicyNever || len(pod.Containers) != 1 {
+				t.Fatalf("restartPolicy %q, %d containers", pod.RestartPolicy, len(pod.Containers))
+			}
+			ctr := pod.Containers[0]
+			wantImage := strings.Replace(relayDep.Spec.Template.Spec.Containers[0].Image, "/resonance-relay:", "/resonancetool:", 1)
+			if ctr.Image != wantImage {
+				t.Errorf("image %s, want %s (the daemons' repository pattern and tag)", ctr.Image, wantImage)
+			}
+			if csec := ctr.SecurityContext; csec == nil || csec.ReadOnlyRootFilesystem == nil || !*csec.ReadOnlyRootFilesystem ||
+				pod.SecurityContext == nil || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot {
+				t.Errorf("security contexts %+v %+v", pod.SecurityContext, csec)
+			}
+			if len(ctr.Command) != 1 || len(ctr.Args) < 2 || ctr.Args[0] != "ritual" || ctr.Args[1] != want.Ritual {
+				t.Fatalf("command %v args %v, want resonancetool ritual %s", ctr.Command, ctr.Args, want.Ritual)
+			}
+			var sends []string
+			flags := map[string]string{}
+			for _, a := range ctr.Args[2:] {
+				k, v, ok := strings.Cut(a, "=")
+				if !ok {
+					t.Errorf("argument %q: want --flag=value", a)
+				}
+				if k == "--send" {
+					sends = append(sends, v)
+				}
+				flags[k] = v
+			}
+			if !slices.Equal(sends, want.Targets) {
+				t.Errorf("--send %v, want %v", sends, want.Targets)
+			}
+
+			// The relay's config and Secret, as the relay's pods see them.
+			dep := &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Template: job.Template}}
+			dep.Name = cj.Name
+			if projectedConfigMap(t, dep) != projectedConfigMap(t, relayDep) || projectedSecret(t, dep) != projectedSecret(t, relayDep) {
+				t.Errorf("relay config from %s/%s, the relay's pods from %s/%s", projectedConfigMap(t, dep), projectedSecret(t, dep),
+					projectedConfigMap(t, relayDep), projectedSecret(t, relayDep))
+			}
+			cfgFile, tableFile := flags["--relay.config.file"], flags["--thresholds.file"]
+			if m := mountOf(t, ctr, "config"); m.MountPath != path.Dir(cfgFile) || path.Base(cfgFile) != "relay.yml" {
+				t.Errorf("--relay.config.file=%s, the relay config is mounted at %s", cfgFile, m.MountPath)
+			}
+			tm := mountOf(t, ctr, "thresholds")
+			cm := r.configMaps[volume(t, dep, "thresholds").ConfigMap.Name]
+			if tm.MountPath != path.Dir(tableFile) || cm == nil {
+				t.Fatalf("--thresholds.file=%s, the thresholds mounted at %s from ConfigMap %v", tableFile, tm.MountPath, cm)
+			}
+			table, err := os.ReadFile(filepath.Join(root, "rules", "thresholds.yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cm.Data[path.Base(tableFile)] != string(table) {
+				t.Errorf("ConfigMap %s differs from rules/thresholds.yml: cp rules/thresholds.yml deploy/helm/resonance-telemetry/files/", cm.Name)
+			}
+
+			// resonancetool takes these flags and the mounted files: with
+			// the files where the pod has them and no Prometheus, it fails
+			// reading the history, not on its command line or table.
+			dir := t.TempDir()
+			writeFiles(t, filepath.Join(dir, "relay"), r.configMaps[projectedConfigMap(t, dep)].Data)
+			if s, ok := r.secrets[projectedSecret(t, dep)]; ok {
+				writeFiles(t, filepath.Join(dir, "relay"), s.StringData)
+			} else {
+				writeFiles(t, filepath.Join(dir, "relay"), placeholderSecret("relay"))
+			}
+			writeFiles(t, filepath.Join(dir, "rituals"), cm.Data)
+			args := slices.Clone(ctr.Args)
+			for i, a := range args {
+				switch {
+				case strings.HasPrefix(a, "--relay.config.file="):
+					args[i] = "--relay.config.file=" + filepath.Join(dir, "relay", "relay.yml")
+				case strings.HasPrefix(a, "--thresholds.file="):
+					args[i] = "--thresholds.file=" + filepath.Join(dir, "rituals", path.Base(tableFile))
+				case strings.HasPrefix(a, "--prometheus.url="):
+					args[i] = "--prometheus.url=http://127.0.0.1:1"
+				case strings.HasPrefix(a, "--alertmanager.url="):
+					args[i] = "--alertmanager.url=http://127.0.0.1:1"
+				case strings.HasPrefix(a, "--timeout="):
+					args[i] = "--timeout=5s"
+				}
+			}
+			out, err := exec.Command(daemonBinary(t, "resonancetool"), args...).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "127.0.0.1:1") || strings.Contains(string(out), "unknown") {
+				t.Errorf("resonancetool %s: %v, want it to fail on the missing Prometheus only:\n%s", strings.Join(args, " "), err, out)
+			}
+		})
+	}
+	// The relay runs no ritual itself: every replica would.
+	relayFiles := r.configMaps[projectedConfigMap(t, relayDep)].Data
+	dir := t.TempDir()
+	writeFiles(t, dir, relayFiles)
+	if s, ok := r.secrets[projectedSecret(t, relayDep)]; ok {
+		writeFiles(t, dir, s.StringData)
+	} else {
+		writeFiles(t, dir, placeholderSecret("relay"))
+	}
+	cfg, err := relay.Load(filepath.Join(dir, "relay.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Rituals.Schedule) != 0 {
+		t.Errorf("the relay config schedules rituals %+v besides the CronJobs: one report per replica", cfg.Rituals.Schedule)
+	}
+}
+
+// The CronJobs do not multiply with the relay, and each can be turned off.
+func TestRitualsOncePerSchedule(t *testing.T) {
+	for _, tc := range []struct {
+		set  []string
+		want []string
+	}{
+		{[]string{"relay.replicas=5"}, []string{"evening", "monthly", "morning", "weekly"}},
+		{[]string{"relay.autoscaling.enabled=true", "relay.autoscaling.maxReplicas=10"}, []string{"evening", "monthly", "morning", "weekly"}},
+		{[]string{"rituals.schedule.weekly.enabled=false", "rituals.schedule.monthly.enabled=false"}, []string{"evening", "morning"}},
+		{[]string{"rituals.enabled=false"}, nil},
+		{[]string{"relay.enabled=false"}, nil},
+	} {
+		var args []string
+		for _, s := range tc.set {
+			args = append(args, "--set", s)
+		}
+		r := renderArgs(t, args...)
+		if got := slices.Sorted(maps.Keys(r.cronJobs)); !slices.Equal(got, tc.want) {
+			t.Errorf("%v: CronJobs %v, want %v", tc.set, got, tc.want)
+		}
+	}
+	// A relay config with its own rituals: schedule beside the CronJobs
+	// would send every report once per replica, and more.
+	if _, _, err := helmTemplate(t, "--set", "relay.config.rituals.schedule[0].ritual=morning"); err == nil ||
+		!strings.Contains(err.Error(), "rituals") {
+		t.Errorf("relay.config with rituals beside the CronJobs: %v, want a render error", err)
+	}
 }
