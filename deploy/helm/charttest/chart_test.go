@@ -582,20 +582,22 @@ func checkPrometheusRule(t *testing.T, r *rendered) {
 	}
 	var want monitoringv1.PrometheusRuleSpec
 	strict(t, plain, &want)
-	// The chart gives Watchdog the release's namespace, so that the
-	// operator's OnNamespace matcher lets it reach the AlertmanagerConfig's
-	// heartbeat route.
-	watchdogs := 0
+	// The chart gives the alerts without target labels (vector, absent:
+	// Watchdog, ExporterAbsent) the release's namespace, so that the
+	// operator's OnNamespace matcher lets them reach the
+	// AlertmanagerConfig's routes, the heartbeat's among them.
+	var labelled []string
 	for _, g := range want.Groups {
 		for i := range g.Rules {
-			if g.Rules[i].Alert == "Watchdog" {
+			expr := strings.TrimSpace(g.Rules[i].Expr.String())
+			if g.Rules[i].Alert != "" && (strings.HasPrefix(expr, "vector(") || strings.HasPrefix(expr, "absent(")) {
 				g.Rules[i].Labels["namespace"] = namespace
-				watchdogs++
+				labelled = append(labelled, g.Rules[i].Alert)
 			}
 		}
 	}
-	if watchdogs != 1 {
-		t.Errorf("%d Watchdog rules in rules/resonance.rules.yml, want 1", watchdogs)
+	if !slices.Contains(labelled, "Watchdog") || !slices.Contains(labelled, "ExporterAbsent") {
+		t.Errorf("alerts given the namespace: %v, want Watchdog and ExporterAbsent among them", labelled)
 	}
 	got := r.rules[0].Spec
 	gotJSON, _ := json.Marshal(got)
