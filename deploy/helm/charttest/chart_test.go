@@ -600,6 +600,10 @@ func checkPrometheusRule(t *testing.T, r *rendered) {
 		t.Errorf("alerts given the namespace: %v, want Watchdog and ExporterAbsent among them", labelled)
 	}
 	got := r.rules[0].Spec
+	// The chart's own group, on the ritual CronJobs (TestRitualMissedOnKubernetes).
+	got.Groups = slices.DeleteFunc(slices.Clone(got.Groups), func(g monitoringv1.RuleGroup) bool {
+		return g.Name == ritualGroup
+	})
 	gotJSON, _ := json.Marshal(got)
 	wantJSON, _ := json.Marshal(want)
 	if !bytes.Equal(gotJSON, wantJSON) {
@@ -1157,5 +1161,87 @@ func TestRitualsOncePerSchedule(t *testing.T) {
 	if _, _, err := helmTemplate(t, "--set", "relay.config.rituals.schedule[0].ritual=morning"); err == nil ||
 		!strings.Contains(err.Error(), "rituals") {
 		t.Errorf("relay.config with rituals beside the CronJobs: %v, want a render error", err)
+	}
+}
+
+const ritualGroup = "resonance.rituals.kubernetes"
+
+// The rule pack's RitualMissed reads the relay's ritual gauge, which the
+// CronJobs do not set: the chart's own RitualMissed watches them through
+// kube-state-metrics, with the pack's periods plus 60 minutes.
+func TestRitualMissedOnKubernetes(t *testing.T) {
+	r := render(t)
+	var group *monitoringv1.RuleGroup
+	for i, g := range r.rules[0].Spec.Groups {
+		if g.Name == ritualGroup {
+			group = &r.rules[0].Spec.Groups[i]
+		}
+	}
+	if group == nil || len(group.Rules) != 1 || group.Rules[0].Alert != "RitualMissed" {
+		t.Fatalf("no %s group with RitualMissed: %+v", ritualGroup, group)
+	}
+	dir := t.TempDir()
+	rulesFile := filepath.Join(dir, "rituals.rules.yml")
+	data, err := yaml.Marshal(map[string]any{"groups": []any{group}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{"rituals.rules.yml": string(data)})
+	promtool := tooltest.Path(t, "promtool")
+	if out, err := exec.Command(promtool, "check", "rules", rulesFile).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules: %v\n%s", err, out)
+	}
+
+	// Every CronJob created at 0. The morning review last succeeded at 1h,
+	// the evening broadcast never, the weekly audit at 1h: after 27 hours
+	// the first two are missed (a day plus 60 minutes), the third is not.
+	cj := func(name string) string {
+		return fmt.Sprintf(`{namespace="%s",cronjob="%s-resonance-telemetry-ritual-%s"}`, namespace, release, name)
+	}
+	alert := func(name string, minutes int) string {
+		return fmt.Sprintf(`
+          - exp_labels: {metric: ritual_missed, severity: warning, namespace: %s, cronjob: %s-resonance-telemetry-ritual-%s, ritual: %s}
+            exp_annotations:
+              current_value: "%d"
+              description: "Ritual %s (CronJob %s-resonance-telemetry-ritual-%s) last succeeded %d min ago, or never since it was created: more than its period plus 60 min"
+              runbook_url: https://github.com/quantum-resonance/telemetry/blob/main/docs/runbooks.md#ritualmissed
+              summary: Ritual missed on Kubernetes
+              threshold: "60"`, namespace, release, name, name, minutes, name, release, name, minutes)
+	}
+	tests := fmt.Sprintf(`rule_files: [rituals.rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1h
+    input_series:
+      - {series: 'kube_cronjob_created%[1]s', values: '0+0x30'}
+      - {series: 'kube_cronjob_status_last_successful_time%[1]s', values: '3600+0x30'}
+      - {series: 'kube_cronjob_created%[2]s', values: '0+0x30'}
+      - {series: 'kube_cronjob_created%[3]s', values: '0+0x30'}
+      - {series: 'kube_cronjob_status_last_successful_time%[3]s', values: '3600+0x30'}
+      - {series: 'kube_cronjob_created%[4]s', values: '0+0x30'}
+      - {series: 'kube_cronjob_status_last_successful_time%[4]s', values: '3600+0x30'}
+    alert_rule_test:
+      - eval_time: 25h
+        alertname: RitualMissed
+        exp_alerts: []
+      - eval_time: 27h
+        alertname: RitualMissed
+        exp_alerts:%[5]s%[6]s
+`, cj("morning"), cj("evening"), cj("weekly"), cj("monthly"), alert("morning", 27*60-60), alert("evening", 27*60))
+	writeFiles(t, dir, map[string]string{"rituals.test.yml": tests})
+	cmd := exec.Command(promtool, "test", "rules", "rituals.test.yml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool test rules: %v\n%s\n%s", err, out, tests)
+	}
+
+	// Without the CronJobs, no such group.
+	for _, set := range []string{"rituals.enabled=false", "relay.enabled=false"} {
+		r := renderArgs(t, append(slices.Clone(operatorAPIs), "--set", set)...)
+		for _, g := range r.rules[0].Spec.Groups {
+			if g.Name == ritualGroup {
+				t.Errorf("%s: the chart still watches ritual CronJobs", set)
+			}
+		}
 	}
 }
