@@ -23,7 +23,9 @@ import (
 	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -32,6 +34,7 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/relay"
 	"github.com/quantum-resonance/telemetry/config"
+	"github.com/quantum-resonance/telemetry/ritual/schedule"
 	"github.com/quantum-resonance/telemetry/tooltest"
 )
 
@@ -62,27 +65,57 @@ type rendered struct {
 	pdbs            []*policyv1.PodDisruptionBudget
 	hpas            []*autoscalingv2.HorizontalPodAutoscaler
 	amConfigs       []*monitoringv1alpha1.AlertmanagerConfig
+	netPols         map[string]*networkingv1.NetworkPolicy
+	cronJobs        map[string]*batchv1.CronJob
 	kinds           map[string]int
 }
 
+// operatorAPIs are the --api-versions of a cluster running prometheus-operator.
+var operatorAPIs = []string{"--api-versions", "monitoring.coreos.com/v1", "--api-versions", "monitoring.coreos.com/v1alpha1"}
+
+// render runs `helm template` with the values files on a cluster that
+// serves the prometheus-operator APIs.
 func render(t *testing.T, valuesFiles ...string) *rendered {
 	t.Helper()
-	args := []string{"template", release, chartDir, "--namespace", namespace}
+	args := slices.Clone(operatorAPIs)
 	for _, f := range valuesFiles {
 		args = append(args, "--values", f)
 	}
-	var stdout, stderr bytes.Buffer
+	return renderArgs(t, args...)
+}
+
+// helmTemplate runs `helm template` of the chart with extra arguments.
+func helmTemplate(t *testing.T, extra ...string) (stdout, stderr *bytes.Buffer, err error) {
+	t.Helper()
+	args := append([]string{"template", release, chartDir, "--namespace", namespace}, extra...)
+	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
 	cmd := exec.Command(tooltest.Path(t, "helm"), args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		return stdout, stderr, fmt.Errorf("helm %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout, stderr, nil
+}
+
+// renderArgs renders with these helm arguments and decodes every document.
+func renderArgs(t *testing.T, args ...string) *rendered {
+	t.Helper()
+	stdout, stderr, err := helmTemplate(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// files/ holds copies, not symlinks: helm warns on every command about
+	// a symlink in the chart.
+	if strings.Contains(stderr.String(), "symbolic link") {
+		t.Errorf("helm warns about symlinks in the chart:\n%s", stderr)
 	}
 	r := &rendered{
 		deployments: map[string]*appsv1.Deployment{}, services: map[string]*corev1.Service{},
 		configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{},
 		serviceMonitors: map[string]*monitoringv1.ServiceMonitor{}, kinds: map[string]int{},
+		netPols: map[string]*networkingv1.NetworkPolicy{}, cronJobs: map[string]*batchv1.CronJob{},
 	}
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(&stdout))
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(stdout))
 	for {
 		doc, err := reader.Read()
 		if errors.Is(err, io.EOF) {
@@ -130,6 +163,13 @@ func render(t *testing.T, valuesFiles ...string) *rendered {
 		case "monitoring.coreos.com/v1alpha1 AlertmanagerConfig":
 			a := &monitoringv1alpha1.AlertmanagerConfig{}
 			obj, r.amConfigs = a, append(r.amConfigs, a)
+		case "networking.k8s.io/v1 NetworkPolicy":
+			n := &networkingv1.NetworkPolicy{}
+			obj, r.netPols[component(t, n, doc)] = n, n
+		case "batch/v1 CronJob":
+			c := &batchv1.CronJob{}
+			strict(t, doc, c)
+			obj, r.cronJobs[strings.TrimPrefix(c.Name, release+"-resonance-telemetry-ritual-")] = c, c
 		default:
 			t.Fatalf("unexpected document %s %s:\n%s", tm.APIVersion, tm.Kind, doc)
 		}
@@ -173,13 +213,14 @@ func stripComments(doc []byte) []byte {
 func TestDefaultValues(t *testing.T) {
 	r := render(t)
 	want := map[string]int{"Deployment": 2, "Service": 2, "ServiceMonitor": 2, "PrometheusRule": 1,
-		"PodDisruptionBudget": 1, "ConfigMap": 2 + len(dashboardFiles(t))}
+		"PodDisruptionBudget": 1, "CronJob": 4, "ConfigMap": 3 + len(dashboardFiles(t))}
 	if !maps.Equal(r.kinds, want) {
 		t.Errorf("kinds %v, want %v (no Secret, HPA or AlertmanagerConfig by default)", r.kinds, want)
 	}
 	checkWorkloads(t, r)
 	checkPrometheusRule(t, r)
 	checkDashboards(t, r)
+	checkRituals(t, r)
 	for c := range components {
 		// Without secret.create the pods mount the Secret the README tells
 		// the operator to create.
@@ -196,7 +237,7 @@ func TestFullValues(t *testing.T) {
 	r := render(t, filepath.Join(chartDir, "ci", "full-values.yaml"))
 	want := map[string]int{"Deployment": 2, "Service": 2, "ServiceMonitor": 2, "PrometheusRule": 1,
 		"PodDisruptionBudget": 1, "HorizontalPodAutoscaler": 1, "AlertmanagerConfig": 1, "Secret": 2,
-		"ConfigMap": 2 + len(dashboardFiles(t))}
+		"NetworkPolicy": 2, "CronJob": 4, "ConfigMap": 3 + len(dashboardFiles(t))}
 	if !maps.Equal(r.kinds, want) {
 		t.Errorf("kinds %v, want %v", r.kinds, want)
 	}
@@ -227,6 +268,162 @@ func TestFullValues(t *testing.T) {
 		t.Errorf("HPA scales %s %s, want the relay Deployment", ref.Kind, ref.Name)
 	}
 	checkAlertmanagerConfig(t, r)
+	checkNetworkPolicies(t, r)
+	checkRituals(t, r)
+
+	// The exporter behind TLS and basic auth: full-values sets every
+	// ServiceMonitor knob, and the probes follow the scheme.
+	ep := r.serviceMonitors["exporter"].Spec.Endpoints[0]
+	if ep.Scheme == nil || ep.Scheme.String() != "https" || ep.TLSConfig == nil || ep.TLSConfig.ServerName == nil ||
+		ep.BasicAuth == nil || ep.BasicAuth.Username.Name == "" || len(ep.RelabelConfigs) != 1 || len(ep.MetricRelabelConfigs) != 1 {
+		t.Errorf("exporter ServiceMonitor endpoint lacks the knobs of full-values: %+v", ep)
+	}
+	ctr := r.deployments["exporter"].Spec.Template.Spec.Containers[0]
+	if ctr.LivenessProbe.HTTPGet.Scheme != corev1.URISchemeHTTPS || ctr.ReadinessProbe.HTTPGet.Scheme != corev1.URISchemeHTTPS {
+		t.Errorf("exporter probes %s/%s, want HTTPS like its ServiceMonitor", ctr.LivenessProbe.HTTPGet.Scheme, ctr.ReadinessProbe.HTTPGet.Scheme)
+	}
+	if ep := r.serviceMonitors["relay"].Spec.Endpoints[0]; ep.Scheme == nil || ep.Scheme.String() != "http" || ep.TLSConfig != nil || ep.BasicAuth != nil {
+		t.Errorf("relay ServiceMonitor endpoint %+v, want plain http", ep)
+	}
+}
+
+// checkNetworkPolicies: each daemon's pods take ingress on their port only,
+// from Prometheus and from their one client (the app for the exporter's
+// ingest API, Alertmanager for the relay's webhook), and no rule lets every
+// source in.
+func checkNetworkPolicies(t *testing.T, r *rendered) {
+	client := map[string]string{"exporter": "quantum-resonance-api", "relay": "alertmanager"}
+	for c, want := range components {
+		np := r.netPols[c]
+		if np == nil {
+			t.Errorf("no NetworkPolicy for the %s", c)
+			continue
+		}
+		if !selects(&np.Spec.PodSelector, r.deployments[c].Spec.Template.Labels) {
+			t.Errorf("%s: NetworkPolicy selects %v, not the pods", c, np.Spec.PodSelector)
+		}
+		if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}) {
+			t.Errorf("%s: policyTypes %v, want [Ingress]", c, np.Spec.PolicyTypes)
+		}
+		var from []string
+		for _, rule := range np.Spec.Ingress {
+			if len(rule.From) == 0 {
+				t.Errorf("%s: an ingress rule without from lets every pod in: %+v", c, rule)
+			}
+			if len(rule.Ports) != 1 || rule.Ports[0].Port == nil || rule.Ports[0].Port.String() != want.port {
+				t.Errorf("%s: ingress ports %+v, want only %s", c, rule.Ports, want.port)
+			}
+			for _, peer := range rule.From {
+				if peer.PodSelector == nil || len(peer.PodSelector.MatchLabels) == 0 || peer.IPBlock != nil {
+					t.Errorf("%s: peer %+v, want pods by label", c, peer)
+					continue
+				}
+				from = append(from, peer.PodSelector.MatchLabels["app.kubernetes.io/name"])
+			}
+		}
+		if wantFrom := []string{"prometheus", client[c]}; !slices.Equal(from, wantFrom) {
+			t.Errorf("%s: ingress from %v, want %v", c, from, wantFrom)
+		}
+	}
+}
+
+// The schema refuses what would render a broken object.
+func TestSchemaRefusesBadValues(t *testing.T) {
+	for _, tc := range []struct{ set, want string }{
+		{"relay.replicas=abc", "/relay/replicas"},
+		{"exporter.port=http", "/exporter/port"},
+		{"relay.replica=3", "replica"},
+		{"exporter.serviceMonitor.scheme=ftp", "/exporter/serviceMonitor/scheme"},
+		{"networkPolicy.enabled=yes", "/networkPolicy/enabled"},
+	} {
+		_, _, err := helmTemplate(t, "--set", tc.set)
+		if err == nil || !strings.Contains(err.Error(), "schema") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("--set %s: %v, want a schema error at %s", tc.set, err, tc.want)
+		}
+	}
+	// A NetworkPolicy rule with no peers would let everybody in.
+	if _, _, err := helmTemplate(t, "--set", "networkPolicy.enabled=true", "--set", "networkPolicy.app=null"); err == nil {
+		t.Error("networkPolicy.app=null rendered")
+	}
+	if _, _, err := helmTemplate(t, "--set", "relay.replicas=3"); err != nil {
+		t.Error(err)
+	}
+}
+
+// The PodDisruptionBudget comes with a second relay replica and goes with
+// it: minAvailable 1 on a single replica blocks every node drain.
+func TestPodDisruptionBudgetFollowsReplicas(t *testing.T) {
+	for _, tc := range []struct {
+		set  []string
+		pdbs int
+	}{
+		{[]string{"relay.replicas=1"}, 0},
+		{[]string{"relay.replicas=2"}, 1},
+		{[]string{"relay.replicas=5"}, 1},
+		{[]string{"relay.replicas=1", "relay.autoscaling.enabled=true", "relay.autoscaling.minReplicas=2"}, 1},
+		{[]string{"relay.replicas=3", "relay.autoscaling.enabled=true", "relay.autoscaling.minReplicas=1"}, 0},
+		{[]string{"relay.replicas=3", "relay.podDisruptionBudget.enabled=false"}, 0},
+	} {
+		var args []string
+		for _, s := range tc.set {
+			args = append(args, "--set", s)
+		}
+		r := renderArgs(t, args...)
+		if len(r.pdbs) != tc.pdbs {
+			t.Errorf("%v: %d PodDisruptionBudgets, want %d", tc.set, len(r.pdbs), tc.pdbs)
+		}
+	}
+}
+
+// The prometheus-operator objects need the cluster to serve their API,
+// unless prometheusOperator.requireAPI is false.
+func TestOperatorObjectsNeedTheirAPI(t *testing.T) {
+	operatorKinds := func(r *rendered) [3]int {
+		return [3]int{r.kinds["ServiceMonitor"], r.kinds["PrometheusRule"], r.kinds["AlertmanagerConfig"]}
+	}
+	amc := []string{"--set", "alertmanagerConfig.enabled=true"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want [3]int
+	}{
+		{"no operator", amc, [3]int{0, 0, 0}},
+		{"v1 only", append([]string{"--api-versions", "monitoring.coreos.com/v1"}, amc...), [3]int{2, 1, 0}},
+		{"v1 and v1alpha1", append(slices.Clone(operatorAPIs), amc...), [3]int{2, 1, 1}},
+		{"requireAPI false", append([]string{"--set", "prometheusOperator.requireAPI=false"}, amc...), [3]int{2, 1, 1}},
+		{"each toggle off", append(slices.Clone(operatorAPIs), "--set", "exporter.serviceMonitor.enabled=false",
+			"--set", "relay.serviceMonitor.enabled=false", "--set", "prometheusRule.enabled=false"), [3]int{0, 0, 0}},
+	} {
+		if got := operatorKinds(renderArgs(t, tc.args...)); got != tc.want {
+			t.Errorf("%s: ServiceMonitor, PrometheusRule, AlertmanagerConfig %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// files/ holds copies of the shipped configs (helm warns on every command
+// about a symlink in a chart); they must not drift from deploy/config.
+func TestChartFilesAreCopies(t *testing.T) {
+	for _, name := range []string{"exporter.yml", "relay.yml"} {
+		chartFile := filepath.Join(chartDir, "files", name)
+		fi, err := os.Lstat(chartFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.Mode().IsRegular() {
+			t.Errorf("%s: %v, want a regular file (a copy of deploy/config/%s)", chartFile, fi.Mode(), name)
+		}
+		got, err := os.ReadFile(chartFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join(root, "deploy", "config", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from deploy/config/%s: cp deploy/config/%s %s", chartFile, name, name, filepath.Join("deploy/helm/resonance-telemetry/files", name))
+		}
+	}
 }
 
 // checkWorkloads holds each daemon's Deployment, Service and ServiceMonitor
@@ -371,6 +568,7 @@ func placeholderSecret(component string) map[string]string {
 	return map[string]string{
 		"relay.token": "t", "discord.url": "https://discord.com/api/webhooks/1/x",
 		"slack.url": "https://hooks.slack.com/services/T/B/x", "hub.url": "https://hub.example/a", "hub.token": "t",
+		"heartbeat.url": "https://hc-ping.example/x",
 	}
 }
 
@@ -384,7 +582,28 @@ func checkPrometheusRule(t *testing.T, r *rendered) {
 	}
 	var want monitoringv1.PrometheusRuleSpec
 	strict(t, plain, &want)
+	// The chart gives the alerts without target labels (vector, absent:
+	// Watchdog, ExporterAbsent) the release's namespace, so that the
+	// operator's OnNamespace matcher lets them reach the
+	// AlertmanagerConfig's routes, the heartbeat's among them.
+	var labelled []string
+	for _, g := range want.Groups {
+		for i := range g.Rules {
+			expr := strings.TrimSpace(g.Rules[i].Expr.String())
+			if g.Rules[i].Alert != "" && (strings.HasPrefix(expr, "vector(") || strings.HasPrefix(expr, "absent(")) {
+				g.Rules[i].Labels["namespace"] = namespace
+				labelled = append(labelled, g.Rules[i].Alert)
+			}
+		}
+	}
+	if !slices.Contains(labelled, "Watchdog") || !slices.Contains(labelled, "ExporterAbsent") {
+		t.Errorf("alerts given the namespace: %v, want Watchdog and ExporterAbsent among them", labelled)
+	}
 	got := r.rules[0].Spec
+	// The chart's own group, on the ritual CronJobs (TestRitualMissedOnKubernetes).
+	got.Groups = slices.DeleteFunc(slices.Clone(got.Groups), func(g monitoringv1.RuleGroup) bool {
+		return g.Name == ritualGroup
+	})
 	gotJSON, _ := json.Marshal(got)
 	wantJSON, _ := json.Marshal(want)
 	if !bytes.Equal(gotJSON, wantJSON) {
@@ -450,12 +669,18 @@ func checkAlertmanagerConfig(t *testing.T, r *rendered) {
 	for _, rc := range ac.Spec.Receivers {
 		receivers[rc.Name] = rc
 	}
-	for _, raw := range ac.Spec.Route.Routes {
+	heartbeats := 0
+	for i, raw := range ac.Spec.Route.Routes {
 		var route monitoringv1alpha1.Route
 		dec := json.NewDecoder(bytes.NewReader(raw.Raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&route); err != nil {
 			t.Fatalf("route %s: %v", raw.Raw, err)
+		}
+		if len(route.Matchers) == 1 && route.Matchers[0].Name == "alertname" {
+			checkHeartbeatRoute(t, i, route, receivers, relaySecret, relayCfg, svc)
+			heartbeats++
+			continue
 		}
 		if len(route.Matchers) != 1 || route.Matchers[0].Name != "severity" {
 			t.Fatalf("route matchers %+v", route.Matchers)
@@ -486,6 +711,93 @@ func checkAlertmanagerConfig(t *testing.T, r *rendered) {
 	if want := shippedRouting(t); !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("routing %v, want alertmanager/alertmanager.yml's %v", got, want)
 	}
+	if heartbeats != 1 {
+		t.Errorf("%d Watchdog routes, want the heartbeat's one", heartbeats)
+	}
+}
+
+// checkHeartbeatRoute: the dead man's switch as alertmanager.yml wires it.
+// Watchdog, first and alone, every minute, to the relay's heartbeat target,
+// whose ping URL is a file from the relay's Secret.
+func checkHeartbeatRoute(t *testing.T, i int, route monitoringv1alpha1.Route, receivers map[string]monitoringv1alpha1.Receiver,
+	relaySecret *corev1.Secret, relayCfg *relay.Config, svc *corev1.Service) {
+	t.Helper()
+	m := route.Matchers[0]
+	if i != 0 || m.Value != "Watchdog" || (m.MatchType != "" && m.MatchType != monitoringv1alpha1.MatchEqual) {
+		t.Errorf("route %d matches %+v, want alertname=\"Watchdog\" first", i, m)
+	}
+	want := shippedHeartbeat(t)
+	str := func(d *monitoringv1.NonEmptyDuration) string {
+		if d == nil {
+			return ""
+		}
+		return string(*d)
+	}
+	if got := [3]string{str(route.GroupWait), str(route.GroupInterval), str(route.RepeatInterval)}; !slices.Equal(route.GroupBy, []string{"alertname"}) || got != want {
+		t.Errorf("heartbeat route group_by %v, group_wait/interval/repeat %v, want [alertname] and alertmanager.yml's %v", route.GroupBy, got, want)
+	}
+	rc, ok := receivers[route.Receiver]
+	if !ok || len(rc.WebhookConfigs) != 1 {
+		t.Fatalf("heartbeat receiver %q: %+v", route.Receiver, rc)
+	}
+	w := rc.WebhookConfigs[0]
+	u, err := url.Parse(*w.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantURL := fmt.Sprintf("http://%s.%s.svc:%d/webhook/heartbeat", svc.Name, namespace, svc.Spec.Ports[0].Port); u.String() != wantURL {
+		t.Errorf("heartbeat webhook %s, want %s", u, wantURL)
+	}
+	if w.SendResolved == nil || *w.SendResolved {
+		t.Error("heartbeat webhook sends resolved notifications; alertmanager.yml's does not")
+	}
+	if cred := w.HTTPConfig.Authorization.Credentials; cred.Name != relaySecret.Name || cred.Key != "relay.token" {
+		t.Errorf("heartbeat webhook credentials %s/%s, want the relay's token", cred.Name, cred.Key)
+	}
+	i = slices.IndexFunc(relayCfg.Targets, func(tc relay.TargetConfig) bool { return tc.Name == "heartbeat" })
+	if i < 0 {
+		t.Fatal("the relay config has no heartbeat target")
+	}
+	hb := relayCfg.Targets[i]
+	if hb.Type != relay.TypeHeartbeat || filepath.Base(hb.URLFile) != "heartbeat.url" || string(hb.URL) != "" {
+		t.Errorf("heartbeat target %s, url_file %q: want type heartbeat with its URL in the file heartbeat.url", hb.Type, hb.URLFile)
+	}
+	if relaySecret.StringData["heartbeat.url"] == "" {
+		t.Error("the relay's Secret has no heartbeat.url, the heartbeat target's ping URL")
+	}
+}
+
+// shippedHeartbeat is alertmanager.yml's Watchdog route's group_wait,
+// group_interval and repeat_interval.
+func shippedHeartbeat(t *testing.T) [3]string {
+	data, err := os.ReadFile(filepath.Join(root, "alertmanager", "alertmanager.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Route struct {
+			Routes []struct {
+				Matchers       []string `json:"matchers"`
+				Receiver       string   `json:"receiver"`
+				GroupWait      string   `json:"group_wait"`
+				GroupInterval  string   `json:"group_interval"`
+				RepeatInterval string   `json:"repeat_interval"`
+			} `json:"routes"`
+		} `json:"route"`
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range cfg.Route.Routes {
+		if slices.Equal(r.Matchers, []string{`alertname="Watchdog"`}) {
+			if r.Receiver != "heartbeat" {
+				t.Fatalf("alertmanager.yml routes Watchdog to %q", r.Receiver)
+			}
+			return [3]string{r.GroupWait, r.GroupInterval, r.RepeatInterval}
+		}
+	}
+	t.Fatal(`alertmanager.yml: no alertname="Watchdog" route`)
+	return [3]string{}
 }
 
 // shippedRouting reads severity → relay targets from alertmanager.yml
@@ -664,14 +976,14 @@ var (
 	buildErr  error
 )
 
-// daemonBinary builds both daemons once per test run.
+// daemonBinary builds both daemons and resonancetool once per test run.
 func daemonBinary(t *testing.T, component string) string {
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "charttest-bin")
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), components["exporter"].cmd, components["relay"].cmd)
+		cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), components["exporter"].cmd, components["relay"].cmd, "./cmd/resonancetool")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
@@ -679,6 +991,9 @@ func daemonBinary(t *testing.T, component string) string {
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
+	}
+	if component == "resonancetool" {
+		return filepath.Join(binDir, component)
 	}
 	return filepath.Join(binDir, components[component].daemon)
 }
@@ -689,4 +1004,244 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
+}
+
+// checkRituals: one CronJob per ritual on make stack's schedule
+// (schedule.Shipped, which docker/relay.yml runs) to every channel, running
+// resonancetool's ritual command with the relay's own config and Secret, and
+// never two at once; the relay itself schedules none, so the replica count
+// does not multiply the reports.
+func checkRituals(t *testing.T, r *rendered) {
+	relayDep := r.deployments["relay"]
+	for _, want := range schedule.Shipped("discord", "slack", "hub") {
+		t.Run("ritual-"+want.Ritual, func(t *testing.T) {
+			cj := r.cronJobs[want.Ritual]
+			if cj == nil {
+				t.Fatalf("no CronJob for the %s ritual", want.Ritual)
+			}
+			if cj.Spec.Schedule != want.Cron || cj.Spec.TimeZone == nil || *cj.Spec.TimeZone != "UTC" {
+				t.Errorf("schedule %q in %v, want make stack's %q in UTC", cj.Spec.Schedule, cj.Spec.TimeZone, want.Cron)
+			}
+			if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+				t.Errorf("concurrencyPolicy %q, want Forbid", cj.Spec.ConcurrencyPolicy)
+			}
+			job := cj.Spec.JobTemplate.Spec
+			if job.BackoffLimit == nil || *job.BackoffLimit != 0 {
+				t.Errorf("backoffLimit %v, want 0: a retried run may post its report twice", job.BackoffLimit)
+			}
+			pod := job.Template.Spec
+			if pod.RestartPolicy != corev1.RestartPolicyNever || len(pod.Containers) != 1 {
+				t.Fatalf("restartPolicy %q, %d containers", pod.RestartPolicy, len(pod.Containers))
+			}
+			ctr := pod.Containers[0]
+			wantImage := strings.Replace(relayDep.Spec.Template.Spec.Containers[0].Image, "/resonance-relay:", "/resonancetool:", 1)
+			if ctr.Image != wantImage {
+				t.Errorf("image %s, want %s (the daemons' repository pattern and tag)", ctr.Image, wantImage)
+			}
+			if csec := ctr.SecurityContext; csec == nil || csec.ReadOnlyRootFilesystem == nil || !*csec.ReadOnlyRootFilesystem ||
+				pod.SecurityContext == nil || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot {
+				t.Errorf("security contexts %+v %+v", pod.SecurityContext, csec)
+			}
+			if len(ctr.Command) != 1 || len(ctr.Args) < 2 || ctr.Args[0] != "ritual" || ctr.Args[1] != want.Ritual {
+				t.Fatalf("command %v args %v, want resonancetool ritual %s", ctr.Command, ctr.Args, want.Ritual)
+			}
+			var sends []string
+			flags := map[string]string{}
+			for _, a := range ctr.Args[2:] {
+				k, v, ok := strings.Cut(a, "=")
+				if !ok {
+					t.Errorf("argument %q: want --flag=value", a)
+				}
+				if k == "--send" {
+					sends = append(sends, v)
+				}
+				flags[k] = v
+			}
+			if !slices.Equal(sends, want.Targets) {
+				t.Errorf("--send %v, want %v", sends, want.Targets)
+			}
+
+			// The relay's config and Secret, as the relay's pods see them.
+			dep := &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Template: job.Template}}
+			dep.Name = cj.Name
+			if projectedConfigMap(t, dep) != projectedConfigMap(t, relayDep) || projectedSecret(t, dep) != projectedSecret(t, relayDep) {
+				t.Errorf("relay config from %s/%s, the relay's pods from %s/%s", projectedConfigMap(t, dep), projectedSecret(t, dep),
+					projectedConfigMap(t, relayDep), projectedSecret(t, relayDep))
+			}
+			cfgFile, tableFile := flags["--relay.config.file"], flags["--thresholds.file"]
+			if m := mountOf(t, ctr, "config"); m.MountPath != path.Dir(cfgFile) || path.Base(cfgFile) != "relay.yml" {
+				t.Errorf("--relay.config.file=%s, the relay config is mounted at %s", cfgFile, m.MountPath)
+			}
+			tm := mountOf(t, ctr, "thresholds")
+			cm := r.configMaps[volume(t, dep, "thresholds").ConfigMap.Name]
+			if tm.MountPath != path.Dir(tableFile) || cm == nil {
+				t.Fatalf("--thresholds.file=%s, the thresholds mounted at %s from ConfigMap %v", tableFile, tm.MountPath, cm)
+			}
+			table, err := os.ReadFile(filepath.Join(root, "rules", "thresholds.yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cm.Data[path.Base(tableFile)] != string(table) {
+				t.Errorf("ConfigMap %s differs from rules/thresholds.yml: cp rules/thresholds.yml deploy/helm/resonance-telemetry/files/", cm.Name)
+			}
+
+			// resonancetool takes these flags and the mounted files: with
+			// the files where the pod has them and no Prometheus, it fails
+			// reading the history, not on its command line or table.
+			dir := t.TempDir()
+			writeFiles(t, filepath.Join(dir, "relay"), r.configMaps[projectedConfigMap(t, dep)].Data)
+			if s, ok := r.secrets[projectedSecret(t, dep)]; ok {
+				writeFiles(t, filepath.Join(dir, "relay"), s.StringData)
+			} else {
+				writeFiles(t, filepath.Join(dir, "relay"), placeholderSecret("relay"))
+			}
+			writeFiles(t, filepath.Join(dir, "rituals"), cm.Data)
+			args := slices.Clone(ctr.Args)
+			for i, a := range args {
+				switch {
+				case strings.HasPrefix(a, "--relay.config.file="):
+					args[i] = "--relay.config.file=" + filepath.Join(dir, "relay", "relay.yml")
+				case strings.HasPrefix(a, "--thresholds.file="):
+					args[i] = "--thresholds.file=" + filepath.Join(dir, "rituals", path.Base(tableFile))
+				case strings.HasPrefix(a, "--prometheus.url="):
+					args[i] = "--prometheus.url=http://127.0.0.1:1"
+				case strings.HasPrefix(a, "--alertmanager.url="):
+					args[i] = "--alertmanager.url=http://127.0.0.1:1"
+				case strings.HasPrefix(a, "--timeout="):
+					args[i] = "--timeout=5s"
+				}
+			}
+			out, err := exec.Command(daemonBinary(t, "resonancetool"), args...).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "127.0.0.1:1") || strings.Contains(string(out), "unknown") {
+				t.Errorf("resonancetool %s: %v, want it to fail on the missing Prometheus only:\n%s", strings.Join(args, " "), err, out)
+			}
+		})
+	}
+	// The relay runs no ritual itself: every replica would.
+	relayFiles := r.configMaps[projectedConfigMap(t, relayDep)].Data
+	dir := t.TempDir()
+	writeFiles(t, dir, relayFiles)
+	if s, ok := r.secrets[projectedSecret(t, relayDep)]; ok {
+		writeFiles(t, dir, s.StringData)
+	} else {
+		writeFiles(t, dir, placeholderSecret("relay"))
+	}
+	cfg, err := relay.Load(filepath.Join(dir, "relay.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Rituals.Schedule) != 0 {
+		t.Errorf("the relay config schedules rituals %+v besides the CronJobs: one report per replica", cfg.Rituals.Schedule)
+	}
+}
+
+// The CronJobs do not multiply with the relay, and each can be turned off.
+func TestRitualsOncePerSchedule(t *testing.T) {
+	for _, tc := range []struct {
+		set  []string
+		want []string
+	}{
+		{[]string{"relay.replicas=5"}, []string{"evening", "monthly", "morning", "weekly"}},
+		{[]string{"relay.autoscaling.enabled=true", "relay.autoscaling.maxReplicas=10"}, []string{"evening", "monthly", "morning", "weekly"}},
+		{[]string{"rituals.schedule.weekly.enabled=false", "rituals.schedule.monthly.enabled=false"}, []string{"evening", "morning"}},
+		{[]string{"rituals.enabled=false"}, nil},
+		{[]string{"relay.enabled=false"}, nil},
+	} {
+		var args []string
+		for _, s := range tc.set {
+			args = append(args, "--set", s)
+		}
+		r := renderArgs(t, args...)
+		if got := slices.Sorted(maps.Keys(r.cronJobs)); !slices.Equal(got, tc.want) {
+			t.Errorf("%v: CronJobs %v, want %v", tc.set, got, tc.want)
+		}
+	}
+	// A relay config with its own rituals: schedule beside the CronJobs
+	// would send every report once per replica, and more.
+	if _, _, err := helmTemplate(t, "--set", "relay.config.rituals.schedule[0].ritual=morning"); err == nil ||
+		!strings.Contains(err.Error(), "rituals") {
+		t.Errorf("relay.config with rituals beside the CronJobs: %v, want a render error", err)
+	}
+}
+
+const ritualGroup = "resonance.rituals.kubernetes"
+
+// The rule pack's RitualMissed reads the relay's ritual gauge, which the
+// CronJobs do not set: the chart's own RitualMissed watches them through
+// kube-state-metrics, with the pack's periods plus 60 minutes.
+func TestRitualMissedOnKubernetes(t *testing.T) {
+	r := render(t)
+	var group *monitoringv1.RuleGroup
+	for i, g := range r.rules[0].Spec.Groups {
+		if g.Name == ritualGroup {
+			group = &r.rules[0].Spec.Groups[i]
+		}
+	}
+	if group == nil || len(group.Rules) != 1 || group.Rules[0].Alert != "RitualMissed" {
+		t.Fatalf("no %s group with RitualMissed: %+v", ritualGroup, group)
+	}
+	dir := t.TempDir()
+	rulesFile := filepath.Join(dir, "rituals.rules.yml")
+	data, err := yaml.Marshal(map[string]any{"groups": []any{group}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{"rituals.rules.yml": string(data)})
+	promtool := tooltest.Path(t, "promtool")
+	if out, err := exec.Command(promtool, "check", "rules", rulesFile).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules: %v\n%s", err, out)
+	}
+
+	// Every CronJob created at 0. The morning review last succeeded at 1h,
+	// the evening broadcast never, the weekly audit at 1h: after 27 hours
+	// the first two are missed (a day plus 60 minutes), the third is not.
+	cj := func(name string) string {
+		return fmt.Sprintf(`{namespace="%s",cronjob="%s-resonance-telemetry-ritual-%s"}`, namespace, release, name)
+	}
+	alert := func(name string, minutes int) string {
+		return fmt.Sprintf(`
+          - exp_labels: {metric: ritual_missed, severity: warning, namespace: %s, cronjob: %s-resonance-telemetry-ritual-%s, ritual: %s}
+            exp_annotations:
+              current_value: "%d"
+              description: "Ritual %s (CronJob %s-resonance-telemetry-ritual-%s) last succeeded %d min ago, or never since it was created: more than its period plus 60 min"
+              runbook_url: https://github.com/quantum-resonance/telemetry/blob/main/docs/runbooks.md#ritualmissed
+              summary: Ritual missed on Kubernetes
+              threshold: "60"`, namespace, release, name, name, minutes, name, release, name, minutes)
+	}
+	tests := fmt.Sprintf(`rule_files: [rituals.rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1h
+    input_series:
+      - {series: 'kube_cronjob_created%[1]s', values: '0+0x30'}
+      - {series: 'kube_cronjob_status_last_successful_time%[1]s', values: '3600+0x30'}
+      - {series: 'kube_cronjob_created%[2]s', values: '0+0x30'}
+      - {series: 'kube_cronjob_created%[3]s', values: '0+0x30'}
+      - {series: 'kube_cronjob_status_last_successful_time%[3]s', values: '3600+0x30'}
+      - {series: 'kube_cronjob_created%[4]s', values: '0+0x30'}
+      - {series: 'kube_cronjob_status_last_successful_time%[4]s', values: '3600+0x30'}
+    alert_rule_test:
+      - eval_time: 25h
+        alertname: RitualMissed
+        exp_alerts: []
+      - eval_time: 27h
+        alertname: RitualMissed
+        exp_alerts:%[5]s%[6]s
+`, cj("morning"), cj("evening"), cj("weekly"), cj("monthly"), alert("morning", 27*60-60), alert("evening", 27*60))
+	writeFiles(t, dir, map[string]string{"rituals.test.yml": tests})
+	cmd := exec.Command(promtool, "test", "rules", "rituals.test.yml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool test rules: %v\n%s\n%s", err, out, tests)
+	}
+
+	// Without the CronJobs, no such group.
+	for _, set := range []string{"rituals.enabled=false", "relay.enabled=false"} {
+		r := renderArgs(t, append(slices.Clone(operatorAPIs), "--set", set)...)
+		for _, g := range r.rules[0].Spec.Groups {
+			if g.Name == ritualGroup {
+				t.Errorf("%s: the chart still watches ritual CronJobs", set)
+			}
+		}
+	}
 }
