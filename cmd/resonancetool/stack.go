@@ -7,15 +7,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/relay"
 	"github.com/quantum-resonance/telemetry/localstack"
-	"github.com/quantum-resonance/telemetry/ritual/schedule"
-	"github.com/quantum-resonance/telemetry/rules"
 )
 
 func init() { register(setupStack) }
@@ -44,7 +40,7 @@ func setupStack(app *kingpin.Application, stdout io.Writer) {
 		s, err := localstack.Start(ctx, localstack.Options{
 			Root: root, Dir: abs(*dir), Bin: abs(*bin), ToolsBin: abs(*tools),
 			StandardPorts: true,
-			RelayConfig:   stackRelayConfig(root),
+			RelayConfig:   localstack.StandardRelayConfig(root),
 		})
 		if err != nil {
 			return err
@@ -63,22 +59,4 @@ Logs: %s
 		fmt.Fprintln(stdout, "Stopping the stack…")
 		return nil
 	})
-}
-
-// stackRelayConfig is the relay's built-in targets (each channel's payload
-// appended to relay-deliveries.jsonl next to the config) plus the rituals
-// on the shipped schedule, reading the stack's Prometheus on its standard
-// port and the repository's thresholds table.
-func stackRelayConfig(root string) string {
-	var b strings.Builder
-	b.WriteString("targets:\n")
-	for _, f := range []string{relay.FormatDiscord, relay.FormatSlack, relay.FormatHub} {
-		fmt.Fprintf(&b, "  - {name: %s, type: file, path: %s, format: %s}\n", f, relay.DefaultDeliveriesFile, f)
-	}
-	fmt.Fprintf(&b, "rituals:\n  prometheus_url: http://127.0.0.1:9090\n  alertmanager_url: http://127.0.0.1:9093\n  thresholds_file: %q\n  schedule:\n",
-		filepath.Join(root, rules.DefaultThresholdsPath))
-	for _, e := range schedule.Shipped(relay.FormatDiscord, relay.FormatSlack, relay.FormatHub) {
-		fmt.Fprintf(&b, "    - {ritual: %s, cron: %q, targets: [%s]}\n", e.Ritual, e.Cron, strings.Join(e.Targets, ", "))
-	}
-	return b.String()
 }
