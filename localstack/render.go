@@ -77,7 +77,7 @@ func (r renderer) renderAll() (renderedFiles, error) {
 }
 
 // renderRelay writes the relay's config with authentication on: the given
-// YAML (or the relay's built-in targets) plus auth.bearer_tokens_file
+// YAML (or the relay's built-in targets, heartbeat included) plus auth.bearer_tokens_file
 // holding the token Alertmanager sends.
 func (r renderer) renderRelay() (string, error) {
 	doc := map[string]any{}
@@ -90,6 +90,8 @@ func (r renderer) renderRelay() (string, error) {
 		for _, name := range []string{"discord", "slack", "hub"} {
 			targets = append(targets, map[string]any{"name": name, "type": "file", "path": "relay-deliveries.jsonl", "format": name})
 		}
+		// The Watchdog's route (alertmanager.yml's heartbeat receiver).
+		targets = append(targets, map[string]any{"name": "heartbeat", "type": "file", "path": "relay-heartbeat.jsonl", "format": "heartbeat"})
 		doc["targets"] = targets
 	}
 	if _, set := doc["auth"]; !set {
