@@ -21,7 +21,7 @@ func TestRulesCheckPassesOnTheCommittedPack(t *testing.T) {
 	if code := run([]string{"rules", "check"}, &out, &errs); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs.String())
 	}
-	if !strings.Contains(out.String(), "20 alerts") {
+	if !strings.Contains(out.String(), "22 alerts") {
 		t.Errorf("output %q", out.String())
 	}
 }
