@@ -85,3 +85,14 @@ func Digest(s string) *[sha256.Size]byte {
 func Equal(d *[sha256.Size]byte, s string) bool {
 	return subtle.ConstantTimeCompare(d[:], Digest(s)[:]) == 1
 }
+
+// Token returns the credentials of an Authorization header of the Bearer
+// scheme. The scheme is case-insensitive (RFC 9110, 11.1): "bearer x" is
+// accepted as "Bearer x" is.
+func Token(authorization string) (string, bool) {
+	scheme, token, ok := strings.Cut(authorization, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}

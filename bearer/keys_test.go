@@ -37,3 +37,16 @@ func TestEqual(t *testing.T) {
 		t.Error("Equal compares anything but the secret")
 	}
 }
+
+func TestToken(t *testing.T) {
+	for header, want := range map[string]string{"Bearer abc": "abc", "bearer abc": "abc", "BEARER  abc ": "abc"} {
+		if got, ok := Token(header); !ok || got != want {
+			t.Errorf("Token(%q) = %q, %v; want %q", header, got, ok, want)
+		}
+	}
+	for _, header := range []string{"", "Bearer", "Basic abc", "Bearerabc"} {
+		if got, ok := Token(header); ok {
+			t.Errorf("Token(%q) = %q, want none", header, got)
+		}
+	}
+}

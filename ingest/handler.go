@@ -346,11 +346,7 @@ func requestKey(r *http.Request) (string, bool) {
 	if k := strings.TrimSpace(r.Header.Get(APIKeyHeader)); k != "" {
 		return k, true
 	}
-	scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	return strings.TrimSpace(key), true
+	return bearer.Token(r.Header.Get("Authorization"))
 }
 
 // proxyHeaders mark a request relayed by a proxy: on loopback, that proxy

@@ -78,6 +78,10 @@ func TestParseNumber(t *testing.T) {
 		{"NaN", 0, false},
 		{"Inf", 0, false},
 		{"1e999", 1e99, true}, // the longest prefix that is a finite number
+		{strings.Repeat("9", 64) + " ms", 1e64, true},
+		// A crafted value: no number, read in one bounded pass.
+		{strings.Repeat("9", 80000), 0, false},
+		{strings.Repeat("9", 65), 0, false},
 	} {
 		got, ok := notify.ParseNumber(c.in)
 		if ok != c.ok || got != c.want {
@@ -214,5 +218,14 @@ func TestIdentity(t *testing.T) {
 		if got := notify.Identity(&template.Alert{Fingerprint: c.fp, StartsAt: c.start}); got != c.want {
 			t.Errorf("Identity(%q, %s) = %q, want %q", c.fp, c.start, got, c.want)
 		}
+	}
+}
+
+// An 80,000-digit current_value, the hostile case: one bounded pass
+// (BENCHMARKS.md has the figure; the unbounded search took about 8 s).
+func BenchmarkParseNumberHostile(b *testing.B) {
+	s := strings.Repeat("9", 80000)
+	for b.Loop() {
+		notify.ParseNumber(s)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -74,8 +73,7 @@ func (a *authenticator) allow(r *http.Request) bool {
 	if !a.enabled() {
 		return true
 	}
-	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		tok = strings.TrimSpace(tok)
+	if tok, ok := bearer.Token(r.Header.Get("Authorization")); ok {
 		if a.bearer != nil && bearer.Equal(a.bearer, tok) {
 			return true
 		}

@@ -232,6 +232,8 @@ targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
 		{"", 401},
 		{"Bearer wrong", 401},
 		{"Bearer t0ken", 200},
+		{"bearer t0ken", 200}, // the scheme is case-insensitive (RFC 9110)
+		{"Basic t0ken", 401},
 		{basic("am", "wrong"), 401},
 		{basic("other", "s3cret"), 401},
 		{basic("am", "s3cret"), 200},
