@@ -176,9 +176,15 @@ func (r *Relay) openStore(cfg *Config) error {
 	if s := r.sent.Load(); s != nil && s.path == cfg.Delivery.MessagesFile && s.max == cfg.Delivery.MessagesMaxEntries {
 		return nil
 	}
-	s, err := openSentMessages(cfg.Delivery.MessagesFile, cfg.Delivery.MessagesMaxEntries)
+	s, damage, err := openSentMessages(cfg.Delivery.MessagesFile, cfg.Delivery.MessagesMaxEntries)
 	if err != nil {
 		return fmt.Errorf("delivery.messages_file: %w", err)
+	}
+	if damage != nil {
+		// Never a reason not to start: the lost entries turn their edits
+		// on resolve into new posts, nothing worse.
+		r.logger.Error("delivery.messages_file is damaged; starting with its valid entries, the others' resolutions will be posted instead of edited", "err", damage)
+		r.metrics.storeDamaged.Inc()
 	}
 	if prev := r.sent.Load(); prev != nil {
 		// A reload that moves the file keeps the rituals' successes.

@@ -3,12 +3,14 @@ package relay
 import (
 	"encoding/json"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
 	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
@@ -124,4 +126,38 @@ func hasEmbedField(e discord.Embed, name, value string) bool {
 		}
 	}
 	return false
+}
+
+// A relay whose message store holds a null entry (it panicked at start) or
+// was cut by a power cut (it refused to start) starts, says so in its log,
+// counts the damage, and still edits the messages it could read.
+func TestRelayStartsOnADamagedStore(t *testing.T) {
+	f := newEditFixture(t, "edit")
+	firing := notifytest.ByInstance(2)
+	f.notify(t, newHarness(t, f.config, nil), firing)
+	store := strings.Split(strings.Split(f.config, `messages_file: "`)[1], `"`)[0]
+	good, err := os.ReadFile(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := strings.Replace(string(good), `"messages":[`, `"messages":[null,`, 1)
+	damaged = damaged[:len(damaged)-1] // and cut before its last brace
+	if err := os.WriteFile(store, []byte(damaged), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, f.config, nil)
+	if err := testutil.GatherAndCompare(h.reg, strings.NewReader(`
+# HELP resonance_relay_message_store_damaged_total Loads of delivery.messages_file that found it damaged (cut short, empty, entries that are no message) and kept only its valid entries.
+# TYPE resonance_relay_message_store_damaged_total counter
+resonance_relay_message_store_damaged_total 1
+`), "resonance_relay_message_store_damaged_total"); err != nil {
+		t.Error(err)
+	}
+	if !strings.Contains(h.logs.String(), "delivery.messages_file is damaged") {
+		t.Errorf("nothing logged:\n%s", h.logs.String())
+	}
+	f.notify(t, h, notifytest.Resolve(firing, notifytest.SeedTime.Add(12*time.Minute)))
+	if ops := f.fake.Ops(); len(ops) != 2 || ops[1].Op != "edit" || ops[1].ID != ops[0].ID {
+		t.Errorf("ops = %+v, want the firing message edited", ops)
+	}
 }

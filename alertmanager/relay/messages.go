@@ -1,8 +1,11 @@
 package relay
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -52,31 +55,105 @@ type storeFile struct {
 }
 
 // openSentMessages loads path if it exists ("" keeps the store in memory).
-// A file that cannot be read is an error: the relay would otherwise start
-// and silently post instead of editing.
-func openSentMessages(path string, capacity int) (*sentMessages, error) {
-	s := &sentMessages{path: path, max: capacity, messages: map[string]*sentMessage{}, byAlert: map[string]string{}, rituals: map[string]time.Time{}}
+// A damaged file (truncated by a power cut, empty, an entry that is no
+// message) costs only what is damaged: the store starts with the valid
+// entries before the damage, and damage says what was lost, for the caller
+// to log and count. Only a file that cannot be read at all is an error.
+func openSentMessages(path string, capacity int) (s *sentMessages, damage error, err error) {
+	s = &sentMessages{path: path, max: capacity, messages: map[string]*sentMessage{}, byAlert: map[string]string{}, rituals: map[string]time.Time{}}
 	if path == "" {
-		return s, nil
+		return s, nil, nil
 	}
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
-		return s, nil
+		return s, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var f storeFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
+	f, damage := decodeStore(data)
 	for _, m := range f.Messages {
 		s.add(m)
 	}
 	for r, t := range f.Rituals {
 		s.rituals[r] = t
 	}
-	return s, nil
+	if damage != nil {
+		damage = fmt.Errorf("%s: %w (kept %d messages)", path, damage, len(f.Messages))
+	}
+	return s, damage, nil
+}
+
+// decodeStore reads a store file entry by entry, so that everything before
+// a damage is kept: entries that are not a message with a target and an id
+// are skipped (counted in the error), and a file cut short keeps what came
+// before the cut.
+func decodeStore(data []byte) (storeFile, error) {
+	var f storeFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		if err == io.EOF {
+			return f, errors.New("the file is empty")
+		}
+		return f, fmt.Errorf("not a JSON object: %v", err)
+	}
+	skipped := 0
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return f, cutShort(err, skipped)
+		}
+		switch t {
+		case "version":
+			err = dec.Decode(&f.Version)
+		case "rituals":
+			err = dec.Decode(&f.Rituals)
+		case "messages":
+			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+				return f, fmt.Errorf("messages: not a list (%v)", err)
+			}
+			for dec.More() {
+				var m *sentMessage
+				if err := dec.Decode(&m); err != nil {
+					var typeErr *json.UnmarshalTypeError
+					if !errors.As(err, &typeErr) {
+						return f, cutShort(err, skipped)
+					}
+					skipped++
+					continue
+				}
+				if m == nil || m.Target == "" || m.ID == "" {
+					skipped++
+					continue
+				}
+				f.Messages = append(f.Messages, m)
+			}
+			_, err = dec.Token() // ]
+		default:
+			var unknown json.RawMessage
+			err = dec.Decode(&unknown)
+		}
+		if err != nil {
+			return f, cutShort(err, skipped)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // }
+		return f, cutShort(err, skipped)
+	}
+	if skipped > 0 {
+		return f, fmt.Errorf("skipped %d entries that are not a message", skipped)
+	}
+	return f, nil
+}
+
+func cutShort(err error, skipped int) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = errors.New("the file ends early")
+	}
+	if skipped > 0 {
+		return fmt.Errorf("%w, and %d entries were not a message", err, skipped)
+	}
+	return err
 }
 
 func storeKey(target, id string) string { return target + "\x00" + id }
@@ -206,14 +283,25 @@ func (s *sentMessages) save() error {
 	if err != nil {
 		return err
 	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
+	// Synced before the rename, and the directory after it: a power cut
+	// leaves the old file or the new one, never a cut one.
+	if _, err := tmp.Write(data); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		os.Remove(tmp.Name())
 		return err
 	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
+	if err := os.Rename(tmp.Name(), s.path); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), s.path)
+	dir, err := os.Open(filepath.Dir(s.path))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return dir.Sync()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -12,7 +13,7 @@ import (
 // going first, forgets on request, and comes back from its file.
 func TestSentMessagesBoundedAndPersistent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "messages.json")
-	s, err := openSentMessages(path, 3)
+	s, _, err := openSentMessages(path, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +27,7 @@ func TestSentMessagesBoundedAndPersistent(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Sent("discord", "105", []string{"fp5@0"}, now)
-	reopened, err := openSentMessages(path, 3)
+	reopened, _, err := openSentMessages(path, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func TestSentMessagesBoundedAndPersistent(t *testing.T) {
 func TestRitualSuccessesPersistInTheStateFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "messages.json")
-	s, err := openSentMessages(path, 3)
+	s, _, err := openSentMessages(path, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestRitualSuccessesPersistInTheStateFile(t *testing.T) {
 	if err := s.Sent("discord", "100", []string{"fp0@0"}, at); err != nil {
 		t.Fatal(err)
 	}
-	reopened, err := openSentMessages(path, 3)
+	reopened, _, err := openSentMessages(path, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,14 +81,14 @@ func TestRitualSuccessesPersistInTheStateFile(t *testing.T) {
 	if err := os.WriteFile(moved, []byte(`{"version":1,"messages":[],"rituals":{"morning":"2026-11-30T08:00:00Z","weekly":"2026-11-30T09:00:00Z"}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	next, err := openSentMessages(moved, 3)
+	next, _, err := openSentMessages(moved, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := next.adoptRituals(reopened); err != nil {
 		t.Fatal(err)
 	}
-	again, err := openSentMessages(moved, 3)
+	again, _, err := openSentMessages(moved, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,11 +105,61 @@ func TestStateFileWithoutRitualsLoads(t *testing.T) {
 	if err := os.WriteFile(path, []byte(`{"version":1,"messages":[{"target":"discord","id":"7","alerts":["fp@0"],"sent":"2026-12-01T00:00:00Z"}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := openSentMessages(path, 3)
+	s, _, err := openSentMessages(path, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := s.LastSuccess("morning"); ok || s.Len() != 1 {
 		t.Errorf("old file: %d messages, a ritual success %v", s.Len(), ok)
+	}
+}
+
+// A damaged store never stops the relay: it starts with the entries before
+// the damage and says what was lost. A null entry used to panic at start and
+// on SIGHUP; a cut or empty file (a power cut during a write) refused to start.
+func TestDamagedStoreKeepsTheValidEntries(t *testing.T) {
+	const one = `{"target":"discord","id":"7","alerts":["fp@0"],"sent":"2026-12-01T00:00:00Z"}`
+	const two = `{"target":"discord","id":"8","alerts":["fp@1"],"sent":"2026-12-01T00:01:00Z"}`
+	for _, c := range []struct {
+		name, file, damage string
+		kept               int
+	}{
+		{"a null entry", `{"version":1,"messages":[null,` + one + `]}`, "skipped 1 entries", 1},
+		{"an entry of the wrong type", `{"version":1,"messages":[5,"x",` + one + `,` + two + `]}`, "skipped 2 entries", 2},
+		{"an entry without an id", `{"version":1,"messages":[{"target":"discord"},` + one + `]}`, "skipped 1 entries", 1},
+		{"cut inside the second entry", `{"version":1,"messages":[` + one + `,` + two[:30], "the file ends early", 1},
+		{"cut after the list", `{"version":1,"messages":[` + one + `,` + two + `]`, "the file ends early", 2},
+		{"empty", ``, "the file is empty", 0},
+		{"not JSON", `version 1`, "not a JSON object", 0},
+		{"intact", `{"version":1,"messages":[` + one + `,` + two + `],"rituals":{"morning":"2026-11-30T08:00:00Z"}}`, "", 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "messages.json")
+			if err := os.WriteFile(path, []byte(c.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, damage, err := openSentMessages(path, 10)
+			if err != nil {
+				t.Fatalf("refused to open: %v", err)
+			}
+			if s.Len() != c.kept {
+				t.Errorf("kept %d messages, want %d", s.Len(), c.kept)
+			}
+			if c.damage == "" && damage != nil || c.damage != "" && (damage == nil || !strings.Contains(damage.Error(), c.damage)) {
+				t.Errorf("damage %v, want %q", damage, c.damage)
+			}
+			if c.kept > 0 {
+				if _, ok := s.Lookup("discord", "fp@0"); !ok {
+					t.Error("the first message is lost")
+				}
+			}
+			// The next save writes a whole file again.
+			if err := s.Sent("discord", "9", []string{"fp@2"}, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if _, damage, _ := openSentMessages(path, 10); damage != nil {
+				t.Errorf("after a save: %v", damage)
+			}
+		})
 	}
 }

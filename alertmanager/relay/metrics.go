@@ -51,6 +51,7 @@ type metrics struct {
 	alerts               *prometheus.CounterVec
 	rejected             *prometheus.CounterVec
 	truncated            *prometheus.CounterVec
+	storeDamaged         prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, dedupEntries func() float64) *metrics {
@@ -90,7 +91,11 @@ func newMetrics(reg prometheus.Registerer, dedupEntries func() float64) *metrics
 			Help: "Webhook requests refused before delivery, by reason (method, unauthorized, unknown_target, too_large, bad_payload).",
 		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.notifications, m.notificationDuration, m.messages, m.messageDuration, m.attempts, m.alerts, m.rejected, m.truncated,
+	m.storeDamaged = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "resonance_relay_message_store_damaged_total",
+		Help: "Loads of delivery.messages_file that found it damaged (cut short, empty, entries that are no message) and kept only its valid entries.",
+	})
+	reg.MustRegister(m.notifications, m.notificationDuration, m.messages, m.messageDuration, m.attempts, m.alerts, m.rejected, m.truncated, m.storeDamaged,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "resonance_relay_dedup_entries",
 			Help: "Delivered messages remembered to avoid sending them again when Alertmanager retries.",
