@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -279,9 +280,7 @@ func reason(reply []byte, secretURL string) string {
 	if s == "" {
 		return "(empty reply)"
 	}
-	if secretURL != "" {
-		s = strings.ReplaceAll(s, secretURL, "<redacted>")
-	}
+	s = redactSecrets(s, secretURL)
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return ' '
@@ -302,10 +301,44 @@ func redact(err error, secretURL string) error {
 	if errors.As(err, &ue) {
 		err = &url.Error{Op: ue.Op, URL: "<redacted>", Err: ue.Err}
 	}
-	if secretURL != "" && strings.Contains(err.Error(), secretURL) {
-		return errors.New(strings.ReplaceAll(err.Error(), secretURL, "<redacted>"))
+	if msg := redactSecrets(err.Error(), secretURL); msg != err.Error() {
+		return errors.New(msg)
 	}
 	return err
+}
+
+// redactSecrets replaces every part of the webhook URL that is a credential
+// wherever it appears in s: the URL, its path, every path segment that is
+// not a plain lower-case word (Discord's id and token, Slack's three ids),
+// every query value and the password. A channel's 404 page saying "Cannot
+// POST /api/webhooks/888/<token>" quotes the token without the URL.
+func redactSecrets(s, secretURL string) string {
+	if secretURL == "" {
+		return s
+	}
+	secrets := []string{secretURL}
+	if u, err := url.Parse(secretURL); err == nil {
+		secrets = append(secrets, u.Path, u.RawPath, u.RawQuery)
+		for _, seg := range strings.Split(u.Path, "/") {
+			if strings.Trim(seg, "abcdefghijklmnopqrstuvwxyz-_") != "" {
+				secrets = append(secrets, seg, url.PathEscape(seg))
+			}
+		}
+		for _, vs := range u.Query() {
+			secrets = append(secrets, vs...)
+		}
+		if p, ok := u.User.Password(); ok {
+			secrets = append(secrets, p)
+		}
+	}
+	// Longest first, so the URL goes whole before its parts.
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	for _, secret := range secrets {
+		if len(secret) >= 3 && secret != "/" {
+			s = strings.ReplaceAll(s, secret, "<redacted>")
+		}
+	}
+	return s
 }
 
 // fileSink appends each message as one JSON line, for local runs without

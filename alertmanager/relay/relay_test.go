@@ -583,12 +583,21 @@ func TestWebhookURLNeverLeaks(t *testing.T) {
 		fmt.Fprintf(w, `{"message": "bad request to http://%s%s"}`, r.Host, r.URL.Path)
 	}))
 	t.Cleanup(echo.Close)
+	// A 404 page that quotes the path, not the URL: the token in it must
+	// go too (Express's "Cannot POST /path").
+	pathOnly := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(404)
+		fmt.Fprintf(w, "Cannot POST %s", r.URL.Path)
+	}))
+	t.Cleanup(pathOnly.Close)
 	h := newHarness(t, fastDelivery+`
 targets:
   - {name: down, type: discord, url_file: down.url}
   - {name: echo, type: slack, url: "`+echo.URL+`/services/`+token+`"}
+  - {name: gone, type: discord, url: "`+pathOnly.URL+`/api/webhooks/888/`+token+`"}
+  - {name: query, type: slack, url: "`+pathOnly.URL+`/hooks?token=`+token+`"}
 `, map[string]string{"down.url": closed.URL + "/api/webhooks/1/" + token})
-	for _, target := range []string{"down", "echo"} {
+	for _, target := range []string{"down", "echo", "gone", "query"} {
 		code, r := h.post(t, target, notifytest.FiringBody)
 		if code < 400 || r.Error == "" {
 			t.Errorf("%s: %d %+v", target, code, r)
