@@ -28,6 +28,8 @@ const (
 // thresholds table under root.
 func StandardRelayConfig(root string) string {
 	var b strings.Builder
+	// A local stack is no production: its messages say so.
+	b.WriteString("defaults: {service: quantum-resonance-api, environment: local}\n")
 	b.WriteString("targets:\n")
 	for _, f := range []string{relay.FormatDiscord, relay.FormatSlack, relay.FormatHub} {
 		fmt.Fprintf(&b, "  - {name: %s, type: file, path: %s, format: %s}\n", f, relay.DefaultDeliveriesFile, f)

@@ -30,6 +30,9 @@ func TestStandardRelayConfigRunsTheShippedSchedule(t *testing.T) {
 			t.Errorf("schedule[%d] = %+v, want %+v", i, e, want[i])
 		}
 	}
+	if cfg.Defaults.Environment != "local" {
+		t.Errorf("the stack's messages say environment %q, want local", cfg.Defaults.Environment)
+	}
 	if cfg.Rituals.ThresholdsFile != "/repo/rules/thresholds.yml" {
 		t.Errorf("thresholds_file = %q", cfg.Rituals.ThresholdsFile)
 	}
