@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/relay"
-	"github.com/quantum-resonance/telemetry/ritual/schedule"
+	"github.com/quantum-resonance/telemetry/ritual"
 	"github.com/quantum-resonance/telemetry/rules"
 )
 
@@ -37,8 +37,9 @@ func StandardRelayConfig(root string) string {
 	fmt.Fprintf(&b, "  - {name: %s, type: %s, url: %q}\n", relay.FormatHeartbeat, relay.TypeHeartbeat, StandardRelayURL+"/-/healthy")
 	fmt.Fprintf(&b, "rituals:\n  prometheus_url: %s\n  alertmanager_url: %s\n  thresholds_file: %q\n  schedule:\n",
 		StandardPrometheusURL, StandardAlertmanagerURL, filepath.Join(root, rules.DefaultThresholdsPath))
-	for _, e := range schedule.Shipped(relay.FormatDiscord, relay.FormatSlack, relay.FormatHub) {
-		fmt.Fprintf(&b, "    - {ritual: %s, cron: %q, targets: [%s]}\n", e.Ritual, e.Cron, strings.Join(e.Targets, ", "))
+	targets := strings.Join([]string{relay.FormatDiscord, relay.FormatSlack, relay.FormatHub}, ", ")
+	for _, e := range ritual.Shipped {
+		fmt.Fprintf(&b, "    - {ritual: %s, cron: %q, targets: [%s]}\n", e.Ritual, e.Cron, targets)
 	}
 	return b.String()
 }

@@ -21,11 +21,15 @@ func TestStandardRelayConfigRunsTheShippedSchedule(t *testing.T) {
 	if len(names) != 4 || names[3] != "heartbeat" || cfg.Targets[3].Type != relay.TypeHeartbeat {
 		t.Errorf("targets = %v, want discord, slack, hub and the heartbeat", names)
 	}
-	want := schedule.Shipped("discord", "slack", "hub")
-	if len(cfg.Rituals.Schedule) != len(want) {
-		t.Fatalf("schedule = %+v, want %+v", cfg.Rituals.Schedule, want)
+	rituals, err := schedule.Decode(cfg.Rituals.Node, cfg.Rituals.Dir, cfg.TargetNames())
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, e := range cfg.Rituals.Schedule {
+	want := schedule.Shipped("discord", "slack", "hub")
+	if len(rituals.Schedule) != len(want) {
+		t.Fatalf("schedule = %+v, want %+v", rituals.Schedule, want)
+	}
+	for i, e := range rituals.Schedule {
 		if e.Ritual != want[i].Ritual || e.Cron != want[i].Cron || len(e.Targets) != 3 {
 			t.Errorf("schedule[%d] = %+v, want %+v", i, e, want[i])
 		}
@@ -33,8 +37,8 @@ func TestStandardRelayConfigRunsTheShippedSchedule(t *testing.T) {
 	if cfg.Defaults.Environment != "local" {
 		t.Errorf("the stack's messages say environment %q, want local", cfg.Defaults.Environment)
 	}
-	if cfg.Rituals.ThresholdsFile != "/repo/rules/thresholds.yml" {
-		t.Errorf("thresholds_file = %q", cfg.Rituals.ThresholdsFile)
+	if rituals.ThresholdsFile != "/repo/rules/thresholds.yml" {
+		t.Errorf("thresholds_file = %q", rituals.ThresholdsFile)
 	}
 }
 

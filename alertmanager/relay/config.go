@@ -3,19 +3,18 @@ package relay
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"time"
 
 	commonconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 	"github.com/quantum-resonance/telemetry/bearer"
 	"github.com/quantum-resonance/telemetry/configfile"
 	"github.com/quantum-resonance/telemetry/daemon"
-	"github.com/quantum-resonance/telemetry/ritual/schedule"
 )
 
 // Target types.
@@ -64,8 +63,36 @@ type Config struct {
 	Auth     AuthConfig      `yaml:"auth"`
 	Delivery DeliveryConfig  `yaml:"delivery"`
 	Targets  []TargetConfig  `yaml:"targets"`
-	// Rituals schedules the seed's reports, sent through the targets.
-	Rituals schedule.Config `yaml:"rituals,omitempty"`
+	// Rituals is the rituals: section, which schedules the plan's reports
+	// through the targets, kept as written: the ritual scheduler
+	// (ritual/schedule, which cmd/resonance-relay composes with the relay)
+	// decodes and validates it against TargetNames, so the relay does not
+	// link the reports and their queries.
+	Rituals RitualsSection `yaml:"rituals,omitempty"`
+}
+
+// RitualsSection is the rituals: section as written.
+type RitualsSection struct {
+	// Node is the section's YAML; nil when the file has none.
+	Node *yaml.Node
+	// Dir is the config file's directory, for the section's relative paths.
+	Dir string
+}
+
+// UnmarshalYAML keeps the section for its owner to decode.
+func (r *RitualsSection) UnmarshalYAML(n *yaml.Node) error {
+	r.Node = n
+	return nil
+}
+
+// TargetNames lists the configured targets' names, sorted.
+func (c *Config) TargetNames() []string {
+	names := make([]string, 0, len(c.Targets))
+	for _, t := range c.Targets {
+		names = append(names, t.Name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // WebhookConfig limits the incoming webhook requests.
@@ -247,7 +274,7 @@ func (c *Config) resolvePaths(dir string) {
 		join(&t.Path)
 		t.HTTPClientConfig.SetDirectory(dir)
 	}
-	c.Rituals.ResolvePaths(dir)
+	c.Rituals.Dir = dir
 }
 
 // Validate checks the config, reads the secret files and compiles the
@@ -284,7 +311,7 @@ func (c *Config) Validate() error {
 		}
 		seen[t.Name] = true
 	}
-	return c.Rituals.Validate(slices.Sorted(maps.Keys(seen)))
+	return nil
 }
 
 func (a *AuthConfig) validate() error {

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -74,8 +75,22 @@ func setGCPercent() {
 
 // checkConfig loads the config as newRelay does, URL and token files included.
 func checkConfig(path string) error {
-	_, err := relay.Load(path)
+	_, _, err := loadConfig(path)
 	return err
+}
+
+// loadConfig reads the relay's config and the rituals: section in it, which
+// the ritual scheduler decodes against the relay's targets.
+func loadConfig(path string) (*relay.Config, schedule.Config, error) {
+	cfg, err := relay.Load(path)
+	if err != nil {
+		return nil, schedule.Config{}, err
+	}
+	rituals, err := schedule.Decode(cfg.Rituals.Node, cfg.Rituals.Dir, cfg.TargetNames())
+	if err != nil {
+		return nil, schedule.Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, rituals, nil
 }
 
 // webOptions are the flags that turn optional endpoints on.
@@ -87,7 +102,7 @@ type webOptions struct {
 // newRelay loads the config and wires the relay, its metrics and the
 // lifecycle endpoints into one handler.
 func newRelay(configFile string, opts webOptions, logger *slog.Logger) (http.Handler, *daemon.Reloader, error) {
-	cfg, err := relay.Load(configFile)
+	cfg, ritualsCfg, err := loadConfig(configFile)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -106,18 +121,18 @@ func newRelay(configFile string, opts webOptions, logger *slog.Logger) (http.Han
 		return nil, nil, err
 	}
 	rituals := schedule.NewDaemon(reg, rl.SendReport, rl, logger)
-	if err := rituals.Apply(cfg.Rituals); err != nil {
+	if err := rituals.Apply(ritualsCfg); err != nil {
 		return nil, nil, err
 	}
 	reloader := daemon.NewReloader("resonance_relay", func() error {
-		cfg, err := relay.Load(configFile)
+		cfg, ritualsCfg, err := loadConfig(configFile)
 		if err != nil {
 			return err
 		}
 		if err := rl.Apply(cfg); err != nil {
 			return err
 		}
-		return rituals.Apply(cfg.Rituals)
+		return rituals.Apply(ritualsCfg)
 	}, logger, reg)
 
 	mux := http.NewServeMux()

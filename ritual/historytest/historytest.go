@@ -323,12 +323,13 @@ func writeSLO(o *openMetrics) {
 }
 
 // alertConditions say, minute by minute, when each alert's condition held.
-// The rate-based ones lag the storm by the 5m rate window; SystemDown holds
-// while the target is down and for five minutes after (its min uptime).
+// The rate-based ones lag the storm by their rate window (5m; 2m for
+// ErrorStorm and APIFailure); SystemDown holds while the target is down and
+// for five minutes after (its min uptime).
 var alertConditions = map[string]func(time.Time) bool{
-	"ErrorStorm":          func(t time.Time) bool { return inRange(t, StormStart.Add(3*time.Minute), StormEnd.Add(2*time.Minute)) },
+	"ErrorStorm":          func(t time.Time) bool { return inRange(t, StormStart.Add(time.Minute), StormEnd.Add(time.Minute)) },
 	"ErrorRateHigh":       func(t time.Time) bool { return inRange(t, StormStart.Add(time.Minute), StormEnd.Add(4*time.Minute)) },
-	"APIFailure":          func(t time.Time) bool { return inRange(t, StormStart.Add(3*time.Minute), StormEnd.Add(2*time.Minute)) },
+	"APIFailure":          func(t time.Time) bool { return inRange(t, StormStart.Add(time.Minute), StormEnd.Add(time.Minute)) },
 	"APIErrorRateHigh":    func(t time.Time) bool { return inRange(t, StormStart.Add(time.Minute), StormEnd.Add(4*time.Minute)) },
 	"SystemDown":          func(t time.Time) bool { return inRange(t, RestartAt, RestartAt.Add(DownFor+5*time.Minute)) },
 	"HighCPU":             func(t time.Time) bool { return cpu(t) > 0.8 },
@@ -352,10 +353,15 @@ func writeAlerts(t *testing.T, o *openMetrics, table *rules.Table) {
 		}
 		cond := alertConditions[name]
 		labels := fmt.Sprintf(`alertname=%q,alertstate="firing",severity=%q,metric=%q,job=%q,instance=%q`, a.Name, a.Severity, a.Metric, job, Instance)
-		var since time.Time
+		// firingUntil: a firing alert stays firing keep_firing_for after
+		// its condition clears, as Prometheus keeps it.
+		var since, firingUntil time.Time
 		for ts := Start; !ts.After(End); ts = ts.Add(ScrapeStep) {
 			if !cond(ts) {
 				since = time.Time{}
+				if ts.Before(firingUntil) {
+					fmt.Fprintf(o.w, "ALERTS{%s} 1 %d\n", labels, ts.Unix())
+				}
 				continue
 			}
 			if since.IsZero() {
@@ -363,6 +369,7 @@ func writeAlerts(t *testing.T, o *openMetrics, table *rules.Table) {
 			}
 			if ts.Sub(since) >= a.For {
 				fmt.Fprintf(o.w, "ALERTS{%s} 1 %d\n", labels, ts.Unix())
+				firingUntil = ts.Add(a.KeepFiringFor + time.Nanosecond)
 			}
 		}
 	}

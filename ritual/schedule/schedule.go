@@ -18,8 +18,10 @@ import (
 	commonconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/robfig/cron/v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/configfile"
 	"github.com/quantum-resonance/telemetry/ritual"
 	"github.com/quantum-resonance/telemetry/ritual/amstate"
 	"github.com/quantum-resonance/telemetry/ritual/report"
@@ -62,6 +64,27 @@ const (
 )
 
 var parser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// Decode reads the relay config's rituals: section (nil: none) strictly,
+// resolves its paths against dir, the config file's, fills in its defaults
+// and validates it against the relay's target names.
+func Decode(section *yaml.Node, dir string, targets []string) (Config, error) {
+	var c Config
+	if section != nil {
+		data, err := yaml.Marshal(section)
+		if err != nil {
+			return Config{}, fmt.Errorf("rituals: %w", err)
+		}
+		if err := configfile.Decode(data, &c); err != nil {
+			return Config{}, fmt.Errorf("rituals: %w", err)
+		}
+	}
+	c.ResolvePaths(dir)
+	if err := c.Validate(targets); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
 
 // Enabled is true when the section schedules anything.
 func (c *Config) Enabled() bool { return c != nil && len(c.Schedule) > 0 }
@@ -372,14 +395,12 @@ func (d *Daemon) Apply(cfg Config) error {
 	return nil
 }
 
-// Shipped is the seed's cadence, the schedule `make stack` and
-// docker-compose run: Morning Resonance at 08:00, Evening Broadcast at 20:00,
-// the Weekly Audit on Monday at 09:00, the Monthly Review on the 1st at 09:00.
+// Shipped is the plan's cadence (ritual.Shipped) sent to targets: the
+// schedule `make stack` and docker-compose run.
 func Shipped(targets ...string) []Entry {
-	return []Entry{
-		{Ritual: "morning", Cron: "0 8 * * *", Targets: targets},
-		{Ritual: "evening", Cron: "0 20 * * *", Targets: targets},
-		{Ritual: "weekly", Cron: "0 9 * * 1", Targets: targets},
-		{Ritual: "monthly", Cron: "0 9 1 * *", Targets: targets},
+	entries := make([]Entry, len(ritual.Shipped))
+	for i, e := range ritual.Shipped {
+		entries[i] = Entry{Ritual: e.Ritual, Cron: e.Cron, Targets: targets}
 	}
+	return entries
 }

@@ -27,14 +27,18 @@ func TestComposeRunsTheShippedSchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := cfg.Rituals.Schedule
+	rituals, err := schedule.Decode(cfg.Rituals.Node, cfg.Rituals.Dir, cfg.TargetNames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rituals.Schedule
 	want := schedule.Shipped("discord", "slack", "hub")
 	if !slices.EqualFunc(got, want, func(a, b schedule.Entry) bool {
 		return a.Ritual == b.Ritual && a.Cron == b.Cron && slices.Equal(a.Targets, b.Targets)
 	}) {
 		t.Errorf("docker/relay.yml schedules %+v, want %+v", got, want)
 	}
-	if cfg.Rituals.PrometheusURL != "http://prometheus:9090" {
-		t.Errorf("prometheus_url = %q, want the compose service", cfg.Rituals.PrometheusURL)
+	if rituals.PrometheusURL != "http://prometheus:9090" {
+		t.Errorf("prometheus_url = %q, want the compose service", rituals.PrometheusURL)
 	}
 }

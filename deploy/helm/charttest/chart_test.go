@@ -1130,8 +1130,8 @@ func checkRituals(t *testing.T, r *rendered) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Rituals.Schedule) != 0 {
-		t.Errorf("the relay config schedules rituals %+v besides the CronJobs: one report per replica", cfg.Rituals.Schedule)
+	if cfg.Rituals.Node != nil {
+		t.Errorf("the relay config has a rituals: section besides the CronJobs: one report per replica")
 	}
 }
 
