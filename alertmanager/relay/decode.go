@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"strings"
 	"time"
@@ -18,14 +17,21 @@ import (
 // the wrong type, a time that is not RFC 3339, data after the object
 // (errDataAfter). The errors name the field or the byte offset.
 func decodeWebhook(data []byte, n *notification) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(n); err != nil {
-		return webhookError(err)
+	err := json.Unmarshal(data, n)
+	if err == nil {
+		return nil
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errDataAfter
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		// Unmarshal checks the whole input before it decodes: the object
+		// may be complete and followed by something else.
+		dec := json.NewDecoder(bytes.NewReader(data))
+		var first json.RawMessage
+		if dec.Decode(&first) == nil {
+			return errDataAfter
+		}
 	}
-	return nil
+	return webhookError(err)
 }
 
 var errDataAfter = errors.New("data after the JSON object")
@@ -39,8 +45,6 @@ func webhookError(err error) error {
 		badTime *time.ParseError
 	)
 	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return errors.New("unexpected end of JSON input")
 	case errors.As(err, &syntax):
 		return fmt.Errorf("%s at byte %d", syntax.Error(), syntax.Offset)
 	case errors.As(err, &typ):

@@ -92,8 +92,8 @@ func FuzzDecodeWebhook(f *testing.F) {
 func TestDecodeWebhookErrors(t *testing.T) {
 	for body, want := range map[string]string{
 		`hello`:                                 "invalid character 'h' looking for beginning of value at byte 1",
-		`{"version":"4"`:                        "unexpected end of JSON input",
-		``:                                      "unexpected end of JSON input",
+		`{"version":"4"`:                        "unexpected end of JSON input at byte 14",
+		``:                                      "unexpected end of JSON input at byte 0",
 		`{"version":4}`:                         `"version": number where a string belongs, at byte 12`,
 		`{"alerts":"x"}`:                        `"alerts": string where an array belongs, at byte 13`,
 		`{"alerts":[{"labels":[]}]}`:            `"alerts.labels": array where an object belongs, at byte 22`,
