@@ -63,7 +63,6 @@ fuzz-test:
 	$(GO) test ./ingest -run='^$$' -fuzz='^FuzzDecodeBusiness$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./ingest -run='^$$' -fuzz='^FuzzParseISOFast$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./alertmanager/relay -run='^$$' -fuzz='^FuzzDecodeWebhook$$' -fuzztime=$(FUZZTIME)
-	$(GO) test ./alertmanager/relay -run='^$$' -fuzz='^FuzzReadPlainWebhook$$' -fuzztime=$(FUZZTIME)
 
 # The rule pack: the committed rules match the thresholds table, promtool
 # validates and unit-tests them, amtool checks routing.

@@ -159,7 +159,11 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]notify.Message, err
 		if mentioned {
 			msg.AllowedMentions.Roles = []string{f.opts.MentionRole}
 		}
-		out = append(out, notify.Message{Body: notify.EncodeJSON(msg.appendJSON), Alerts: notify.Identities(alerts[start : start+len(part)]), Truncated: cut})
+		body, err := notify.Marshal(msg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, notify.Message{Body: body, Alerts: notify.Identities(alerts[start : start+len(part)]), Truncated: cut})
 		start += len(part)
 	}
 	return out, nil

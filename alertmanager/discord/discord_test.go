@@ -287,3 +287,13 @@ func TestLinksLeftOutWhole(t *testing.T) {
 		}
 	}
 }
+
+// Odd text reaches Discord as written; parse is [] (no pings but the
+// role's), never null.
+func TestOddText(t *testing.T) {
+	for _, m := range notifytest.FormatOdd[discord.Message](t, notifytest.New(t, discord.New, discord.Options{Defaults: notifytest.Defaults}), "", `odd <text> & \"quotes\"`) {
+		if m.AllowedMentions.Parse == nil || len(m.AllowedMentions.Parse) > 0 || len(m.Embeds) == 0 {
+			t.Errorf("%+v", m)
+		}
+	}
+}

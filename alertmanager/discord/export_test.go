@@ -5,8 +5,6 @@ package discord
 
 import "github.com/prometheus/alertmanager/template"
 
-func (m *Message) AppendJSON(b []byte) []byte { return m.appendJSON(b) }
-
 func (f *Formatter) Embed(data *template.Data, a *template.Alert) (Embed, error) {
 	e, _, err := f.embed(data, a)
 	return e, err

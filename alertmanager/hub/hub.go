@@ -71,10 +71,10 @@ func (f *Formatter) Format(data *template.Data, groupKey string) ([]notify.Messa
 		if err != nil {
 			return nil, err
 		}
-		if !ev.finite() {
-			return nil, errNotFinite
+		body, err := notify.Marshal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("hub event: %w", err)
 		}
-		body := notify.EncodeJSON(ev.appendJSON)
 		out = append(out, notify.Message{Body: body, Alerts: []string{notify.Identity(a)}})
 	}
 	return out, nil

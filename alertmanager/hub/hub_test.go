@@ -104,3 +104,21 @@ func TestOneEventPerAlert(t *testing.T) {
 func BenchmarkFormat(b *testing.B) {
 	notifytest.BenchmarkFormat(b, formatter(b))
 }
+
+// Odd text reaches the hub as written; a number that is not one is null,
+// a tiny one a number, and a firing alert has no ends_at.
+func TestOddText(t *testing.T) {
+	evs := notifytest.FormatOdd[map[string]any](t, formatter(t), groupKey, `odd <text> & \"quotes\"`)
+	if len(evs) != 3 {
+		t.Fatalf("%d events", len(evs))
+	}
+	if v, ok := evs[1]["current_value"]; !ok || v != nil {
+		t.Errorf(`current_value of "n/a": %v, %v; want null`, v, ok)
+	}
+	if v := evs[2]["threshold"]; v != 1e-9 {
+		t.Errorf("threshold of 1e-9: %v", v)
+	}
+	if _, ok := evs[0]["ends_at"]; ok {
+		t.Errorf("firing event with ends_at: %v", evs[0])
+	}
+}

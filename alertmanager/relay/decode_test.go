@@ -57,62 +57,53 @@ func TestDecodeWebhookMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// FuzzDecodeWebhook: no input crashes the decoder, and what it accepts
-// encoding/json accepts too.
+// FuzzDecodeWebhook: no input crashes the decoder, it accepts what
+// json.Unmarshal accepts and nothing else, and reads the same.
 func FuzzDecodeWebhook(f *testing.F) {
-	f.Add(notifytest.FiringBody)
-	f.Add(notifytest.ResolvedBody)
-	f.Add([]byte(`{"version":"4","alerts":[{"status":"firing","labels":{"a":"\u00fc"},"startsAt":"2025-12-11T01:54:16Z"}]}`))
-	f.Add([]byte(`{"alerts":[{"labels":null}],"x":[1,{"y":"z"}]}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var got, want notification
-		if decodeWebhook(body, &got) == nil {
-			if err := json.Unmarshal(body, &want); err != nil {
-				t.Errorf("accepted what encoding/json refuses (%v): %q", err, body)
-			}
-		}
-	})
-}
-
-// FuzzReadPlainWebhook: what the plain reader accepts, jsoniter's decoder
-// accepts too and reads the same; Alertmanager's own bodies take the plain
-// path.
-func FuzzReadPlainWebhook(f *testing.F) {
-	for _, body := range [][]byte{notifytest.FiringBody, notifytest.ResolvedBody} {
-		var n notification
-		if !readPlainWebhook(body, &n) {
-			f.Fatalf("Alertmanager's body not read by the plain reader: %s", body)
-		}
-		f.Add(body)
-	}
 	for _, body := range []string{
+		string(notifytest.FiringBody), string(notifytest.ResolvedBody),
+		`{"version":"4","alerts":[{"status":"firing","labels":{"a":"\u00fc"},"startsAt":"2025-12-11T01:54:16Z"}]}`,
+		`{"alerts":[{"labels":null}],"x":[1,{"y":"z"}]}`,
 		`{"version":"4","groupKey":"{}:{a=\"\u00fc\"}","truncatedAlerts":12,"alerts":[{"status":"firing","labels":{"k":"v","e":"tab\tx"},"annotations":null,"startsAt":"2025-12-11T01:54:16.5+01:00","endsAt":null}]}`,
 		` { "version" : "4" , "alerts" : [ ] , "groupLabels" : { } } `,
 		`{"version":"4","version":"5"}`, `{"alerts":[{"labels":{"a":"1","a":"2"}}]}`, `{"Version":"4"}`,
 		`{"truncatedAlerts":01}`, `{"truncatedAlerts":1.5}`, `{"truncatedAlerts":18446744073709551616}`,
-		`{"groupKey":"\x"}`, `{"groupKey":"a` + "\x01" + `"}`, `{"version":"4"} x`, `{"alerts":null}`,
-		`{"alerts":[{"startsAt":"yesterday"}]}`, `{"labels":nul}`, `{"version":"\xff"}`,
+		`{"groupKey":"\x"}`, `{"groupKey":"a` + "\x01" + `"}`, `{"version":"4"} x`, `{"version":"4"} `, `{"alerts":null}`,
+		`{"alerts":[{"startsAt":"yesterday"}]}`, `{"labels":nul}`, `{"version":"\xff"}`, ``, `  `,
 	} {
 		f.Add([]byte(body))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var plain, iter notification
-		if !readPlainWebhook(body, &plain) {
-			return
-		}
-		if err := decodeWebhookIter(body, &iter); err != nil {
-			t.Fatalf("plain reader accepted what jsoniter's refuses (%v): %q", err, body)
-		}
-		for i := range min(len(iter.Alerts), len(plain.Alerts)) { // the same instant, whatever the location pointer
-			if iter.Alerts[i].StartsAt.Equal(plain.Alerts[i].StartsAt) {
-				plain.Alerts[i].StartsAt = iter.Alerts[i].StartsAt
-			}
-			if iter.Alerts[i].EndsAt.Equal(plain.Alerts[i].EndsAt) {
-				plain.Alerts[i].EndsAt = iter.Alerts[i].EndsAt
-			}
-		}
-		if !reflect.DeepEqual(plain, iter) {
-			t.Errorf("%q:\nplain %+v\n iter %+v", body, plain, iter)
+		var got, want notification
+		err := decodeWebhook(body, &got)
+		wantErr := json.Unmarshal(body, &want)
+		switch {
+		case err == nil && wantErr != nil:
+			t.Fatalf("accepted what encoding/json refuses (%v): %q", wantErr, body)
+		case err != nil && wantErr == nil:
+			t.Fatalf("refused what encoding/json accepts (%v): %q", err, body)
+		case err == nil && !reflect.DeepEqual(got, want):
+			t.Errorf("%q:\n got %+v\nwant %+v", body, got, want)
 		}
 	})
+}
+
+// The decoder's errors name the field or the byte offset.
+func TestDecodeWebhookErrors(t *testing.T) {
+	for body, want := range map[string]string{
+		`hello`:                                 "invalid character 'h' looking for beginning of value at byte 1",
+		`{"version":"4"`:                        "unexpected end of JSON input at byte 14",
+		``:                                      "unexpected end of JSON input at byte 0",
+		`{"version":4}`:                         `"version": number where a string belongs, at byte 12`,
+		`{"alerts":"x"}`:                        `"alerts": string where an array belongs, at byte 13`,
+		`{"alerts":[{"labels":[]}]}`:            `"alerts.labels": array where an object belongs, at byte 22`,
+		`{"alerts":[{"startsAt":"yesterday"}]}`: `startsAt or endsAt: "yesterday" is not an RFC 3339 time`,
+		`{"truncatedAlerts":-1}`:                `"truncatedAlerts": number -1 where a non-negative integer belongs, at byte 21`,
+		`{"version":"4"} {}`:                    "data after the JSON object",
+	} {
+		var n notification
+		if err := decodeWebhook([]byte(body), &n); err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %s", body, err, want)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -140,7 +141,7 @@ func (r *Relay) sendDiscord(ctx context.Context, t *target, m notify.Message, fi
 	var msg struct {
 		ID string `json:"id"`
 	}
-	if decodeJSON.Unmarshal(reply, &msg) != nil || !snowflake(msg.ID) {
+	if json.Unmarshal(reply, &msg) != nil || !snowflake(msg.ID) {
 		logger.Warn("Discord's answer carries no message id; its alerts will be posted again on resolve")
 		return nil
 	}

@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
-
-	jsoniter "github.com/json-iterator/go"
 
 	"github.com/prometheus/alertmanager/template"
 
@@ -28,11 +25,6 @@ type notification struct {
 // bodies are reusable buffers for webhook bodies: reading a body whole
 // into one is cheaper than a json.Decoder growing its own for each request.
 var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// decodeJSON decodes the channels' replies (Discord's message on
-// ?wait=true): jsoniter configured as encoding/json, at a fraction of its
-// CPU.
-var decodeJSON = jsoniter.ConfigCompatibleWithStandardLibrary
 
 // decodeNotification reads one webhook payload and checks that it is one:
 // the errors say what is wrong, for the 400 answer.
@@ -55,7 +47,7 @@ func decodeNotification(r io.Reader) (*notification, error) {
 		if errors.Is(err, errDataAfter) {
 			return nil, errors.New("not an Alertmanager webhook payload: data after the JSON object")
 		}
-		return nil, fmt.Errorf("not an Alertmanager webhook payload: invalid JSON: %s", jsonError(err))
+		return nil, fmt.Errorf("not an Alertmanager webhook payload: invalid JSON: %w", err)
 	}
 	switch {
 	case n.Version == "":
@@ -71,16 +63,6 @@ func decodeNotification(r io.Reader) (*notification, error) {
 		}
 	}
 	return &n, nil
-}
-
-// jsonError shortens jsoniter's errors, which quote up to 50 bytes of the
-// input on either side.
-func jsonError(err error) string {
-	s := err.Error()
-	if i := strings.Index(s, ", error found in #"); i > 0 {
-		s = s[:i]
-	}
-	return s
 }
 
 // isMaxBytes reports whether err is http.MaxBytesReader's "too large",

@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -27,7 +26,6 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/hub"
 	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
-	"github.com/quantum-resonance/telemetry/daemon"
 )
 
 // harness is a relay served over HTTP, its log and its metrics.
@@ -877,25 +875,6 @@ targets:
 	for status, want := range map[string]float64{"firing": 3, "resolved": 3} {
 		if got := testutil.ToFloat64(h.relay.metrics.alerts.WithLabelValues("hub", status)); got != want {
 			t.Errorf("%s alerts counted %v, want %v", status, got, want)
-		}
-	}
-}
-
-// The report written by hand is what daemon.WriteJSON writes.
-func TestWriteReportAsWriteJSON(t *testing.T) {
-	for _, rep := range []deliveryReport{
-		{Status: statusDelivered, Messages: 1, Delivered: 1},
-		{Status: statusDelivered, Messages: 12, Delivered: 3, Duplicate: 9},
-		{Status: statusDelivered, Messages: 1 << 40, Delivered: -1, Failed: 7, Rejected: 8, NotSent: 9},
-		{Error: "the channel rejected 1 of 2 messages for good: <redacted> & \"quoted\"", Messages: 2, Rejected: 1},
-		{},
-	} {
-		want := httptest.NewRecorder()
-		daemon.WriteJSON(want, http.StatusAccepted, rep)
-		got := httptest.NewRecorder()
-		writeReport(got, http.StatusAccepted, rep)
-		if got.Code != want.Code || got.Body.String() != want.Body.String() || !reflect.DeepEqual(got.Header(), want.Header()) {
-			t.Errorf("%+v: %d %v %q, WriteJSON: %d %v %q", rep, got.Code, got.Header(), got.Body, want.Code, want.Header(), want.Body)
 		}
 	}
 }

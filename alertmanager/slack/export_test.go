@@ -5,8 +5,6 @@ package slack
 
 import "github.com/prometheus/alertmanager/template"
 
-func (m *Message) AppendJSON(b []byte) []byte { return m.appendJSON(b) }
-
 func (f *Formatter) Blocks(data *template.Data, a *template.Alert) ([]Block, error) {
 	blocks, _, err := f.blocks(data, a)
 	return blocks, err

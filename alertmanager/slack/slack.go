@@ -115,7 +115,11 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]notify.Message, err
 	out := make([]notify.Message, 0, len(parts))
 	for i, p := range parts {
 		msg := Message{Text: partText(text, i, len(parts), &p.cut), Blocks: p.blocks}
-		out = append(out, notify.Message{Body: notify.EncodeJSON(msg.appendJSON), Alerts: notify.Identities(p.alerts), Truncated: p.cut})
+		body, err := notify.Marshal(msg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, notify.Message{Body: body, Alerts: notify.Identities(p.alerts), Truncated: p.cut})
 	}
 	return out, nil
 }

@@ -163,3 +163,13 @@ func TestLinksLeftOutWhole(t *testing.T) {
 		}
 	}
 }
+
+// Odd text reaches Slack in blocks, escaped as mrkdwn (not as HTML by
+// the JSON encoder): its links stay <url|text>.
+func TestOddText(t *testing.T) {
+	for _, m := range notifytest.FormatOdd[slack.Message](t, notifytest.New(t, slack.New, slack.Options{Defaults: notifytest.Defaults}), "", `odd &lt;text&gt; &amp; \"quotes\"`, "<https://") {
+		if m.Text == "" || len(m.Blocks) == 0 {
+			t.Errorf("%+v", m)
+		}
+	}
+}

@@ -180,9 +180,7 @@ func Format[T any](t testing.TB, f notify.Formatter, data *template.Data, groupK
 	}
 	out := make([]T, len(msgs))
 	for i, m := range msgs {
-		if err := json.Unmarshal(m.Body, &out[i]); err != nil {
-			t.Fatalf("message %d: %v\n%s", i, err, m.Body)
-		}
+		CheckBody(t, m.Body, &out[i])
 	}
 	return msgs, out
 }
