@@ -139,12 +139,26 @@ func Title(a *template.Alert) string {
 	return "Alert"
 }
 
-// Description is the alert's description annotation, else its summary.
+// Description is the alert's description annotation, else its summary. A
+// resolved alert's says that it is over and how long it lasted, then what
+// it was: its description is the one of its last firing evaluation ("Error
+// rate exceeded threshold: 21 errors/min"), which no longer holds.
 func Description(a *template.Alert) string {
-	if d := a.Annotations["description"]; d != "" {
+	d := a.Annotations["description"]
+	if d == "" {
+		d = a.Annotations["summary"]
+	}
+	if a.Status != StatusResolved {
 		return d
 	}
-	return a.Annotations["summary"]
+	over := "Resolved"
+	if !a.EndsAt.IsZero() && a.EndsAt.After(a.StartsAt) {
+		over += " after " + Since(a.StartsAt, a.EndsAt)
+	}
+	if d == "" {
+		return over + "."
+	}
+	return over + ". While it fired: " + d
 }
 
 // EventTime is when the alert's current state began: startsAt while firing,

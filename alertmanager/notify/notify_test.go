@@ -222,3 +222,23 @@ func BenchmarkParseNumberHostile(b *testing.B) {
 		notify.ParseNumber(s)
 	}
 }
+
+// A resolved alert's text says it is over, how long it lasted and what it
+// was; its firing description alone would read as if it still held.
+func TestDescriptionOfAResolvedAlert(t *testing.T) {
+	start := time.Date(2026, 12, 2, 14, 0, 0, 0, time.UTC)
+	a := &template.Alert{Status: notify.StatusFiring, StartsAt: start,
+		Annotations: template.KV{"description": "Error rate exceeded threshold: 21 errors/min (threshold: 20 errors/min)"}}
+	if got := notify.Description(a); got != a.Annotations["description"] {
+		t.Errorf("firing: %q", got)
+	}
+	a.Status, a.EndsAt = notify.StatusResolved, start.Add(12*time.Minute)
+	if got, want := notify.Description(a), "Resolved after 12m. While it fired: Error rate exceeded threshold: 21 errors/min (threshold: 20 errors/min)"; got != want {
+		t.Errorf("resolved: %q, want %q", got, want)
+	}
+	a.EndsAt = time.Time{}
+	a.Annotations = template.KV{}
+	if got := notify.Description(a); got != "Resolved." {
+		t.Errorf("resolved without end or description: %q", got)
+	}
+}
