@@ -284,7 +284,7 @@ func (p *tableParser) groupLabels(n *yaml.Node) []string {
 		return DefaultGroupLabels
 	}
 	for _, l := range n.Content {
-		if !model.LabelName(l.Value).IsValidLegacy() || slices.Contains(labels, l.Value) {
+		if !model.LegacyValidation.IsValidLabelName(l.Value) || slices.Contains(labels, l.Value) {
 			p.errorf(l, "group_labels: %q is not a label name, or is listed twice", l.Value)
 			continue
 		}

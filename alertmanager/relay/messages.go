@@ -95,7 +95,7 @@ func decodeStore(data []byte) (storeFile, error) {
 		if err == io.EOF {
 			return f, errors.New("the file is empty")
 		}
-		return f, fmt.Errorf("not a JSON object: %v", err)
+		return f, fmt.Errorf("not a JSON object: %w", err)
 	}
 	skipped := 0
 	for dec.More() {
@@ -110,7 +110,7 @@ func decodeStore(data []byte) (storeFile, error) {
 			err = dec.Decode(&f.Rituals)
 		case "messages":
 			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-				return f, fmt.Errorf("messages: not a list (%v)", err)
+				return f, fmt.Errorf("messages: not a list (%w)", err)
 			}
 			for dec.More() {
 				var m *sentMessage
@@ -147,7 +147,7 @@ func decodeStore(data []byte) (storeFile, error) {
 }
 
 func cutShort(err error, skipped int) error {
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		err = errors.New("the file ends early")
 	}
 	if skipped > 0 {
@@ -285,7 +285,8 @@ func (s *sentMessages) save() error {
 	}
 	// Synced before the rename, and the directory after it: a power cut
 	// leaves the old file or the new one, never a cut one.
-	if _, err := tmp.Write(data); err == nil {
+	_, err = tmp.Write(data)
+	if err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {

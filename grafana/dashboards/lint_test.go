@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	promparser "github.com/prometheus/prometheus/promql/parser"
 
@@ -319,7 +320,7 @@ func lintMatchers(expr promparser.Expr, name, raw string, report func(string, ..
 	for _, sel := range promparser.ExtractSelectors(expr) {
 		metric := ""
 		for _, m := range sel {
-			if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+			if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 				metric = m.Value
 			}
 		}
