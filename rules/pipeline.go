@@ -47,6 +47,16 @@ or
 )`, e, e.byJob())
 }
 
+// pushesStopped is the time since the app's last push, where it is above
+// thr seconds: the newest push of the last day, so an exporter restart
+// (which forgets the last push) does not silence it.
+func pushesStopped(sc scopes, thr, scale string) string {
+	return fmt.Sprintf(`(
+  time() - max by (%[3]s) (max_over_time(resonance_business_last_update_timestamp_seconds{%[1]s}[1d]))
+  > %[2]s
+)%[4]s`, sc.exporter, thr, sc.exporter.by(), scale)
+}
+
 // pipelineChecks are the checks the table's pipeline: section may use.
 // Checks on the relay select by metric name only: those names are the
 // relay's alone, whatever its job is called. Checks on Prometheus and
@@ -69,15 +79,8 @@ var pipelineChecks = map[string]pipelineCheck{
 		description: "Prometheus has no scrape target for the exporter ({{ $labels.job }}): nothing of the service is watched. Check the scrape config or the ServiceMonitor's selector.",
 	},
 	"app_not_reporting": {
-		unit: "minutes",
-		// The newest push of the last day, so an exporter restart (which
-		// forgets the last push) does not silence the alert.
-		cond: func(sc scopes, thr, scale string) string {
-			return fmt.Sprintf(`(
-  time() - max by (%[3]s) (max_over_time(resonance_business_last_update_timestamp_seconds{%[1]s}[1d]))
-  > %[2]s
-)%[4]s`, sc.exporter, thr, sc.exporter.by(), scale)
-		},
+		unit:        "minutes",
+		cond:        pushesStopped,
 		description: "The app has pushed no business figures for {value} min (threshold: {threshold} min): its business alerts cannot fire",
 	},
 	"app_down": {
@@ -86,12 +89,8 @@ var pipelineChecks = map[string]pipelineCheck{
 		// pushing, and no API request was counted over the same time. A
 		// quiet night (a request every two minutes) still counts requests.
 		cond: func(sc scopes, thr, scale string) string {
-			return fmt.Sprintf(`(
-  time() - max by (%[3]s) (max_over_time(resonance_business_last_update_timestamp_seconds{%[1]s}[1d]))
-  > %[2]s
-)%[4]s
-unless on (%[3]s)
-sum by (%[3]s) (increase(resonance_api_requests_total{%[1]s}[%[5]ss])) > 0`, sc.exporter, thr, sc.exporter.by(), scale, thr)
+			return fmt.Sprintf("%s\nunless on (%[2]s)\nsum by (%[2]s) (increase(resonance_api_requests_total{%[3]s}[%[4]ss])) > 0",
+				pushesStopped(sc, thr, scale), sc.exporter.by(), sc.exporter, thr)
 		},
 		description: "The app has pushed nothing for {value} min and served no API request (threshold: {threshold} min): it is down, or cut off from the exporter",
 	},
