@@ -99,7 +99,16 @@ func (c *Config) TargetNames() []string {
 type WebhookConfig struct {
 	// MaxBodyBytes bounds a notification body; larger ones get 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxConcurrentRequests bounds the notifications read and delivered
+	// at once, and with MaxBodyBytes the memory they hold; more get 503
+	// with Retry-After, which Alertmanager retries.
+	MaxConcurrentRequests int `yaml:"max_concurrent_requests"`
 }
+
+// DefaultMaxConcurrentRequests is webhook.max_concurrent_requests' default:
+// more than Alertmanager's groups send at once in practice, few enough that
+// as many full 4 MiB bodies decoded stay within a container's memory.
+const DefaultMaxConcurrentRequests = 8
 
 // AuthConfig requires credentials on /webhook/, as Alertmanager's
 // http_config sends them: bearer tokens or basic auth. With several set any
@@ -202,7 +211,7 @@ func Default() *Config {
 func base() *Config {
 	return &Config{
 		Defaults: notify.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"},
-		Webhook:  WebhookConfig{MaxBodyBytes: 4 << 20},
+		Webhook:  WebhookConfig{MaxBodyBytes: 4 << 20, MaxConcurrentRequests: DefaultMaxConcurrentRequests},
 		Delivery: DeliveryConfig{
 			Deadline:           model.Duration(10 * time.Second),
 			InitialBackoff:     model.Duration(250 * time.Millisecond),
@@ -280,6 +289,9 @@ func (c *Config) resolvePaths(dir string) {
 // Validate checks the config, reads the secret files and compiles the
 // templates. Its errors name the key at fault and never quote a secret.
 func (c *Config) Validate() error {
+	if c.Webhook.MaxConcurrentRequests <= 0 {
+		return errors.New("webhook.max_concurrent_requests: must be greater than 0")
+	}
 	if c.Webhook.MaxBodyBytes <= 0 {
 		return errors.New("webhook.max_body_bytes: must be greater than 0")
 	}

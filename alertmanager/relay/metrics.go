@@ -37,6 +37,7 @@ const (
 	rejectUnknownTarget = "unknown_target"
 	rejectTooLarge      = "too_large"
 	rejectBadPayload    = "bad_payload"
+	rejectOverloaded    = "overloaded" // webhook.max_concurrent_requests reached
 )
 
 // Latency buckets from a local sink (sub-millisecond) to the deadline.
@@ -88,7 +89,7 @@ func newMetrics(reg prometheus.Registerer, dedupEntries func() float64) *metrics
 		}, []string{"target", "field"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resonance_relay_webhook_requests_rejected_total",
-			Help: "Webhook requests refused before delivery, by reason (method, unauthorized, unknown_target, too_large, bad_payload).",
+			Help: "Webhook requests refused before delivery, by reason (method, unauthorized, unknown_target, too_large, bad_payload, overloaded).",
 		}, []string{"reason"}),
 	}
 	m.storeDamaged = prometheus.NewCounter(prometheus.CounterOpts{
@@ -100,7 +101,7 @@ func newMetrics(reg prometheus.Registerer, dedupEntries func() float64) *metrics
 			Name: "resonance_relay_dedup_entries",
 			Help: "Delivered messages remembered to avoid sending them again when Alertmanager retries.",
 		}, dedupEntries))
-	for _, r := range []string{rejectMethod, rejectUnauthorized, rejectUnknownTarget, rejectTooLarge, rejectBadPayload} {
+	for _, r := range []string{rejectMethod, rejectUnauthorized, rejectUnknownTarget, rejectTooLarge, rejectBadPayload, rejectOverloaded} {
 		m.rejected.WithLabelValues(r)
 	}
 	return m

@@ -46,6 +46,9 @@ type Relay struct {
 	sent      atomic.Pointer[sentMessages] // Discord message ids, for edits
 	pacers    pacers
 	workers   workers // run a parallel target's messages
+	// inFlight counts the notifications being read and delivered, against
+	// webhook.max_concurrent_requests.
+	inFlight atomic.Int64
 }
 
 // state is everything one configuration gives the handler.
@@ -342,6 +345,17 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		daemon.WriteError(w, http.StatusNotFound, fmt.Sprintf("no target named %q in the relay's config", name))
 		return
 	}
+	// Bounded before the body is read: each notification in flight holds
+	// its body and its messages, and a channel that hangs holds them until
+	// the deadline.
+	if n := r.inFlight.Add(1); n > int64(st.cfg.Webhook.MaxConcurrentRequests) {
+		r.inFlight.Add(-1)
+		r.metrics.rejected.WithLabelValues(rejectOverloaded).Inc()
+		w.Header().Set("Retry-After", "5")
+		daemon.WriteError(w, http.StatusServiceUnavailable, fmt.Sprintf("%d notifications in flight (webhook.max_concurrent_requests): retry later", st.cfg.Webhook.MaxConcurrentRequests))
+		return
+	}
+	defer r.inFlight.Add(-1)
 
 	n, err := decodeNotification(http.MaxBytesReader(w, req.Body, st.cfg.Webhook.MaxBodyBytes))
 	if err != nil {

@@ -398,6 +398,7 @@ func TestDiscordBurstMeetsNoRateLimit(t *testing.T) {
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	h := newHarness(t, `
+webhook: {max_concurrent_requests: 50}
 delivery: {deadline: 10s}
 targets: [{name: discord, type: discord, url: "`+srv.URL+`/api/webhooks/1/tok"}]
 `, nil)
@@ -876,5 +877,54 @@ targets:
 		if got := testutil.ToFloat64(h.relay.metrics.alerts.WithLabelValues("hub", status)); got != want {
 			t.Errorf("%s alerts counted %v, want %v", status, got, want)
 		}
+	}
+}
+
+// Notifications in flight are bounded (webhook.max_concurrent_requests):
+// with a channel that hangs, the ones past the bound are answered 503 with
+// Retry-After at once, counted, and hold no memory; once the channel
+// answers, the relay takes notifications again.
+func TestInFlightNotificationsAreBounded(t *testing.T) {
+	release := make(chan struct{})
+	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		<-release
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(hanging.Close)
+	h := newHarness(t, `
+webhook: {max_concurrent_requests: 3}
+delivery: {deadline: 10s}
+targets: [{name: hub, type: hub, url: "`+hanging.URL+`"}]
+`, nil)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.post(t, "hub", notifytest.FiringBody)
+		}()
+	}
+	for deadline := time.Now().Add(5 * time.Second); h.relay.inFlight.Load() < 3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d in flight, want 3", h.relay.inFlight.Load())
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/webhook/hub", strings.NewReader(string(notifytest.FiringBody)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "webhook.max_concurrent_requests") {
+		t.Errorf("the 4th notification: %d, Retry-After %q, %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if got := testutil.ToFloat64(h.relay.metrics.rejected.WithLabelValues(rejectOverloaded)); got != 1 {
+		t.Errorf("overloaded rejections = %v, want 1", got)
+	}
+	close(release)
+	wg.Wait()
+	if code, r := h.post(t, "hub", notifytest.FiringBody); code != http.StatusOK {
+		t.Errorf("after the channel answered: %d %+v", code, r)
 	}
 }

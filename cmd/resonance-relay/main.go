@@ -6,10 +6,14 @@ package main
 
 import (
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strconv"
+	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,11 +70,38 @@ func main() {
 // setGCPercent lets the heap grow to 5× its live size between collections
 // unless GOGC says otherwise. The relay's live heap is a few MB and each
 // notification allocates its decoded alerts and rendered messages, so the
-// default (2×) collects often; the price is a few MB of memory.
+// default (2×) collects often; the price is a few MB of memory. Under a
+// memory limit (GOMEMLIMIT, else 90 % of the cgroup's limit), which the GC
+// keeps the heap below whatever GOGC says, so that a burst of large
+// notifications cannot push the relay past its container's limit.
 func setGCPercent() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		if limit, ok := cgroupMemoryLimit(os.DirFS("/")); ok {
+			debug.SetMemoryLimit(limit / 10 * 9)
+		}
+	}
+}
+
+// cgroupMemoryLimit is the memory limit of the relay's cgroup (v2
+// memory.max, else v1 memory.limit_in_bytes); none when unlimited or
+// unreadable.
+func cgroupMemoryLimit(root fs.FS) (int64, bool) {
+	for _, path := range []string{"sys/fs/cgroup/memory.max", "sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		data, err := fs.ReadFile(root, path)
+		if err != nil {
+			continue
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+		// "max", or v1's "no limit" (a page-rounded int64 maximum).
+		if err != nil || v <= 0 || v >= math.MaxInt64/2 {
+			return 0, false
+		}
+		return v, true
+	}
+	return 0, false
 }
 
 // checkConfig loads the config as newRelay does, URL and token files included.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/prometheus/common/promslog"
@@ -212,6 +213,27 @@ rituals:
 		}
 		if len(got) != 2*len(outcomes)+2 {
 			t.Errorf("after the reload: %d series, want %d: %v", len(got), 2*len(outcomes)+2, got)
+		}
+	}
+}
+
+// The memory limit follows the container's: cgroup v2's memory.max, v1's
+// limit_in_bytes; none for an unlimited cgroup or outside one.
+func TestCgroupMemoryLimit(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		files fstest.MapFS
+		want  int64
+		ok    bool
+	}{
+		{"v2", fstest.MapFS{"sys/fs/cgroup/memory.max": {Data: []byte("268435456\n")}}, 268435456, true},
+		{"v2 unlimited", fstest.MapFS{"sys/fs/cgroup/memory.max": {Data: []byte("max\n")}}, 0, false},
+		{"v1", fstest.MapFS{"sys/fs/cgroup/memory/memory.limit_in_bytes": {Data: []byte("536870912\n")}}, 536870912, true},
+		{"v1 unlimited", fstest.MapFS{"sys/fs/cgroup/memory/memory.limit_in_bytes": {Data: []byte("9223372036854771712\n")}}, 0, false},
+		{"no cgroup", fstest.MapFS{}, 0, false},
+	} {
+		if got, ok := cgroupMemoryLimit(c.files); got != c.want || ok != c.ok {
+			t.Errorf("%s: %d, %v; want %d, %v", c.name, got, ok, c.want, c.ok)
 		}
 	}
 }
