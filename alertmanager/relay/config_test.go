@@ -143,7 +143,7 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	d.now = func() time.Time { return now }
 	keys := make([]messageKey, 5)
 	for i := range keys {
-		keys[i] = keyOf("t", "g", notify.Message{Alerts: []string{fmt.Sprint(i)}}, nil)
+		keys[i] = keyOf("t", "g", false, notify.Message{Alerts: []string{fmt.Sprint(i)}}, nil)
 		d.Remember(keys[i])
 	}
 	if d.Len() != 3 || d.Seen(keys[0]) || d.Seen(keys[1]) || !d.Seen(keys[4]) {
@@ -153,14 +153,14 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	if d.Seen(keys[4]) {
 		t.Error("an entry outlived its ttl")
 	}
-	d.Remember(keyOf("t", "g", notify.Message{Alerts: []string{"new"}}, nil))
+	d.Remember(keyOf("t", "g", false, notify.Message{Alerts: []string{"new"}}, nil))
 	if d.Len() != 1 {
 		t.Errorf("expired entries not dropped: len %d", d.Len())
 	}
-	if keyOf("a", "g", notify.Message{Alerts: []string{"x"}}, nil) == keyOf("b", "g", notify.Message{Alerts: []string{"x"}}, nil) || keyOf("a", "g1", notify.Message{Alerts: []string{"x"}}, nil) == keyOf("a", "g2", notify.Message{Alerts: []string{"x"}}, nil) ||
-		keyOf("a", "g", notify.Message{Alerts: []string{"fp1@0"}}, nil) == keyOf("a", "g", notify.Message{Alerts: []string{"fp2@0"}}, nil) ||
-		keyOf("a", "g", notify.Message{Edit: "1", Alerts: []string{"x"}}, nil) == keyOf("a", "g", notify.Message{Alerts: []string{"x"}}, nil) ||
-		keyOf("a", "g", notify.Message{Alerts: []string{"x"}}, map[string]bool{"x": true}) == keyOf("a", "g", notify.Message{Alerts: []string{"x"}}, nil) {
+	if keyOf("a", "g", false, notify.Message{Alerts: []string{"x"}}, nil) == keyOf("b", "g", false, notify.Message{Alerts: []string{"x"}}, nil) || keyOf("a", "g1", false, notify.Message{Alerts: []string{"x"}}, nil) == keyOf("a", "g2", false, notify.Message{Alerts: []string{"x"}}, nil) ||
+		keyOf("a", "g", false, notify.Message{Alerts: []string{"fp1@0"}}, nil) == keyOf("a", "g", false, notify.Message{Alerts: []string{"fp2@0"}}, nil) ||
+		keyOf("a", "g", true, notify.Message{Edit: "1", Alerts: []string{"x"}}, nil) == keyOf("a", "g", false, notify.Message{Alerts: []string{"x"}}, nil) ||
+		keyOf("a", "g", false, notify.Message{Alerts: []string{"x"}}, map[string]bool{"x": true}) == keyOf("a", "g", false, notify.Message{Alerts: []string{"x"}}, nil) {
 		t.Error("keys must differ by target and group")
 	}
 }

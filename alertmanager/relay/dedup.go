@@ -10,9 +10,13 @@ import (
 )
 
 // messageKey identifies a message by what it says, not how: its target, its
-// Alertmanager group, the message it edits if any, and the identity and
-// state (firing or resolved) of each alert it carries, as Alertmanager
-// itself tells notifications apart. Never the rendered text: clustered
+// Alertmanager group, and the identity and state (firing or resolved) of
+// each alert it carries, as Alertmanager itself tells notifications apart.
+// Not the id of the message it edits: that id is forgotten once edited, so
+// the same resolution sent again (the second Alertmanager of a pair, a retry
+// after a partial failure) would come as a new post with a new key; one
+// resolution is one edit. Only edit_and_post, which edits and posts the same
+// alerts, tells its edit apart (edit). Never the rendered text: clustered
 // Alertmanagers render the same alerts with their own external URLs (the
 // Silence links), and two alerts a template renders alike stay two.
 // SHA-256 makes a collision, which would silently skip a message,
@@ -20,14 +24,16 @@ import (
 type messageKey [sha256.Size]byte
 
 // keyOf is m's key; firing holds the identities of the notification's
-// firing alerts.
-func keyOf(target, groupKey string, m notify.Message, firing map[string]bool) messageKey {
+// firing alerts, edit marks the edit of an edit_and_post target.
+func keyOf(target, groupKey string, edit bool, m notify.Message, firing map[string]bool) messageKey {
 	var stack [512]byte // no allocation for the usual message
 	b := append(stack[:0], target...)
 	b = append(b, 0)
 	b = append(b, groupKey...)
 	b = append(b, 0)
-	b = append(b, m.Edit...)
+	if edit {
+		b = append(b, 'e')
+	}
 	b = append(b, 0)
 	for _, a := range m.Alerts {
 		b = append(b, a...)

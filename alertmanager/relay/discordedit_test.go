@@ -161,3 +161,24 @@ resonance_relay_message_store_damaged_total 1
 		t.Errorf("ops = %+v, want the firing message edited", ops)
 	}
 }
+
+// The same resolution twice, as the second Alertmanager of a pair sends it:
+// one edit, no "RESOLVED" post after it. The edited message's id is
+// forgotten after the edit, so the second copy used to come as a post under
+// a new dedup key.
+func TestTheSameResolutionTwiceIsOneEdit(t *testing.T) {
+	f := newEditFixture(t, "edit")
+	h := newHarness(t, f.config, nil)
+	firing := notifytest.ByInstance(2)
+	f.notify(t, h, firing)
+	resolved := notifytest.Resolve(firing, notifytest.SeedTime.Add(7*time.Minute))
+	f.notify(t, h, resolved)
+	f.notify(t, h, resolved)
+	var got []string
+	for _, op := range f.fake.Ops() {
+		got = append(got, op.Op+" "+op.ID)
+	}
+	if len(got) != 2 || !strings.HasPrefix(got[0], "post") || !strings.HasPrefix(got[1], "edit") {
+		t.Fatalf("ops = %v, want the post and one edit", got)
+	}
+}

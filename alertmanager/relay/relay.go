@@ -261,7 +261,7 @@ func slackReply(reply []byte) error {
 // deliverMessage sends message i of total unless it was delivered before
 // (or is being delivered by a concurrent notification), and counts it.
 func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, groupKey string, m notify.Message, firing map[string]bool, i, total int, logger *slog.Logger) (string, error) {
-	key := keyOf(t.name, groupKey, m, firing)
+	key := keyOf(t.name, groupKey, m.Edit != "" && t.onResolve == ResolveEditAndPost, m, firing)
 	began := time.Now()
 	seen, err := mem.Claim(ctx, key)
 	if seen {
