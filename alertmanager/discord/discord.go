@@ -111,7 +111,7 @@ func New(opts Options) (*Formatter, error) {
 
 // TruncatableFields implements notify.Truncating.
 func (f *Formatter) TruncatableFields() []string {
-	return []string{FieldContent, FieldEmbedTitle, FieldEmbedDescription, FieldEmbedFields}
+	return []string{FieldContent, FieldEmbedTitle, FieldEmbedDescription, FieldEmbedFields, notify.FieldUnsafeLink}
 }
 
 // Format implements notify.Formatter.
@@ -250,6 +250,7 @@ func (f *Formatter) embed(data *template.Data, a *template.Alert) (Embed, notify
 		return Embed{}, nil, fmt.Errorf("description template: %w", err)
 	}
 	var cut notify.Truncations
+	title, description = escapeMarkdown(title), escapeMarkdown(description)
 	if a.Status == notify.StatusResolved {
 		title = "[RESOLVED] " + title
 	}
@@ -287,7 +288,7 @@ func color(a *template.Alert) int {
 // short value is capped at 256 characters and the links at 1024, so all of
 // them stay under 2000 characters together.
 func fields(d notify.Defaults, data *template.Data, a *template.Alert, cut *notify.Truncations) []Field {
-	short := func(s string) string { return cut.Truncate(FieldEmbedFields, s, MaxFieldName) }
+	short := func(s string) string { return cut.Truncate(FieldEmbedFields, escapeMarkdown(s), MaxFieldName) }
 	fs := []Field{
 		{Name: "Service", Value: short(orDash(d.ServiceOf(a))), Inline: true},
 		{Name: "Time", Value: notify.FormatTime(notify.EventTime(a)), Inline: true},
@@ -304,7 +305,7 @@ func fields(d notify.Defaults, data *template.Data, a *template.Alert, cut *noti
 	if labels := notify.Distinguishing(data, a); len(labels) > 0 {
 		fs = append(fs, Field{Name: "Labels", Value: short(notify.LabelText(labels))})
 	}
-	if links := links(d, data, a); links != "" {
+	if links := links(d, data, a, cut); links != "" {
 		fs = append(fs, Field{Name: "Links", Value: links})
 	}
 	return fs
@@ -313,12 +314,12 @@ func fields(d notify.Defaults, data *template.Data, a *template.Alert, cut *noti
 // links are markdown links to the runbook and the silence form (the title
 // links to the source graph). A link that does not fit the field is left
 // out whole: a cut URL would lead nowhere.
-func links(d notify.Defaults, data *template.Data, a *template.Alert) string {
+func links(d notify.Defaults, data *template.Data, a *template.Alert, cut *notify.Truncations) string {
 	return notify.JoinLinks([]notify.Link{
 		{Text: "Runbook", URL: a.Annotations["runbook_url"]},
 		{Text: "Dashboard", URL: d.DashboardURL(a)},
 		{Text: "Silence", URL: notify.SilenceURL(data.ExternalURL, a)},
-	}, MaxFieldValue, appendLink)
+	}, MaxFieldValue, appendLink, cut)
 }
 
 // appendLink appends [text](url).
@@ -329,6 +330,13 @@ func appendLink(b []byte, l notify.Link) []byte {
 	b = append(b, l.URL...)
 	return append(b, ')')
 }
+
+// markdownEscaper backslash-escapes what Discord's Markdown would read in a
+// value taken from labels and annotations: a label value
+// "[Free Nitro](https://evil.example)" stays text, not a masked link.
+var markdownEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "~", `\~`, "`", "\\`", "|", `\|`, "[", `\[`, "]", `\]`)
+
+func escapeMarkdown(s string) string { return markdownEscaper.Replace(s) }
 
 // embedURL is u when Discord accepts it as an embed's url (http or https,
 // at most 2048 characters); otherwise none, rather than a refused message.

@@ -297,3 +297,39 @@ func TestOddText(t *testing.T) {
 		}
 	}
 }
+
+// A crafted alert cannot put a link of its own into a message: Markdown in
+// label and annotation values is escaped, and a runbook_url that would
+// splice a second link after the first stays one link to its own host; one
+// that is no http(s) URL is left out.
+func TestMarkdownAndLinkInjection(t *testing.T) {
+	data := notifytest.SeedData()
+	a := &data.Alerts[0]
+	a.Labels["customer"] = "[Free Nitro](https://evil.example)"
+	a.Annotations["description"] = "**urgent** see [here](https://evil.example)"
+	a.Annotations["runbook_url"] = "https://ok.example/rb) [Phish](https://evil.example"
+	m := format(t, discord.Options{Defaults: notifytest.Defaults}, data)[0]
+	e := m.Embeds[0]
+	if strings.Contains(e.Description, "[here](") || !strings.Contains(e.Description, `\*\*urgent\*\* see \[here\](https://evil.example)`) {
+		t.Errorf("description %q", e.Description)
+	}
+	for _, f := range e.Fields {
+		switch f.Name {
+		case "Labels":
+			if !strings.Contains(f.Value, `customer=\[Free Nitro\](https://evil.example)`) {
+				t.Errorf("labels %q", f.Value)
+			}
+		case "Links":
+			if strings.Contains(f.Value, "[Phish]") || !strings.Contains(f.Value, "[Runbook](https://ok.example/rb%29%20%5BPhish%5D%28https://evil.example)") {
+				t.Errorf("links %q", f.Value)
+			}
+		}
+	}
+
+	a.Annotations["runbook_url"] = "javascript:alert(1)"
+	for _, f := range format(t, discord.Options{Defaults: notifytest.Defaults}, data)[0].Embeds[0].Fields {
+		if f.Name == "Links" && strings.Contains(f.Value, "Runbook") {
+			t.Errorf("a javascript: runbook is linked: %q", f.Value)
+		}
+	}
+}

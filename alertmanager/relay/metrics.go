@@ -2,7 +2,6 @@ package relay
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -59,7 +58,7 @@ func newMetrics(reg prometheus.Registerer, dedupEntries func() float64) *metrics
 	m := &metrics{
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resonance_relay_notifications_total",
-			Help: "Alertmanager notifications handled, by target and outcome (" + strings.Join(notificationOutcomes[:], ", ") + "); every target has every outcome from the start.",
+			Help: "Alertmanager notifications handled, by target and outcome (delivered, failed, rejected, format_error); every target has every outcome from the start.",
 		}, []string{"target", "outcome"}),
 		notificationDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "resonance_relay_notification_duration_seconds",
@@ -85,7 +84,7 @@ func newMetrics(reg prometheus.Registerer, dedupEntries func() float64) *metrics
 		}, []string{"target", "status"}),
 		truncated: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resonance_relay_truncated_total",
-			Help: "Texts of delivered messages cut to the channel's limits, by target and payload field.",
+			Help: "Texts of delivered messages cut to the channel's limits, by target and payload field; unsafe_link counts links left out because their URL is not an http(s) URL.",
 		}, []string{"target", "field"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resonance_relay_webhook_requests_rejected_total",

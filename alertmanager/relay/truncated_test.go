@@ -33,7 +33,7 @@ targets:
 	compare := func(when string, discordDescriptions, slackBlocks int) {
 		t.Helper()
 		want := fmt.Sprintf(`
-# HELP resonance_relay_truncated_total Texts of delivered messages cut to the channel's limits, by target and payload field.
+# HELP resonance_relay_truncated_total Texts of delivered messages cut to the channel's limits, by target and payload field; unsafe_link counts links left out because their URL is not an http(s) URL.
 # TYPE resonance_relay_truncated_total counter
 resonance_relay_truncated_total{field="blocks",target="slack"} %d
 resonance_relay_truncated_total{field="content",target="discord"} 0
@@ -41,6 +41,8 @@ resonance_relay_truncated_total{field="embed.description",target="discord"} %d
 resonance_relay_truncated_total{field="embed.fields",target="discord"} 0
 resonance_relay_truncated_total{field="embed.title",target="discord"} 0
 resonance_relay_truncated_total{field="text",target="slack"} 0
+resonance_relay_truncated_total{field="unsafe_link",target="discord"} 0
+resonance_relay_truncated_total{field="unsafe_link",target="slack"} 0
 `, slackBlocks, discordDescriptions)
 		if err := testutil.GatherAndCompare(h.reg, strings.NewReader(want), "resonance_relay_truncated_total"); err != nil {
 			t.Errorf("%s: %v", when, err)

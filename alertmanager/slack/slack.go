@@ -71,7 +71,9 @@ type Formatter struct{ opts Options }
 func New(opts Options) (*Formatter, error) { return &Formatter{opts: opts}, nil }
 
 // TruncatableFields implements notify.Truncating.
-func (f *Formatter) TruncatableFields() []string { return []string{FieldText, FieldBlocks} }
+func (f *Formatter) TruncatableFields() []string {
+	return []string{FieldText, FieldBlocks, notify.FieldUnsafeLink}
+}
 
 // Format implements notify.Formatter. Alerts are packed in order into
 // messages within MaxBlocks blocks and MaxBlocksChars characters of block
@@ -221,7 +223,7 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, not
 	if labels := notify.Distinguishing(data, a); len(labels) > 0 {
 		fields = append(fields, field("Labels", escape(notify.LabelText(labels)), 1024))
 	}
-	if links := links(f.opts.Defaults, data, a); links != "" {
+	if links := links(f.opts.Defaults, data, a, &cut); links != "" {
 		fields = append(fields, field("Links", links, MaxFieldText))
 	}
 	return []Block{
@@ -232,13 +234,13 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, not
 
 // links are Slack links to the runbook and the source graph; one that does
 // not fit the field is left out whole rather than cut.
-func links(d notify.Defaults, data *template.Data, a *template.Alert) string {
+func links(d notify.Defaults, data *template.Data, a *template.Alert, cut *notify.Truncations) string {
 	return notify.JoinLinks([]notify.Link{
 		{Text: "Runbook", URL: a.Annotations["runbook_url"]},
 		{Text: "Dashboard", URL: d.DashboardURL(a)},
 		{Text: "Source", URL: a.GeneratorURL},
 		{Text: "Silence", URL: notify.SilenceURL(data.ExternalURL, a)},
-	}, MaxFieldText-len("*Links:*\n"), appendLink)
+	}, MaxFieldText-len("*Links:*\n"), appendLink, cut)
 }
 
 // appendLink appends <url|text>. Inside it, Slack needs only the three

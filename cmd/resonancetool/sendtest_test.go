@@ -87,7 +87,8 @@ func TestSendTestReachesTheTargetFiringThenResolved(t *testing.T) {
 		if ev["event_type"] != want || ev["severity"] != "critical" || ev["metric"] != "test_notification" {
 			t.Errorf("event %d: %v, want %s critical", i, events[i], want)
 		}
-		if msg, _ := ev["message"].(string); !strings.HasPrefix(msg, "Test notification") {
+		// The resolution says it is over, then what it was.
+		if msg, _ := ev["message"].(string); !strings.HasPrefix(strings.TrimPrefix(msg, "Resolved after 5m. While it fired: "), "Test notification") {
 			t.Errorf("event %d does not say it is a test: %q", i, msg)
 		}
 	}
