@@ -106,9 +106,11 @@ type WebhookConfig struct {
 }
 
 // DefaultMaxConcurrentRequests is webhook.max_concurrent_requests' default:
-// more than Alertmanager's groups send at once in practice, few enough that
-// as many full 4 MiB bodies decoded stay within a container's memory.
-const DefaultMaxConcurrentRequests = 8
+// a local delivery takes milliseconds, so Alertmanager's groups rarely
+// overlap more; a channel that hangs holds each notification until the
+// deadline, and 20 notifications of 1.9 MB at once then peak at 133 MB RSS
+// with 4 (194 MB with 8, 570 MB unbounded: BENCHMARKS.md).
+const DefaultMaxConcurrentRequests = 4
 
 // AuthConfig requires credentials on /webhook/, as Alertmanager's
 // http_config sends them: bearer tokens or basic auth. With several set any
