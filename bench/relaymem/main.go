@@ -44,7 +44,7 @@ func main() {
 	})}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	check(err)
-	go hang.Serve(l)
+	go func() { _ = hang.Serve(l) }()
 	defer hang.Close()
 	cfg := fmt.Sprintf("targets:\n  - {name: hub, type: http, url: \"http://%s/api/alerts\"}\n", l.Addr())
 	if *inFlight > 0 {
