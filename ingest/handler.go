@@ -477,8 +477,11 @@ func (a *API) readBody(r *http.Request, buf *bytes.Buffer) error {
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			return a.bodyTimedOut()
-		case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.Is(err, io.ErrUnexpectedEOF):
+		case compressed != nil && (errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF)):
 			return refuse(http.StatusBadRequest, "bad_encoding", "Content-Encoding gzip: %s", err)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			// A plain body cut short: it is no gzip stream that failed.
+			return refuse(http.StatusBadRequest, "bad_body", "the body ends before its Content-Length of %d bytes", r.ContentLength)
 		}
 		return refuse(http.StatusBadRequest, "bad_body", "reading the body: %s", err)
 	}

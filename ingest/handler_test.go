@@ -1130,3 +1130,23 @@ func TestControlCharactersNeverReachTheExposition(t *testing.T) {
 		}
 	}
 }
+
+// A plain body cut short (the client half-closes before its Content-Length)
+// is answered as what it is, not as a gzip stream that failed.
+func TestTruncatedPlainBody(t *testing.T) {
+	ta := newTestAPI(t, testKey, nil)
+	srv := httptest.NewServer(ta.mux)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer %s\r\nContent-Length: 100\r\n\r\n{\"logs\":[", LogsPath, testKey)
+	conn.(*net.TCPConn).CloseWrite()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	answer, _ := io.ReadAll(conn)
+	if !strings.HasPrefix(string(answer), "HTTP/1.1 400") || !strings.Contains(string(answer), "the body ends before its Content-Length of 100 bytes") || strings.Contains(string(answer), "gzip") {
+		t.Errorf("answer:\n%s", answer)
+	}
+}
