@@ -868,6 +868,10 @@ func TestConcurrencyLimit(t *testing.T) {
 		pr, pw := io.Pipe()
 		writers = append(writers, pw)
 		serve(ta.mux, httptest.NewRequest(http.MethodPost, LogsPath, pr))
+		// A pipe's write returns once the handler reads it: the upload is
+		// past the slot check and reading its body, whatever the
+		// goroutines' order.
+		io.WriteString(pw, body[:1])
 	}
 	// Requests stuck in their ingest step: these hold the slots.
 	entered, release := make(chan struct{}), make(chan struct{})
@@ -901,7 +905,7 @@ func TestConcurrencyLimit(t *testing.T) {
 	// The slow uploads held no slot all along.
 	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: body}), 202, "")
 	for _, pw := range writers {
-		io.WriteString(pw, body)
+		io.WriteString(pw, body[1:])
 		pw.Close()
 	}
 	for range 3 {
