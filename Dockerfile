@@ -32,7 +32,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
         -X github.com/prometheus/common/version.Version=${VERSION} \
         -X github.com/prometheus/common/version.Revision=${REVISION} \
         -X github.com/prometheus/common/version.BuildDate=${BUILD_DATE}" \
-      -o /out/bin/ ./cmd/resonance-exporter ./cmd/resonance-relay
+      -o /out/bin/ ./cmd/resonance-exporter ./cmd/resonance-relay ./cmd/resonancetool
 # The state directories, owned by distroless' nonroot user (65532): a named
 # volume mounted there starts with this ownership, so the daemons can write
 # without running as root.
@@ -40,6 +40,8 @@ RUN mkdir -p /out/state/resonance-exporter /out/state/resonance-relay
 
 FROM ${RUNTIME_IMAGE} AS relay
 COPY --from=build /out/bin/resonance-relay /bin/resonance-relay
+# The relay's ritual schedule runs resonancetool, found next to the relay.
+COPY --from=build /out/bin/resonancetool /bin/resonancetool
 COPY --from=build --chown=65532:65532 /out/state/resonance-relay /var/lib/resonance-relay
 USER 65532:65532
 WORKDIR /var/lib/resonance-relay

@@ -84,3 +84,41 @@ func under(path, tree string) bool {
 	}
 	return path == tree || strings.HasPrefix(path, tree+"/")
 }
+
+// The relay binary links what a webhook relay needs: its scheduler runs the
+// rituals as resonancetool, so no plotting, dashboards or PromQL parser.
+// The budget keeps it that way; `go list -deps ./cmd/resonance-relay` gives
+// the figure.
+const relayDepsBudget = 350
+
+var relayBanned = []string{
+	"gonum.org/",
+	"github.com/grafana/",
+	"github.com/prometheus/prometheus/",
+	"github.com/json-iterator/",
+	module + "ritual/report",
+	module + "ritual/render",
+	module + "ritual/query",
+	module + "rules",
+	module + "ingest",
+	module + "collector",
+}
+
+func TestRelayBinaryLinksOnlyTheRelay(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../cmd/resonance-relay").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) > relayDepsBudget {
+		t.Errorf("cmd/resonance-relay links %d packages, budget %d", len(deps), relayDepsBudget)
+	}
+	for _, d := range deps {
+		for _, b := range relayBanned {
+			if under(d, strings.TrimSuffix(b, "/")) || strings.HasPrefix(d, b) && strings.HasSuffix(b, "/") {
+				t.Errorf("cmd/resonance-relay links %s (%s)", d, b)
+			}
+		}
+	}
+	t.Logf("cmd/resonance-relay links %d packages", len(deps))
+}

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/relay"
-	"github.com/quantum-resonance/telemetry/ritual"
+	"github.com/quantum-resonance/telemetry/ritual/cadence"
 	"github.com/quantum-resonance/telemetry/rules"
 )
 
@@ -38,7 +38,7 @@ func StandardRelayConfig(root string) string {
 	fmt.Fprintf(&b, "rituals:\n  prometheus_url: %s\n  alertmanager_url: %s\n  thresholds_file: %q\n  schedule:\n",
 		StandardPrometheusURL, StandardAlertmanagerURL, filepath.Join(root, rules.DefaultThresholdsPath))
 	targets := strings.Join([]string{relay.FormatDiscord, relay.FormatSlack, relay.FormatHub}, ", ")
-	for _, e := range ritual.Shipped {
+	for _, e := range cadence.Shipped {
 		fmt.Fprintf(&b, "    - {ritual: %s, cron: %q, targets: [%s]}\n", e.Ritual, e.Cron, targets)
 	}
 	return b.String()

@@ -124,15 +124,3 @@ func sortedKeys(m map[string][]byte) []string {
 	slices.Sort(keys)
 	return keys
 }
-
-// Shipped is the plan's cadence, the schedule `make stack`, docker-compose
-// and the Helm chart's CronJobs run: Morning Resonance at 08:00, Evening
-// Broadcast at 20:00, the Weekly Audit on Monday at 09:00, the Monthly Review
-// on the 1st at 09:00. A leaf of the ritual tree, so the local stack reads it
-// without linking the scheduler.
-var Shipped = []struct{ Ritual, Cron string }{
-	{"morning", "0 8 * * *"},
-	{"evening", "0 20 * * *"},
-	{"weekly", "0 9 * * 1"},
-	{"monthly", "0 9 1 * *"},
-}

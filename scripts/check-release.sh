@@ -22,6 +22,11 @@ for pattern in "${want[@]}"; do
   [ -e "${found[0]}" ] || fail "no archive $pattern in dist/"
   grep -q " $(basename "${found[0]}")\$" "$dist/sha256sums.txt" || fail "$(basename "${found[0]}") is not in sha256sums.txt"
 done
+# The relay's archive carries the resonancetool its ritual schedule runs,
+# next to the relay.
+for archive in "$dist"/resonance-relay-*.tar.gz; do
+  tar -tzf "$archive" | grep '^[^/]*/resonancetool$' >/dev/null || fail "$(basename "$archive") lacks resonancetool, which the relay's rituals run"
+done
 # Every archive carries the LICENSE (Apache-2.0).
 for archive in "$dist"/*.tar.gz; do
   tar -tzf "$archive" | grep '^[^/]*/LICENSE$' >/dev/null || fail "$(basename "$archive") lacks LICENSE"

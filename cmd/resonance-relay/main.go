@@ -111,13 +111,17 @@ func checkConfig(path string) error {
 }
 
 // loadConfig reads the relay's config and the rituals: section in it, which
-// the ritual scheduler decodes against the relay's targets.
+// the ritual scheduler decodes against the relay's targets; when it
+// schedules anything, the resonancetool that runs the rituals must exist.
 func loadConfig(path string) (*relay.Config, schedule.Config, error) {
 	cfg, err := relay.Load(path)
 	if err != nil {
 		return nil, schedule.Config{}, err
 	}
 	rituals, err := schedule.Decode(cfg.Rituals.Node, cfg.Rituals.Dir, cfg.TargetNames())
+	if err == nil && rituals.Enabled() {
+		_, err = rituals.LookCommand()
+	}
 	if err != nil {
 		return nil, schedule.Config{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -151,7 +155,7 @@ func newRelay(configFile string, opts webOptions, logger *slog.Logger) (http.Han
 	if err != nil {
 		return nil, nil, err
 	}
-	rituals := schedule.NewDaemon(reg, rl.SendReport, rl, logger)
+	rituals := schedule.NewDaemon(reg, schedule.Exec(configFile), rl, logger)
 	if err := rituals.Apply(ritualsCfg); err != nil {
 		return nil, nil, err
 	}

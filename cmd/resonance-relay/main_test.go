@@ -127,6 +127,25 @@ func scrape(t *testing.T, h http.Handler) map[string]float64 {
 // ritual's last success, restored from delivery.messages_file or else the
 // start time. A reload deletes a removed target's counters and zeroes an
 // added one's; a newly scheduled ritual gets the reload's time.
+// A schedule whose resonancetool cannot be found fails at load, at start and
+// in --config.check, not at the first run.
+func TestRitualsWithoutTheirToolFailAtLoad(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "relay.yml")
+	config := "targets: [{name: hub, type: file, path: out.jsonl, format: hub}]\n" +
+		"rituals: {command: ./no-such-resonancetool, schedule: [{ritual: morning, cron: \"0 8 * * *\", targets: [hub]}]}\n"
+	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := checkConfig(cfgPath)
+	if err == nil || !strings.Contains(err.Error(), "rituals.command") || !strings.Contains(err.Error(), filepath.Join(dir, "no-such-resonancetool")) {
+		t.Fatalf("--config.check: %v, want rituals.command and the resolved path", err)
+	}
+	if _, _, err := newRelay(cfgPath, webOptions{}, promslog.NewNopLogger()); err == nil {
+		t.Fatal("the relay started without the tool its schedule runs")
+	}
+}
+
 func TestOwnSignalsExistFromTheStart(t *testing.T) {
 	const config = `
 delivery: {messages_file: state.json}
@@ -134,6 +153,8 @@ targets:
   - {name: %[1]s, type: file, path: out.jsonl, format: discord}
   - {name: %[2]s, type: file, path: out.jsonl, format: hub}
 rituals:
+  # Never run here (see the schedule); only its existence is checked.
+  command: true
   schedule:
     # 09:00 on 1 January: never due while the test runs.
     - {ritual: morning, cron: "0 9 1 1 *", targets: [%[1]s]}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
@@ -12,14 +13,17 @@ import (
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
+	commonconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/promslog"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 	"github.com/quantum-resonance/telemetry/alertmanager/relay"
 	"github.com/quantum-resonance/telemetry/ritual"
 	"github.com/quantum-resonance/telemetry/ritual/amstate"
+	"github.com/quantum-resonance/telemetry/ritual/cadence"
 	"github.com/quantum-resonance/telemetry/ritual/proposal"
 	"github.com/quantum-resonance/telemetry/ritual/report"
+	"github.com/quantum-resonance/telemetry/ritual/schedule"
 	"github.com/quantum-resonance/telemetry/rules"
 )
 
@@ -40,9 +44,24 @@ func setupRitual(app *kingpin.Application, stdout io.Writer) {
 	writeProposal := cmd.Flag("write-proposal", "weekly: write the thresholds table with the proposed changes applied to this file, for review (then copy it over the table and run rules generate).").String()
 	sendTo := cmd.Flag("send", "Post the report to this relay target (repeatable), with the relay's formatters, limits and retries.").Strings()
 	relayConfig := cmd.Flag("relay.config.file", "The relay's configuration, for --send.").Default("relay.yml").String()
+	fromRelay := cmd.Flag("from-relay-config", "Take Prometheus (with its http_config), Alertmanager, the thresholds file, the time zone, the night and the timeout from the rituals: section of --relay.config.file instead of the flags: what the relay's schedule runs.").Bool()
 	timeout := cmd.Flag("timeout", "Give up after this long.").Default("5m").Duration()
 
 	cmd.Action(func(*kingpin.ParseContext) error {
+		var relayCfg *relay.Config
+		promClient := http.DefaultClient
+		if *fromRelay {
+			cfg, section, err := loadRelayRituals(*relayConfig)
+			if err != nil {
+				return err
+			}
+			relayCfg = cfg
+			*promURL, *amURL, *thresholds, *tz, *night = section.PrometheusURL, section.AlertmanagerURL, section.ThresholdsFile, section.Timezone, section.Night
+			*timeout = time.Duration(section.Timeout)
+			if promClient, err = commonconfig.NewClientFromConfig(section.HTTPClientConfig, "resonancetool-rituals"); err != nil {
+				return fmt.Errorf("rituals.http_config: %w", err)
+			}
+		}
 		end := time.Now()
 		if *at != "" {
 			t, err := time.Parse(time.RFC3339, *at)
@@ -55,7 +74,7 @@ func setupRitual(app *kingpin.Application, stdout io.Writer) {
 		if err != nil {
 			return fmt.Errorf("--timezone: %w", err)
 		}
-		nightStart, nightEnd, err := ritual.ParseNight(*night)
+		nightStart, nightEnd, err := cadence.ParseNight(*night)
 		if err != nil {
 			return fmt.Errorf("--night: %w", err)
 		}
@@ -66,7 +85,7 @@ func setupRitual(app *kingpin.Application, stdout io.Writer) {
 		if err != nil {
 			return err
 		}
-		client, err := api.NewClient(api.Config{Address: *promURL})
+		client, err := api.NewClient(api.Config{Address: *promURL, Client: promClient})
 		if err != nil {
 			return fmt.Errorf("--prometheus.url: %w", err)
 		}
@@ -88,7 +107,12 @@ func setupRitual(app *kingpin.Application, stdout io.Writer) {
 			}
 		}
 		if len(*sendTo) > 0 {
-			if err := sendReport(ctx, *relayConfig, *sendTo, out.ChannelReport()); err != nil {
+			if relayCfg == nil {
+				if relayCfg, err = relay.Load(*relayConfig); err != nil {
+					return fmt.Errorf("--relay.config.file: %w", err)
+				}
+			}
+			if err := sendReport(ctx, relayCfg, *sendTo, out.ChannelReport()); err != nil {
 				return err
 			}
 			fmt.Fprintf(os.Stderr, "sent the %s report to %v\n", *which, *sendTo)
@@ -126,13 +150,28 @@ func writeProposals(tablePath, outPath string, r *report.Report) error {
 	return nil
 }
 
-// sendReport posts the report to the targets of the relay's config, with the
-// relay's own formatters, client and retries.
-func sendReport(ctx context.Context, configFile string, targets []string, rep *notify.Report) error {
-	cfg, err := relay.Load(configFile)
+// loadRelayRituals reads the relay's config and its rituals: section, as
+// the relay does.
+func loadRelayRituals(file string) (*relay.Config, schedule.Config, error) {
+	cfg, err := relay.Load(file)
 	if err != nil {
-		return fmt.Errorf("--relay.config.file: %w", err)
+		return nil, schedule.Config{}, fmt.Errorf("--relay.config.file: %w", err)
 	}
+	section, err := schedule.Decode(cfg.Rituals.Node, cfg.Rituals.Dir, cfg.TargetNames())
+	if err != nil {
+		return nil, schedule.Config{}, fmt.Errorf("%s: %w", file, err)
+	}
+	if !section.Enabled() {
+		return nil, schedule.Config{}, fmt.Errorf("--from-relay-config: %s schedules no rituals", file)
+	}
+	return cfg, section, nil
+}
+
+// sendReport posts the report to the targets of the relay's config, with the
+// relay's own formatters, client and retries. It keeps no message store:
+// a report is never edited, and the relay that runs this owns the store.
+func sendReport(ctx context.Context, cfg *relay.Config, targets []string, rep *notify.Report) error {
+	cfg.Delivery.MessagesFile = ""
 	logger := promslog.New(&promslog.Config{Writer: os.Stderr})
 	rl, err := relay.New(cfg, logger, prometheus.NewRegistry())
 	if err != nil {

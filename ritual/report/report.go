@@ -13,20 +13,21 @@ import (
 
 	"github.com/quantum-resonance/telemetry/grafana/dashboards"
 	"github.com/quantum-resonance/telemetry/ritual/amstate"
+	"github.com/quantum-resonance/telemetry/ritual/cadence"
 	"github.com/quantum-resonance/telemetry/ritual/query"
 	"github.com/quantum-resonance/telemetry/rules"
 )
 
 // The rituals.
 const (
-	Morning = "morning"
-	Evening = "evening"
-	Weekly  = "weekly"
-	Monthly = "monthly"
+	Morning = cadence.Morning
+	Evening = cadence.Evening
+	Weekly  = cadence.Weekly
+	Monthly = cadence.Monthly
 )
 
-// Rituals lists them in the order of the seed's cadence.
-var Rituals = []string{Morning, Evening, Weekly, Monthly}
+// Rituals lists them in the order of the plan's cadence.
+var Rituals = cadence.Rituals
 
 // Report is one ritual's report.
 type Report struct {

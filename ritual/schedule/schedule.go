@@ -1,6 +1,9 @@
 // Package schedule runs the rituals on their cron schedule inside the relay
 // (its config's rituals: section), so no outside cron is needed, and counts
-// each run for the RitualMissed alert.
+// each run for the RitualMissed alert. A run is `resonancetool ritual`, the
+// same command a cron job or the chart's CronJobs run: the relay's binary
+// links no Prometheus queries, charts or dashboards (see the README's
+// package map), and a report that crashes cannot take the relay with it.
 package schedule
 
 import (
@@ -8,24 +11,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/api"
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	commonconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 	"github.com/quantum-resonance/telemetry/configfile"
-	"github.com/quantum-resonance/telemetry/ritual"
-	"github.com/quantum-resonance/telemetry/ritual/amstate"
-	"github.com/quantum-resonance/telemetry/ritual/report"
-	"github.com/quantum-resonance/telemetry/rules"
+	"github.com/quantum-resonance/telemetry/ritual/cadence"
 )
 
 // Config is the relay config's rituals: section.
@@ -44,8 +42,12 @@ type Config struct {
 	// Night is the morning review's night, "22:00-08:00".
 	Night string `yaml:"night"`
 	// Timeout bounds one run, report and delivery.
-	Timeout  model.Duration `yaml:"timeout"`
-	Schedule []Entry        `yaml:"schedule"`
+	Timeout model.Duration `yaml:"timeout"`
+	// Command is the resonancetool that runs each ritual: a path (relative
+	// to the config file's directory) or a name looked up on PATH. Empty:
+	// the resonancetool next to the relay's executable, else on PATH.
+	Command  string  `yaml:"command,omitempty"`
+	Schedule []Entry `yaml:"schedule"`
 }
 
 // Entry runs one ritual on a cron expression and sends it to targets.
@@ -61,6 +63,7 @@ const (
 	DefaultThresholdsFile = "rules/thresholds.yml"
 	DefaultNight          = "22:00-08:00"
 	DefaultTimeout        = model.Duration(5 * time.Minute)
+	DefaultCommand        = "resonancetool"
 )
 
 var parser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
@@ -114,12 +117,12 @@ func (c *Config) Validate(targets []string) error {
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		errs = append(errs, fmt.Errorf("rituals.timezone: %w", err))
 	}
-	if _, _, err := ritual.ParseNight(c.Night); err != nil {
+	if _, _, err := cadence.ParseNight(c.Night); err != nil {
 		errs = append(errs, fmt.Errorf("rituals.night: %w", err))
 	}
-	if c.AlertmanagerURL != "" {
-		if _, err := amstate.New(c.AlertmanagerURL); err != nil {
-			errs = append(errs, fmt.Errorf("rituals.alertmanager_url: %w", err))
+	for key, u := range map[string]string{"prometheus_url": c.PrometheusURL, "alertmanager_url": c.AlertmanagerURL} {
+		if err := checkURL(u); err != nil {
+			errs = append(errs, fmt.Errorf("rituals.%s: %w", key, err))
 		}
 	}
 	if err := c.HTTPClientConfig.Validate(); err != nil {
@@ -127,8 +130,8 @@ func (c *Config) Validate(targets []string) error {
 	}
 	for i, e := range c.Schedule {
 		where := fmt.Sprintf("rituals.schedule[%d]", i)
-		if !slices.Contains(report.Rituals, e.Ritual) {
-			errs = append(errs, fmt.Errorf("%s: ritual %q is not one of %v", where, e.Ritual, report.Rituals))
+		if !slices.Contains(cadence.Rituals, e.Ritual) {
+			errs = append(errs, fmt.Errorf("%s: ritual %q is not one of %v", where, e.Ritual, cadence.Rituals))
 		}
 		if _, err := parser.Parse(e.Cron); err != nil {
 			errs = append(errs, fmt.Errorf("%s (%s): cron %q: %w", where, e.Ritual, e.Cron, err))
@@ -145,10 +148,27 @@ func (c *Config) Validate(targets []string) error {
 	return errors.Join(errs...)
 }
 
-// ResolvePaths makes the thresholds file relative to dir, the config's.
+// checkURL accepts "" (not set) and absolute http(s) URLs.
+func checkURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q: want an http(s) URL with a host", s)
+	}
+	return nil
+}
+
+// ResolvePaths makes the thresholds file and a command given as a path
+// relative to dir, the config's.
 func (c *Config) ResolvePaths(dir string) {
 	if c.Enabled() {
 		c.ThresholdsFile = commonconfig.JoinDir(dir, c.ThresholdsFile)
+		c.Command = resolveCommand(dir, c.Command)
 	}
 	c.HTTPClientConfig.SetDirectory(dir)
 }
@@ -237,55 +257,38 @@ func (m *Metrics) expose(schedule []Entry, successes Successes, now time.Time) {
 
 func unixSeconds(t time.Time) float64 { return float64(t.Unix()) + float64(t.Nanosecond())/1e9 }
 
-// SendFunc posts a report to one relay target.
-type SendFunc func(ctx context.Context, target string, r *notify.Report) error
+// RunFunc runs one entry: the report of the window ending at at, sent to
+// every target of the entry. Exec is the relay's.
+type RunFunc func(ctx context.Context, cfg Config, e Entry, at time.Time) error
 
 // Scheduler runs one configuration's schedule.
 type Scheduler struct {
 	cron      *cron.Cron
 	cfg       Config
-	send      SendFunc
+	run       RunFunc
 	metrics   *Metrics
 	successes Successes // nil: none kept
 	logger    *slog.Logger
-	api       promv1.API
-	loc       *time.Location
-	night     [2]time.Duration
 	mu        sync.Mutex // one run at a time: they share Prometheus and the channels
 	now       func() time.Time
 }
 
-// Start schedules the configuration's rituals; Stop ends them. cfg must
-// have passed Validate. Each ritual's series exist from now on (see
-// Metrics.expose), its last success restored from successes (nil: none
-// kept) or else now; each success is recorded there.
-func Start(cfg Config, send SendFunc, m *Metrics, successes Successes, logger *slog.Logger) (*Scheduler, error) {
+// Start schedules the configuration's rituals, each run by run; Stop ends
+// them. cfg must have passed Validate. Each ritual's series exist from now
+// on (see Metrics.expose), its last success restored from successes (nil:
+// none kept) or else now; each success is recorded there.
+func Start(cfg Config, run RunFunc, m *Metrics, successes Successes, logger *slog.Logger) (*Scheduler, error) {
 	loc, err := time.LoadLocation(cfg.Timezone)
 	if err != nil {
 		return nil, err
 	}
-	ns, ne, err := ritual.ParseNight(cfg.Night)
-	if err != nil {
-		return nil, err
-	}
-	hc, err := commonconfig.NewClientFromConfig(cfg.HTTPClientConfig, "resonance-relay-rituals")
-	if err != nil {
-		return nil, err
-	}
-	client, err := api.NewClient(api.Config{Address: cfg.PrometheusURL, Client: hc})
-	if err != nil {
-		return nil, fmt.Errorf("rituals.prometheus_url: %w", err)
-	}
 	s := &Scheduler{
 		cron:      cron.New(cron.WithLocation(loc), cron.WithParser(parser)),
 		cfg:       cfg,
-		send:      send,
+		run:       run,
 		metrics:   m,
 		successes: successes,
 		logger:    logger,
-		api:       promv1.NewAPI(client),
-		loc:       loc,
-		night:     [2]time.Duration{ns, ne},
 		now:       time.Now,
 	}
 	for _, e := range cfg.Schedule {
@@ -312,10 +315,12 @@ func (s *Scheduler) Stop() {
 func (s *Scheduler) Run(ctx context.Context, e Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.cfg.Timeout))
+	// The run bounds itself by the timeout (resonancetool's --timeout);
+	// the grace lets it say so before it is killed.
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.cfg.Timeout)+killGrace)
 	defer cancel()
 	began := s.now()
-	err := s.run(ctx, e, began)
+	err := s.run(ctx, s.cfg, e, began)
 	if err != nil {
 		s.metrics.runs.WithLabelValues(e.Ritual, OutcomeFailure).Inc()
 		s.logger.Error("Ritual failed", "ritual", e.Ritual, "err", err)
@@ -333,45 +338,22 @@ func (s *Scheduler) Run(ctx context.Context, e Entry) error {
 	return nil
 }
 
-func (s *Scheduler) run(ctx context.Context, e Entry, at time.Time) error {
-	table, err := rules.LoadThresholds(s.cfg.ThresholdsFile)
-	if err != nil {
-		return err
-	}
-	runner := &ritual.Runner{API: s.api, Table: table, Location: s.loc, NightStart: s.night[0], NightEnd: s.night[1]}
-	if s.cfg.AlertmanagerURL != "" {
-		if runner.Alertmanager, err = amstate.New(s.cfg.AlertmanagerURL); err != nil {
-			return err
-		}
-	}
-	out, err := runner.Run(ctx, e.Ritual, at)
-	if err != nil {
-		return err
-	}
-	rep := out.ChannelReport()
-	var errs []error
-	for _, t := range e.Targets {
-		errs = append(errs, s.send(ctx, t, rep))
-	}
-	return errors.Join(errs...)
-}
-
 // Daemon holds the schedule of the daemon's current configuration: Apply
 // replaces it on reload, a run in progress finishing first.
 type Daemon struct {
 	mu        sync.Mutex
 	current   *Scheduler
 	metrics   *Metrics
-	send      SendFunc
+	run       RunFunc
 	successes Successes
 	logger    *slog.Logger
 }
 
 // NewDaemon registers the ritual metrics on reg; nothing runs until Apply.
-// successes (nil: none kept) restores the rituals' last successes and
-// records new ones.
-func NewDaemon(reg prometheus.Registerer, send SendFunc, successes Successes, logger *slog.Logger) *Daemon {
-	return &Daemon{metrics: NewMetrics(reg), send: send, successes: successes, logger: logger}
+// Each run is run (Exec for the relay). successes (nil: none kept)
+// restores the rituals' last successes and records new ones.
+func NewDaemon(reg prometheus.Registerer, run RunFunc, successes Successes, logger *slog.Logger) *Daemon {
+	return &Daemon{metrics: NewMetrics(reg), run: run, successes: successes, logger: logger}
 }
 
 // Apply stops the running schedule and starts cfg's (none when cfg
@@ -387,7 +369,7 @@ func (d *Daemon) Apply(cfg Config) error {
 		d.metrics.expose(nil, nil, time.Time{})
 		return nil
 	}
-	s, err := Start(cfg, d.send, d.metrics, d.successes, d.logger)
+	s, err := Start(cfg, d.run, d.metrics, d.successes, d.logger)
 	if err != nil {
 		return fmt.Errorf("rituals: %w", err)
 	}
@@ -395,11 +377,11 @@ func (d *Daemon) Apply(cfg Config) error {
 	return nil
 }
 
-// Shipped is the plan's cadence (ritual.Shipped) sent to targets: the
+// Shipped is the plan's cadence (cadence.Shipped) sent to targets: the
 // schedule `make stack` and docker-compose run.
 func Shipped(targets ...string) []Entry {
-	entries := make([]Entry, len(ritual.Shipped))
-	for i, e := range ritual.Shipped {
+	entries := make([]Entry, len(cadence.Shipped))
+	for i, e := range cadence.Shipped {
 		entries[i] = Entry{Ritual: e.Ritual, Cron: e.Cron, Targets: targets}
 	}
 	return entries

@@ -1,10 +1,14 @@
 package schedule
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"log/slog"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,8 +19,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/relay"
 	"github.com/quantum-resonance/telemetry/ritual/historytest"
 	"github.com/quantum-resonance/telemetry/rules"
 	"github.com/quantum-resonance/telemetry/tooltest"
@@ -72,31 +77,97 @@ func thresholdsFile(_ *testing.T) string {
 	return filepath.Join("..", "..", rules.DefaultThresholdsPath)
 }
 
-func TestScheduledRunWithoutPrometheusCountsAFailure(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	sent := make(chan string, 10)
-	d := NewDaemon(reg, func(_ context.Context, target string, _ *notify.Report) error {
-		sent <- target
-		return nil
-	}, nil, discard)
-	cfg := Config{
-		PrometheusURL:  closedURL(t),
-		ThresholdsFile: thresholdsFile(t),
-		Timeout:        DefaultTimeout,
-		Schedule:       []Entry{{Ritual: "evening", Cron: "@every 1s", Targets: []string{"hub"}}},
+// resonancetool is built once for the package's tests: the scheduler runs
+// the real command.
+var (
+	buildOnce sync.Once
+	toolPath  string
+	buildErr  error
+)
+
+func resonancetool(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "resonancetool")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		toolPath = filepath.Join(dir, "resonancetool")
+		out, err := exec.Command("go", "build", "-o", toolPath, "github.com/quantum-resonance/telemetry/cmd/resonancetool").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build resonancetool: %w: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	if err := cfg.Validate([]string{"hub"}); err != nil {
+	return toolPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if toolPath != "" {
+		_ = os.RemoveAll(filepath.Dir(toolPath))
+	}
+	os.Exit(code)
+}
+
+// relayConfig writes a relay config whose discord and hub targets append
+// their payloads to files in dir, with a rituals: section reading
+// prometheusURL and scheduling entries, and loads it as the relay does.
+func relayConfig(t *testing.T, dir, prometheusURL string, entries ...Entry) (file string, cfg Config) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("targets:\n")
+	for _, name := range []string{"discord", "hub"} {
+		fmt.Fprintf(&b, "  - {name: %s, type: file, format: %s, path: %s.jsonl}\n", name, name, name)
+	}
+	fmt.Fprintf(&b, "rituals:\n  prometheus_url: %s\n  thresholds_file: %q\n  command: %q\n  timeout: 1m\n  schedule:\n",
+		prometheusURL, mustAbs(t, thresholdsFile(t)), resonancetool(t))
+	for _, e := range entries {
+		fmt.Fprintf(&b, "    - {ritual: %s, cron: %q, targets: [%s]}\n", e.Ritual, e.Cron, strings.Join(e.Targets, ", "))
+	}
+	file = filepath.Join(dir, "relay.yml")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	rc, err := relay.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = Decode(rc.Rituals.Node, rc.Rituals.Dir, rc.TargetNames()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.LookCommand(); err != nil {
+		t.Fatal(err)
+	}
+	return file, cfg
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
+func TestScheduledRunWithoutPrometheusCountsAFailure(t *testing.T) {
+	dir := t.TempDir()
+	file, cfg := relayConfig(t, dir, closedURL(t), Entry{Ritual: "evening", Cron: "@every 1s", Targets: []string{"hub"}})
+	reg := prometheus.NewRegistry()
+	d := NewDaemon(reg, Exec(file), nil, discard)
 	before := time.Now()
 	if err := d.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d.Apply(Config{}) })
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for testutil.ToFloat64(d.metrics.runs.WithLabelValues("evening", OutcomeFailure)) == 0 {
 		if time.Now().After(deadline) {
-			t.Fatal("the schedule did not run within 10s")
+			t.Fatal("the schedule did not run within 20s")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -106,37 +177,22 @@ func TestScheduledRunWithoutPrometheusCountsAFailure(t *testing.T) {
 	if v := testutil.ToFloat64(d.metrics.lastSuccess.WithLabelValues("evening")); v < unixSeconds(before) || v > unixSeconds(time.Now()) {
 		t.Errorf("last success after failures only = %f, want the time it was scheduled (%f or a little later)", v, unixSeconds(before))
 	}
-	select {
-	case target := <-sent:
-		t.Errorf("a report reached %s although Prometheus could not be read", target)
-	default:
+	if _, err := os.Stat(filepath.Join(dir, "hub.jsonl")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a report reached the hub although Prometheus could not be read (stat: %v)", err)
 	}
 }
 
+// The relay runs resonancetool ritual with its own config: the report of
+// the window ending at the scheduler's clock reaches every target through
+// the relay's formatters; a target that cannot take it fails the run, with
+// the command's own words in the error.
 func TestRunSendsTheReportToEveryTarget(t *testing.T) {
 	h := historytest.Run(t)
+	dir := t.TempDir()
+	file, cfg := relayConfig(t, dir, h.URL, Entry{Ritual: "evening", Cron: "0 20 * * *", Targets: []string{"discord", "hub"}})
 	reg := prometheus.NewRegistry()
-	var (
-		mu   sync.Mutex
-		got  = map[string]*notify.Report{}
-		fail = map[string]bool{}
-	)
-	send := func(_ context.Context, target string, r *notify.Report) error {
-		mu.Lock()
-		defer mu.Unlock()
-		got[target] = r
-		if fail[target] {
-			return io.ErrUnexpectedEOF
-		}
-		return nil
-	}
-	cfg := Config{PrometheusURL: h.URL, ThresholdsFile: thresholdsFile(t),
-		Schedule: []Entry{{Ritual: "evening", Cron: "0 20 * * *", Targets: []string{"discord", "hub"}}}}
-	if err := cfg.Validate([]string{"discord", "hub"}); err != nil {
-		t.Fatal(err)
-	}
 	successes := &memSuccesses{}
-	s, err := Start(cfg, send, NewMetrics(reg), successes, discard)
+	s, err := Start(cfg, Exec(file), NewMetrics(reg), successes, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,9 +203,12 @@ func TestRunSendsTheReportToEveryTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, target := range []string{"discord", "hub"} {
-		r := got[target]
-		if r == nil || r.Ritual != "evening" || len(r.Charts) == 0 || !strings.Contains(r.Markdown, "ErrorStorm") {
-			t.Fatalf("%s got %+v", target, r)
+		data, err := os.ReadFile(filepath.Join(dir, target+".jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(data, []byte("Evening")) || !bytes.Contains(data, []byte("ErrorStorm")) {
+			t.Errorf("%s got no evening report: %.300s", target, data)
 		}
 	}
 	if v := testutil.ToFloat64(s.metrics.lastSuccess.WithLabelValues("evening")); v != float64(historytest.End.Unix()) {
@@ -158,12 +217,51 @@ func TestRunSendsTheReportToEveryTarget(t *testing.T) {
 	if at, ok := successes.LastSuccess("evening"); !ok || !at.Equal(historytest.End) {
 		t.Errorf("recorded success = %v, %v; want %v", at, ok, historytest.End)
 	}
-	fail["hub"] = true
-	if err := s.Run(t.Context(), cfg.Schedule[0]); err == nil {
-		t.Error("a run whose report did not reach the hub succeeded")
+	// The hub's file becomes a directory: its delivery fails.
+	if err := os.Remove(filepath.Join(dir, "hub.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "hub.jsonl"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Run(t.Context(), cfg.Schedule[0])
+	if err == nil {
+		t.Fatal("a run whose report did not reach the hub succeeded")
+	}
+	if !strings.Contains(err.Error(), "hub") {
+		t.Errorf("the error does not name the failing target: %v", err)
 	}
 	if n := testutil.ToFloat64(s.metrics.runs.WithLabelValues("evening", OutcomeFailure)); n != 1 {
 		t.Errorf("failures = %g, want 1", n)
+	}
+}
+
+// A run that outlives the section's timeout is killed, and says so.
+func TestRunThatHangsIsKilled(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "hang")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho started the $2 report\nexec sleep 60\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	saved := killGrace
+	killGrace = 100 * time.Millisecond
+	t.Cleanup(func() { killGrace = saved })
+	cfg := Config{Command: script, Timeout: model.Duration(200 * time.Millisecond), Schedule: []Entry{{Ritual: "morning", Cron: "0 9 1 1 *", Targets: []string{"hub"}}}}
+	if err := cfg.Validate([]string{"hub"}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(cfg, Exec(filepath.Join(dir, "relay.yml")), NewMetrics(prometheus.NewRegistry()), nil, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	began := time.Now()
+	err = s.Run(t.Context(), cfg.Schedule[0])
+	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") || !strings.Contains(err.Error(), "started the morning report") {
+		t.Errorf("err = %v, want the deadline and the command's output", err)
+	}
+	if took := time.Since(began); took > 5*time.Second {
+		t.Errorf("the hanging run took %v to end", took)
 	}
 }
 
@@ -221,7 +319,7 @@ func TestLastSuccessExistsFromTheStart(t *testing.T) {
 		}
 		return cfg
 	}
-	send := func(context.Context, string, *notify.Report) error { return nil }
+	noRun := func(context.Context, Config, Entry, time.Time) error { return nil }
 	compare := func(when string, reg *prometheus.Registry, want map[string]float64) {
 		t.Helper()
 		if err := testutil.GatherAndCompare(reg, strings.NewReader(lastSuccesses(want)), "resonance_relay_ritual_last_success_timestamp_seconds"); err != nil {
@@ -240,7 +338,7 @@ func TestLastSuccessExistsFromTheStart(t *testing.T) {
 
 	t.Run("no recorded success: the start time", func(t *testing.T) {
 		reg := prometheus.NewRegistry()
-		d := NewDaemon(reg, send, nil, discard)
+		d := NewDaemon(reg, noRun, nil, discard)
 		before := time.Now()
 		if err := d.Apply(schedule("morning", "weekly")); err != nil {
 			t.Fatal(err)
@@ -257,7 +355,7 @@ func TestLastSuccessExistsFromTheStart(t *testing.T) {
 		recorded := time.Date(2026, 12, 1, 8, 0, 3, 250_000_000, time.UTC)
 		successes := &memSuccesses{at: map[string]time.Time{"morning": recorded, "monthly": recorded.Add(-24 * time.Hour)}}
 		reg := prometheus.NewRegistry()
-		d := NewDaemon(reg, send, successes, discard)
+		d := NewDaemon(reg, noRun, successes, discard)
 		before := time.Now()
 		if err := d.Apply(schedule("morning", "evening")); err != nil {
 			t.Fatal(err)
