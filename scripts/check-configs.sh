@@ -7,7 +7,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-(cd "$root" && go build -o "$tmp/bin/" ./cmd/resonance-exporter ./cmd/resonance-relay)
+# resonancetool beside the relay, as installed: the relay's rituals run it.
+(cd "$root" && go build -o "$tmp/bin/" ./cmd/resonance-exporter ./cmd/resonance-relay ./cmd/resonancetool)
 
 # check DAEMON CONFIG: the config is copied into its own directory with a
 # placeholder for every relative key file it names (url_file: discord.url,

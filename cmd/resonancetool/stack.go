@@ -23,7 +23,7 @@ func init() { register(setupStack) }
 // the binaries first.
 func setupStack(app *kingpin.Application, stdout io.Writer) {
 	cmd := app.Command("stack", "Run exporter, relay, Prometheus and Alertmanager on loopback with the shipped configs.")
-	bin := cmd.Flag("bin", "Directory holding the built resonance-exporter and resonance-relay.").Default("bin").String()
+	bin := cmd.Flag("bin", "Directory holding the built resonance-exporter, resonance-relay and resonancetool (make build).").Default("bin").String()
 	tools := cmd.Flag("tools", "Directory holding the pinned prometheus and alertmanager (scripts/tools.sh).").Default(".tools/bin").String()
 	dir := cmd.Flag("dir", "Working directory for rendered configs, data and logs.").Default(".stack").String()
 	cmd.Action(func(*kingpin.ParseContext) error {
