@@ -10,6 +10,7 @@
 package discord
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -111,11 +112,15 @@ func New(opts Options) (*Formatter, error) {
 
 // TruncatableFields implements notify.Truncating.
 func (f *Formatter) TruncatableFields() []string {
-	return []string{FieldContent, FieldEmbedTitle, FieldEmbedDescription, FieldEmbedFields, notify.FieldUnsafeLink}
+	return []string{FieldContent, FieldEmbedTitle, FieldEmbedDescription, FieldEmbedFields, notify.FieldUnsafeLink, notify.FieldAnnotation}
 }
 
+// MaxText implements notify.TextLimited: an embed's description is
+// Discord's longest text.
+func (f *Formatter) MaxText() int { return MaxDescription }
+
 // Format implements notify.Formatter.
-func (f *Formatter) Format(data *template.Data, _ string) ([]notify.Message, error) {
+func (f *Formatter) Format(ctx context.Context, data *template.Data, _ string) ([]notify.Message, error) {
 	if len(data.Alerts) == 0 {
 		return nil, nil
 	}
@@ -128,6 +133,9 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]notify.Message, err
 	embeds := make([]Embed, len(alerts))
 	var cuts []notify.Truncations // by embed; made on the first cut
 	for i, a := range alerts {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		var cut notify.Truncations
 		if embeds[i], cut, err = f.embed(data, a); err != nil {
 			return nil, err

@@ -162,7 +162,7 @@ func TestMentions(t *testing.T) {
 	}
 	// The raw JSON must say "parse": [] — null would let Discord parse all.
 	f, _ := discord.New(discord.Options{})
-	msgs, _ := f.Format(notifytest.SeedData(), "")
+	msgs, _ := f.Format(t.Context(), notifytest.SeedData(), "")
 	if !strings.Contains(string(msgs[0].Body), `"allowed_mentions":{"parse":[]}`) {
 		t.Errorf("body lacks an empty allowed_mentions.parse: %s", msgs[0].Body)
 	}

@@ -7,6 +7,7 @@
 package heartbeat
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -38,7 +39,7 @@ func New() *Formatter { return &Formatter{now: time.Now} }
 // identity is the ping's time, not the Watchdog's: the relay remembers
 // delivered messages by the identities they carry, and every repeat of the
 // Watchdog must ping.
-func (f *Formatter) Format(data *template.Data, _ string) ([]notify.Message, error) {
+func (f *Formatter) Format(_ context.Context, data *template.Data, _ string) ([]notify.Message, error) {
 	now := f.now().UTC()
 	body, err := json.Marshal(Ping{Status: data.Status, Alerts: len(data.Alerts), Receiver: data.Receiver, SentAt: now})
 	if err != nil {

@@ -22,7 +22,7 @@ func TestOnePingPerNotification(t *testing.T) {
 	}
 	at := time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
 	f := &Formatter{now: func() time.Time { return at }}
-	msgs, err := f.Format(&data, "")
+	msgs, err := f.Format(t.Context(), &data, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestOnePingPerNotification(t *testing.T) {
 		t.Errorf("body %s, want %s", msgs[0].Body, want)
 	}
 	at = at.Add(time.Minute)
-	again, _ := f.Format(&data, "")
+	again, _ := f.Format(t.Context(), &data, "")
 	if again[0].Alerts[0] == msgs[0].Alerts[0] {
 		t.Error("the repeat a minute later has the same identity: the relay would drop it as already delivered")
 	}

@@ -3,6 +3,7 @@
 package hub
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/prometheus/alertmanager/template"
@@ -63,10 +64,24 @@ type Formatter struct{ opts Options }
 // New returns a formatter; the templates must already be compiled.
 func New(opts Options) (*Formatter, error) { return &Formatter{opts: opts}, nil }
 
+// MaxText bounds each annotation of a hub event: the hub is the operator's
+// own endpoint, with no documented limit, but a description or runbook
+// link longer than this is no text a person reads.
+const MaxText = 16 << 10
+
+// MaxText implements notify.TextLimited.
+func (f *Formatter) MaxText() int { return MaxText }
+
+// TruncatableFields implements notify.Truncating.
+func (f *Formatter) TruncatableFields() []string { return []string{notify.FieldAnnotation} }
+
 // Format implements notify.Formatter: one message per alert.
-func (f *Formatter) Format(data *template.Data, groupKey string) ([]notify.Message, error) {
+func (f *Formatter) Format(ctx context.Context, data *template.Data, groupKey string) ([]notify.Message, error) {
 	out := make([]notify.Message, 0, len(data.Alerts))
 	for _, a := range notify.Pointers(data) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		ev, err := f.event(data, a, groupKey)
 		if err != nil {
 			return nil, err

@@ -11,6 +11,7 @@ package notify
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -62,7 +63,9 @@ func (t *Truncations) Truncate(field, s string, limit int) string {
 // groupKey is Alertmanager's key of the notification's group ("" when the
 // notification does not come from Alertmanager).
 type Formatter interface {
-	Format(data *template.Data, groupKey string) ([]Message, error)
+	// Format stops with ctx's error when ctx ends: the relay formats under
+	// the notification's deadline.
+	Format(ctx context.Context, data *template.Data, groupKey string) ([]Message, error)
 }
 
 // Identities are the identities of alerts, in order.

@@ -26,9 +26,9 @@ func (t *target) edits() bool { return t.onResolve == ResolveEdit || t.onResolve
 // first gets one edit per message whose firing alerts all resolve in n
 // (the message turns green in place), then the other alerts as new
 // messages; with edit_and_post the resolved alerts are posted too.
-func (r *Relay) format(t *target, n *notification) ([]notify.Message, error) {
+func (r *Relay) format(ctx context.Context, t *target, n *notification) ([]notify.Message, error) {
 	if !t.edits() {
-		return t.formatter.Format(&n.Data, n.GroupKey)
+		return t.formatter.Format(ctx, &n.Data, n.GroupKey)
 	}
 	store := r.sent.Load()
 	resolved := map[string]bool{}
@@ -65,7 +65,7 @@ func (r *Relay) format(t *target, n *notification) ([]notify.Message, error) {
 
 	var out []notify.Message
 	for _, e := range edits {
-		msgs, err := t.formatter.Format(narrow(&n.Data, e.alerts), n.GroupKey)
+		msgs, err := t.formatter.Format(ctx, narrow(&n.Data, e.alerts), n.GroupKey)
 		if err != nil {
 			return nil, err
 		}
@@ -80,7 +80,7 @@ func (r *Relay) format(t *target, n *notification) ([]notify.Message, error) {
 		out = append(out, msgs[0])
 	}
 	if len(rest) > 0 {
-		msgs, err := t.formatter.Format(narrow(&n.Data, rest), n.GroupKey)
+		msgs, err := t.formatter.Format(ctx, narrow(&n.Data, rest), n.GroupKey)
 		if err != nil {
 			return nil, err
 		}

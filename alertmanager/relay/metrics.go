@@ -84,7 +84,7 @@ func newMetrics(reg prometheus.Registerer, dedupEntries func() float64) *metrics
 		}, []string{"target", "status"}),
 		truncated: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resonance_relay_truncated_total",
-			Help: "Texts of delivered messages cut to the channel's limits, by target and payload field; unsafe_link counts links left out because their URL is not an http(s) URL.",
+			Help: "Texts of delivered messages cut to the channel's limits, by target and payload field; unsafe_link counts links left out because their URL is not an http(s) URL; annotation counts annotations cut to the channel's longest text before formatting.",
 		}, []string{"target", "field"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resonance_relay_webhook_requests_rejected_total",

@@ -427,13 +427,28 @@ const statusDelivered = "delivered"
 // do: 2xx delivered; 5xx retry; 422 when the only failures are rejections
 // no retry can fix (Alertmanager does not retry a 4xx).
 func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notification, logger *slog.Logger) (int, deliveryReport, string) {
-	msgs, err := r.format(t, n)
+	// The deadline covers the formatting too, which stops when it passes.
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(st.cfg.Delivery.Deadline))
+	defer cancel()
+	cutAnnotations := 0
+	if tl, ok := t.formatter.(notify.TextLimited); ok {
+		cutAnnotations = notify.CutAnnotations(&n.Data, tl.MaxText())
+	}
+	msgs, err := r.format(ctx, t, n)
 	if err != nil {
+		if ctx.Err() != nil {
+			logger.Warn("Formatting outlived the delivery deadline", "err", err)
+			return http.StatusGatewayTimeout, deliveryReport{Error: "formatting did not finish within delivery.deadline: " + err.Error()}, outcomeFailed
+		}
 		logger.Error("Cannot format the notification", "err", err)
 		return http.StatusInternalServerError, deliveryReport{Error: "formatting failed: " + err.Error()}, outcomeFormatError
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(st.cfg.Delivery.Deadline))
-	defer cancel()
+	if cutAnnotations > 0 && len(msgs) > 0 {
+		// Counted with the first message's delivery, once, like its cuts.
+		for range cutAnnotations {
+			msgs[0].Truncated = append(msgs[0].Truncated, notify.FieldAnnotation)
+		}
+	}
 
 	mem := r.delivered.Load()
 	rep := deliveryReport{Messages: len(msgs)}

@@ -17,7 +17,9 @@ import (
 // once its message is delivered, and logged at debug once per message; a
 // notification that fits counts nothing, and a retry that finds the message
 // delivered does not count it again. Every field a target may cut is
-// exposed from 0; a target that never cuts (hub) has no series.
+// exposed from 0. An annotation longer than the channel's longest text is
+// cut before formatting (field annotation); the hub's bound is far above
+// Discord's and Slack's.
 func TestTruncationIsCountedByTargetAndField(t *testing.T) {
 	discordSink := notifytest.NewSink(notifytest.DiscordLimits)
 	slackSink := notifytest.NewSink(notifytest.SlackLimits)
@@ -30,20 +32,23 @@ targets:
 `, nil)
 	const cutLog = "Message text cut"
 	// compare checks the counters, the fields no test case cuts at 0.
-	compare := func(when string, discordDescriptions, slackBlocks int) {
+	compare := func(when string, discordAnnotations, slackBlocks, slackAnnotations int) {
 		t.Helper()
 		want := fmt.Sprintf(`
-# HELP resonance_relay_truncated_total Texts of delivered messages cut to the channel's limits, by target and payload field; unsafe_link counts links left out because their URL is not an http(s) URL.
+# HELP resonance_relay_truncated_total Texts of delivered messages cut to the channel's limits, by target and payload field; unsafe_link counts links left out because their URL is not an http(s) URL; annotation counts annotations cut to the channel's longest text before formatting.
 # TYPE resonance_relay_truncated_total counter
+resonance_relay_truncated_total{field="annotation",target="discord"} %d
+resonance_relay_truncated_total{field="annotation",target="hub"} 0
+resonance_relay_truncated_total{field="annotation",target="slack"} %d
 resonance_relay_truncated_total{field="blocks",target="slack"} %d
 resonance_relay_truncated_total{field="content",target="discord"} 0
-resonance_relay_truncated_total{field="embed.description",target="discord"} %d
+resonance_relay_truncated_total{field="embed.description",target="discord"} 0
 resonance_relay_truncated_total{field="embed.fields",target="discord"} 0
 resonance_relay_truncated_total{field="embed.title",target="discord"} 0
 resonance_relay_truncated_total{field="text",target="slack"} 0
 resonance_relay_truncated_total{field="unsafe_link",target="discord"} 0
 resonance_relay_truncated_total{field="unsafe_link",target="slack"} 0
-`, slackBlocks, discordDescriptions)
+`, discordAnnotations, slackAnnotations, slackBlocks)
 		if err := testutil.GatherAndCompare(h.reg, strings.NewReader(want), "resonance_relay_truncated_total"); err != nil {
 			t.Errorf("%s: %v", when, err)
 		}
@@ -54,7 +59,7 @@ resonance_relay_truncated_total{field="unsafe_link",target="slack"} 0
 			t.Fatalf("%s: %d %+v", target, code, r)
 		}
 	}
-	compare("short notification", 0, 0)
+	compare("short notification", 0, 0, 0)
 	if strings.Contains(h.logs.String(), cutLog) {
 		t.Errorf("a notification that fits logged a cut:\n%s", h.logs.String())
 	}
@@ -69,7 +74,7 @@ resonance_relay_truncated_total{field="unsafe_link",target="slack"} 0
 			}
 		}
 	}
-	compare("long description", 1, 1)
+	compare("long description", 1, 1, 1)
 	var cuts []string
 	for _, line := range strings.Split(h.logs.String(), "\n") {
 		if strings.Contains(line, cutLog) {
@@ -79,7 +84,7 @@ resonance_relay_truncated_total{field="unsafe_link",target="slack"} 0
 	if len(cuts) != 2 {
 		t.Fatalf("cut logged %d times, want once per delivered message (2):\n%s", len(cuts), strings.Join(cuts, "\n"))
 	}
-	for i, want := range [][]string{{"level=DEBUG", "target=discord", "fields=[embed.description]"}, {"level=DEBUG", "target=slack", "fields=[blocks]"}} {
+	for i, want := range [][]string{{"level=DEBUG", "target=discord", "fields=[annotation]"}, {"level=DEBUG", "target=slack", `fields="[blocks annotation]"`}} {
 		for _, w := range want {
 			if !strings.Contains(cuts[i], w) {
 				t.Errorf("log line %q lacks %q", cuts[i], w)

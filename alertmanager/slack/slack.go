@@ -9,6 +9,7 @@
 package slack
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -72,13 +73,17 @@ func New(opts Options) (*Formatter, error) { return &Formatter{opts: opts}, nil 
 
 // TruncatableFields implements notify.Truncating.
 func (f *Formatter) TruncatableFields() []string {
-	return []string{FieldText, FieldBlocks, notify.FieldUnsafeLink}
+	return []string{FieldText, FieldBlocks, notify.FieldUnsafeLink, notify.FieldAnnotation}
 }
+
+// MaxText implements notify.TextLimited: a section's text is Slack's
+// longest.
+func (f *Formatter) MaxText() int { return MaxSectionText }
 
 // Format implements notify.Formatter. Alerts are packed in order into
 // messages within MaxBlocks blocks and MaxBlocksChars characters of block
 // text; every alert fits a message alone.
-func (f *Formatter) Format(data *template.Data, _ string) ([]notify.Message, error) {
+func (f *Formatter) Format(ctx context.Context, data *template.Data, _ string) ([]notify.Message, error) {
 	if len(data.Alerts) == 0 {
 		return nil, nil
 	}
@@ -99,6 +104,9 @@ func (f *Formatter) Format(data *template.Data, _ string) ([]notify.Message, err
 	var cur part
 	chars := 0
 	for _, a := range notify.Pointers(data) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		blocks, cut, err := f.blocks(data, a)
 		if err != nil {
 			return nil, err

@@ -8,8 +8,10 @@ package notifytest
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -174,7 +176,7 @@ func CheckLimits(t testing.TB, msgs []notify.Message, limits func(body []byte) (
 // the test on either error.
 func Format[T any](t testing.TB, f notify.Formatter, data *template.Data, groupKey string) ([]notify.Message, []T) {
 	t.Helper()
-	msgs, err := f.Format(data, groupKey)
+	msgs, err := f.Format(context.Background(), data, groupKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +199,7 @@ func GoldenFormat(t *testing.T, f notify.Formatter, groupKey string, check func(
 		"alertmanager-v4-firing.json": Decode(t, FiringBody),
 	} {
 		t.Run(name, func(t *testing.T) {
-			msgs, err := f.Format(data, groupKey)
+			msgs, err := f.Format(context.Background(), data, groupKey)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,6 +209,15 @@ func GoldenFormat(t *testing.T, f notify.Formatter, groupKey string, check func(
 			Golden(t, name, msgs)
 		})
 	}
+	// The relay formats under the notification's deadline: once it has
+	// passed, formatting stops rather than finish work nobody waits for.
+	t.Run("cancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if msgs, err := f.Format(ctx, Many(3), groupKey); !errors.Is(err, context.Canceled) {
+			t.Errorf("Format under a cancelled context: %d messages, err %v; want context.Canceled", len(msgs), err)
+		}
+	})
 }
 
 // Golden compares the message bodies, indented but otherwise exactly as
@@ -302,7 +313,7 @@ func BenchmarkFormat(b *testing.B, f notify.Formatter) {
 		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := f.Format(data, ""); err != nil {
+				if _, err := f.Format(context.Background(), data, ""); err != nil {
 					b.Fatal(err)
 				}
 			}
