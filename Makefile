@@ -63,6 +63,8 @@ fuzz-test:
 	$(GO) test ./ingest -run='^$$' -fuzz='^FuzzDecodeBusiness$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./ingest -run='^$$' -fuzz='^FuzzParseISOFast$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./alertmanager/relay -run='^$$' -fuzz='^FuzzDecodeWebhook$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./alertmanager/discord -run='^$$' -fuzz='^FuzzEscapeMarkdown$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./alertmanager/slack -run='^$$' -fuzz='^FuzzEscape$$' -fuzztime=$(FUZZTIME)
 
 # The rule pack: the committed rules match the thresholds table, promtool
 # validates and unit-tests them, amtool checks routing.

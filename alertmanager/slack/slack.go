@@ -12,6 +12,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/alertmanager/template"
 
@@ -255,18 +257,73 @@ func links(d notify.Defaults, data *template.Data, a *template.Alert, cut *notif
 // control characters escaped; "|" would end the URL early.
 func appendLink(b []byte, l notify.Link) []byte {
 	b = append(b, '<')
-	b = append(b, strings.ReplaceAll(escape(l.URL), "|", "%7C")...)
+	b = append(b, strings.ReplaceAll(escapeControl(l.URL), "|", "%7C")...)
 	b = append(b, '|')
 	b = append(b, l.Text...)
 	return append(b, '>')
 }
 
-// escape makes alert text literal in mrkdwn. Slack requires &, < and > to be
-// escaped (docs.slack.dev/messaging/formatting-message-text#escaping); it
+// escapeControl escapes the three characters Slack requires escaped in
+// mrkdwn (docs.slack.dev/messaging/formatting-message-text#escaping); it
 // also means "<!channel>" in an annotation cannot notify a whole channel.
+// URLs get only this.
 var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-func escape(s string) string { return escaper.Replace(s) }
+func escapeControl(s string) string { return escaper.Replace(s) }
+
+// lookalikes stand in for mrkdwn's formatting characters, for which Slack
+// has no escape: "*Free Nitro*" from a label reads the same but is not
+// bold, and a backtick opens no code span.
+var lookalikes = [...]struct{ marker, lookalike rune }{
+	{'*', '∗'}, // U+2217 ASTERISK OPERATOR
+	{'_', 'ˍ'}, // U+02CD MODIFIER LETTER LOW MACRON
+	{'~', '∼'}, // U+223C TILDE OPERATOR
+	{'`', 'ˋ'}, // U+02CB MODIFIER LETTER GRAVE ACCENT
+}
+
+func lookalike(r rune) (rune, bool) {
+	for _, l := range lookalikes {
+		if l.marker == r {
+			return l.lookalike, true
+		}
+	}
+	return r, false
+}
+
+// escape makes text from labels and annotations literal in mrkdwn: the
+// control characters escaped, and each formatting character that could
+// open or close formatting replaced by its look-alike. Slack formats
+// nothing between two letters or digits, so snake_case names and "5*3"
+// keep their characters (and stay copyable); a backtick always goes.
+func escape(s string) string {
+	s = escapeControl(s)
+	if !strings.ContainsAny(s, "*_~`") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	prev := rune(-1)
+	for i, r := range s {
+		out := r
+		if l, marker := lookalike(r); marker && (r == '`' || !wordRune(prev) || !wordRune(nextRune(s[i+utf8.RuneLen(r):]))) {
+			out = l
+		}
+		b.WriteRune(out)
+		prev = r
+	}
+	return b.String()
+}
+
+func wordRune(r rune) bool { return r >= 0 && (unicode.IsLetter(r) || unicode.IsDigit(r)) }
+
+// nextRune is the first rune of s, -1 when s is empty.
+func nextRune(s string) rune {
+	if s == "" {
+		return -1
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return r
+}
 
 func orDash(s string) string {
 	if s == "" {

@@ -173,3 +173,25 @@ func TestOddText(t *testing.T) {
 		}
 	}
 }
+
+// A label or annotation cannot format the message: its mrkdwn characters
+// arrive as look-alikes, while the relay's own bold title stays bold.
+func TestValuesCannotFormat(t *testing.T) {
+	a := notifytest.SeedAlert()
+	a.Labels["instance"] = "*Free Nitro* `x`"
+	a.Annotations["summary"] = "_urgent_"
+	_, m := format(t, slack.Options{}, notifytest.Group(a))
+	title := m[0].Blocks[0].Text.Text
+	if !strings.HasPrefix(title, "*ˍurgentˍ*") {
+		t.Errorf("title %.40q: want the relay's bold around the escaped summary", title)
+	}
+	var labels string
+	for _, f := range m[0].Blocks[1].Fields {
+		if strings.HasPrefix(f.Text, "*Labels:*") {
+			labels = f.Text
+		}
+	}
+	if !strings.Contains(labels, "∗Free Nitro∗ ˋxˋ") || strings.Contains(labels, "*Free") {
+		t.Errorf("labels field %q: the value's formatting is not neutralised", labels)
+	}
+}
