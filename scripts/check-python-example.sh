@@ -42,10 +42,10 @@ expect() {
 		echo "FAIL $1"; fail=1
 	fi
 }
-expect 'resonance_log_entries_total{level="info",service="quantum-resonance"} 1'
-expect 'resonance_log_entries_total{level="warning",service="quantum-resonance"} 1'
-expect 'resonance_log_entries_total{level="error",service="quantum-resonance"} 1'
-expect 'resonance_errors_total{service="quantum-resonance"} 1'
+expect 'resonance_log_entries_total{level="info",service="quantum-resonance-api"} 1'
+expect 'resonance_log_entries_total{level="warning",service="quantum-resonance-api"} 1'
+expect 'resonance_log_entries_total{level="error",service="quantum-resonance-api"} 1'
+expect 'resonance_errors_total{service="quantum-resonance-api"} 1'
 expect 'resonance_ingest_requests_total{code="202",endpoint="/api/v1/logs"} 1'
 expect 'resonance_ingest_accepted_items_total{endpoint="/api/v1/logs"} 3'
 if [ "$fail" -ne 0 ]; then

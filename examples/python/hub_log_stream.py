@@ -23,9 +23,14 @@ from datetime import datetime, timezone
 class HubLogStream:
     """Real-time telemetry log streaming to central hub"""
 
-    def __init__(self, hub_url, api_key, timeout=10.0, max_buffered=10000):
+    def __init__(self, hub_url, api_key, timeout=10.0, max_buffered=10000, service="quantum-resonance-api"):
         self.hub_url = hub_url
         self.api_key = api_key
+        # The service the alerts name: the exporter's `service:` and the
+        # thresholds table's, so a message about these logs names the
+        # service they came from. (The plan's example says
+        # "quantum-resonance"; one name everywhere is what matters.)
+        self.service = service
         self.timeout = timeout
         self.buffer = []
         self.buffer_size = 100
@@ -44,7 +49,7 @@ class HubLogStream:
             "level": level,
             "message": message,
             "metadata": metadata or {},
-            "service": "quantum-resonance",
+            "service": self.service,
         }
 
         if len(self.buffer) >= self.max_buffered:
