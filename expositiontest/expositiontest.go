@@ -8,7 +8,6 @@ package expositiontest
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,22 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/quantum-resonance/telemetry/golden"
 )
-
-// updateFlag is the -update flag. Other test helpers (notifytest) define
-// one too; whichever comes first defines it and both read it.
-const updateFlag = "update"
-
-func init() {
-	if flag.Lookup(updateFlag) == nil {
-		flag.Bool(updateFlag, false, "rewrite the expected-output files in testdata/ with the current output")
-	}
-}
-
-func updating() bool {
-	f := flag.Lookup(updateFlag)
-	return f != nil && f.Value.String() == "true"
-}
 
 // Compare checks that c exposes exactly testdata/<name>.prom: the families
 // named in metricNames, or all of c's families when none are named. With
@@ -40,7 +26,7 @@ func updating() bool {
 func Compare(t testing.TB, c prometheus.Collector, name string, metricNames ...string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".prom")
-	if updating() {
+	if golden.Updating() {
 		if err := os.WriteFile(path, expose(t, c, metricNames), 0o644); err != nil {
 			t.Fatal(err)
 		}

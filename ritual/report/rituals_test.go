@@ -2,7 +2,6 @@ package report_test
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quantum-resonance/telemetry/golden"
 	"github.com/quantum-resonance/telemetry/grafana/dashboards"
 	"github.com/quantum-resonance/telemetry/ritual"
 	"github.com/quantum-resonance/telemetry/ritual/historytest"
@@ -248,24 +248,22 @@ func TestEveningMarkdownAndCharts(t *testing.T) {
 			continue
 		}
 		dir := filepath.Join(h.Root, "docs", "examples")
-		golden := filepath.Join(dir, "evening.md")
-		if *update {
+		example := filepath.Join(dir, "evening.md")
+		if golden.Updating() {
 			if _, err := out.WriteDir(dir); err != nil {
 				t.Fatal(err)
 			}
 			continue
 		}
-		want, err := os.ReadFile(golden)
+		want, err := os.ReadFile(example)
 		if err != nil {
 			t.Fatalf("%v (go test ./ritual/report -update writes it)", err)
 		}
 		if string(want) != out.Markdown {
-			t.Errorf("evening Markdown differs from %s (go test ./ritual/report -update rewrites it):\n%s", golden, out.Markdown)
+			t.Errorf("evening Markdown differs from %s (go test ./ritual/report -update rewrites it):\n%s", example, out.Markdown)
 		}
 	}
 }
-
-var update = flag.Bool("update", false, "rewrite docs/examples/ from the backfilled history")
 
 func wantWindow(t *testing.T, r *report.Report, start, end time.Time) {
 	t.Helper()

@@ -12,7 +12,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,10 +22,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/golden"
 )
-
-// Update rewrites golden files instead of comparing with them.
-var Update = flag.Bool("update", false, "rewrite golden files in testdata/ with the current output")
 
 // Real webhook bodies posted by Alertmanager v0.31.1 (host names changed),
 // for the ErrorStorm rule: firing, then resolved.
@@ -240,7 +237,7 @@ func Golden(t *testing.T, name string, msgs []notify.Message) {
 	}
 	b.WriteString("]\n")
 	path := filepath.Join("testdata", name)
-	if *Update {
+	if golden.Updating() {
 		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
