@@ -37,27 +37,31 @@ func Default() *Config {
 }
 
 // Load reads, decodes and validates the file at path. Relative paths inside
-// the file are resolved against the file's directory, as Prometheus does.
+// the file are resolved against the file's directory, as Prometheus does,
+// before validation, as the relay's config does: a check of a path sees
+// the file that will be used.
 func Load(path string) (*Config, error) {
 	data, dir, err := configfile.Read(path)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := Parse(data)
+	cfg, err := parse(data, dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	cfg.resolvePaths(dir)
 	return cfg, nil
 }
 
 // Parse decodes and validates a YAML document; missing keys keep their
-// defaults.
-func Parse(data []byte) (*Config, error) {
+// defaults, relative paths are relative to the working directory.
+func Parse(data []byte) (*Config, error) { return parse(data, ".") }
+
+func parse(data []byte, dir string) (*Config, error) {
 	cfg := Default()
 	if err := configfile.Decode(data, cfg); err != nil {
 		return nil, err
 	}
+	cfg.resolvePaths(dir)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
