@@ -12,8 +12,9 @@ import (
 )
 
 // authenticator checks the credentials Alertmanager's http_config sends:
-// "Authorization: Bearer <token>" or basic auth. Comparisons hash both sides
-// first, so they take the same time whatever the input's length.
+// "Authorization: Bearer <token>" (basic auth is --web.config.file's).
+// Comparisons hash both sides first, so they take the same time whatever
+// the input's length.
 //
 // The tokens of bearer_tokens_file are all accepted at once, and the file is
 // read again whenever it changed (one stat a request tells): Alertmanager
@@ -21,8 +22,7 @@ import (
 // new token here, switch Alertmanager's file, remove the old token) never
 // meets a 401, and a removed token is refused at once.
 type authenticator struct {
-	bearer             *[sha256.Size]byte
-	username, password *[sha256.Size]byte
+	bearer *[sha256.Size]byte
 
 	tokensFile string
 	logger     *slog.Logger
@@ -51,10 +51,6 @@ func newAuthenticator(c AuthConfig, logger *slog.Logger) *authenticator {
 	if c.BearerToken != "" {
 		a.bearer = bearer.Digest(string(c.BearerToken))
 	}
-	if c.BasicAuth != nil {
-		a.username = bearer.Digest(c.BasicAuth.Username)
-		a.password = bearer.Digest(string(c.BasicAuth.Password))
-	}
 	if c.BearerTokensFile != "" {
 		a.tokensFile = c.BearerTokensFile
 		a.tokens = c.tokens
@@ -65,7 +61,7 @@ func newAuthenticator(c AuthConfig, logger *slog.Logger) *authenticator {
 
 // enabled reports whether requests must carry credentials.
 func (a *authenticator) enabled() bool {
-	return a.bearer != nil || a.username != nil || a.tokensFile != ""
+	return a.bearer != nil || a.tokensFile != ""
 }
 
 // allow reports whether r carries accepted credentials.
@@ -73,22 +69,14 @@ func (a *authenticator) allow(r *http.Request) bool {
 	if !a.enabled() {
 		return true
 	}
-	if tok, ok := bearer.Token(r.Header.Get("Authorization")); ok {
-		if a.bearer != nil && bearer.Equal(a.bearer, tok) {
-			return true
-		}
-		if a.tokensFile != "" && a.current().Match(tok) {
-			return true
-		}
+	tok, ok := bearer.Token(r.Header.Get("Authorization"))
+	if !ok {
+		return false
 	}
-	if a.username != nil {
-		if user, pass, ok := r.BasicAuth(); ok {
-			// Both compared, always: no early exit on a wrong user.
-			u, p := bearer.Equal(a.username, user), bearer.Equal(a.password, pass)
-			return u && p
-		}
+	if a.bearer != nil && bearer.Equal(a.bearer, tok) {
+		return true
 	}
-	return false
+	return a.tokensFile != "" && a.current().Match(tok)
 }
 
 // current loads the tokens file again if it changed since it was read, and

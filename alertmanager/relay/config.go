@@ -71,6 +71,13 @@ type Config struct {
 	Rituals RitualsSection `yaml:"rituals,omitempty"`
 }
 
+// removedKey is a key the relay no longer reads, whatever its value: its
+// validation says where it went.
+type removedKey struct{}
+
+// UnmarshalYAML accepts any value.
+func (*removedKey) UnmarshalYAML(*yaml.Node) error { return nil }
+
 // RitualsSection is the rituals: section as written.
 type RitualsSection struct {
 	// Node is the section's YAML; nil when the file has none.
@@ -112,27 +119,24 @@ type WebhookConfig struct {
 // with 4 (194 MB with 8, 570 MB unbounded: BENCHMARKS.md).
 const DefaultMaxConcurrentRequests = 4
 
-// AuthConfig requires credentials on /webhook/, as Alertmanager's
-// http_config sends them: bearer tokens or basic auth. With several set any
-// is accepted. Files are read at load and on every reload; the tokens file
-// also when a token does not match and the file changed, for rotation.
+// AuthConfig requires a bearer token on /webhook/, as Alertmanager's
+// http_config sends it (authorization: {credentials_file: ...}). With
+// several set any is accepted. Files are read at load and on every reload;
+// the tokens file also when a token does not match and the file changed,
+// for rotation. Basic auth is exporter-toolkit's (--web.config.file,
+// basic_auth_users), as for the exporter: it covers every endpoint.
 type AuthConfig struct {
 	// BearerTokensFile holds the accepted tokens, one a line (blank lines
 	// and # comments ignored), as the exporter's ingest.api_keys_file.
 	BearerTokensFile string              `yaml:"bearer_tokens_file,omitempty"`
 	BearerToken      commonconfig.Secret `yaml:"bearer_token,omitempty"`
 	BearerTokenFile  string              `yaml:"bearer_token_file,omitempty"`
-	BasicAuth        *BasicAuth          `yaml:"basic_auth,omitempty"`
+	// BasicAuth is refused with a pointer to --web.config.file, where basic
+	// auth lives, rather than an unknown-field error.
+	BasicAuth *removedKey `yaml:"basic_auth,omitempty"`
 
 	tokens      *bearer.KeySet // read from BearerTokensFile by Validate
 	tokensStamp fileStamp
-}
-
-// BasicAuth is one accepted user and password.
-type BasicAuth struct {
-	Username     string              `yaml:"username"`
-	Password     commonconfig.Secret `yaml:"password,omitempty"`
-	PasswordFile string              `yaml:"password_file,omitempty"`
 }
 
 // DeliveryConfig tunes retries and the memory of delivered messages.
@@ -275,9 +279,6 @@ func (c *Config) resolvePaths(dir string) {
 	join(&c.Auth.BearerTokenFile)
 	join(&c.Auth.BearerTokensFile)
 	join(&c.Delivery.MessagesFile)
-	if c.Auth.BasicAuth != nil {
-		join(&c.Auth.BasicAuth.PasswordFile)
-	}
 	for i := range c.Targets {
 		t := &c.Targets[i]
 		join(&t.URLFile)
@@ -347,23 +348,8 @@ func (a *AuthConfig) validate() error {
 		}
 		a.BearerToken = commonconfig.Secret(tok)
 	}
-	if b := a.BasicAuth; b != nil {
-		if b.Username == "" {
-			return errors.New("basic_auth.username: must not be empty")
-		}
-		if b.Password != "" && b.PasswordFile != "" {
-			return errors.New("basic_auth: set at most one of password and password_file")
-		}
-		if b.PasswordFile != "" {
-			pw, err := configfile.ReadSecret(b.PasswordFile)
-			if err != nil {
-				return fmt.Errorf("basic_auth.password_file: %w", err)
-			}
-			b.Password = commonconfig.Secret(pw)
-		}
-		if b.Password == "" {
-			return errors.New("basic_auth: password or password_file is required")
-		}
+	if a.BasicAuth != nil {
+		return errors.New("basic_auth: the relay takes basic auth from --web.config.file (basic_auth_users, exporter-toolkit's web config), as the exporter does, and it then covers every endpoint; move it there")
 	}
 	return nil
 }

@@ -125,7 +125,7 @@ func TestConfigErrors(t *testing.T) {
 		{"targets: [{name: a, type: hub, url: \"https://x\", templates: {title: x}}]", "set templates.description"},
 		{"targets: [{name: a, type: slack, url: \"https://x\", bearer_token: t}]", `only for type "hub"`},
 		{"delivery: {deadline: 2m}\ntargets: [{name: a, type: file, path: x, format: hub}]", "deadline: 2m must be"},
-		{"auth: {basic_auth: {username: u}}\ntargets: [{name: a, type: file, path: x, format: hub}]", "password or password_file is required"},
+		{"auth: {basic_auth: {username: u}}\ntargets: [{name: a, type: file, path: x, format: hub}]", "the relay takes basic auth from --web.config.file"},
 	} {
 		_, err := parse([]byte(c.yaml), t.TempDir())
 		if err == nil || !strings.Contains(err.Error(), c.want) {

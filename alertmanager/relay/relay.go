@@ -334,7 +334,7 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	if !st.auth.allow(req) {
 		r.metrics.rejected.WithLabelValues(rejectUnauthorized).Inc()
-		w.Header().Set("WWW-Authenticate", `Basic realm="resonance-relay"`)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="resonance-relay"`)
 		daemon.WriteError(w, http.StatusUnauthorized, "missing or wrong credentials")
 		return
 	}

@@ -215,9 +215,8 @@ func TestAuth(t *testing.T) {
 	h := newHarness(t, fastDelivery+`
 auth:
   bearer_token_file: token
-  basic_auth: {username: am, password_file: pw}
 targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
-`, map[string]string{"token": "t0ken\n", "pw": "s3cret"})
+`, map[string]string{"token": "t0ken\n"})
 	basic := func(u, p string) string {
 		req, _ := http.NewRequest("GET", "/", nil)
 		req.SetBasicAuth(u, p)
@@ -232,9 +231,7 @@ targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
 		{"Bearer t0ken", 200},
 		{"bearer t0ken", 200}, // the scheme is case-insensitive (RFC 9110)
 		{"Basic t0ken", 401},
-		{basic("am", "wrong"), 401},
-		{basic("other", "s3cret"), 401},
-		{basic("am", "s3cret"), 200},
+		{basic("am", "t0ken"), 401}, // basic auth is --web.config.file's
 	} {
 		if code, _ := h.post(t, "hub", notifytest.FiringBody, "Authorization", c.auth); code != c.code {
 			t.Errorf("Authorization %q: %d, want %d", c.auth, code, c.code)
