@@ -36,33 +36,22 @@ func Default() *Config {
 	}
 }
 
-// Load reads, decodes and validates the file at path. Relative paths inside
-// the file are resolved against the file's directory, as Prometheus does,
-// before validation, as the relay's config does: a check of a path sees
-// the file that will be used.
+// Load reads, decodes and validates the file at path (configfile.Load):
+// relative paths inside it are relative to its directory, as Prometheus
+// has them.
 func Load(path string) (*Config, error) {
-	data, dir, err := configfile.Read(path)
-	if err != nil {
+	cfg := Default()
+	if err := configfile.Load(path, cfg); err != nil {
 		return nil, err
-	}
-	cfg, err := parse(data, dir)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
 }
 
 // Parse decodes and validates a YAML document; missing keys keep their
 // defaults, relative paths are relative to the working directory.
-func Parse(data []byte) (*Config, error) { return parse(data, ".") }
-
-func parse(data []byte, dir string) (*Config, error) {
+func Parse(data []byte) (*Config, error) {
 	cfg := Default()
-	if err := configfile.Decode(data, cfg); err != nil {
-		return nil, err
-	}
-	cfg.resolvePaths(dir)
-	if err := cfg.Validate(); err != nil {
+	if err := configfile.Parse(data, ".", cfg); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -99,7 +88,8 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func (c *Config) resolvePaths(dir string) {
+// ResolvePaths makes every relative path of the config relative to dir.
+func (c *Config) ResolvePaths(dir string) {
 	c.Ingest.resolvePaths(dir)
 	for i := range c.Probes {
 		c.Probes[i].HTTPClientConfig.SetDirectory(dir)

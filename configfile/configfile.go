@@ -28,6 +28,39 @@ func Read(path string) (data []byte, dir string, err error) {
 	return data, filepath.Dir(path), nil
 }
 
+// Config is a daemon's config as Load and Parse fill it.
+type Config interface {
+	// ResolvePaths makes the config's relative paths relative to dir.
+	ResolvePaths(dir string)
+	// Validate fills in what depends on other keys and checks the config.
+	Validate() error
+}
+
+// Load reads the file at path into cfg, which holds the defaults: decoded
+// strictly, relative paths resolved against the file's directory, then
+// validated, so a check of a path sees the file that will be used. Errors
+// start with the path.
+func Load(path string, cfg Config) error {
+	data, dir, err := Read(path)
+	if err != nil {
+		return err
+	}
+	if err := Parse(data, dir, cfg); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// Parse is Load for a document already read, its relative paths relative
+// to dir.
+func Parse(data []byte, dir string, cfg Config) error {
+	if err := Decode(data, cfg); err != nil {
+		return err
+	}
+	cfg.ResolvePaths(dir)
+	return cfg.Validate()
+}
+
 // Decode decodes one YAML document into v strictly: an unknown or misspelt
 // key is an error naming the key and its line. Keys missing from the
 // document, and an empty document, keep the values v already holds (the

@@ -238,35 +238,25 @@ func (t *TargetConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	return unmarshal((*plain)(t))
 }
 
-// Load reads, decodes and validates the file at path; an empty path gives
-// Default(). Relative paths inside the file are resolved against the file's
-// directory, as Prometheus does.
+// Load reads, decodes and validates the file at path (configfile.Load); an
+// empty path gives Default(). Relative paths inside the file are relative
+// to its directory, as Prometheus has them.
 func Load(path string) (*Config, error) {
 	if path == "" {
 		return Default(), nil
 	}
-	data, dir, err := configfile.Read(path)
-	if err != nil {
+	cfg := base()
+	if err := configfile.Load(path, cfg); err != nil {
 		return nil, err
-	}
-	cfg, err := parse(data, dir)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
 }
 
 // Parse decodes and validates a YAML document; relative paths are resolved
 // against the working directory.
-func Parse(data []byte) (*Config, error) { return parse(data, ".") }
-
-func parse(data []byte, dir string) (*Config, error) {
+func Parse(data []byte) (*Config, error) {
 	cfg := base()
-	if err := configfile.Decode(data, cfg); err != nil {
-		return nil, err
-	}
-	cfg.resolvePaths(dir)
-	if err := cfg.Validate(); err != nil {
+	if err := configfile.Parse(data, ".", cfg); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -274,7 +264,8 @@ func parse(data []byte, dir string) (*Config, error) {
 
 var targetNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-func (c *Config) resolvePaths(dir string) {
+// ResolvePaths makes every relative path of the config relative to dir.
+func (c *Config) ResolvePaths(dir string) {
 	join := func(p *string) { *p = commonconfig.JoinDir(dir, *p) }
 	join(&c.Auth.BearerTokenFile)
 	join(&c.Auth.BearerTokensFile)

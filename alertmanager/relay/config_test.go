@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/quantum-resonance/telemetry/configfile"
 	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 )
@@ -127,7 +128,7 @@ func TestConfigErrors(t *testing.T) {
 		{"delivery: {deadline: 2m}\ntargets: [{name: a, type: file, path: x, format: hub}]", "deadline: 2m must be"},
 		{"auth: {basic_auth: {username: u}}\ntargets: [{name: a, type: file, path: x, format: hub}]", "the relay takes basic auth from --web.config.file"},
 	} {
-		_, err := parse([]byte(c.yaml), t.TempDir())
+		err := configfile.Parse([]byte(c.yaml), t.TempDir(), base())
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: error %v, want one containing %q", c.yaml, err, c.want)
 		}
