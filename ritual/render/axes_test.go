@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
 
 	"github.com/quantum-resonance/telemetry/ritual/render"
 	"github.com/quantum-resonance/telemetry/ritual/report"
@@ -226,4 +227,21 @@ func inkLike(img image.Image, r image.Rectangle, wr, wg, wb uint8) int {
 		}
 	}
 	return n
+}
+
+// TestNoLineAcrossAGap: minutes without a sample cut the line in two.
+func TestNoLineAcrossAGap(t *testing.T) {
+	var xys plotter.XYs
+	for i := range 20 {
+		if i < 8 || i >= 12 { // a minute without a sample
+			xys = append(xys, plotter.XY{X: float64(i * 15), Y: 1})
+		}
+	}
+	parts := render.Stretches(xys)
+	if len(parts) != 2 || len(parts[0]) != 8 || len(parts[1]) != 8 {
+		t.Errorf("stretches %v, want the 8 samples before the gap and the 8 after", parts)
+	}
+	if parts := render.Stretches(xys[:8]); len(parts) != 1 {
+		t.Errorf("no gap, yet %d stretches", len(parts))
+	}
 }

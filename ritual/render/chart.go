@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -92,14 +93,21 @@ func linePlot(p report.Plot, loc *time.Location) (*plot.Plot, []string, error) {
 		for i, pt := range l.Points {
 			xys[i] = plotter.XY{X: float64(pt.T.Unix()), Y: pt.V}
 		}
-		line, err := plotter.NewLine(xys)
-		if err != nil {
-			return nil, nil, err
+		var thumbs []plot.Thumbnailer
+		// No line across a gap (minutes without a scrape): one line per
+		// stretch of samples.
+		for _, part := range stretches(xys) {
+			line, err := plotter.NewLine(part)
+			if err != nil {
+				return nil, nil, err
+			}
+			line.Color = lineColour
+			line.Width = vg.Points(1.5)
+			pl.Add(line)
+			if thumbs == nil {
+				thumbs = append(thumbs, line)
+			}
 		}
-		line.Color = lineColour
-		line.Width = vg.Points(1.5)
-		pl.Add(line)
-		thumbs := []plot.Thumbnailer{line}
 		// A few samples (a stack minutes old) are marked one by one: a
 		// single sample draws no line at all.
 		if len(l.Points) <= fewPoints {
@@ -147,6 +155,29 @@ func linePlot(p report.Plot, loc *time.Location) (*plot.Plot, []string, error) {
 	pl.Legend.Top = true
 	pl.Legend.Left = true
 	return pl, legend, nil
+}
+
+// stretches cuts xys where two samples are further apart than twice the
+// usual (median) distance between samples.
+func stretches(xys plotter.XYs) []plotter.XYs {
+	if len(xys) < 3 {
+		return []plotter.XYs{xys}
+	}
+	gaps := make([]float64, 0, len(xys)-1)
+	for i := 1; i < len(xys); i++ {
+		gaps = append(gaps, xys[i].X-xys[i-1].X)
+	}
+	slices.Sort(gaps)
+	usual := gaps[len(gaps)/2]
+	var out []plotter.XYs
+	from := 0
+	for i := 1; i < len(xys); i++ {
+		if xys[i].X-xys[i-1].X > 2*usual {
+			out = append(out, xys[from:i])
+			from = i
+		}
+	}
+	return append(out, xys[from:])
 }
 
 // fewPoints: lines of at most this many samples have each sample marked.

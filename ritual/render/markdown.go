@@ -325,7 +325,12 @@ func (m *markdown) figures(names []string, header []string, mean7d bool) {
 		if !ok {
 			continue
 		}
-		row := []string{v.Title, value(v.Value, v.Unit), value(v.Previous, v.Unit)}
+		now := value(v.Value, v.Unit)
+		if n == "availability" && v.Value != nil && m.r.DataStart != nil {
+			// Not the window's share: Prometheus watched only part of it.
+			now += " over the " + report.Span(m.r.Window.End.Sub(*m.r.DataStart)) + " with data"
+		}
+		row := []string{v.Title, now, value(v.Previous, v.Unit)}
 		if mean7d {
 			row = append(row, value(v.Mean7d, v.Unit))
 		}
