@@ -209,7 +209,13 @@ func (b *builder) compare(ctx context.Context, r *Report, names []string, prev t
 		}
 		out := map[string]*float64{}
 		for _, f := range figures {
-			if out[f.Name], err = b.figure(ctx, f, c.Duration(), end); err != nil {
+			d := c.Duration()
+			if c.Start.After(end.Add(-w.Duration())) && !f.AtStart {
+				// Ranges leave out their start: this one holds the
+				// first sample. (A balance "before" is read at it.)
+				d += time.Millisecond
+			}
+			if out[f.Name], err = b.figure(ctx, f, d, end); err != nil {
 				return nil, err
 			}
 		}
