@@ -11,6 +11,7 @@ import (
 
 	"github.com/quantum-resonance/telemetry/ritual"
 	"github.com/quantum-resonance/telemetry/ritual/historytest"
+	"github.com/quantum-resonance/telemetry/ritual/query"
 	"github.com/quantum-resonance/telemetry/ritual/report"
 )
 
@@ -38,7 +39,8 @@ func scrapesIn(from, to time.Time) []time.Time {
 
 // TestRitualsOnAFreshStack runs the evening broadcast and the weekly audit
 // on a stack 8 minutes old: availability is over the minutes with data,
-// the charts cover the minutes there are.
+// the peak CPU of both reports is one figure, the charts cover the minutes
+// there are.
 func TestRitualsOnAFreshStack(t *testing.T) {
 	h := historytest.RunFresh(t)
 	runner := &ritual.Runner{API: h.API, Table: h.Table, Location: time.UTC}
@@ -83,6 +85,29 @@ func TestRitualsOnAFreshStack(t *testing.T) {
 		if !strings.Contains(row, report.FormatValue(want, "%")+" "+phrase) {
 			t.Errorf("availability row %q does not say %q", row, phrase)
 		}
+	})
+
+	t.Run("one CPU peak", func(t *testing.T) {
+		// HighCPU's value, the median of the last five minutes, minute by
+		// minute; its highest.
+		peak := 0.0
+		for _, m := range freshMinutes() {
+			var vs []float64
+			for _, s := range scrapesIn(m.Add(-5*time.Minute), m) {
+				vs = append(vs, historytest.FreshCPU(s))
+			}
+			slices.Sort(vs)
+			if len(vs) > 0 {
+				peak = max(peak, 100*query.Quantile(vs, 0.5))
+			}
+		}
+		historytest.Within(t, "evening CPU peak", evening.Report.Metrics["cpu_usage_peak"].Value, peak, 0.01)
+		historytest.Within(t, "weekly CPU peak", weekly.Report.Metrics["cpu_usage_peak"].Value, peak, 0.01)
+		i := slices.IndexFunc(weekly.Report.Alerts, func(a report.AlertSummary) bool { return a.Alertname == "HighCPU" })
+		if i < 0 || weekly.Report.Alerts[i].Distribution == nil {
+			t.Fatalf("weekly audit has no HighCPU distribution: %+v", weekly.Report.Alerts)
+		}
+		historytest.Within(t, "weekly audit HighCPU max", &weekly.Report.Alerts[i].Distribution.Max, *evening.Report.Metrics["cpu_usage_peak"].Value, 1e-6)
 	})
 
 	t.Run("charts over the minutes with data", func(t *testing.T) {
