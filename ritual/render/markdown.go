@@ -261,7 +261,7 @@ func (m *markdown) monthly() {
 	slices.SortStableFunc(top, func(a, b report.AlertSummary) int { return int(math.Copysign(1, b.FiringSeconds-a.FiringSeconds)) })
 	m.alertTable(top[:min(5, len(top))])
 	m.section("Metrics with no data")
-	m.list(m.r.NoData, "Every seed metric had data.")
+	m.list(m.r.NoData, "Every metric of the plan had data.")
 	m.section("Cardinality")
 	var rows [][]string
 	for _, c := range m.r.Cardinality[:min(10, len(m.r.Cardinality))] {
