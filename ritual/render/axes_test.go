@@ -245,3 +245,17 @@ func TestNoLineAcrossAGap(t *testing.T) {
 		t.Errorf("no gap, yet %d stretches", len(parts))
 	}
 }
+
+// TestNoDataNoTimes: a chart without data tells no time on its axis.
+func TestNoDataNoTimes(t *testing.T) {
+	pl, _, err := render.LinePlot(report.Plot{Title: "Error rate", Unit: "count/min"}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ticks := labelled(pl.X.Tick.Marker.Ticks(pl.X.Min, pl.X.Max)); len(ticks) > 0 {
+		t.Errorf("no data, yet the time axis reads %v", ticks)
+	}
+	if !strings.HasSuffix(pl.Title.Text, "(no data)") {
+		t.Errorf("title %q does not say there is no data", pl.Title.Text)
+	}
+}

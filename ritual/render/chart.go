@@ -146,6 +146,10 @@ func linePlot(p report.Plot, loc *time.Location) (*plot.Plot, []string, error) {
 	}
 	pl.X.Min, pl.X.Max = lo, hi
 	pl.X.Tick.Marker = TimeTicks(loc)
+	if n == 0 {
+		// No time to tell (not 1970).
+		pl.X.Tick.Marker = plot.ConstantTicks(nil)
+	}
 	// Head room above the highest line, for the legend.
 	if top <= 0 {
 		top = 1
