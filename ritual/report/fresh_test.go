@@ -140,6 +140,11 @@ func TestRitualsOnAFreshStack(t *testing.T) {
 		if s.Cell != time.Minute || !s.Start.Equal(historytest.FreshStart) || len(s.Firing[0]) != int((historytest.FreshEnd.Sub(historytest.FreshStart)+time.Minute-1)/time.Minute) {
 			t.Errorf("heat strip from %s, %d cells of %s: want minutes from %s", s.Start, len(s.Firing[0]), s.Cell, historytest.FreshStart)
 		}
+		// ErrorStorm still fires at the end: its last cell, shorter than
+		// a minute, is all fire.
+		if row := s.Firing[0]; row[len(row)-1] != 1 {
+			t.Errorf("ErrorStorm fires to the end, yet its last cell is %g: %v", row[len(row)-1], row)
+		}
 		for _, o := range []*ritual.Output{evening, weekly} {
 			for _, c := range o.Charts {
 				historytest.Drawn(t, c.Name, c.Data)

@@ -44,9 +44,11 @@ type Threshold struct {
 // HeatStrip is the weekly chart of firing alerts: one row per alert, one
 // cell per hour, the share of the hour the alert fired.
 type HeatStrip struct {
-	Name   string
-	Title  string
-	Start  time.Time
+	Name  string
+	Title string
+	Start time.Time
+	// End is the window's end: the last cell may stop short of a whole one.
+	End    time.Time
 	Cell   time.Duration
 	Alerts []string
 	// Firing[i][j] is the share (0-1) of cell j alert i fired.
@@ -117,7 +119,7 @@ func (b *builder) dayPlots(ctx context.Context, w Window, ok bool) ([]Plot, erro
 // part of the week with data: hours for a week, minutes for a stack
 // minutes old.
 func (b *builder) heatStrip(eps []query.Episode, w Window) *HeatStrip {
-	h := &HeatStrip{Name: "firing-alerts", Title: "Firing alerts, hour by hour", Start: w.Start, Cell: time.Hour}
+	h := &HeatStrip{Name: "firing-alerts", Title: "Firing alerts, hour by hour", Start: w.Start, End: w.End, Cell: time.Hour}
 	for _, c := range []struct {
 		cell  time.Duration
 		title string
@@ -139,12 +141,17 @@ func (b *builder) heatStrip(eps []query.Episode, w Window) *HeatStrip {
 			rows[e.Alertname] = row
 			h.Alerts = append(h.Alerts, e.Alertname)
 		}
-		for t := e.Start; t.Before(e.End); {
+		// From the strip's start: a fire before it (before the data)
+		// is no part of its first cell.
+		for t := later(e.Start, w.Start); t.Before(e.End); {
 			j := int(t.Sub(w.Start) / h.Cell)
-			cellEnd := w.Start.Add(time.Duration(j+1) * h.Cell)
+			cellStart := w.Start.Add(time.Duration(j) * h.Cell)
+			cellEnd := cellStart.Add(h.Cell)
 			until := min(cellEnd.UnixNano(), e.End.UnixNano())
-			if j >= 0 && j < cells {
-				row[j] += float64(until-t.UnixNano()) / float64(h.Cell)
+			if j < cells {
+				// The last cell ends with the window.
+				length := min(cellEnd.UnixNano(), w.End.UnixNano()) - cellStart.UnixNano()
+				row[j] += float64(until-t.UnixNano()) / float64(length)
 			}
 			t = time.Unix(0, until)
 		}
@@ -158,4 +165,11 @@ func (b *builder) heatStrip(eps []query.Episode, w Window) *HeatStrip {
 		h.Firing = append(h.Firing, row)
 	}
 	return h
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
