@@ -37,10 +37,20 @@ type Runner struct {
 
 // Output is one ritual's report in every form it is delivered in.
 type Output struct {
-	Report   *report.Report
+	Report *report.Report
+	// Markdown links the charts by their file names: it reads next to the
+	// PNGs WriteDir writes with it.
 	Markdown string
 	JSON     []byte
 	Charts   []render.PNG
+}
+
+// MarkdownAlone is the Markdown without the charts' links, for where it
+// goes without its PNGs (stdout).
+func (o *Output) MarkdownAlone() string {
+	r := *o.Report
+	r.Charts = nil
+	return render.Markdown(&r)
 }
 
 // Run builds the ritual's report for the window that ends at at.

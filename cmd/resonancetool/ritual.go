@@ -127,7 +127,11 @@ func setupRitual(app *kingpin.Application, stdout io.Writer) {
 		case *format == "json":
 			_, err = stdout.Write(out.JSON)
 		case len(*sendTo) == 0:
-			_, err = io.WriteString(stdout, out.Markdown)
+			// The charts are not written: no link to a missing file.
+			_, err = io.WriteString(stdout, out.MarkdownAlone())
+			if len(out.Charts) > 0 {
+				fmt.Fprintf(os.Stderr, "%d chart(s) not written: --out DIR writes them next to the Markdown\n", len(out.Charts))
+			}
 		}
 		return err
 	})

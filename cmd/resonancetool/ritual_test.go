@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,28 @@ func TestRitualFromHistory(t *testing.T) {
 			t.Errorf("--out wrote no %s: %v", f, err)
 		}
 	}
+	// Every chart the Markdown links is a file next to it.
+	md, err := os.ReadFile(filepath.Join(dir, "evening.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := imageLinks(string(md))
+	if len(links) == 0 {
+		t.Errorf("evening.md links no chart:\n%s", md)
+	}
+	for _, l := range links {
+		if _, err := os.Stat(filepath.Join(dir, l)); err != nil {
+			t.Errorf("evening.md links %s, which --out did not write: %v", l, err)
+		}
+	}
+	// On stdout the charts are not written, so not linked either.
+	out.Reset()
+	if code := run([]string{"ritual", "evening", "--prometheus.url", h.URL, "--at", at}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	if !strings.Contains(out.String(), "# Evening Broadcast") || len(imageLinks(out.String())) > 0 {
+		t.Errorf("stdout Markdown links charts it never wrote: %q", imageLinks(out.String()))
+	}
 
 	proposed := filepath.Join(dir, "proposed.yml")
 	out.Reset()
@@ -67,6 +90,9 @@ func TestRitualFromHistory(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "# Weekly Audit") {
 		t.Errorf("stdout is not the weekly Markdown: %.200s", out.String())
+	}
+	if links := imageLinks(out.String()); len(links) > 0 {
+		t.Errorf("weekly Markdown on stdout links %q, never written", links)
 	}
 	table, err := rules.LoadThresholds(proposed)
 	if err != nil {
@@ -79,4 +105,13 @@ func TestRitualFromHistory(t *testing.T) {
 	if code := run([]string{"rules", "generate", "--thresholds.file", proposed, "-o", filepath.Join(dir, "r.yml")}, &out, &errs); code != 0 {
 		t.Fatalf("rules generate from the proposal: exit %d: %s", code, errs.String())
 	}
+}
+
+// imageLinks are the files a Markdown text shows as images: ![title](file).
+func imageLinks(md string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile(`!\[[^\]]*\]\(([^)]+)\)`).FindAllStringSubmatch(md, -1) {
+		out = append(out, m[1])
+	}
+	return out
 }

@@ -351,29 +351,37 @@ func writeAlerts(t *testing.T, o *openMetrics, table *rules.Table) {
 		if !ok {
 			t.Fatalf("alert %s is not in the table", name)
 		}
-		cond := alertConditions[name]
-		labels := fmt.Sprintf(`alertname=%q,alertstate="firing",severity=%q,metric=%q,job=%q,instance=%q`, a.Name, a.Severity, a.Metric, job, Instance)
-		// firingUntil: a firing alert stays firing keep_firing_for after
-		// its condition clears, as Prometheus keeps it.
-		var since, firingUntil time.Time
-		for ts := Start; !ts.After(End); ts = ts.Add(ScrapeStep) {
-			if !cond(ts) {
-				since = time.Time{}
-				if ts.Before(firingUntil) {
-					fmt.Fprintf(o.w, "ALERTS{%s} 1 %d\n", labels, ts.Unix())
-				}
-				continue
-			}
-			if since.IsZero() {
-				since = ts
-			}
-			if ts.Sub(since) >= a.For {
+		o.alert(a, alertConditions[name], Start, End, ScrapeStep)
+	}
+	o.watchdog(Start, End, ScrapeStep)
+}
+
+// alert writes one alert's ALERTS samples, evaluated every step from from
+// to to: firing once cond held for the alert's `for`, and keep_firing_for
+// after it clears, as Prometheus keeps it.
+func (o *openMetrics) alert(a rules.Alert, cond func(time.Time) bool, from, to time.Time, step time.Duration) {
+	labels := fmt.Sprintf(`alertname=%q,alertstate="firing",severity=%q,metric=%q,job=%q,instance=%q`, a.Name, a.Severity, a.Metric, job, Instance)
+	var since, firingUntil time.Time
+	for ts := from; !ts.After(to); ts = ts.Add(step) {
+		if !cond(ts) {
+			since = time.Time{}
+			if ts.Before(firingUntil) {
 				fmt.Fprintf(o.w, "ALERTS{%s} 1 %d\n", labels, ts.Unix())
-				firingUntil = ts.Add(a.KeepFiringFor + time.Nanosecond)
 			}
+			continue
+		}
+		if since.IsZero() {
+			since = ts
+		}
+		if ts.Sub(since) >= a.For {
+			fmt.Fprintf(o.w, "ALERTS{%s} 1 %d\n", labels, ts.Unix())
+			firingUntil = ts.Add(a.KeepFiringFor + time.Nanosecond)
 		}
 	}
-	for ts := Start; !ts.After(End); ts = ts.Add(ScrapeStep) {
+}
+
+func (o *openMetrics) watchdog(from, to time.Time, step time.Duration) {
+	for ts := from; !ts.After(to); ts = ts.Add(step) {
 		fmt.Fprintf(o.w, "ALERTS{alertname=\"Watchdog\",alertstate=\"firing\",severity=\"none\"} 1 %d\n", ts.Unix())
 	}
 }
@@ -392,6 +400,18 @@ type History struct {
 // the pinned Prometheus on it, with the committed rule pack loaded.
 func Run(t *testing.T) *History {
 	t.Helper()
+	return serve(t, writeHistory)
+}
+
+// RunFresh serves the history of a stack a few minutes old (see
+// FreshStart) as Run serves the eight days.
+func RunFresh(t *testing.T) *History {
+	t.Helper()
+	return serve(t, writeFresh)
+}
+
+func serve(t *testing.T, write func(*testing.T, string, *rules.Table)) *History {
+	t.Helper()
 	root, err := localstack.FindRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -403,7 +423,7 @@ func Run(t *testing.T) *History {
 	}
 	dir := t.TempDir()
 	om := filepath.Join(dir, "history.om")
-	writeHistory(t, om, table)
+	write(t, om, table)
 	data := filepath.Join(dir, "data")
 	backfill := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics",
 		// promtool reads the input once per block: day-long blocks, not

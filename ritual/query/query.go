@@ -138,8 +138,12 @@ type Distribution struct {
 
 // Distribution samples the alert's value every step over [end-window, end]
 // and returns its quantiles. ErrNoData when the metric had no samples.
+// The samples are on Prometheus's grid of step (whole minutes), as a
+// subquery [window:step] at end samples, so that the reports' figures
+// read the same points.
 func (s *Source) Distribution(ctx context.Context, a rules.Alert, window, step time.Duration, end time.Time) (Distribution, error) {
-	m, err := s.Range(ctx, s.AlertValue(a), end.Add(-window), end, step)
+	first := end.Add(-window).Truncate(step).Add(step)
+	m, err := s.Range(ctx, s.AlertValue(a), first, end.Truncate(step), step)
 	if err != nil {
 		return Distribution{}, err
 	}

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
+	"slices"
 	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/quantum-resonance/telemetry/ritual/report"
 )
@@ -41,7 +45,11 @@ func Charts(r *report.Report) ([]PNG, error) {
 	loc := location(r)
 	var out []PNG
 	for _, p := range r.Plots {
-		data, err := linePlot(p, loc)
+		pl, _, err := linePlot(p, loc)
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: %w", p.Name, err)
+		}
+		data, err := encode(pl)
 		if err != nil {
 			return nil, fmt.Errorf("chart %s: %w", p.Name, err)
 		}
@@ -61,26 +69,60 @@ func Charts(r *report.Report) ([]PNG, error) {
 	return out, nil
 }
 
-func linePlot(p report.Plot, loc *time.Location) ([]byte, error) {
+// linePlot draws the plot's lines with their thresholds, and returns the
+// legend's entries.
+func linePlot(p report.Plot, loc *time.Location) (*plot.Plot, []string, error) {
 	pl := plot.New()
 	pl.Title.Text = p.Title
-	pl.X.Tick.Marker = hourTicks(loc, 3)
+	pl.X.Label.Text = loc.String()
 	pl.Y.Min = 0
 	pl.Add(plotter.NewGrid())
+	var legend []string
+	lo, hi, top, n := math.Inf(1), math.Inf(-1), 0.0, 0
 	for _, l := range p.Lines {
+		for _, pt := range l.Points {
+			x := float64(pt.T.Unix())
+			lo, hi, top, n = min(lo, x), max(hi, x), max(top, pt.V), n+1
+		}
+	}
+	for _, l := range p.Lines {
+		if len(l.Points) == 0 {
+			continue
+		}
 		xys := make(plotter.XYs, len(l.Points))
 		for i, pt := range l.Points {
 			xys[i] = plotter.XY{X: float64(pt.T.Unix()), Y: pt.V}
 		}
-		line, err := plotter.NewLine(xys)
-		if err != nil {
-			return nil, err
+		var thumbs []plot.Thumbnailer
+		// No line across a gap (minutes without a scrape): one line per
+		// stretch of samples.
+		for _, part := range stretches(xys) {
+			line, err := plotter.NewLine(part)
+			if err != nil {
+				return nil, nil, err
+			}
+			line.Color = lineColour
+			line.Width = vg.Points(1.5)
+			pl.Add(line)
+			if thumbs == nil {
+				thumbs = append(thumbs, line)
+			}
 		}
-		line.Color = lineColour
-		line.Width = vg.Points(1.5)
-		pl.Add(line)
+		// A few samples (a stack minutes old) are marked one by one: a
+		// single sample draws no line at all.
+		if len(l.Points) <= fewPoints {
+			dots, err := plotter.NewScatter(xys)
+			if err != nil {
+				return nil, nil, err
+			}
+			dots.GlyphStyle = draw.GlyphStyle{Color: lineColour, Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}
+			pl.Add(dots)
+			thumbs = append(thumbs, dots)
+		}
+		pl.Legend.Add(l.Name, thumbs...)
+		legend = append(legend, l.Name)
 	}
-	if len(p.Lines) == 0 || len(p.Lines[0].Points) == 0 {
+	if n == 0 {
 		pl.Title.Text += " (no data)"
 	}
 	for _, t := range p.Thresholds {
@@ -89,43 +131,61 @@ func linePlot(p report.Plot, loc *time.Location) ([]byte, error) {
 		thr.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		thr.Width = vg.Points(1)
 		pl.Add(thr)
-		pl.Legend.Add(fmt.Sprintf("%s > %s", t.Alertname, report.FormatValue(t.Value, p.Unit)), thr)
-	}
-	// Head room above the highest line, for the legend.
-	top := 0.0
-	for _, l := range p.Lines {
-		for _, pt := range l.Points {
-			top = max(top, pt.V)
-		}
-	}
-	for _, t := range p.Thresholds {
+		entry := fmt.Sprintf("%s > %s", t.Alertname, report.FormatValue(t.Value, p.Unit))
+		pl.Legend.Add(entry, thr)
+		legend = append(legend, entry)
 		top = max(top, t.Value)
 	}
-	pl.Y.Max = max(pl.Y.Max, top*1.25)
+	// The x axis spans the data (a stack minutes old has minutes, not the
+	// whole window); one sample gets half a minute either side.
+	if n == 0 {
+		lo, hi = 0, 0
+	}
+	if hi-lo < 60 {
+		lo, hi = lo-30, hi+30
+	}
+	pl.X.Min, pl.X.Max = lo, hi
+	pl.X.Tick.Marker = TimeTicks(loc)
+	if n == 0 {
+		// No time to tell (not 1970).
+		pl.X.Tick.Marker = plot.ConstantTicks(nil)
+	}
+	// Head room above the highest line, for the legend.
+	if top <= 0 {
+		top = 1
+	}
+	pl.Y.Max = top * 1.25
+	pl.Y.Tick.Marker = ValueTicks(p.Unit)
 	pl.Legend.Top = true
 	pl.Legend.Left = true
-	return encode(pl)
+	return pl, legend, nil
 }
 
-// hourTicks labels every step-th hour of the day in loc ("06:00"), with
-// an unlabelled tick at every hour between.
-func hourTicks(loc *time.Location, step int) plot.Ticker {
-	return plot.TickerFunc(func(lo, hi float64) []plot.Tick {
-		var ticks []plot.Tick
-		t := time.Unix(int64(lo), 0).In(loc).Truncate(time.Hour)
-		for ; float64(t.Unix()) <= hi; t = t.Add(time.Hour) {
-			if float64(t.Unix()) < lo {
-				continue
-			}
-			label := ""
-			if t.Hour()%step == 0 {
-				label = t.Format("15:04")
-			}
-			ticks = append(ticks, plot.Tick{Value: float64(t.Unix()), Label: label})
+// stretches cuts xys where two samples are further apart than twice the
+// usual (median) distance between samples.
+func stretches(xys plotter.XYs) []plotter.XYs {
+	if len(xys) < 3 {
+		return []plotter.XYs{xys}
+	}
+	gaps := make([]float64, 0, len(xys)-1)
+	for i := 1; i < len(xys); i++ {
+		gaps = append(gaps, xys[i].X-xys[i-1].X)
+	}
+	slices.Sort(gaps)
+	usual := gaps[len(gaps)/2]
+	var out []plotter.XYs
+	from := 0
+	for i := 1; i < len(xys); i++ {
+		if xys[i].X-xys[i-1].X > 2*usual {
+			out = append(out, xys[from:i])
+			from = i
 		}
-		return ticks
-	})
+	}
+	return append(out, xys[from:])
 }
+
+// fewPoints: lines of at most this many samples have each sample marked.
+const fewPoints = 60
 
 // strip is the heat strip as gonum's GridXYZ: columns are cells (hours),
 // rows are alerts.
@@ -158,7 +218,10 @@ func heatStrip(h *report.HeatStrip, loc *time.Location) ([]byte, error) {
 	hm.Min, hm.Max = 0, 1
 	hm.NaN = color.White
 	pl.Add(hm)
-	pl.X.Tick.Marker = plot.TimeTicks{Format: "Mon 02", Time: plot.UnixTimeIn(loc)}
+	pl.X.Label.Text = loc.String()
+	pl.X.Min = float64(h.Start.Unix())
+	pl.X.Max = float64(h.Start.Add(time.Duration(len(h.Firing[0])) * h.Cell).Unix())
+	pl.X.Tick.Marker = TimeTicks(loc)
 	var ticks []plot.Tick
 	for i, a := range h.Alerts {
 		ticks = append(ticks, plot.Tick{Value: float64(i), Label: a})
@@ -187,13 +250,16 @@ func (c colours) Colors() []color.Color { return c }
 
 func encode(pl *plot.Plot) ([]byte, error) { return pngSized(pl, chartWidth, chartHeight) }
 
+// margin is left blank around every chart, so that the longest tick
+// label (an alert name on the heat strip) ends inside the image, not at
+// its edge.
+const margin = 0.15 * vg.Inch
+
 func pngSized(pl *plot.Plot, w, h vg.Length) ([]byte, error) {
-	wt, err := pl.WriterTo(w, h, "png")
-	if err != nil {
-		return nil, err
-	}
+	img := vgimg.New(w, h)
+	pl.Draw(draw.Crop(draw.New(img), margin, -margin, margin, -margin))
 	var buf bytes.Buffer
-	if _, err := wt.WriteTo(&buf); err != nil {
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -261,7 +261,7 @@ func (m *markdown) monthly() {
 	slices.SortStableFunc(top, func(a, b report.AlertSummary) int { return int(math.Copysign(1, b.FiringSeconds-a.FiringSeconds)) })
 	m.alertTable(top[:min(5, len(top))])
 	m.section("Metrics with no data")
-	m.list(m.r.NoData, "Every seed metric had data.")
+	m.list(m.r.NoData, "Every metric of the plan had data.")
 	m.section("Cardinality")
 	var rows [][]string
 	for _, c := range m.r.Cardinality[:min(10, len(m.r.Cardinality))] {
@@ -325,7 +325,12 @@ func (m *markdown) figures(names []string, header []string, mean7d bool) {
 		if !ok {
 			continue
 		}
-		row := []string{v.Title, value(v.Value, v.Unit), value(v.Previous, v.Unit)}
+		now := value(v.Value, v.Unit)
+		if n == "availability" && v.Value != nil && m.r.DataStart != nil {
+			// Not the window's share: Prometheus watched only part of it.
+			now += " over the " + report.Span(m.r.Window.End.Sub(*m.r.DataStart)) + " with data"
+		}
+		row := []string{v.Title, now, value(v.Previous, v.Unit)}
 		if mean7d {
 			row = append(row, value(v.Mean7d, v.Unit))
 		}

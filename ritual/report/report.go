@@ -63,6 +63,10 @@ type Report struct {
 	Overflow    []SeriesCount `json:"label_overflow,omitempty"`
 	EmptyPanels []string      `json:"empty_panels,omitempty"`
 	RuleDrift   []string      `json:"rule_drift,omitempty"`
+	// DataStart is when the data begins, when that is after the window's
+	// start (a stack younger than the window): the figures, availability
+	// and charts are over the time with data, from DataStart to the end.
+	DataStart *time.Time `json:"data_start,omitempty"`
 	// Charts names the PNG files rendered with the report.
 	Charts []Chart `json:"charts,omitempty"`
 	// Notes say what the report could not tell and why.
@@ -334,3 +338,58 @@ func (b *builder) figure(ctx context.Context, f query.Figure, window time.Durati
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// covered is the part of w with data (see query.Source.DataStart); ok is
+// false when w holds none.
+func (b *builder) covered(ctx context.Context, w Window) (c Window, ok bool, err error) {
+	start, err := b.Source.DataStart(ctx, w.Duration(), w.End)
+	if errors.Is(err, query.ErrNoData) {
+		return w, false, nil
+	}
+	if err != nil {
+		return w, false, err
+	}
+	return Window{Start: start, End: w.End}, true, nil
+}
+
+// noteCoverage records in r that its data begins after its window does.
+func (r *Report) noteCoverage(c Window) {
+	if !c.Start.After(r.Window.Start) {
+		return
+	}
+	start := c.Start
+	r.DataStart = &start
+	r.Notes = append(r.Notes, fmt.Sprintf("Prometheus has data from %s UTC only: the figures, availability and charts are over the %s with data",
+		start.UTC().Format("2006-01-02 15:04:05"), Span(c.Duration())))
+}
+
+// Span reads a duration in words: "45 seconds", "8 minutes 35 seconds",
+// "25 minutes", "5 hours 12 minutes", "3 days 4 hours".
+func Span(d time.Duration) string {
+	unit := func(n int, one string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %ss", n, one)
+	}
+	both := func(a int, au string, b int, bu string) string {
+		if b == 0 {
+			return unit(a, au)
+		}
+		return unit(a, au) + " " + unit(b, bu)
+	}
+	switch {
+	case d < time.Minute:
+		return unit(int(d.Round(time.Second)/time.Second), "second")
+	case d < 10*time.Minute:
+		s := int(d.Round(time.Second) / time.Second)
+		return both(s/60, "minute", s%60, "second")
+	case d < time.Hour:
+		return unit(int(d.Round(time.Minute)/time.Minute), "minute")
+	case d < 48*time.Hour:
+		m := int(d.Round(time.Minute) / time.Minute)
+		return both(m/60, "hour", m%60, "minute")
+	}
+	h := int(d.Round(time.Hour) / time.Hour)
+	return both(h/24, "day", h%24, "hour")
+}

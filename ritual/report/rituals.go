@@ -47,7 +47,7 @@ func (b *builder) morning(ctx context.Context) (*Report, error) {
 			}
 		}
 	}
-	r.Metrics, err = b.compare(ctx, query.NightFigures, w, week, false)
+	r.Metrics, err = b.compare(ctx, r, query.NightFigures, week, false)
 	return r, err
 }
 
@@ -68,10 +68,14 @@ func (b *builder) evening(ctx context.Context) (*Report, error) {
 		t.FiringSeconds += a.FiringSeconds
 		r.Tiers[a.Severity] = t
 	}
-	if r.Metrics, err = b.compare(ctx, figureNames(), w, day, true); err != nil {
+	if r.Metrics, err = b.compare(ctx, r, figureNames(), day, true); err != nil {
 		return nil, err
 	}
-	if r.Plots, err = b.dayPlots(ctx, w); err != nil {
+	c, ok, err := b.covered(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	if r.Plots, err = b.dayPlots(ctx, c, ok); err != nil {
 		return nil, err
 	}
 	return r, b.slos(ctx, r, w)
@@ -120,10 +124,14 @@ func (b *builder) weekly(ctx context.Context) (*Report, error) {
 			r.Alerts = append(r.Alerts, s)
 		}
 	}
-	if r.Metrics, err = b.compare(ctx, figureNames(), w, week, false); err != nil {
+	if r.Metrics, err = b.compare(ctx, r, figureNames(), week, false); err != nil {
 		return nil, err
 	}
-	r.Strip = b.heatStrip(eps, w)
+	c, _, err := b.covered(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	r.Strip = b.heatStrip(eps, c)
 	return r, b.slos(ctx, r, w)
 }
 
@@ -176,38 +184,73 @@ func (b *builder) monthly(ctx context.Context) (*Report, error) {
 	return r, nil
 }
 
-// compare evaluates the named figures over w, and over the window that ends
-// prev earlier; with mean7d, also the mean over the 7 days before.
-func (b *builder) compare(ctx context.Context, names []string, w Window, prev time.Duration, mean7d bool) (map[string]Metric, error) {
-	out := map[string]Metric{}
+// compare evaluates the named figures over r's window, and over the window
+// that ends prev earlier; with mean7d, also the mean over the 7 days
+// before. Each window is cut to the part with data (a stack younger than
+// the window): availability is then over the minutes Prometheus watched,
+// not the time before the stack existed. A window without data has no
+// figures.
+func (b *builder) compare(ctx context.Context, r *Report, names []string, prev time.Duration, mean7d bool) (map[string]Metric, error) {
+	w := r.Window
+	var figures []query.Figure
 	for _, n := range names {
-		f, ok := query.FigureByName(n)
-		if !ok {
-			continue
+		if f, ok := query.FigureByName(n); ok {
+			figures = append(figures, f)
 		}
-		m := Metric{Unit: f.Unit, Title: f.Title}
-		var err error
-		if m.Value, err = b.figure(ctx, f, w.Duration(), w.End); err != nil {
+	}
+	// values evaluates every figure over the window that ends at end.
+	values := func(end time.Time) (map[string]*float64, error) {
+		c, ok, err := b.covered(ctx, Window{Start: end.Add(-w.Duration()), End: end})
+		if err != nil || !ok {
 			return nil, err
 		}
-		if m.Previous, err = b.figure(ctx, f, w.Duration(), w.End.Add(-prev)); err != nil {
-			return nil, err
+		if end.Equal(w.End) {
+			r.noteCoverage(c)
 		}
-		if mean7d {
-			sum, n := 0.0, 0
-			for k := 1; k <= 7; k++ {
-				v, err := b.figure(ctx, f, w.Duration(), w.End.Add(-time.Duration(k)*day))
-				if err != nil {
-					return nil, err
-				}
-				if v != nil {
-					sum += *v
-					n++
-				}
+		out := map[string]*float64{}
+		for _, f := range figures {
+			d := c.Duration()
+			if c.Start.After(end.Add(-w.Duration())) && !f.AtStart {
+				// Ranges leave out their start: this one holds the
+				// first sample. (A balance "before" is read at it.)
+				d += time.Millisecond
 			}
-			if n > 0 {
-				m.Mean7d = ptr(sum / float64(n))
+			if out[f.Name], err = b.figure(ctx, f, d, end); err != nil {
+				return nil, err
 			}
+		}
+		return out, nil
+	}
+	now, err := values(w.End)
+	if err != nil {
+		return nil, err
+	}
+	before, err := values(w.End.Add(-prev))
+	if err != nil {
+		return nil, err
+	}
+	var days []map[string]*float64
+	if mean7d {
+		for k := 1; k <= 7; k++ {
+			v, err := values(w.End.Add(-time.Duration(k) * day))
+			if err != nil {
+				return nil, err
+			}
+			days = append(days, v)
+		}
+	}
+	out := map[string]Metric{}
+	for _, f := range figures {
+		m := Metric{Unit: f.Unit, Title: f.Title, Value: now[f.Name], Previous: before[f.Name]}
+		sum, n := 0.0, 0
+		for _, d := range days {
+			if v := d[f.Name]; v != nil {
+				sum += *v
+				n++
+			}
+		}
+		if n > 0 {
+			m.Mean7d = ptr(sum / float64(n))
 		}
 		out[f.Name] = m
 	}

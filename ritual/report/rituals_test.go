@@ -238,6 +238,12 @@ func TestEveningMarkdownAndCharts(t *testing.T) {
 		if len(out.Charts) == 0 {
 			t.Fatalf("%s: no charts", which)
 		}
+		// CHART_DUMP=DIR writes the reports and charts there, to look at.
+		if dir := os.Getenv("CHART_DUMP"); dir != "" {
+			if _, err := out.WriteDir(filepath.Join(dir, "history")); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for _, c := range out.Charts {
 			historytest.Drawn(t, c.Name, c.Data)
 			if !strings.Contains(out.Markdown, "]("+c.Name+")") {
