@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -264,6 +265,10 @@ func (s *sentMessages) adoptRituals(prev *sentMessages) error {
 	return s.save()
 }
 
+// storeBytesWritten counts the bytes the stores wrote to their files, for
+// BenchmarkMessageStore.
+var storeBytesWritten atomic.Int64
+
 // save writes the store atomically. Caller holds mu.
 func (s *sentMessages) save() error {
 	if s.path == "" {
@@ -285,7 +290,8 @@ func (s *sentMessages) save() error {
 	}
 	// Synced before the rename, and the directory after it: a power cut
 	// leaves the old file or the new one, never a cut one.
-	_, err = tmp.Write(data)
+	n, err := tmp.Write(data)
+	storeBytesWritten.Add(int64(n))
 	if err == nil {
 		err = tmp.Sync()
 	}
