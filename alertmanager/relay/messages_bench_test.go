@@ -40,7 +40,7 @@ func BenchmarkMessageStore(b *testing.B) {
 			for i := range entries {
 				s.add(&sentMessage{Target: "discord", ID: strconv.Itoa(1300000000000000000 + i), Alerts: alerts(i), Sent: now})
 			}
-			if err := s.save(); err != nil {
+			if err := s.compact(); err != nil {
 				b.Fatal(err)
 			}
 			if s, _, err = openSentMessages(path, 5000); err != nil {
