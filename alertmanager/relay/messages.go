@@ -536,16 +536,12 @@ func writeAtomic(path string, data []byte) error {
 // the relay does at start, writing nothing (--config.check). It fails when
 // they cannot be read (the relay would not start), when they are damaged
 // (the relay would start with their valid entries only, and post the
-// resolutions of the others instead of editing them), and when the
-// directory the relay writes them in is missing. A file not written yet (a
-// first start) is fine.
+// resolutions of the others instead of editing them). A file not written
+// yet is fine: a first start, or a config checked away from its machine.
 func CheckMessagesFile(cfg *Config) error {
 	path := cfg.Delivery.MessagesFile
 	if path == "" {
 		return nil
-	}
-	if info, err := os.Stat(filepath.Dir(path)); err != nil || !info.IsDir() {
-		return fmt.Errorf("delivery.messages_file: its directory %s does not exist or is no directory", filepath.Dir(path))
 	}
 	_, damage, err := openSentMessages(path, cfg.Delivery.MessagesMaxEntries)
 	if err != nil {
