@@ -740,3 +740,34 @@ func instructions(text string) []string {
 	}
 	return out
 }
+
+// The relay keeps its Discord message ids (and the rituals' last successes)
+// in a named volume: `docker compose up` after a `down`, a rebuild or a
+// restart still edits the firing messages on resolve.
+func TestRelayKeepsItsMessageStoreInAVolume(t *testing.T) {
+	c := loadCompose(t)
+	s := c.Services["resonance-relay"]
+	p, _ := s.flag("config.file")
+	host, _ := s.hostPath(p)
+	data, err := os.ReadFile(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Delivery struct {
+			MessagesFile string `yaml:"messages_file"`
+		} `yaml:"delivery"`
+	}
+	decodeLoose(t, host, data, &cfg)
+	file := cfg.Delivery.MessagesFile
+	if !path.IsAbs(file) || !s.mountedVolume(file) {
+		t.Fatalf("relay delivery.messages_file %q: want an absolute path in one of the service's named volumes", file)
+	}
+	for _, m := range s.mounts() {
+		if _, ok := under(file, m.target); ok {
+			if _, declared := c.Volumes[m.source]; !declared {
+				t.Errorf("volume %s is not declared at the top level", m.source)
+			}
+		}
+	}
+}

@@ -25,11 +25,15 @@ const (
 // (the Watchdog's route) pings the relay's own /-/healthy, a local sink that
 // answers 200 while the relay is up. The rituals run on the shipped schedule,
 // reading the stack's Prometheus and Alertmanager and the repository's
-// thresholds table under root.
+// thresholds table under root. The relay keeps its state in
+// relay-messages.json in the stack's directory.
 func StandardRelayConfig(root string) string {
 	var b strings.Builder
 	// A local stack is no production: its messages say so.
 	b.WriteString("defaults: {service: quantum-resonance-api, environment: local}\n")
+	// The message ids and the rituals' last successes outlive a restart of
+	// the stack, as on a server.
+	b.WriteString("delivery: {messages_file: relay-messages.json}\n")
 	b.WriteString("targets:\n")
 	for _, f := range []string{relay.FormatDiscord, relay.FormatSlack, relay.FormatHub} {
 		fmt.Fprintf(&b, "  - {name: %s, type: file, path: %s, format: %s}\n", f, relay.DefaultDeliveriesFile, f)

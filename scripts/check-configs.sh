@@ -19,7 +19,9 @@ check() {
   mkdir -p "$dir"
   cp "$root/$config" "$dir/"
   local key
-  for key in $(sed -nE 's/^[[:space:]-]*[a-z_]+_file:[[:space:]]*"?([^"#[:space:]]+)"?.*/\1/p' "$root/$config"); do
+  # delivery.messages_file is the relay's state, not a key: a first start
+  # has none.
+  for key in $(grep -v 'messages_file:' "$root/$config" | sed -nE 's/^[[:space:]-]*[a-z_]+_file:[[:space:]]*"?([^"#[:space:]]+)"?.*/\1/p'); do
     case $key in
       /run/secrets/*) # a compose secret: a placeholder in its stead
         echo "placeholder-key-0123456789abcdef" >"$dir/secret-$(basename "$key")"
@@ -51,4 +53,17 @@ case $out in
   *FAILED*relay.token*) ;;
   *) echo "check-configs: unexpected --config.check output: $out" >&2; exit 1 ;;
 esac
-echo "check-configs: every shipped config passes --config.check; a broken one fails"
+# A message store cut short (a power cut, a full disk) must fail the check,
+# and say which file.
+mkdir -p "$tmp/damaged"
+printf 'delivery: {messages_file: messages.json}\ntargets: [{name: hub, type: file, path: hub.jsonl, format: hub}]\n' >"$tmp/damaged/relay.yml"
+printf '{"version":2,"journal":1,"messages":[{"target":"discord","id":"1' >"$tmp/damaged/messages.json"
+if out=$("$tmp/bin/resonance-relay" --config.check --config.file="$tmp/damaged/relay.yml" 2>&1); then
+  echo "check-configs: --config.check accepted a damaged delivery.messages_file" >&2
+  exit 1
+fi
+case $out in
+  *FAILED*delivery.messages_file\ is\ damaged*messages.json*) ;;
+  *) echo "check-configs: unexpected --config.check output on a damaged store: $out" >&2; exit 1 ;;
+esac
+echo "check-configs: every shipped config passes --config.check; a broken one and a damaged store fail"

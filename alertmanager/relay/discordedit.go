@@ -187,13 +187,17 @@ func (r *Relay) openStore(cfg *Config) error {
 		r.logger.Error("delivery.messages_file is damaged; starting with its valid entries, the others' resolutions will be posted instead of edited", "err", damage)
 		r.metrics.storeDamaged.Inc()
 	}
-	if prev := r.sent.Load(); prev != nil {
+	prev := r.sent.Load()
+	if prev != nil {
 		// A reload that moves the file keeps the rituals' successes.
 		if err := s.adoptRituals(prev); err != nil {
 			r.logger.Error("Cannot save the rituals' last successes to the new delivery.messages_file", "err", err)
 		}
 	}
 	r.sent.Store(s)
+	if prev != nil {
+		prev.close() // its journal is the new store's now, or a file no longer used
+	}
 	return nil
 }
 

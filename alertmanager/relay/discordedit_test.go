@@ -182,3 +182,41 @@ func TestTheSameResolutionTwiceIsOneEdit(t *testing.T) {
 		t.Fatalf("ops = %v, want the post and one edit", got)
 	}
 }
+
+// What the shipped deployments run (one relay, its message store on a
+// persistent volume): Alertmanager A and Alertmanager B of a pair each send
+// the firing notification, with the same alerts and timestamps, each
+// under its own external URL; the relay restarts (a deploy, a reboot);
+// then B and A each send the resolution. Discord sees one post, answered
+// with the message's id under ?wait=true, and one PATCH of that message:
+// no second message, neither from the pair nor from the restart.
+func TestAPairOfAlertmanagersAndARestartEditTheOneMessage(t *testing.T) {
+	f := newEditFixture(t, "edit")
+	send := func(h *harness, data *template.Data, alertmanager string) {
+		t.Helper()
+		d := *data
+		d.ExternalURL = "http://" + alertmanager + ":9093"
+		body, _ := json.Marshal(notificationOf(&d, `{}/{severity="critical"}:{alertname="ErrorRateHigh"}`))
+		if code, r := h.post(t, "discord", body); code != 200 {
+			t.Fatalf("%s from %s: %d %+v", data.Status, alertmanager, code, r)
+		}
+	}
+	firing := notifytest.ByInstance(3)
+	before := newHarness(t, f.config, nil)
+	send(before, firing, "alertmanager-a")
+	send(before, firing, "alertmanager-b")
+
+	after := newHarness(t, f.config, nil) // the restarted relay, on the same store
+	resolved := notifytest.Resolve(firing, notifytest.SeedTime.Add(9*time.Minute))
+	send(after, resolved, "alertmanager-b")
+	send(after, resolved, "alertmanager-a")
+
+	ops := f.fake.Ops()
+	if len(ops) != 2 || ops[0].Op != "post" || ops[1].Op != "edit" || ops[1].ID != ops[0].ID {
+		t.Fatalf("Discord saw %+v, want one post and one edit of that message", ops)
+	}
+	m := decodeDiscord(t, ops[1].Body)
+	if len(m.Embeds) != 3 || m.Embeds[0].Color != discord.ColorResolved || !hasEmbedField(m.Embeds[0], "Resolved after", "9m") {
+		t.Errorf("the edit: %+v", m)
+	}
+}

@@ -6,22 +6,33 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // sentMessages remembers which channel message carries which firing alert,
 // per target, so that Discord can edit that message when the alerts
-// resolve. It holds at most max messages, the oldest going first, and is
-// saved to a file (written atomically: a temporary file renamed over it)
-// after each change, so that a restart does not turn edits into new posts.
-// Without a file it lives in memory. The same file keeps each scheduled
-// ritual's last success, so that a restarted relay still knows how late a
-// ritual is.
+// resolve. It holds at most max messages, the oldest going first. The same
+// store keeps each scheduled ritual's last success, so that a restarted
+// relay still knows how late a ritual is. Without a file it lives in
+// memory.
+//
+// With a file it is kept in two: path, a snapshot of the whole store
+// (written atomically: a temporary file synced, renamed over it, the
+// directory synced), and path + ".journal", the changes since that
+// snapshot, one JSON line each, appended and synced one by one. A change
+// costs one line, whatever the store holds. When the journal grows past
+// twice the live messages (and at least compactMinLines), the next change
+// writes a new snapshot and starts an empty journal (compaction). Both
+// files carry the snapshot's generation: a journal of another generation
+// (left behind by a power cut between the two renames of a compaction) is
+// already in the snapshot and is ignored.
 type sentMessages struct {
 	path string
 	max  int
@@ -34,6 +45,20 @@ type sentMessages struct {
 	order []string
 	// rituals is each ritual's last success.
 	rituals map[string]time.Time
+
+	// gen is the generation of the snapshot at path, and of the journal
+	// that goes with it.
+	gen int64
+	// journal is open for appending, lines past its header; nil before
+	// the first change (resume then reopens the journal read at start,
+	// when it was whole and of this generation; else the first change
+	// compacts) and after a failed write (the next change compacts).
+	journal *os.File
+	lines   int
+	resume  bool
+	// closed: replaced by another store (a reload moved the file); its
+	// changes stay in memory.
+	closed bool
 }
 
 // sentMessage is one posted message: its id and the identities of the
@@ -45,27 +70,68 @@ type sentMessage struct {
 	Sent   time.Time `json:"sent"`
 }
 
-// storeFile is the file's content.
+// storeVersion is the version of the snapshot and journal written. Version
+// 1 was a snapshot rewritten on every change, without a journal; it loads
+// as a snapshot of generation 0, and the first change writes version 2.
+const storeVersion = 2
+
+// storeFile is the snapshot's content.
 type storeFile struct {
-	Version  int            `json:"version"`
+	Version int `json:"version"`
+	// Journal is the snapshot's generation, which its journal's header
+	// repeats (version 2 on; 0 in a version 1 file).
+	Journal  int64          `json:"journal,omitempty"`
 	Messages []*sentMessage `json:"messages"`
 	// Rituals is each ritual's last success. A relay that predates it
 	// ignores it and drops it at its next save.
 	Rituals map[string]time.Time `json:"rituals,omitempty"`
 }
 
-// openSentMessages loads path if it exists ("" keeps the store in memory).
-// A damaged file (truncated by a power cut, empty, an entry that is no
-// message) costs only what is damaged: the store starts with the valid
-// entries before the damage, and damage says what was lost, for the caller
-// to log and count. Only a file that cannot be read at all is an error.
+// journalLine is one line of the journal: its header (the first line:
+// version and generation) or one change.
+type journalLine struct {
+	Version int   `json:"version,omitempty"`
+	Journal int64 `json:"journal,omitempty"`
+	// A posted message remembered.
+	Sent *sentMessage `json:"sent,omitempty"`
+	// A message forgotten (edited, or gone).
+	Forget *messageRef `json:"forget,omitempty"`
+	// A ritual's success.
+	Ritual *ritualSuccess `json:"ritual,omitempty"`
+}
+
+type messageRef struct {
+	Target string `json:"target"`
+	ID     string `json:"id"`
+}
+
+type ritualSuccess struct {
+	Name string    `json:"name"`
+	At   time.Time `json:"at"`
+}
+
+// compactMinLines is the journal's length below which it is never
+// compacted, so that a nearly empty store does not rewrite its snapshot on
+// every other change.
+const compactMinLines = 1024
+
+func journalPath(path string) string { return path + ".journal" }
+
+// openSentMessages loads path and its journal if they exist ("" keeps the
+// store in memory); it writes nothing. A damaged file (truncated by a power
+// cut, empty, an entry or a journal line that is no message) costs only
+// what is damaged: the store starts with the valid entries, and damage says
+// what was lost, for the caller to log and count. The journal's last line
+// cut short by a power cut during its append is no damage: that change was
+// never written, as a power cut during the atomic rewrite of a snapshot
+// loses that change. Only a file that cannot be read at all is an error.
 func openSentMessages(path string, capacity int) (s *sentMessages, damage error, err error) {
 	s = &sentMessages{path: path, max: capacity, messages: map[string]*sentMessage{}, byAlert: map[string]string{}, rituals: map[string]time.Time{}}
 	if path == "" {
 		return s, nil, nil
 	}
 	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil, nil
 	}
 	if err != nil {
@@ -81,7 +147,76 @@ func openSentMessages(path string, capacity int) (s *sentMessages, damage error,
 	if damage != nil {
 		damage = fmt.Errorf("%s: %w (kept %d messages)", path, damage, len(f.Messages))
 	}
+	s.gen = f.Journal
+	if s.gen == 0 {
+		return s, damage, nil // version 1: no journal
+	}
+	data, err = os.ReadFile(journalPath(path))
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, damage, nil // a power cut before the compaction wrote it
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	whole, jdamage := s.replay(data)
+	s.resume = whole && damage == nil
+	if jdamage != nil {
+		jdamage = fmt.Errorf("%s: %w", journalPath(path), jdamage)
+		damage = errors.Join(damage, jdamage)
+	}
 	return s, damage, nil
+}
+
+// replay applies the journal's changes, when its header names s's
+// generation. whole: every line read and applied, so that the journal can
+// be appended to.
+func (s *sentMessages) replay(data []byte) (whole bool, damage error) {
+	header, rest, found := bytes.Cut(data, []byte("\n"))
+	var h journalLine
+	if !found || json.Unmarshal(header, &h) != nil || h.Journal == 0 {
+		// Journals are created whole (renamed into place).
+		return false, errors.New("its first line is no journal header; its changes are lost")
+	}
+	if h.Journal != s.gen {
+		return false, nil // stale: the snapshot already holds its changes
+	}
+	whole = true
+	skipped, applied := 0, 0
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, found = bytes.Cut(rest, []byte("\n"))
+		if !found {
+			whole = false // cut by a power cut during its append
+			break
+		}
+		var l journalLine
+		if json.Unmarshal(line, &l) != nil || !s.apply(&l) {
+			skipped++
+			whole = false
+			continue
+		}
+		applied++
+	}
+	s.lines = applied + skipped
+	if skipped > 0 {
+		return whole, fmt.Errorf("skipped %d lines that are no change (kept %d)", skipped, applied)
+	}
+	return whole, nil
+}
+
+// apply makes the change l. False: l is no change.
+func (s *sentMessages) apply(l *journalLine) bool {
+	switch {
+	case l.Sent != nil && l.Sent.Target != "" && l.Sent.ID != "":
+		s.add(l.Sent)
+	case l.Forget != nil && l.Forget.Target != "" && l.Forget.ID != "":
+		s.remove(storeKey(l.Forget.Target, l.Forget.ID))
+	case l.Ritual != nil && l.Ritual.Name != "":
+		s.rituals[l.Ritual.Name] = l.Ritual.At
+	default:
+		return false
+	}
+	return true
 }
 
 // decodeStore reads a store file entry by entry, so that everything before
@@ -106,6 +241,8 @@ func decodeStore(data []byte) (storeFile, error) {
 		switch t {
 		case "version":
 			err = dec.Decode(&f.Version)
+		case "journal":
+			err = dec.Decode(&f.Journal)
 		case "rituals":
 			err = dec.Decode(&f.Rituals)
 		case "messages":
@@ -158,12 +295,12 @@ func cutShort(err error, skipped int) error {
 
 func storeKey(target, id string) string { return target + "\x00" + id }
 
-// add records m, evicting the oldest message when full. Caller holds mu
-// (or owns s).
-func (s *sentMessages) add(m *sentMessage) {
+// add records m, evicting the oldest message when full; false when m was
+// there already. Caller holds mu (or owns s).
+func (s *sentMessages) add(m *sentMessage) bool {
 	key := storeKey(m.Target, m.ID)
 	if _, ok := s.messages[key]; ok {
-		return
+		return false
 	}
 	for len(s.messages) >= s.max {
 		oldest := s.order[0]
@@ -178,12 +315,14 @@ func (s *sentMessages) add(m *sentMessage) {
 	for _, a := range m.Alerts {
 		s.byAlert[storeKey(m.Target, a)] = key
 	}
+	return true
 }
 
-func (s *sentMessages) remove(key string) {
+// remove forgets the message of key; false when it was not there.
+func (s *sentMessages) remove(key string) bool {
 	m, ok := s.messages[key]
 	if !ok {
-		return
+		return false
 	}
 	delete(s.messages, key)
 	for _, a := range m.Alerts {
@@ -191,14 +330,18 @@ func (s *sentMessages) remove(key string) {
 			delete(s.byAlert, storeKey(m.Target, a))
 		}
 	}
+	return true
 }
 
-// Sent records a posted message and saves the store.
+// Sent records a posted message and writes the change.
 func (s *sentMessages) Sent(target, id string, alerts []string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.add(&sentMessage{Target: target, ID: id, Alerts: alerts, Sent: now})
-	return s.save()
+	m := &sentMessage{Target: target, ID: id, Alerts: alerts, Sent: now}
+	if !s.add(m) {
+		return nil
+	}
+	return s.commit(&journalLine{Sent: m})
 }
 
 // Lookup returns the message carrying alert on target.
@@ -212,12 +355,14 @@ func (s *sentMessages) Lookup(target, alert string) (sentMessage, bool) {
 	return *s.messages[key], true
 }
 
-// Forget drops a message (edited for good, or gone) and saves the store.
+// Forget drops a message (edited for good, or gone) and writes the change.
 func (s *sentMessages) Forget(target, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.remove(storeKey(target, id))
-	return s.save()
+	if !s.remove(storeKey(target, id)) {
+		return nil // the second copy of a resolution
+	}
+	return s.commit(&journalLine{Forget: &messageRef{Target: target, ID: id}})
 }
 
 // Len is the number of remembered messages.
@@ -235,12 +380,12 @@ func (s *sentMessages) LastSuccess(ritual string) (time.Time, bool) {
 	return t, ok
 }
 
-// RecordSuccess records a success of ritual and saves the store.
+// RecordSuccess records a success of ritual and writes the change.
 func (s *sentMessages) RecordSuccess(ritual string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rituals[ritual] = at
-	return s.save()
+	return s.commit(&journalLine{Ritual: &ritualSuccess{Name: ritual, At: at}})
 }
 
 // adoptRituals takes over the rituals' successes of prev, the store this
@@ -261,15 +406,70 @@ func (s *sentMessages) adoptRituals(prev *sentMessages) error {
 	if !changed {
 		return nil
 	}
-	return s.save()
+	return s.compact()
 }
 
-// save writes the store atomically. Caller holds mu.
-func (s *sentMessages) save() error {
-	if s.path == "" {
+// storeBytesWritten counts the bytes the stores wrote to their files, for
+// BenchmarkMessageStore.
+var storeBytesWritten atomic.Int64
+
+// close stops s writing: another store took over its file. Its later
+// changes (a delivery that began before the reload) stay in memory.
+func (s *sentMessages) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.journal != nil {
+		s.journal.Close()
+		s.journal = nil
+	}
+}
+
+// commit writes the change l, already made in memory, to the journal, or
+// compacts. Caller holds mu.
+func (s *sentMessages) commit(l *journalLine) error {
+	if s.path == "" || s.closed {
 		return nil
 	}
-	f := storeFile{Version: 1, Messages: make([]*sentMessage, 0, len(s.messages)), Rituals: s.rituals}
+	if s.journal == nil && s.resume {
+		s.resume = false
+		if j, err := os.OpenFile(journalPath(s.path), os.O_WRONLY|os.O_APPEND, 0); err == nil {
+			s.journal = j
+		}
+	}
+	if s.journal == nil || s.lines >= max(2*len(s.messages), compactMinLines) {
+		return s.compact()
+	}
+	data, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	n, err := s.journal.Write(append(data, '\n'))
+	storeBytesWritten.Add(int64(n))
+	if err == nil {
+		err = s.journal.Sync()
+	}
+	if err != nil {
+		// Maybe half a line: the next change writes a new snapshot and
+		// journal instead of appending after it.
+		s.journal.Close()
+		s.journal = nil
+		return err
+	}
+	s.lines++
+	return nil
+}
+
+// compact writes the whole store as the snapshot of the next generation,
+// then an empty journal of that generation, and opens it for appending.
+// Caller holds mu.
+func (s *sentMessages) compact() error {
+	if s.journal != nil {
+		s.journal.Close()
+		s.journal = nil
+	}
+	gen := s.gen + 1
+	f := storeFile{Version: storeVersion, Journal: gen, Messages: make([]*sentMessage, 0, len(s.messages)), Rituals: s.rituals}
 	for _, k := range s.order {
 		if m, ok := s.messages[k]; ok {
 			f.Messages = append(f.Messages, m)
@@ -279,13 +479,37 @@ func (s *sentMessages) save() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".messages-*")
+	if err := writeAtomic(s.path, data); err != nil {
+		return err
+	}
+	// From here the snapshot holds every change: the journal on disk is
+	// stale (another generation) until the new one replaces it.
+	s.gen = gen
+	header, err := json.Marshal(journalLine{Version: storeVersion, Journal: gen})
 	if err != nil {
 		return err
 	}
-	// Synced before the rename, and the directory after it: a power cut
-	// leaves the old file or the new one, never a cut one.
-	_, err = tmp.Write(data)
+	if err := writeAtomic(journalPath(s.path), append(header, '\n')); err != nil {
+		return err
+	}
+	j, err := os.OpenFile(journalPath(s.path), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	s.journal, s.lines = j, 0
+	return nil
+}
+
+// writeAtomic replaces path with data: a temporary file beside it, synced
+// before the rename, and the directory after it, so that a power cut
+// leaves the old file or the new one, never a cut one.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".messages-*")
+	if err != nil {
+		return err
+	}
+	n, err := tmp.Write(data)
+	storeBytesWritten.Add(int64(n))
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -296,13 +520,35 @@ func (s *sentMessages) save() error {
 		os.Remove(tmp.Name())
 		return err
 	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
 		return err
 	}
-	dir, err := os.Open(filepath.Dir(s.path))
+	dir, err := os.Open(filepath.Dir(path))
 	if err != nil {
 		return err
 	}
 	defer dir.Close()
 	return dir.Sync()
+}
+
+// CheckMessagesFile reads cfg's delivery.messages_file and its journal as
+// the relay does at start, writing nothing (--config.check). It fails when
+// they cannot be read (the relay would not start), when they are damaged
+// (the relay would start with their valid entries only, and post the
+// resolutions of the others instead of editing them). A file not written
+// yet is fine: a first start, or a config checked away from its machine.
+func CheckMessagesFile(cfg *Config) error {
+	path := cfg.Delivery.MessagesFile
+	if path == "" {
+		return nil
+	}
+	_, damage, err := openSentMessages(path, cfg.Delivery.MessagesMaxEntries)
+	if err != nil {
+		return fmt.Errorf("delivery.messages_file cannot be read: %w", err)
+	}
+	if damage != nil {
+		return fmt.Errorf("delivery.messages_file is damaged: %w; the relay starts with its valid entries and posts the others' resolutions instead of editing them", damage)
+	}
+	return nil
 }

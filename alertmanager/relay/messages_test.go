@@ -163,3 +163,257 @@ func TestDamagedStoreKeepsTheValidEntries(t *testing.T) {
 		})
 	}
 }
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+}
+
+// A change is one line appended to the journal: the snapshot, whatever it
+// holds, is not written again, and a restarted relay finds the change.
+func TestAChangeAppendsToTheJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "messages.json")
+	s, _, err := openSentMessages(path, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 2, 18, 0, 0, 0, time.UTC)
+	for i := range 100 {
+		if err := s.Sent("discord", fmt.Sprint(1000+i), []string{fmt.Sprintf("fp%d@0", i)}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snapshot, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The process restarts; the next changes go on in the same journal.
+	s, damage, err := openSentMessages(path, 5000)
+	if err != nil || damage != nil {
+		t.Fatal(err, damage)
+	}
+	if err := s.Forget("discord", "1000"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordSuccess("morning", now); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.Stat(path); !os.SameFile(snapshot, after) || after.Size() != snapshot.Size() {
+		t.Error("the snapshot was written again")
+	}
+	lines := readLines(t, journalPath(path))
+	// The header, 99 posts (the first post wrote the first snapshot), the
+	// forget and the ritual.
+	if len(lines) != 102 || !strings.Contains(lines[100], `"forget"`) || !strings.Contains(lines[101], `"ritual"`) {
+		t.Fatalf("journal: %d lines, the last %q", len(lines), lines[len(lines)-1])
+	}
+	again, damage, err := openSentMessages(path, 5000)
+	if err != nil || damage != nil {
+		t.Fatal(err, damage)
+	}
+	if again.Len() != 99 {
+		t.Errorf("%d messages after the restart, want 99", again.Len())
+	}
+	if _, ok := again.Lookup("discord", "fp0@0"); ok {
+		t.Error("the forgotten message came back")
+	}
+	if m, ok := again.Lookup("discord", "fp99@0"); !ok || m.ID != "1099" {
+		t.Errorf("the last post: %+v, %v", m, ok)
+	}
+	if at, ok := again.LastSuccess("morning"); !ok || !at.Equal(now) {
+		t.Errorf("the ritual's success: %v, %v", at, ok)
+	}
+}
+
+// The journal is compacted into a new snapshot once it is longer than
+// twice the live messages (and compactMinLines): a relay that posts for
+// months keeps two bounded files and loses nothing at the compactions.
+func TestTheJournalIsCompacted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "messages.json")
+	s, _, err := openSentMessages(path, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(0, 0)
+	for i := range 2*compactMinLines + 10 {
+		if err := s.Sent("discord", fmt.Sprint(100+i), []string{fmt.Sprintf("fp%d@0", i)}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(readLines(t, journalPath(path))); n > compactMinLines+1 {
+		t.Errorf("the journal holds %d lines, want at most %d", n, compactMinLines+1)
+	}
+	reopened, damage, err := openSentMessages(path, 3)
+	if err != nil || damage != nil {
+		t.Fatal(err, damage)
+	}
+	last := 2*compactMinLines + 9
+	for i := last - 2; i <= last; i++ {
+		if m, ok := reopened.Lookup("discord", fmt.Sprintf("fp%d@0", i)); !ok || m.ID != fmt.Sprint(100+i) {
+			t.Errorf("message %d: %+v, %v", i, m, ok)
+		}
+	}
+	if reopened.Len() != 3 {
+		t.Errorf("%d messages, want 3", reopened.Len())
+	}
+}
+
+// A power cut in the middle of an append leaves the journal's last line
+// cut: the relay starts with everything before it, without calling that
+// damage, and its next change starts a whole journal again rather than
+// appending after the cut.
+func TestAJournalCutByAPowerCut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "messages.json")
+	s, _, err := openSentMessages(path, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := s.Sent("discord", fmt.Sprint(100+i), []string{fmt.Sprintf("fp%d@0", i)}, time.Unix(0, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j, err := os.OpenFile(journalPath(path), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.WriteString(`{"sent":{"target":"discord","id":"103","ale`)
+	j.Close()
+
+	s, damage, err := openSentMessages(path, 10)
+	if err != nil || damage != nil {
+		t.Fatalf("a cut last line: %v, damage %v", err, damage)
+	}
+	if s.Len() != 3 {
+		t.Errorf("%d messages, want the 3 before the cut", s.Len())
+	}
+	if err := s.Sent("discord", "104", []string{"fp4@0"}, time.Unix(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	again, damage, err := openSentMessages(path, 10)
+	if err != nil || damage != nil || again.Len() != 4 {
+		t.Fatalf("after the next change: %d messages, %v, damage %v", again.Len(), err, damage)
+	}
+	if m, ok := again.Lookup("discord", "fp4@0"); !ok || m.ID != "104" {
+		t.Errorf("the change after the cut: %+v, %v", m, ok)
+	}
+}
+
+// A power cut during a compaction, after the new snapshot replaced the old
+// one and before the new journal replaced the old journal: the old journal's
+// changes are in the snapshot already and are not applied twice.
+func TestAPowerCutDuringACompaction(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "messages.json")
+	s, _, err := openSentMessages(path, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first change writes the first snapshot; the posts are in its journal.
+	if err := s.RecordSuccess("morning", time.Unix(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := s.Sent("discord", fmt.Sprint(100+i), []string{fmt.Sprintf("fp%d@0", i)}, time.Unix(0, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Forget("discord", "102"); err != nil {
+		t.Fatal(err)
+	}
+	old, err := os.ReadFile(journalPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	err = s.compact()
+	s.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(journalPath(path), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Replayed on the new snapshot ({101}), the old journal would bring
+	// back 100 (evicted by 102) and evict 101 for 102, then forget 102.
+	reopened, damage, err := openSentMessages(path, 2)
+	if err != nil || damage != nil {
+		t.Fatal(err, damage)
+	}
+	if m, ok := reopened.Lookup("discord", "fp1@0"); !ok || m.ID != "101" || reopened.Len() != 1 {
+		t.Errorf("%d messages, fp1@0: %+v, %v; want only 101", reopened.Len(), m, ok)
+	}
+}
+
+// The file of a relay before the journal (version 1, rewritten whole on
+// every change) loads as it is; the first change turns it into a version 2
+// snapshot with its journal, which an upgraded relay reads back whole.
+func TestAVersion1StoreIsMigrated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "messages.json")
+	v1 := `{"version":1,"messages":[{"target":"discord","id":"7","alerts":["fp@0"],"sent":"2026-12-01T00:00:00Z"}],"rituals":{"morning":"2026-11-30T08:00:00Z"}}`
+	if err := os.WriteFile(path, []byte(v1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, damage, err := openSentMessages(path, 10)
+	if err != nil || damage != nil {
+		t.Fatal(err, damage)
+	}
+	if err := s.Sent("discord", "8", []string{"fp@1"}, time.Unix(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Forget("discord", "7"); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if !strings.HasPrefix(string(data), `{"version":2,"journal":1,`) {
+		t.Errorf("snapshot after the first change: %.60s", data)
+	}
+	again, damage, err := openSentMessages(path, 10)
+	if err != nil || damage != nil {
+		t.Fatal(err, damage)
+	}
+	_, seven := again.Lookup("discord", "fp@0")
+	eight, ok := again.Lookup("discord", "fp@1")
+	_, ritual := again.LastSuccess("morning")
+	if seven || !ok || eight.ID != "8" || !ritual {
+		t.Errorf("after migrating: 7 kept %v, 8 %+v %v, the ritual's success %v", seven, eight, ok, ritual)
+	}
+}
+
+// A journal line that is no change (a disk error, an edit by hand) is
+// skipped and reported as damage; the lines around it are kept, and the
+// next change writes a whole snapshot and journal again.
+func TestADamagedJournalLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "messages.json")
+	s, _, err := openSentMessages(path, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := s.Sent("discord", fmt.Sprint(100+i), []string{fmt.Sprintf("fp%d@0", i)}, time.Unix(0, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j, _ := os.OpenFile(journalPath(path), os.O_WRONLY|os.O_APPEND, 0)
+	j.WriteString("\x00\x00\x00\nnull\n" + `{"sent":{"target":"discord","id":"102","alerts":["fp2@0"],"sent":"2026-12-01T00:00:00Z"}}` + "\n")
+	j.Close()
+	s, damage, err := openSentMessages(path, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if damage == nil || !strings.Contains(damage.Error(), "skipped 2 lines") || !strings.Contains(damage.Error(), "messages.json.journal") {
+		t.Errorf("damage %v, want the 2 skipped lines of the journal", damage)
+	}
+	if s.Len() != 3 {
+		t.Errorf("%d messages, want 3", s.Len())
+	}
+	if err := s.Forget("discord", "100"); err != nil {
+		t.Fatal(err)
+	}
+	if again, damage, _ := openSentMessages(path, 10); damage != nil || again.Len() != 2 {
+		t.Errorf("after the next change: %d messages, damage %v", again.Len(), damage)
+	}
+}

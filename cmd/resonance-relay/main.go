@@ -39,7 +39,7 @@ func main() {
 		webFlag    = kingpinflag.AddFlags(app, ":9862")
 	)
 	app.Flag("config.file", "Relay configuration file. Without it every target writes to "+relay.DefaultDeliveriesFile+" in the working directory.").StringVar(&configFile)
-	configCheck := app.Flag("config.check", "Load and validate --config.file (and the files it names), then exit 0 if valid or 1 with the error.").Bool()
+	configCheck := app.Flag("config.check", "Load and validate --config.file (and the files it names, the message store included), then exit 0 if valid or 1 with the error.").Bool()
 	enableLifecycle := daemon.AddLifecycleFlag(app)
 	enablePprof := daemon.AddPprofFlag(app)
 	flag.AddFlags(app, logCfg)
@@ -104,10 +104,14 @@ func cgroupMemoryLimit(root fs.FS) (int64, bool) {
 	return 0, false
 }
 
-// checkConfig loads the config as newRelay does, URL and token files included.
+// checkConfig loads the config as newRelay does, URL and token files
+// included, and reads the message store it names.
 func checkConfig(path string) error {
-	_, _, err := loadConfig(path)
-	return err
+	cfg, _, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	return relay.CheckMessagesFile(cfg)
 }
 
 // loadConfig reads the relay's config and the rituals: section in it, which

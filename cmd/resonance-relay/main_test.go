@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/promslog"
+
+	"github.com/quantum-resonance/telemetry/daemon"
 )
 
 const firingFixture = "../../../shared/fixtures/alertmanager/webhook-v4-firing.json"
@@ -97,6 +99,68 @@ func TestCheckConfig(t *testing.T) {
 	}
 	if err := checkConfig(""); err != nil {
 		t.Fatalf("built-in defaults: %v", err)
+	}
+}
+
+// --config.check reads the message store the config names, as the start
+// does: a store cut by a power cut or holding entries that are no message,
+// or one that cannot be read at all, exits 1 with the file and what is
+// wrong; a store not written yet (a first start) and a whole one pass.
+func TestCheckConfigReadsTheMessageStore(t *testing.T) {
+	const whole = `{"version":1,"messages":[{"target":"discord","id":"7","alerts":["fp@0"],"sent":"2026-12-01T00:00:00Z"}]}`
+	for _, c := range []struct {
+		name  string
+		store func(path string) error // nil: no file
+		want  []string                // in the error; none: valid
+	}{
+		{"not written yet", nil, nil},
+		{"whole", func(p string) error { return os.WriteFile(p, []byte(whole), 0o600) }, nil},
+		{"cut short", func(p string) error { return os.WriteFile(p, []byte(whole[:60]), 0o600) },
+			[]string{"delivery.messages_file is damaged", "messages.json", "the file ends early", "starts with its valid entries"}},
+		{"an entry that is no message", func(p string) error {
+			return os.WriteFile(p, []byte(strings.Replace(whole, `"messages":[`, `"messages":[null,`, 1)), 0o600)
+		}, []string{"delivery.messages_file is damaged", "skipped 1 entries"}},
+		{"a damaged journal", func(p string) error {
+			if err := os.WriteFile(p, []byte(`{"version":2,"journal":3,"messages":[]}`), 0o600); err != nil {
+				return err
+			}
+			return os.WriteFile(p+".journal", []byte("{\"version\":2,\"journal\":3}\n\x00\x00\n"), 0o600)
+		}, []string{"delivery.messages_file is damaged", "messages.json.journal", "skipped 1 lines"}},
+		{"unreadable (a directory)", func(p string) error { return os.Mkdir(p, 0o700) },
+			[]string{"delivery.messages_file cannot be read", "messages.json", "is a directory"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfgPath := filepath.Join(dir, "relay.yml")
+			config := "delivery: {messages_file: messages.json}\ntargets: [{name: hub, type: file, path: out.jsonl, format: hub}]\n"
+			if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if c.store != nil {
+				if err := c.store(filepath.Join(dir, "messages.json")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var stdout, stderr strings.Builder
+			code := daemon.CheckConfig(cfgPath, checkConfig, &stdout, &stderr)
+			if len(c.want) == 0 {
+				if code != 0 {
+					t.Fatalf("exit %d: %s", code, stderr.String())
+				}
+				return
+			}
+			if code != 1 || !strings.HasPrefix(stderr.String(), "FAILED: ") {
+				t.Fatalf("exit %d, stderr %q; want 1 and FAILED", code, stderr.String())
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr %q does not say %q", stderr.String(), w)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "messages.json.journal")); c.name != "a damaged journal" && err == nil {
+				t.Error("--config.check wrote a journal")
+			}
+		})
 	}
 }
 

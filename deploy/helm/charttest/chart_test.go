@@ -22,11 +22,9 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -62,8 +60,7 @@ type rendered struct {
 	secrets         map[string]*corev1.Secret
 	serviceMonitors map[string]*monitoringv1.ServiceMonitor
 	rules           []*monitoringv1.PrometheusRule
-	pdbs            []*policyv1.PodDisruptionBudget
-	hpas            []*autoscalingv2.HorizontalPodAutoscaler
+	pvcs            map[string]*corev1.PersistentVolumeClaim
 	amConfigs       []*monitoringv1alpha1.AlertmanagerConfig
 	netPols         map[string]*networkingv1.NetworkPolicy
 	cronJobs        map[string]*batchv1.CronJob
@@ -114,6 +111,7 @@ func renderArgs(t *testing.T, args ...string) *rendered {
 		configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{},
 		serviceMonitors: map[string]*monitoringv1.ServiceMonitor{}, kinds: map[string]int{},
 		netPols: map[string]*networkingv1.NetworkPolicy{}, cronJobs: map[string]*batchv1.CronJob{},
+		pvcs: map[string]*corev1.PersistentVolumeClaim{},
 	}
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(stdout))
 	for {
@@ -154,12 +152,10 @@ func renderArgs(t *testing.T, args ...string) *rendered {
 		case "monitoring.coreos.com/v1 PrometheusRule":
 			p := &monitoringv1.PrometheusRule{}
 			obj, r.rules = p, append(r.rules, p)
-		case "policy/v1 PodDisruptionBudget":
-			p := &policyv1.PodDisruptionBudget{}
-			obj, r.pdbs = p, append(r.pdbs, p)
-		case "autoscaling/v2 HorizontalPodAutoscaler":
-			h := &autoscalingv2.HorizontalPodAutoscaler{}
-			obj, r.hpas = h, append(r.hpas, h)
+		case "v1 PersistentVolumeClaim":
+			c := &corev1.PersistentVolumeClaim{}
+			strict(t, doc, c)
+			obj, r.pvcs[c.Name] = c, c
 		case "monitoring.coreos.com/v1alpha1 AlertmanagerConfig":
 			a := &monitoringv1alpha1.AlertmanagerConfig{}
 			obj, r.amConfigs = a, append(r.amConfigs, a)
@@ -213,9 +209,9 @@ func stripComments(doc []byte) []byte {
 func TestDefaultValues(t *testing.T) {
 	r := render(t)
 	want := map[string]int{"Deployment": 2, "Service": 2, "ServiceMonitor": 2, "PrometheusRule": 1,
-		"PodDisruptionBudget": 1, "CronJob": 4, "ConfigMap": 3 + len(dashboardFiles(t))}
+		"PersistentVolumeClaim": 1, "CronJob": 4, "ConfigMap": 3 + len(dashboardFiles(t))}
 	if !maps.Equal(r.kinds, want) {
-		t.Errorf("kinds %v, want %v (no Secret, HPA or AlertmanagerConfig by default)", r.kinds, want)
+		t.Errorf("kinds %v, want %v (no Secret or AlertmanagerConfig by default)", r.kinds, want)
 	}
 	checkWorkloads(t, r)
 	checkPrometheusRule(t, r)
@@ -227,7 +223,7 @@ func TestDefaultValues(t *testing.T) {
 		if got, want := projectedSecret(t, r.deployments[c]), release+"-resonance-telemetry-"+c; got != want {
 			t.Errorf("%s mounts Secret %q, want %q", c, got, want)
 		}
-		if got := *r.deployments[c].Spec.Replicas; got != map[string]int32{"exporter": 1, "relay": 2}[c] {
+		if got := *r.deployments[c].Spec.Replicas; got != 1 {
 			t.Errorf("%s replicas %d", c, got)
 		}
 	}
@@ -236,7 +232,7 @@ func TestDefaultValues(t *testing.T) {
 func TestFullValues(t *testing.T) {
 	r := render(t, filepath.Join(chartDir, "ci", "full-values.yaml"))
 	want := map[string]int{"Deployment": 2, "Service": 2, "ServiceMonitor": 2, "PrometheusRule": 1,
-		"PodDisruptionBudget": 1, "HorizontalPodAutoscaler": 1, "AlertmanagerConfig": 1, "Secret": 2,
+		"PersistentVolumeClaim": 1, "AlertmanagerConfig": 1, "Secret": 2,
 		"NetworkPolicy": 2, "CronJob": 4, "ConfigMap": 3 + len(dashboardFiles(t))}
 	if !maps.Equal(r.kinds, want) {
 		t.Errorf("kinds %v, want %v", r.kinds, want)
@@ -246,10 +242,9 @@ func TestFullValues(t *testing.T) {
 	checkDashboards(t, r)
 	for c := range components {
 		d := r.deployments[c]
-		// The exporter's wallet cursor may outlive the pod; the relay's
-		// replicas are interchangeable and keep theirs in an emptyDir.
-		state := volume(t, d, "state")
-		if c == "exporter" && state.PersistentVolumeClaim == nil || c == "relay" && state.EmptyDir == nil {
+		// The exporter's wallet cursor on the claim full-values names,
+		// the relay's message store on the chart's claim.
+		if state := volume(t, d, "state"); state.PersistentVolumeClaim == nil {
 			t.Errorf("%s: state volume %+v", c, state.VolumeSource)
 		}
 		if _, ok := r.secrets[projectedSecret(t, d)]; !ok {
@@ -260,12 +255,9 @@ func TestFullValues(t *testing.T) {
 			t.Errorf("%s ServiceMonitor lacks monitoringLabels: %v", c, r.serviceMonitors[c].Labels)
 		}
 	}
-	if r.deployments["relay"].Spec.Replicas != nil {
-		t.Error("relay replicas set while the HPA scales it")
-	}
-	hpa := r.hpas[0]
-	if ref := hpa.Spec.ScaleTargetRef; ref.Kind != "Deployment" || ref.Name != r.deployments["relay"].Name {
-		t.Errorf("HPA scales %s %s, want the relay Deployment", ref.Kind, ref.Name)
+	pvc := r.pvcs[release+"-resonance-telemetry-relay-state"]
+	if pvc == nil || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != "fast-ssd" || pvc.Spec.Resources.Requests.Storage().String() != "128Mi" {
+		t.Errorf("relay PersistentVolumeClaim %+v, want full-values' class fast-ssd and 128Mi", pvc)
 	}
 	checkAlertmanagerConfig(t, r)
 	checkNetworkPolicies(t, r)
@@ -331,6 +323,10 @@ func checkNetworkPolicies(t *testing.T, r *rendered) {
 func TestSchemaRefusesBadValues(t *testing.T) {
 	for _, tc := range []struct{ set, want string }{
 		{"relay.replicas=abc", "/relay/replicas"},
+		// Two relays would not share their message stores (TestRelayIsOneProcessWithItsStoreOnAVolume).
+		{"relay.replicas=2", "/relay/replicas"},
+		{"relay.autoscaling.enabled=true", "autoscaling"},
+		{"relay.persistence.size=lots", "/relay/persistence/size"},
 		{"exporter.port=http", "/exporter/port"},
 		{"relay.replica=3", "replica"},
 		{"exporter.serviceMonitor.scheme=ftp", "/exporter/serviceMonitor/scheme"},
@@ -345,33 +341,44 @@ func TestSchemaRefusesBadValues(t *testing.T) {
 	if _, _, err := helmTemplate(t, "--set", "networkPolicy.enabled=true", "--set", "networkPolicy.app=null"); err == nil {
 		t.Error("networkPolicy.app=null rendered")
 	}
-	if _, _, err := helmTemplate(t, "--set", "relay.replicas=3"); err != nil {
+	if _, _, err := helmTemplate(t, "--set", "relay.replicas=0"); err != nil {
 		t.Error(err)
 	}
 }
 
-// The PodDisruptionBudget comes with a second relay replica and goes with
-// it: minAvailable 1 on a single replica blocks every node drain.
-func TestPodDisruptionBudgetFollowsReplicas(t *testing.T) {
+// The relay's state volume: the chart's claim by default, the operator's
+// claim with existingClaim, an emptyDir with persistence off; and a
+// relay.config of one's own must keep its message store on that volume.
+func TestRelayStateVolumeFollowsPersistence(t *testing.T) {
+	const claim = release + "-resonance-telemetry-relay-state"
 	for _, tc := range []struct {
-		set  []string
-		pdbs int
+		set       []string
+		claimName string // "": an emptyDir
+		pvc       bool
 	}{
-		{[]string{"relay.replicas=1"}, 0},
-		{[]string{"relay.replicas=2"}, 1},
-		{[]string{"relay.replicas=5"}, 1},
-		{[]string{"relay.replicas=1", "relay.autoscaling.enabled=true", "relay.autoscaling.minReplicas=2"}, 1},
-		{[]string{"relay.replicas=3", "relay.autoscaling.enabled=true", "relay.autoscaling.minReplicas=1"}, 0},
-		{[]string{"relay.replicas=3", "relay.podDisruptionBudget.enabled=false"}, 0},
+		{nil, claim, true},
+		{[]string{"relay.persistence.existingClaim=relay-store"}, "relay-store", false},
+		{[]string{"relay.persistence.enabled=false"}, "", false},
 	} {
 		var args []string
 		for _, s := range tc.set {
 			args = append(args, "--set", s)
 		}
 		r := renderArgs(t, args...)
-		if len(r.pdbs) != tc.pdbs {
-			t.Errorf("%v: %d PodDisruptionBudgets, want %d", tc.set, len(r.pdbs), tc.pdbs)
+		state := volume(t, r.deployments["relay"], "state")
+		if got := state.PersistentVolumeClaim; tc.claimName == "" && (got != nil || state.EmptyDir == nil) || tc.claimName != "" && (got == nil || got.ClaimName != tc.claimName) {
+			t.Errorf("%v: state volume %+v, want claim %q", tc.set, state.VolumeSource, tc.claimName)
 		}
+		if _, ok := r.pvcs[claim]; ok != tc.pvc {
+			t.Errorf("%v: the chart's PersistentVolumeClaim rendered %v, want %v", tc.set, ok, tc.pvc)
+		}
+	}
+	if _, _, err := helmTemplate(t, "--set", "relay.config.targets[0].name=discord", "--set", "relay.config.targets[0].type=discord"); err == nil ||
+		!strings.Contains(err.Error(), "delivery.messages_file") || !strings.Contains(err.Error(), "/var/lib/resonance-relay/") {
+		t.Errorf("relay.config without messages_file: %v, want a render error naming the state directory", err)
+	}
+	if _, _, err := helmTemplate(t, "--set", "relay.config.delivery.messages_file=/var/lib/resonance-relay/m.json", "--set", "relay.config.targets[0].name=hub", "--set", "relay.config.targets[0].type=hub"); err != nil {
+		t.Errorf("relay.config with its store on the volume: %v", err)
 	}
 }
 
@@ -530,6 +537,16 @@ func checkWorkloads(t *testing.T, r *rendered) {
 					t.Errorf("pi.state_file %s is not on the state volume %s", cfg.Pi.StateFile, state.MountPath)
 				}
 			}
+			if c == "relay" {
+				// The message store, where a restart finds it again.
+				cfg, err := relay.Load(filepath.Join(dir, c+".yml"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f := cfg.Delivery.MessagesFile; f == "" || path.Dir(f) != state.MountPath {
+					t.Errorf("delivery.messages_file %q is not on the state volume %s", f, state.MountPath)
+				}
+			}
 
 			// Service → pods → container port; ServiceMonitor → Service.
 			if !selects(&metav1.LabelSelector{MatchLabels: svc.Spec.Selector}, pod.Labels) {
@@ -553,9 +570,41 @@ func checkWorkloads(t *testing.T, r *rendered) {
 			}
 		})
 	}
-	if len(r.pdbs) != 1 || !selects(r.pdbs[0].Spec.Selector, r.deployments["relay"].Spec.Template.Labels) ||
-		r.pdbs[0].Spec.MinAvailable == nil {
-		t.Errorf("PodDisruptionBudget must select the relay pods: %+v", r.pdbs)
+	checkRelayStore(t, r)
+}
+
+// checkRelayStore: the relay runs as one process on a persistent store.
+// Its message store (the Discord message ids a resolve edits) and its
+// memory of delivered messages (an Alertmanager retry, the second
+// Alertmanager of a pair) are per process: two replicas would post a
+// firing through one and its resolution as a second message through the
+// other. So one replica, no autoscaler or disruption budget, the old pod
+// gone before the new one starts, and the state volume on a
+// PersistentVolumeClaim that outlives the pod.
+func checkRelayStore(t *testing.T, r *rendered) {
+	d := r.deployments["relay"]
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
+		t.Errorf("relay replicas %v, want 1", d.Spec.Replicas)
+	}
+	if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+		t.Errorf("relay strategy %q, want Recreate: a rolling update runs two relays on one store", d.Spec.Strategy.Type)
+	}
+	if n := r.kinds["HorizontalPodAutoscaler"] + r.kinds["PodDisruptionBudget"]; n != 0 {
+		t.Errorf("%d HPA/PodDisruptionBudget rendered for a single relay", n)
+	}
+	claim := volume(t, d, "state").PersistentVolumeClaim
+	if claim == nil {
+		t.Fatalf("relay state volume %+v, want a PersistentVolumeClaim", volume(t, d, "state").VolumeSource)
+	}
+	pvc := r.pvcs[claim.ClaimName]
+	if pvc == nil {
+		t.Fatalf("the relay mounts claim %q, which the chart does not render", claim.ClaimName)
+	}
+	if !slices.Equal(pvc.Spec.AccessModes, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}) || pvc.Spec.Resources.Requests.Storage().IsZero() {
+		t.Errorf("relay claim: access modes %v, size %v", pvc.Spec.AccessModes, pvc.Spec.Resources.Requests.Storage())
+	}
+	if pvc.Labels["app.kubernetes.io/component"] != "relay" {
+		t.Errorf("relay claim labels %v", pvc.Labels)
 	}
 }
 
@@ -1141,8 +1190,7 @@ func TestRitualsOncePerSchedule(t *testing.T) {
 		set  []string
 		want []string
 	}{
-		{[]string{"relay.replicas=5"}, []string{"evening", "monthly", "morning", "weekly"}},
-		{[]string{"relay.autoscaling.enabled=true", "relay.autoscaling.maxReplicas=10"}, []string{"evening", "monthly", "morning", "weekly"}},
+		{[]string{"relay.replicas=0"}, []string{"evening", "monthly", "morning", "weekly"}},
 		{[]string{"rituals.schedule.weekly.enabled=false", "rituals.schedule.monthly.enabled=false"}, []string{"evening", "morning"}},
 		{[]string{"rituals.enabled=false"}, nil},
 		{[]string{"relay.enabled=false"}, nil},
