@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Log ingest throughput: 100-entry batches (the seed's buffer_size) over
+# Log ingest throughput: 100-entry batches (the plan's buffer_size) over
 # keep-alive, wrk with 4 connections. Prints log entries per second.
 #   bench/ingest.sh [duration, default 15s]
 . "$(dirname "$0")/lib.sh"

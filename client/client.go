@@ -1,6 +1,6 @@
 // Package client is the Go client of the resonance ingest API: the real
-// version of the seed's HubLogStream. Log calls never block on the network:
-// entries are buffered and sent in batches of up to 100 (the seed's
+// version of the plan's HubLogStream. Log calls never block on the network:
+// entries are buffered and sent in batches of up to 100 (the plan's
 // buffer_size) when a batch is full or on an interval, from one background
 // goroutine that retries with exponential backoff, or after the ingest API's
 // Retry-After. Memory is bounded: when the ingest API is unreachable for long,
@@ -47,7 +47,7 @@ type Options struct {
 	HTTPClient    *http.Client  // default: 10s timeout
 }
 
-// Entry is one log entry, in the seed's shape.
+// Entry is one log entry, in the plan's shape.
 type Entry struct {
 	Timestamp string         `json:"timestamp"`
 	Level     string         `json:"level"`
@@ -115,7 +115,7 @@ func New(o Options) (*Stream, error) {
 }
 
 // Log buffers one entry; it never blocks on the network. Levels are the
-// seed's: DEBUG, INFO, WARNING (or WARN), ERROR, CRITICAL. An entry the
+// plan's: DEBUG, INFO, WARNING (or WARN), ERROR, CRITICAL. An entry the
 // API would refuse (unknown level, message over 64 KiB, metadata that is
 // not JSON, larger than a batch) is not buffered: Log returns an error
 // wrapping ErrInvalidEntry and counts it in Rejected and Dropped.

@@ -12,7 +12,7 @@ import (
 	"github.com/quantum-resonance/telemetry/configfile"
 )
 
-// DefaultService is the service name of the seed.
+// DefaultService is the service name of the plan.
 const DefaultService = "quantum-resonance-api"
 
 // Config is the exporter's whole configuration.

@@ -165,7 +165,7 @@ func (c *capture) refusedCount(channel string) int {
 
 // carries tells whether a payload holds alertname in that status. Discord
 // and Slack link each alert to its runbook section, whose anchor is the
-// lower-cased alert name; a hub event names the seed metric and severity.
+// lower-cased alert name; a hub event names the plan metric and severity.
 func carries(d delivery, alertname string, status statusFilter) bool {
 	anchor := "runbooks.md#" + strings.ToLower(alertname)
 	switch d.channel {
@@ -217,7 +217,7 @@ var hubIdentity = map[string]struct{ metric, severity string }{
 	"RelayDeliveryFailing":  {"relay_delivery_failing", "critical"},
 }
 
-// checkDiscordShape: the seed's Discord shape within Discord's limits.
+// checkDiscordShape: the plan's Discord shape within Discord's limits.
 func checkDiscordShape(t *testing.T, body map[string]any, colour int) {
 	t.Helper()
 	if err := discordShape(body, colour); err != nil {
@@ -230,7 +230,7 @@ func discordShape(body map[string]any, colour int) error {
 	embeds, _ := body["embeds"].([]any)
 	// Discord counts characters (code points), not bytes.
 	if content == "" || len(embeds) == 0 || len(embeds) > 10 || utf8.RuneCountInString(content) > 2000 {
-		return fmt.Errorf("discord: not the seed's shape (content of 1 to 2000 characters + 1..10 embeds): %v", body)
+		return fmt.Errorf("discord: not the plan's shape (content of 1 to 2000 characters + 1..10 embeds): %v", body)
 	}
 	var errs []error
 	embed, _ := embeds[0].(map[string]any)
@@ -245,7 +245,7 @@ func discordShape(body map[string]any, colour int) error {
 		names[name] = true
 	}
 	if !names["Service"] || !names["Time"] {
-		errs = append(errs, fmt.Errorf("discord embed lacks the seed's Service and Time fields: %v", fields))
+		errs = append(errs, fmt.Errorf("discord embed lacks the plan's Service and Time fields: %v", fields))
 	}
 	if _, ok := body["allowed_mentions"]; !ok {
 		errs = append(errs, errors.New("discord: allowed_mentions not set: alert text could ping @everyone"))
@@ -253,13 +253,13 @@ func discordShape(body map[string]any, colour int) error {
 	return errors.Join(errs...)
 }
 
-// checkSlackShape: the seed's Block Kit shape.
+// checkSlackShape: the plan's Block Kit shape.
 func checkSlackShape(t *testing.T, body map[string]any) {
 	t.Helper()
 	text, _ := body["text"].(string)
 	blocks, _ := body["blocks"].([]any)
 	if text == "" || len(blocks) < 2 || len(blocks) > 50 {
-		t.Fatalf("slack: not the seed's shape (text + blocks): %v", body)
+		t.Fatalf("slack: not the plan's shape (text + blocks): %v", body)
 	}
 	first, _ := blocks[0].(map[string]any)
 	section, _ := first["text"].(map[string]any)
@@ -272,7 +272,7 @@ func checkSlackShape(t *testing.T, body map[string]any) {
 	}
 }
 
-// checkHubEvent: the seed's custom JSON event, numbers as numbers.
+// checkHubEvent: the plan's custom JSON event, numbers as numbers.
 func checkHubEvent(t *testing.T, body map[string]any, eventType, severity, metric string, threshold float64) {
 	t.Helper()
 	if body["event_type"] != eventType || body["severity"] != severity || body["metric"] != metric {
@@ -297,7 +297,7 @@ func checkHubEvent(t *testing.T, body map[string]any, eventType, severity, metri
 
 // The Discord stand-in and checkDiscordShape count as Discord does, in
 // characters: a content of 2000 two-byte characters (4000 bytes) is the
-// seed's shape and accepted; one of 2001 is neither.
+// plan's shape and accepted; one of 2001 is neither.
 func TestDiscordStandInCountsCharacters(t *testing.T) {
 	c := newCapture(t, "token")
 	// message is as checkDiscordShape sees it: decoded from JSON.

@@ -14,7 +14,7 @@ import (
 	"github.com/quantum-resonance/telemetry/config"
 )
 
-// benchBatch is a 100-entry batch shaped like the seed's HubLogStream
+// benchBatch is a 100-entry batch shaped like the plan's HubLogStream
 // output, with levels and metadata varying as in a real app.
 func benchBatch() []byte {
 	levels := []string{"INFO", "INFO", "INFO", "WARNING", "ERROR", "DEBUG"}

@@ -47,7 +47,7 @@ func (e *NotJSONError) Unwrap() error { return e.Err }
 // Level is a log level, normalised to the label value it is counted under.
 type Level uint8
 
-// The seed's levels; WARN is an alias of WARNING.
+// The plan's levels; WARN is an alias of WARNING.
 const (
 	LevelDebug Level = iota
 	LevelInfo
@@ -92,14 +92,14 @@ func parseLevel(s string) (Level, bool) {
 	return 0, false
 }
 
-// LogBatch is the seed's HubLogStream payload.
+// LogBatch is the plan's HubLogStream payload.
 type LogBatch struct {
 	Logs   []LogEntry `json:"logs"`
 	Source string     `json:"source"`
 }
 
 // LogEntry is one log line of a batch. Unknown keys are ignored: the
-// seed's entries are free-form beyond these.
+// plan's entries are free-form beyond these.
 type LogEntry struct {
 	Timestamp string `json:"timestamp"`
 	LevelText string `json:"level"`
@@ -175,7 +175,7 @@ func checkObject(raw json.RawMessage) error {
 	return errors.New("must be a JSON object")
 }
 
-// parseTimestamp accepts RFC 3339 and, because the seed's Python writes
+// parseTimestamp accepts RFC 3339 and, because the plan's Python writes
 // datetime.utcnow().isoformat(), an ISO 8601 time without a zone, read as
 // UTC. An empty timestamp is the receive time.
 func parseTimestamp(s string, now time.Time) (time.Time, error) {
@@ -442,7 +442,7 @@ func normalizeMethod(m string) string {
 }
 
 // BusinessUpdate is the body of PUT /api/v1/business: any subset of the
-// seed's business figures. Unlike log entries its keys are a closed set, so
+// plan's business figures. Unlike log entries its keys are a closed set, so
 // an unknown key (a typo) is rejected instead of silently doing nothing.
 type BusinessUpdate struct {
 	ActiveUsers        *float64 `json:"active_users"`

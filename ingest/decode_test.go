@@ -48,7 +48,7 @@ func checkRejection(t *testing.T, data []byte, err error) {
 }
 
 func FuzzDecodeLogs(f *testing.F) {
-	f.Add([]byte(seedPayload))
+	f.Add([]byte(planPayload))
 	f.Add([]byte(`{"logs":[{"level":"warn","timestamp":"2025-12-11T01:54:16.123456"}]}`))
 	f.Add([]byte(`{"logs":[{"level":"INFO","message":5}]}`))
 	// Control characters in label-bound fields: JSON escapes, raw DEL and

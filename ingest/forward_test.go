@@ -53,7 +53,7 @@ func nextPush(t *testing.T, pushes chan loki.PushRequest) loki.PushRequest {
 func TestLogsAreForwardedToLoki(t *testing.T) {
 	srv, pushes := newLoki(t)
 	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.Loki.URL = srv.URL })
-	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: seedPayload}), 202, "")
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: planPayload}), 202, "")
 
 	p := nextPush(t, pushes)
 	got, _ := json.Marshal(p)

@@ -34,7 +34,7 @@ import (
 	"github.com/quantum-resonance/telemetry/ingest/loki"
 )
 
-// Routes of the ingest API. LogsAliasPath is the seed's HubLogStream URL.
+// Routes of the ingest API. LogsAliasPath is the plan's HubLogStream URL.
 const (
 	LogsPath      = "/api/v1/logs"
 	LogsAliasPath = "/api/logs"

@@ -32,8 +32,8 @@ import (
 
 const testKey = "k-current-0123456789"
 
-// The seed's sample log output, verbatim.
-const seedPayload = `{
+// The plan's sample log output, verbatim.
+const planPayload = `{
   "logs": [
     {"timestamp": "2025-12-11T01:54:16.123Z", "level": "INFO", "message": "System initialized", "metadata": {"version": "1.0.0"}, "service": "quantum-resonance"},
     {"timestamp": "2025-12-11T01:54:17.456Z", "level": "WARNING", "message": "High CPU usage detected", "metadata": {"cpu": 85}, "service": "quantum-resonance"},
@@ -151,8 +151,8 @@ func TestLogsSeedPayload(t *testing.T) {
 	for _, path := range []string{LogsPath, LogsAliasPath} {
 		t.Run(path, func(t *testing.T) {
 			ta := newTestAPI(t, testKey+"\n", nil)
-			expectStatus(t, ta.do(t, req{method: "POST", path: path, body: seedPayload}), 202, `{"accepted":3}`)
-			expositiontest.Compare(t, ta.store, "logs_seed_payload", "resonance_log_entries_total", "resonance_errors_total", "resonance_ingest_requests_total", "resonance_ingest_accepted_items_total")
+			expectStatus(t, ta.do(t, req{method: "POST", path: path, body: planPayload}), 202, `{"accepted":3}`)
+			expositiontest.Compare(t, ta.store, "logs_plan_payload", "resonance_log_entries_total", "resonance_errors_total", "resonance_ingest_requests_total", "resonance_ingest_accepted_items_total")
 		})
 	}
 }
@@ -824,7 +824,7 @@ resonance_ingest_label_values_overflow_total{label="series",metric="resonance_up
 // The store is a valid collector: no duplicate or inconsistent series.
 func TestStorePedanticRegistry(t *testing.T) {
 	ta := newTestAPI(t, testKey, nil)
-	ta.do(t, req{method: "POST", path: LogsPath, body: seedPayload})
+	ta.do(t, req{method: "POST", path: LogsPath, body: planPayload})
 	ta.do(t, req{method: "PUT", path: BusinessPath, body: `{"active_users":3,"wallet_balance":1}`})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(ta.store)

@@ -7,7 +7,7 @@ import (
 	"github.com/axiomhq/hyperloglog"
 )
 
-// ActiveUserWindow is how far back a user counts as active (the seed's
+// ActiveUserWindow is how far back a user counts as active (the plan's
 // active_users).
 const ActiveUserWindow = 5 * time.Minute
 

@@ -42,7 +42,7 @@ func TestLogsReachVictoriaLogs(t *testing.T) {
 	})
 
 	ta := newTestAPI(t, testKey, func(c *config.IngestConfig) { c.Loki.URL = base + "/insert" })
-	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: seedPayload}), 202, "")
+	expectStatus(t, ta.do(t, req{method: "POST", path: LogsPath, body: planPayload}), 202, "")
 
 	// The ErrorStorm runbook's selector: the level is a label.
 	var got []map[string]string

@@ -1,4 +1,4 @@
-// Package ritual runs the seed's rituals end to end: the report from
+// Package ritual runs the plan's rituals end to end: the report from
 // Prometheus's history (package report), its Markdown, JSON and charts
 // (package render), written to files or handed to the relay's channels.
 // resonancetool and the relay's schedule both run rituals through it.

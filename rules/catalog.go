@@ -111,8 +111,8 @@ max by (%s) (resonance_probe_duration_seconds{%s})`,
 	}
 }
 
-// unit is a unit the seed writes a threshold in. Thresholds are converted to
-// the unit of the Prometheus series once, here: base = seed * mul / div.
+// unit is a unit the plan writes a threshold in. Thresholds are converted to
+// the unit of the Prometheus series once, here: base = plan * mul / div.
 type unit struct {
 	mul, div float64
 	// suffix follows a value in descriptions ("85.3%", "1200 MB").
@@ -123,7 +123,7 @@ type unit struct {
 
 var units = map[string]unit{
 	"%":         {mul: 1, div: 100, suffix: "%", decimals: 2},
-	"MB":        {mul: 1 << 20, div: 1, suffix: " MB", decimals: 2}, // binary, as the seed's "1024 MB" implies
+	"MB":        {mul: 1 << 20, div: 1, suffix: " MB", decimals: 2}, // binary, as the plan's "1024 MB" implies
 	"GB":        {mul: 1 << 30, div: 1, suffix: " GB", decimals: 2},
 	"ms":        {mul: 1, div: 1000, suffix: " ms", decimals: 2},
 	"seconds":   {mul: 1, div: 1, suffix: " s", decimals: 2},
@@ -139,7 +139,7 @@ var units = map[string]unit{
 func (u unit) toBase(v float64) float64 { return v * u.mul / u.div }
 
 // fromBase is the PromQL suffix that turns a value in the base unit back into
-// the seed's unit, so that $value in annotations reads like the seed.
+// the plan's unit, so that $value in annotations reads like the plan.
 func (u unit) fromBase() string {
 	switch {
 	case u.div != 1:
@@ -369,8 +369,8 @@ or on (%[3]s)
 sum by (%[3]s) (%[1]s{%[2]s} - last_over_time(%[1]s{%[2]s}[1d] offset 1h))`, unauthorizedTransactionsFn, s, s.by())
 }
 
-// SeedMetrics lists the seed metric names the table may use.
-func SeedMetrics() []string {
+// PlanMetrics lists the plan metric names the table may use.
+func PlanMetrics() []string {
 	names := make([]string, 0, len(catalog))
 	for n := range catalog {
 		names = append(names, n)

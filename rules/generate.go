@@ -33,7 +33,7 @@ const (
 )
 
 // Annotation names every alert carries. The relay reads threshold and
-// current_value as JSON numbers, so both are plain decimals in the seed's
+// current_value as JSON numbers, so both are plain decimals in the plan's
 // unit, without a unit suffix.
 const (
 	AnnotationSummary      = "summary"
@@ -109,7 +109,7 @@ func (t *Table) alertingRule(a Alert, expr, desc string) rulefmt.Rule {
 }
 
 // alertExpr compares the value with the threshold in the base unit, then
-// scales the surviving value to the seed's unit. Prometheus templates have no
+// scales the surviving value to the plan's unit. Prometheus templates have no
 // arithmetic, so this is the one place where $value can become "85.3" (%)
 // out of a ratio of 0.853; the comparison itself stays in base units.
 func alertExpr(a Alert, s selector) string {
@@ -164,7 +164,7 @@ func valueTemplate(a Alert) string {
 	return fmt.Sprintf("{{ printf %q $value | reReplaceAll `\\.0+$|(\\.[0-9]*[1-9])0+$` \"$1\" }}", fmt.Sprintf("%%.%df", units[a.Unit].decimals))
 }
 
-// description reads like the seed's "Error rate exceeded threshold: 25
+// description reads like the plan's "Error rate exceeded threshold: 25
 // errors/min (threshold: 5)".
 func description(a Alert) string {
 	m := catalog[a.Metric]

@@ -21,7 +21,7 @@ import (
 
 const tablePath = "thresholds.yml" // tests run in rules/
 
-// The SPEC's 20 alerts, with their tiers and seed metrics, in its order.
+// The SPEC's 20 alerts, with their tiers and plan metrics, in its order.
 func TestTableHasTheSpecAlerts(t *testing.T) {
 	want := []struct{ name, severity, metric string }{
 		{"SystemDown", "critical", "uptime"},

@@ -23,7 +23,7 @@ import (
 // of Google's SRE workbook ("Alerting on SLOs"): a long window says enough
 // budget was spent, a short one that it is still being spent.
 
-// SLOGroup is the rule group of the SLO rules, apart from the seed's
+// SLOGroup is the rule group of the SLO rules, apart from the plan's
 // threshold rules: recording rules first, then the burn-rate alerts. One
 // group, because Prometheus evaluates the rules of a group in order, so an
 // alert reads the error ratios of the same evaluation; from another group it
@@ -66,7 +66,7 @@ type SLOs struct {
 // SLO is one objective.
 type SLO struct {
 	Name string // the slo label, e.g. "api-availability"
-	// Metric is the seed metric the SLI measures, the alerts' metric label.
+	// Metric is the plan metric the SLI measures, the alerts' metric label.
 	Metric string
 	// Objective is the good share in percent, e.g. 99.5.
 	Objective float64
@@ -156,7 +156,7 @@ type BurnWindow struct {
 	Long, Short string
 }
 
-// indicator is how an SLI is measured for a seed metric, from series the
+// indicator is how an SLI is measured for a plan metric, from series the
 // exporter has.
 type indicator struct {
 	// latency: good events are the histogram's observations under the
@@ -192,7 +192,7 @@ var indicators = map[string]indicator{
 		matchers: []string{`upstream="pi_sdk"`}, buckets: buckets.UpstreamDuration, events: "Pi SDK calls"},
 }
 
-// SLOMetrics lists the seed metrics an SLO may measure.
+// SLOMetrics lists the plan metrics an SLO may measure.
 func SLOMetrics() []string { return slices.Sorted(maps.Keys(indicators)) }
 
 // SLO returns the objective of that name.

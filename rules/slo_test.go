@@ -15,7 +15,7 @@ import (
 	"github.com/quantum-resonance/telemetry/rules/rulestest"
 )
 
-// The four objectives of the issue, derived from the seed's thresholds, and
+// The four objectives of the issue, derived from the plan's thresholds, and
 // the workbook's burn-rate pairs.
 func TestTableHasTheSLOs(t *testing.T) {
 	tbl := rulestest.Table(t)
@@ -197,7 +197,7 @@ func TestBadSLOTables(t *testing.T) {
 	}
 }
 
-// A table without slos: still generates the seed's rules, and no SLO groups.
+// A table without slos: still generates the plan's rules, and no SLO groups.
 func TestTableWithoutSLOs(t *testing.T) {
 	table := string(mustRead(t, tablePath))
 	tbl, err := rules.ParseThresholds("t.yml", []byte(table[:strings.Index(table, "\nslos:")]))
@@ -298,7 +298,7 @@ func labelsJSON(s string) string {
 }
 
 // The SLO inhibitions of alertmanager.yml: one incident pages once. A
-// threshold alert on the same seed metric, on any target, mutes the SLO alert
+// threshold alert on the same plan metric, on any target, mutes the SLO alert
 // of the same or a lower severity; an SLO alert never mutes a threshold alert
 // (it carries no instance); SLOBurnRateFast mutes SLOBurnRateSlow of the same
 // SLO, never of another.

@@ -1,6 +1,6 @@
 // Package rules turns the thresholds table (rules/thresholds.yml), the one
-// source of truth for the seed's thresholds, into the Prometheus rule pack:
-// recording rules for the seed's derived figures and one alert per threshold.
+// source of truth for the plan's thresholds, into the Prometheus rule pack:
+// recording rules for the plan's derived figures and one alert per threshold.
 package rules
 
 import (
@@ -32,7 +32,7 @@ const (
 // Severity is an alert's tier, the severity label Alertmanager routes on.
 type Severity string
 
-// The seed's three alert tiers.
+// The plan's three alert tiers.
 const (
 	Critical Severity = "critical"
 	Warning  Severity = "warning"
@@ -63,7 +63,7 @@ type Table struct {
 	RunbookBaseURL string
 	Alerts         []Alert
 	// Pipeline are the alerts on the alerting pipeline itself and on what
-	// the seed's thresholds cannot see (exporter down, app silent): the
+	// the plan's thresholds cannot see (exporter down, app silent): the
 	// table's pipeline: section.
 	Pipeline []Alert
 	// RecordingRules are the derived figures the alerts and dashboards read.
@@ -72,15 +72,15 @@ type Table struct {
 	SLOs SLOs
 }
 
-// Alert is one row of the table: one threshold of the seed.
+// Alert is one row of the table: one threshold of the plan.
 type Alert struct {
 	Name     string
 	Severity Severity
-	// Metric is the seed metric name, the alert's metric label.
+	// Metric is the plan metric name, the alert's metric label.
 	Metric string
 	// Op compares the value with the threshold: ">", "<" or "==".
 	Op string
-	// Threshold is written in Unit, the seed's unit ("%", "MB", "ms", ...).
+	// Threshold is written in Unit, the plan's unit ("%", "MB", "ms", ...).
 	Threshold float64
 	Unit      string
 	// BaseThreshold is Threshold in the unit of the series the alert
@@ -107,7 +107,7 @@ type Alert struct {
 	// e.g. the Watchdog next to a stack that brings its own.
 	Disabled bool
 	// Check names the pipeline check of a pipeline alert (empty for the
-	// seed's thresholds).
+	// plan's thresholds).
 	Check string
 	For   time.Duration
 	// RunbookAnchor is the section of docs/runbooks.md for this alert.
@@ -333,7 +333,7 @@ func (p *tableParser) alert(n *yaml.Node, s selector) (Alert, bool) {
 
 	m, known := catalog[a.Metric]
 	if !known {
-		p.errorf(fields["metric"], "alert %s: unknown metric %q (known: %s)", a.Name, a.Metric, strings.Join(SeedMetrics(), ", "))
+		p.errorf(fields["metric"], "alert %s: unknown metric %q (known: %s)", a.Name, a.Metric, strings.Join(PlanMetrics(), ", "))
 		return Alert{}, false
 	}
 	meas, measurable := m.measures[a.Unit]

@@ -1,5 +1,5 @@
 // Package discord formats Alertmanager notifications as Discord webhook
-// messages in the seed's shape: a content line, then one embed per alert with
+// messages in the plan's shape: a content line, then one embed per alert with
 // its title, description, colour by severity and fields, resolved alerts in
 // green.
 //
@@ -44,7 +44,7 @@ const (
 	FieldEmbedFields      = "embed.fields" // any field value of an embed
 )
 
-// Embed colours. Critical is the seed's red; resolved is the green of
+// Embed colours. Critical is the plan's red; resolved is the green of
 // Alertmanager's own Discord notifier (0x2ECC71); unknown severities grey.
 const (
 	ColorCritical = 16711680 // 0xFF0000
@@ -177,7 +177,7 @@ func (f *Formatter) Format(ctx context.Context, data *template.Data, _ string) (
 	return out, nil
 }
 
-// headline is the seed's content line ("🚨 **CRITICAL ALERT**"), with the
+// headline is the plan's content line ("🚨 **CRITICAL ALERT**"), with the
 // counts when the notification carries more than one alert.
 func headline(data *template.Data) string {
 	firing, resolved := 0, 0
@@ -291,7 +291,7 @@ func color(a *template.Alert) int {
 	return ColorUnknown
 }
 
-// fields are the seed's Service and Time, then what an on-call engineer
+// fields are the plan's Service and Time, then what an on-call engineer
 // needs next: severity, value against threshold, instance and links. Each
 // short value is capped at 256 characters and the links at 1024, so all of
 // them stay under 2000 characters together.

@@ -41,7 +41,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestSeedShape(t *testing.T) {
-	m := format(t, discord.Options{Defaults: notifytest.Defaults}, notifytest.SeedData())[0]
+	m := format(t, discord.Options{Defaults: notifytest.Defaults}, notifytest.PlanData())[0]
 	if m.Content != "🚨 **CRITICAL ALERT**" {
 		t.Errorf("content = %q", m.Content)
 	}
@@ -63,13 +63,13 @@ func TestSeedShape(t *testing.T) {
 
 func TestColours(t *testing.T) {
 	for sev, want := range map[string]int{"critical": discord.ColorCritical, "warning": discord.ColorWarning, "info": discord.ColorInfo, "": discord.ColorUnknown} {
-		a := notifytest.SeedAlert()
+		a := notifytest.PlanAlert()
 		a.Labels["severity"] = sev
 		if got := format(t, discord.Options{}, notifytest.Group(a))[0].Embeds[0].Color; got != want {
 			t.Errorf("severity %q: colour %d, want %d", sev, got, want)
 		}
 	}
-	resolved := format(t, discord.Options{}, notifytest.SeedResolved())[0]
+	resolved := format(t, discord.Options{}, notifytest.PlanResolved())[0]
 	if resolved.Embeds[0].Color != discord.ColorResolved || resolved.Content != "✅ **RESOLVED**" {
 		t.Errorf("resolved: colour %d, content %q", resolved.Embeds[0].Color, resolved.Content)
 	}
@@ -110,7 +110,7 @@ func TestSplitKeepsEveryAlert(t *testing.T) {
 func TestLongTextsAreCutAndPacked(t *testing.T) {
 	alerts := make([]template.Alert, 12)
 	for i := range alerts {
-		a := notifytest.SeedAlert()
+		a := notifytest.PlanAlert()
 		a.Annotations["summary"] = strings.Repeat("S", 1000)
 		a.Annotations["description"] = strings.Repeat("D", 10000)
 		a.Annotations["current_value"] = strings.Repeat("9", 2000)
@@ -142,7 +142,7 @@ func TestLongTextsAreCutAndPacked(t *testing.T) {
 }
 
 func TestMentions(t *testing.T) {
-	a := notifytest.SeedAlert()
+	a := notifytest.PlanAlert()
 	a.Annotations["description"] = "@everyone look <@&1> here"
 	crit := format(t, discord.Options{MentionRole: "123456789"}, notifytest.Group(a))[0]
 	if !strings.HasPrefix(crit.Content, "<@&123456789> ") {
@@ -152,9 +152,9 @@ func TestMentions(t *testing.T) {
 		t.Errorf("allowed_mentions = %+v, want only the role", crit.AllowedMentions)
 	}
 
-	warn := notifytest.SeedAlert()
+	warn := notifytest.PlanAlert()
 	warn.Labels["severity"] = "warning"
-	for _, data := range []*template.Data{notifytest.Group(warn), notifytest.SeedResolved()} {
+	for _, data := range []*template.Data{notifytest.Group(warn), notifytest.PlanResolved()} {
 		m := format(t, discord.Options{MentionRole: "123456789"}, data)[0]
 		if strings.Contains(m.Content, "<@&") || len(m.AllowedMentions.Roles) != 0 || m.AllowedMentions.Parse == nil {
 			t.Errorf("%s: content %q, allowed_mentions %+v: only firing critical alerts ping", data.Status, m.Content, m.AllowedMentions)
@@ -162,7 +162,7 @@ func TestMentions(t *testing.T) {
 	}
 	// The raw JSON must say "parse": [] — null would let Discord parse all.
 	f, _ := discord.New(discord.Options{})
-	msgs, _ := f.Format(t.Context(), notifytest.SeedData(), "")
+	msgs, _ := f.Format(t.Context(), notifytest.PlanData(), "")
 	if !strings.Contains(string(msgs[0].Body), `"allowed_mentions":{"parse":[]}`) {
 		t.Errorf("body lacks an empty allowed_mentions.parse: %s", msgs[0].Body)
 	}
@@ -217,17 +217,17 @@ func TestTruncatedFieldsNamed(t *testing.T) {
 		}
 		return out
 	}
-	if got := cuts(t, discord.Options{Defaults: notifytest.Defaults}, notifytest.SeedData()); len(got) != 1 || got[0] != nil {
-		t.Errorf("seed notification: truncated %q, want nothing", got)
+	if got := cuts(t, discord.Options{Defaults: notifytest.Defaults}, notifytest.PlanData()); len(got) != 1 || got[0] != nil {
+		t.Errorf("plan notification: truncated %q, want nothing", got)
 	}
 
-	a := notifytest.SeedAlert()
+	a := notifytest.PlanAlert()
 	a.Annotations["description"] = strings.Repeat("D", discord.MaxDescription+1)
 	if got := cuts(t, discord.Options{}, notifytest.Group(a)); len(got) != 1 || !slices.Equal(got[0], notify.Truncations{"embed.description"}) {
 		t.Errorf("long description: truncated %q, want [embed.description]", got)
 	}
 
-	a = notifytest.SeedAlert()
+	a = notifytest.PlanAlert()
 	a.Annotations["summary"] = strings.Repeat("S", discord.MaxTitle+1)
 	a.Labels["instance"] = strings.Repeat("i", discord.MaxFieldName)
 	tmpl := &notify.Templates{Headline: strings.Repeat("H", discord.MaxContent+1)}
@@ -242,7 +242,7 @@ func TestTruncatedFieldsNamed(t *testing.T) {
 	// Split over several messages, each message names its own embeds' cuts.
 	alerts := make([]template.Alert, 12)
 	for i := range alerts {
-		a := notifytest.SeedAlert()
+		a := notifytest.PlanAlert()
 		a.Labels["instance"] = fmt.Sprint(i)
 		a.Annotations["description"] = strings.Repeat("D", 10000)
 		alerts[i] = a
@@ -276,7 +276,7 @@ func TestLinksLeftOutWhole(t *testing.T) {
 		{discord.MaxFieldValue, func(_, s string) string { return "[Silence](" + s + ")" }},
 		{20, func(r, s string) string { return "[Runbook](" + r + ") · [Silence](" + s + ")" }},
 	} {
-		a := notifytest.SeedAlert()
+		a := notifytest.PlanAlert()
 		runbook := "https://runbooks/" + strings.Repeat("é", tc.runbookLen-len("https://runbooks/"))
 		a.Annotations["runbook_url"] = runbook
 		data := notifytest.Group(a)
@@ -303,7 +303,7 @@ func TestOddText(t *testing.T) {
 // splice a second link after the first stays one link to its own host; one
 // that is no http(s) URL is left out.
 func TestMarkdownAndLinkInjection(t *testing.T) {
-	data := notifytest.SeedData()
+	data := notifytest.PlanData()
 	a := &data.Alerts[0]
 	a.Labels["customer"] = "[Free Nitro](https://evil.example)"
 	a.Annotations["description"] = "**urgent** see [here](https://evil.example)"

@@ -1,4 +1,4 @@
-// Package hub formats Alertmanager notifications as the seed's custom JSON
+// Package hub formats Alertmanager notifications as the plan's custom JSON
 // event: one event per alert, posted to the telemetry hub's /api/alerts.
 package hub
 
@@ -11,13 +11,13 @@ import (
 	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 )
 
-// Event types of the seed.
+// Event types of the plan.
 const (
 	EventTriggered = "alert.triggered"
 	EventResolved  = "alert.resolved"
 )
 
-// Event is the seed's webhook event, field for field.
+// Event is the plan's webhook event, field for field.
 type Event struct {
 	EventType string `json:"event_type"`
 	Severity  string `json:"severity"`
@@ -31,7 +31,7 @@ type Event struct {
 	Message      string   `json:"message"`
 	Metadata     Metadata `json:"metadata"`
 
-	// The alert's identity, beyond the seed's fields: without it two
+	// The alert's identity, beyond the plan's fields: without it two
 	// alerts differing only by instance would be the same event.
 	AlertName    string            `json:"alertname"`
 	Fingerprint  string            `json:"fingerprint"`

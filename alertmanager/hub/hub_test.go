@@ -11,7 +11,7 @@ import (
 	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 )
 
-// groupKey is Alertmanager's key of the seed alert's group.
+// groupKey is Alertmanager's key of the plan alert's group.
 const groupKey = `{}:{alertname="ErrorRateHigh"}`
 
 func events(t testing.TB, data *template.Data) ([]notify.Message, []map[string]any) {
@@ -27,13 +27,13 @@ func TestGolden(t *testing.T) {
 	notifytest.GoldenFormat(t, formatter(t), groupKey, nil)
 }
 
-// The seed's example event, field for field, then the alert's identity.
+// The plan's example event, field for field, then the alert's identity.
 func TestSeedEvent(t *testing.T) {
-	msgs, _ := events(t, notifytest.SeedData())
-	seed := `{"event_type":"alert.triggered","severity":"critical","timestamp":"2025-12-11T01:54:16Z","metric":"error_rate","current_value":25,"threshold":5,"message":"Error rate exceeded threshold: 25 errors/min (threshold: 5)","metadata":{"service":"quantum-resonance-api","environment":"production","region":"us-east-1"},`
+	msgs, _ := events(t, notifytest.PlanData())
+	plan := `{"event_type":"alert.triggered","severity":"critical","timestamp":"2025-12-11T01:54:16Z","metric":"error_rate","current_value":25,"threshold":5,"message":"Error rate exceeded threshold: 25 errors/min (threshold: 5)","metadata":{"service":"quantum-resonance-api","environment":"production","region":"us-east-1"},`
 	identity := `"alertname":"ErrorRateHigh","fingerprint":"c2a5d1f1a3c3a0f7","labels":{"alertname":"ErrorRateHigh","instance":"app:8080","job":"resonance","metric":"error_rate","severity":"critical"},"starts_at":"2025-12-11T01:54:16Z","generator_url":"http://prometheus:9090/graph?g0.expr=resonance%3Aerror_rate%3Aper_minute+%3E+5","silence_url":"http://alertmanager:9093/#/silences/new?filter=%7Balertname%3D%22ErrorRateHigh%22%2Cinstance%3D%22app%3A8080%22%2Cjob%3D%22resonance%22%2Cmetric%3D%22error_rate%22%2Cseverity%3D%22critical%22%7D","group_key":"{}:{alertname=\"ErrorRateHigh\"}"}`
-	if got := string(msgs[0].Body); got != seed+identity {
-		t.Errorf("event\n got %s\nwant %s", got, seed+identity)
+	if got := string(msgs[0].Body); got != plan+identity {
+		t.Errorf("event\n got %s\nwant %s", got, plan+identity)
 	}
 }
 
@@ -41,7 +41,7 @@ func TestSeedEvent(t *testing.T) {
 // many events, each naming its instance; and the resolutions likewise.
 func TestAlertsDifferingOnlyByInstanceAreDistinctEvents(t *testing.T) {
 	firing := notifytest.ByInstance(30)
-	for _, data := range []*template.Data{firing, notifytest.Resolve(firing, notifytest.SeedTime.Add(12*time.Minute))} {
+	for _, data := range []*template.Data{firing, notifytest.Resolve(firing, notifytest.PlanTime.Add(12*time.Minute))} {
 		msgs, evs := events(t, data)
 		if len(msgs) != 30 {
 			t.Fatalf("%d events, want 30", len(msgs))
@@ -62,8 +62,8 @@ func TestAlertsDifferingOnlyByInstanceAreDistinctEvents(t *testing.T) {
 }
 
 func TestResolvedUsesEndsAt(t *testing.T) {
-	_, ev := events(t, notifytest.SeedResolved())
-	if ev[0]["event_type"] != "alert.resolved" || ev[0]["timestamp"] != notifytest.SeedTime.Add(5*time.Minute).Format(time.RFC3339) {
+	_, ev := events(t, notifytest.PlanResolved())
+	if ev[0]["event_type"] != "alert.resolved" || ev[0]["timestamp"] != notifytest.PlanTime.Add(5*time.Minute).Format(time.RFC3339) {
 		t.Errorf("resolved event = %v", ev[0])
 	}
 }
@@ -79,7 +79,7 @@ func TestValues(t *testing.T) {
 		{"unknown", nil},
 		{"", nil},
 	} {
-		a := notifytest.SeedAlert()
+		a := notifytest.PlanAlert()
 		a.Annotations["current_value"] = c.annotation
 		_, ev := events(t, notifytest.Group(a))
 		got, present := ev[0]["current_value"]

@@ -35,7 +35,7 @@ func TestDashboardUIDsMatchTheGeneratedDashboards(t *testing.T) {
 }
 
 func TestDashboardURL(t *testing.T) {
-	a := notifytest.SeedAlert()
+	a := notifytest.PlanAlert()
 	if got := (notify.Defaults{}).DashboardURL(&a); got != "" {
 		t.Errorf("without grafana_url: %q", got)
 	}

@@ -173,7 +173,7 @@ func EventTime(a *template.Alert) time.Time {
 	return a.StartsAt
 }
 
-// FormatTime renders t as RFC 3339 in UTC at second precision, the seed's
+// FormatTime renders t as RFC 3339 in UTC at second precision, the plan's
 // timestamp format.
 func FormatTime(t time.Time) string {
 	return t.UTC().Truncate(time.Second).Format(time.RFC3339)

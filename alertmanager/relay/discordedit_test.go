@@ -60,7 +60,7 @@ func TestDiscordEditsTheFiringMessageOnResolve(t *testing.T) {
 	f.notify(t, newHarness(t, f.config, nil), firing)
 	// A new relay process: the message ids come back from the file.
 	h := newHarness(t, f.config, nil)
-	f.notify(t, h, notifytest.Resolve(firing, notifytest.SeedTime.Add(12*time.Minute)))
+	f.notify(t, h, notifytest.Resolve(firing, notifytest.PlanTime.Add(12*time.Minute)))
 
 	ops := f.fake.Ops()
 	if len(ops) != 2 || ops[0].Op != "post" || ops[1].Op != "edit" || ops[1].ID != ops[0].ID {
@@ -88,7 +88,7 @@ func TestDiscordPostsWhenTheMessageCannotBeEdited(t *testing.T) {
 	h := newHarness(t, f.config, nil)
 	firing := notifytest.ByInstance(2)
 	f.notify(t, h, firing)
-	partly := notifytest.Resolve(firing, notifytest.SeedTime.Add(5*time.Minute))
+	partly := notifytest.Resolve(firing, notifytest.PlanTime.Add(5*time.Minute))
 	partly.Alerts[1] = firing.Alerts[1]
 	f.notify(t, h, partly)
 	if ops := f.fake.Ops(); len(ops) != 2 || ops[1].Op != "post" {
@@ -96,7 +96,7 @@ func TestDiscordPostsWhenTheMessageCannotBeEdited(t *testing.T) {
 	}
 
 	f.fake.Delete()
-	f.notify(t, h, notifytest.Resolve(firing, notifytest.SeedTime.Add(9*time.Minute)))
+	f.notify(t, h, notifytest.Resolve(firing, notifytest.PlanTime.Add(9*time.Minute)))
 	ops := f.fake.Ops()
 	if len(ops) != 3 || ops[2].Op != "post" {
 		t.Fatalf("deleted message: ops %+v, want a post after the refused edit", ops)
@@ -110,9 +110,9 @@ func TestDiscordPostsWhenTheMessageCannotBeEdited(t *testing.T) {
 func TestDiscordEditAndPost(t *testing.T) {
 	f := newEditFixture(t, "edit_and_post")
 	h := newHarness(t, f.config, nil)
-	firing := notifytest.SeedData()
+	firing := notifytest.PlanData()
 	f.notify(t, h, firing)
-	f.notify(t, h, notifytest.SeedResolved())
+	f.notify(t, h, notifytest.PlanResolved())
 	ops := f.fake.Ops()
 	if len(ops) != 3 || ops[1].Op != "edit" || ops[2].Op != "post" {
 		t.Fatalf("ops = %+v, want post, edit, post", ops)
@@ -156,7 +156,7 @@ resonance_relay_message_store_damaged_total 1
 	if !strings.Contains(h.logs.String(), "delivery.messages_file is damaged") {
 		t.Errorf("nothing logged:\n%s", h.logs.String())
 	}
-	f.notify(t, h, notifytest.Resolve(firing, notifytest.SeedTime.Add(12*time.Minute)))
+	f.notify(t, h, notifytest.Resolve(firing, notifytest.PlanTime.Add(12*time.Minute)))
 	if ops := f.fake.Ops(); len(ops) != 2 || ops[1].Op != "edit" || ops[1].ID != ops[0].ID {
 		t.Errorf("ops = %+v, want the firing message edited", ops)
 	}
@@ -171,7 +171,7 @@ func TestTheSameResolutionTwiceIsOneEdit(t *testing.T) {
 	h := newHarness(t, f.config, nil)
 	firing := notifytest.ByInstance(2)
 	f.notify(t, h, firing)
-	resolved := notifytest.Resolve(firing, notifytest.SeedTime.Add(7*time.Minute))
+	resolved := notifytest.Resolve(firing, notifytest.PlanTime.Add(7*time.Minute))
 	f.notify(t, h, resolved)
 	f.notify(t, h, resolved)
 	var got []string
@@ -207,7 +207,7 @@ func TestAPairOfAlertmanagersAndARestartEditTheOneMessage(t *testing.T) {
 	send(before, firing, "alertmanager-b")
 
 	after := newHarness(t, f.config, nil) // the restarted relay, on the same store
-	resolved := notifytest.Resolve(firing, notifytest.SeedTime.Add(9*time.Minute))
+	resolved := notifytest.Resolve(firing, notifytest.PlanTime.Add(9*time.Minute))
 	send(after, resolved, "alertmanager-b")
 	send(after, resolved, "alertmanager-a")
 

@@ -160,7 +160,7 @@ targets: [{name: discord, type: discord, on_resolve: edit, url: %q}]
 				d := *firing
 				d.Alerts = slices.Clone(firing.Alerts)
 				for j := range d.Alerts {
-					d.Alerts[j].StartsAt = notifytest.SeedTime.Add(time.Duration(i) * time.Second)
+					d.Alerts[j].StartsAt = notifytest.PlanTime.Add(time.Duration(i) * time.Second)
 				}
 				body, _ := json.Marshal(notificationOf(&d, fmt.Sprintf(`{}:{alertname="ErrorRateHigh",n="%d"}`, i)))
 				rec := httptest.NewRecorder()

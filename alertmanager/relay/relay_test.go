@@ -413,7 +413,7 @@ targets: [{name: discord, type: discord, url: "`+srv.URL+`/api/webhooks/1/tok"}]
 		var wg sync.WaitGroup
 		for _, i := range pending {
 			wg.Go(func() {
-				a := notifytest.SeedAlert()
+				a := notifytest.PlanAlert()
 				a.Labels["instance"] = fmt.Sprintf("app-%02d:8080", i)
 				a.Fingerprint = fmt.Sprintf("%016x", i)
 				body, _ := json.Marshal(notificationOf(notifytest.Group(a), fmt.Sprintf(`{}:{instance="app-%02d:8080"}`, i)))
@@ -719,7 +719,7 @@ func TestAlertsDifferingOnlyByInstanceReachTheHubAsManyEvents(t *testing.T) {
 targets: [{name: hub, type: http, url: "`+sinkServer(t, s).URL+`/api/alerts"}]
 `, nil)
 	firing := notifytest.ByInstance(30)
-	resolved := notifytest.Resolve(firing, notifytest.SeedTime.Add(12*time.Minute))
+	resolved := notifytest.Resolve(firing, notifytest.PlanTime.Add(12*time.Minute))
 	for _, data := range []*template.Data{firing, resolved} {
 		body, _ := json.Marshal(notificationOf(data, `{}/{severity="critical"}:{alertname="ErrorRateHigh"}`))
 		if code, r := h.post(t, "hub", body); code != 200 || r.Delivered != 30 {
@@ -822,13 +822,13 @@ func TestNotifyFromInsideTheProcess(t *testing.T) {
 	h := newHarness(t, fastDelivery+`
 targets: [{name: slack, type: slack, url: "`+sinkServer(t, s).URL+`/services/T/B/x"}]
 `, nil)
-	if err := h.relay.Notify(context.Background(), "slack", notifytest.SeedData(), "report:morning"); err != nil {
+	if err := h.relay.Notify(context.Background(), "slack", notifytest.PlanData(), "report:morning"); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(s.Accepted()); got != 1 {
 		t.Errorf("%d messages accepted after one 503, want 1", got)
 	}
-	if err := h.relay.Notify(context.Background(), "nope", notifytest.SeedData(), "x"); err == nil || !strings.Contains(err.Error(), "nope") {
+	if err := h.relay.Notify(context.Background(), "nope", notifytest.PlanData(), "x"); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("unknown target: %v", err)
 	}
 	if got := testutil.ToFloat64(h.relay.metrics.notifications.WithLabelValues("slack", outcomeDelivered)); got != 1 {

@@ -64,7 +64,7 @@ resonance_relay_truncated_total{field="unsafe_link",target="slack"} 0
 		t.Errorf("a notification that fits logged a cut:\n%s", h.logs.String())
 	}
 
-	data := notifytest.SeedData()
+	data := notifytest.PlanData()
 	data.Alerts[0].Annotations["description"] = strings.Repeat("ü", discord.MaxDescription+1)
 	long, _ := json.Marshal(notificationOf(data, `{}:{alertname="ErrorRateHigh"}`))
 	for range 2 { // the second is Alertmanager's retry: already delivered

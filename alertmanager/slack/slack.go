@@ -1,5 +1,5 @@
 // Package slack formats Alertmanager notifications as Slack incoming-webhook
-// messages in the seed's Block Kit shape: a notification text, then for each
+// messages in the plan's Block Kit shape: a notification text, then for each
 // alert a mrkdwn section (title, description, current value against
 // threshold) and a section of fields.
 //
@@ -150,7 +150,7 @@ func BlocksChars(blocks []Block) int {
 	return n
 }
 
-// headline is the seed's text ("🚨 CRITICAL ALERT: Error Rate Exceeded").
+// headline is the plan's text ("🚨 CRITICAL ALERT: Error Rate Exceeded").
 func headline(data *template.Data) string {
 	var firing []*template.Alert
 	for _, a := range notify.Pointers(data) {

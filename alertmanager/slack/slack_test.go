@@ -30,7 +30,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestSeedShape(t *testing.T) {
-	_, m := format(t, slack.Options{Defaults: notifytest.Defaults}, notifytest.SeedData())
+	_, m := format(t, slack.Options{Defaults: notifytest.Defaults}, notifytest.PlanData())
 	if m[0].Text != "🚨 CRITICAL ALERT: Error Rate Threshold Exceeded" {
 		t.Errorf("text = %q", m[0].Text)
 	}
@@ -78,7 +78,7 @@ func TestSplitKeepsEveryAlert(t *testing.T) {
 }
 
 func TestLongTextAndEscaping(t *testing.T) {
-	a := notifytest.SeedAlert()
+	a := notifytest.PlanAlert()
 	a.Annotations["description"] = "<!channel> & <@U123> " + strings.Repeat("d", 5000)
 	a.Labels["instance"] = strings.Repeat("i", 3000)
 	_, m := format(t, slack.Options{}, notifytest.Group(a))
@@ -99,7 +99,7 @@ func BenchmarkFormat(b *testing.B) {
 func TestDashboardLink(t *testing.T) {
 	d := notifytest.Defaults
 	d.GrafanaURL = "http://localhost:3000"
-	_, m := format(t, slack.Options{Defaults: d}, notifytest.SeedData())
+	_, m := format(t, slack.Options{Defaults: d}, notifytest.PlanData())
 	links := m[0].Blocks[1].Fields[len(m[0].Blocks[1].Fields)-1].Text
 	if !strings.Contains(links, "<http://localhost:3000/d/resonance-system-health?") || !strings.Contains(links, "|Dashboard>") {
 		t.Errorf("links = %q", links)
@@ -109,19 +109,19 @@ func TestDashboardLink(t *testing.T) {
 // Each message names the payload fields it cut, once per cut text, for the
 // relay's resonance_relay_truncated_total; a message that fits names none.
 func TestTruncatedFieldsNamed(t *testing.T) {
-	msgs, _ := format(t, slack.Options{Defaults: notifytest.Defaults}, notifytest.SeedData())
+	msgs, _ := format(t, slack.Options{Defaults: notifytest.Defaults}, notifytest.PlanData())
 	if len(msgs) != 1 || msgs[0].Truncated != nil {
-		t.Errorf("seed notification: truncated %q, want nothing", msgs[0].Truncated)
+		t.Errorf("plan notification: truncated %q, want nothing", msgs[0].Truncated)
 	}
 
-	a := notifytest.SeedAlert()
+	a := notifytest.PlanAlert()
 	a.Annotations["description"] = strings.Repeat("d", slack.MaxSectionText)
 	msgs, _ = format(t, slack.Options{}, notifytest.Group(a))
 	if want := (notify.Truncations{"blocks"}); len(msgs) != 1 || !slices.Equal(msgs[0].Truncated, want) {
 		t.Errorf("long description: truncated %q, want %q", msgs[0].Truncated, want)
 	}
 
-	a = notifytest.SeedAlert()
+	a = notifytest.PlanAlert()
 	a.Labels["instance"] = strings.Repeat("i", 1024)
 	tmpl := &notify.Templates{Headline: strings.Repeat("H", slack.MaxText+1)}
 	if err := tmpl.Compile(); err != nil {
@@ -154,7 +154,7 @@ func TestLinksLeftOutWhole(t *testing.T) {
 			return strings.HasPrefix(text, "*Links:*\n<https://runbooks/a%7Cb&lt;c|Runbook> · <") && strings.HasSuffix(text, "|Silence>")
 		}},
 	} {
-		a := notifytest.SeedAlert()
+		a := notifytest.PlanAlert()
 		a.Annotations["runbook_url"] = tc.runbook
 		_, m := format(t, slack.Options{}, notifytest.Group(a))
 		fields := m[0].Blocks[1].Fields
@@ -177,7 +177,7 @@ func TestOddText(t *testing.T) {
 // A label or annotation cannot format the message: its mrkdwn characters
 // arrive as look-alikes, while the relay's own bold title stays bold.
 func TestValuesCannotFormat(t *testing.T) {
-	a := notifytest.SeedAlert()
+	a := notifytest.PlanAlert()
 	a.Labels["instance"] = "*Free Nitro* `x`"
 	a.Annotations["summary"] = "_urgent_"
 	_, m := format(t, slack.Options{}, notifytest.Group(a))

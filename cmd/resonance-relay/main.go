@@ -1,5 +1,5 @@
 // Command resonance-relay receives Alertmanager's webhook notifications and
-// relays them to Discord, Slack and the telemetry hub in the seed's formats,
+// relays them to Discord, Slack and the telemetry hub in the plan's formats,
 // within each channel's limits and with retries, so that Alertmanager hears
 // "delivered" only when every message arrived.
 package main

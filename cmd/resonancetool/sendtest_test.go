@@ -16,7 +16,7 @@ import (
 	"github.com/quantum-resonance/telemetry/alertmanager/relay"
 )
 
-// startRelay runs the real relay with file targets in the seed's hub and
+// startRelay runs the real relay with file targets in the plan's hub and
 // Discord formats, optionally behind a bearer token.
 func startRelay(t *testing.T, token string) (url, dir string) {
 	t.Helper()

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The seed's HubLogStream with its simulated POST replaced by a real one.
+"""The plan's HubLogStream with its simulated POST replaced by a real one.
 
-Standard library only. Posts the seed's payload to the resonance exporter's
-ingest API (POST /api/logs, the seed's URL; /api/v1/logs is the same route).
+Standard library only. Posts the plan's payload to the resonance exporter's
+ingest API (POST /api/logs, the plan's URL; /api/v1/logs is the same route).
 
     HUB_URL=http://127.0.0.1:9861/api/logs HUB_API_KEY=... python3 hub_log_stream.py
     python3 hub_log_stream.py --hub-url http://127.0.0.1:9861/api/logs --api-key-file keys.txt
@@ -43,7 +43,7 @@ class HubLogStream:
     async def log(self, level, message, metadata=None):
         """Log event to stream"""
         entry = {
-            # Aware UTC time: serialised with +00:00, unambiguous. (The seed's
+            # Aware UTC time: serialised with +00:00, unambiguous. (The plan's
             # naive utcnow().isoformat() is accepted too, read as UTC.)
             "timestamp": datetime.now(timezone.utc).isoformat(),
             "level": level,

@@ -17,7 +17,7 @@ const (
 	alertFiring  = "2"
 )
 
-// alertTimeline is the seed's "Alert Timeline" view: recent alerts and their
+// alertTimeline is the plan's "Alert Timeline" view: recent alerts and their
 // resolutions, from Prometheus' ALERTS series. An alert that resolved is a
 // gap in the timeline where it stops.
 func alertTimeline(g *generator) *dashboard.DashboardBuilder {

@@ -7,7 +7,7 @@ import (
 	"github.com/quantum-resonance/telemetry/rules"
 )
 
-// apiPerformance is the seed's "API Performance" view: response times,
+// apiPerformance is the plan's "API Performance" view: response times,
 // error rates, throughput, and the latency of the two upstreams the API
 // depends on, Hugging Face and the Pi Network SDK.
 func apiPerformance(g *generator) *dashboard.DashboardBuilder {

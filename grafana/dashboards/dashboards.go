@@ -1,4 +1,4 @@
-// Package dashboards builds the Grafana dashboards of the seed's monitoring
+// Package dashboards builds the Grafana dashboards of the plan's monitoring
 // views (System Health, API Performance, User Activity, Pi Network, Alert
 // Timeline) as typed Go with the Grafana Foundation SDK.
 //
@@ -55,7 +55,7 @@ type Board struct {
 	Dashboard dashboard.Dashboard
 }
 
-// view is one of the seed's monitoring views: a file name and the function
+// view is one of the plan's monitoring views: a file name and the function
 // that lays out its panels.
 type view struct {
 	file  string
@@ -104,16 +104,16 @@ type generator struct {
 	drawn map[*dashboard.ThresholdsConfigBuilder][]runbook
 }
 
-// thresholds is the alert thresholds of a seed metric for a panel whose
-// series is in the base unit of seedUnits; see thresholds.
-func (g *generator) thresholds(metric string, seedUnits ...string) *dashboard.ThresholdsConfigBuilder {
-	th, err := thresholds(g.table, metric, seedUnits...)
+// thresholds is the alert thresholds of a plan metric for a panel whose
+// series is in the base unit of planUnits; see thresholds.
+func (g *generator) thresholds(metric string, planUnits ...string) *dashboard.ThresholdsConfigBuilder {
+	th, err := thresholds(g.table, metric, planUnits...)
 	if err != nil {
 		g.errs = append(g.errs, err)
 		return neutralThresholds()
 	}
 	for _, a := range g.table.Alerts {
-		if a.Metric == metric && slices.Contains(seedUnits, a.Unit) {
+		if a.Metric == metric && slices.Contains(planUnits, a.Unit) {
 			g.drawn[th] = append(g.drawn[th], runbook{alert: a.Name, url: g.table.RunbookURL(a)})
 		}
 	}

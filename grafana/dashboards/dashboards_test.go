@@ -36,7 +36,7 @@ func TestSeedViewsAreAllThere(t *testing.T) {
 	want := []string{"System Health", "API Performance", "User Activity", "Pi Network", "Alert Timeline", "SLOs"}
 	boards := buildBoards(t)
 	if len(boards) != len(want) {
-		t.Fatalf("got %d dashboards, want the seed's views and SLOs, %d", len(boards), len(want))
+		t.Fatalf("got %d dashboards, want the plan's views and SLOs, %d", len(boards), len(want))
 	}
 	for i, b := range boards {
 		if title := deref(b.Dashboard.Title); !strings.HasSuffix(title, want[i]) {
@@ -163,7 +163,7 @@ func TestPanelThresholdsComeFromTheTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// HighCPU at 70 % instead of the seed's 80 %.
+	// HighCPU at 70 % instead of the plan's 80 %.
 	edited := strings.Replace(string(data), "metric: cpu_usage\n    op: \">\"\n    threshold: 80", "metric: cpu_usage\n    op: \">\"\n    threshold: 70", 1)
 	if edited == string(data) {
 		t.Fatal("HighCPU's threshold of 80 not found in the table; update this test")

@@ -7,7 +7,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/units"
 )
 
-// piNetwork is the seed's "Pi Network" view: wallet balance, mining boost,
+// piNetwork is the plan's "Pi Network" view: wallet balance, mining boost,
 // community resonance, and the unauthorized transactions that page as
 // WalletCompromised.
 func piNetwork(g *generator) *dashboard.DashboardBuilder {

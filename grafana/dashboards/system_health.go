@@ -7,7 +7,7 @@ import (
 	"github.com/quantum-resonance/telemetry/rules"
 )
 
-// systemHealth is the seed's "System Health" view: CPU, memory, disk,
+// systemHealth is the plan's "System Health" view: CPU, memory, disk,
 // uptime and the application's error rate.
 func systemHealth(g *generator) *dashboard.DashboardBuilder {
 	errorRate := recorded(rules.RecordErrorsPerMinute)

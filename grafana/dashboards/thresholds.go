@@ -21,22 +21,22 @@ var severityColors = map[rules.Severity]string{
 	rules.Info:     "yellow",
 }
 
-// thresholds draws the alerts of one seed metric as a panel's threshold
+// thresholds draws the alerts of one plan metric as a panel's threshold
 // steps, in the unit of the panel's series (the alerts' base unit). Only the
-// alerts whose threshold is written in one of seedUnits are drawn:
+// alerts whose threshold is written in one of planUnits are drawn:
 // memory_usage has alerts in % and in MB, and a panel shows one of the two.
 //
 // It fails when no alert matches, so that renaming a metric or a unit in
 // rules/thresholds.yml cannot silently leave a dashboard without its lines.
-func thresholds(t *rules.Table, metric string, seedUnits ...string) (*dashboard.ThresholdsConfigBuilder, error) {
+func thresholds(t *rules.Table, metric string, planUnits ...string) (*dashboard.ThresholdsConfigBuilder, error) {
 	var alerts []rules.Alert
 	for _, a := range t.Alerts {
-		if a.Metric == metric && slices.Contains(seedUnits, a.Unit) {
+		if a.Metric == metric && slices.Contains(planUnits, a.Unit) {
 			alerts = append(alerts, a)
 		}
 	}
 	if len(alerts) == 0 {
-		return nil, fmt.Errorf("%s: no alert on metric %s in unit %s", t.Path, metric, strings.Join(seedUnits, " or "))
+		return nil, fmt.Errorf("%s: no alert on metric %s in unit %s", t.Path, metric, strings.Join(planUnits, " or "))
 	}
 	steps, err := thresholdSteps(alerts)
 	if err != nil {

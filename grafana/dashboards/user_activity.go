@@ -5,7 +5,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/units"
 )
 
-// userActivity is the seed's "User Activity" view: active users and
+// userActivity is the plan's "User Activity" view: active users and
 // transaction volume.
 func userActivity(g *generator) *dashboard.DashboardBuilder {
 	completedInRange := "sum(increase(" + g.series("resonance_transactions_total", `status="completed"`) + "[$__range]))"

@@ -1,6 +1,6 @@
 // Package historytest backfills eight days of realistic history into a real
 // Prometheus TSDB with promtool and serves it with the pinned Prometheus, for
-// the rituals' tests: every seed metric of one app scraped each minute, and
+// the rituals' tests: every plan metric of one app scraped each minute, and
 // the ALERTS series the rule evaluations would have written, with a day with
 // an error storm, a night with a restart and a week in which HighCPU flaps.
 package historytest
@@ -30,7 +30,7 @@ import (
 	"github.com/quantum-resonance/telemetry/tooltest"
 )
 
-// The backfilled history: 8 days of one-minute samples of every seed metric
+// The backfilled history: 8 days of one-minute samples of every plan metric
 // of one app, as Prometheus would have scraped them, and the ALERTS series
 // its rule evaluations would have written. It holds a day with an error
 // storm, a night with a restart and a week in which HighCPU flaps.

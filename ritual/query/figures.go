@@ -9,10 +9,10 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// Figure is one of the seed's figures over a window (a night, a day): the
+// Figure is one of the plan's figures over a window (a night, a day): the
 // PromQL that computes it at the window's end, and how to show it.
 type Figure struct {
-	// Name is the seed's metric name, or the seed's name with a suffix
+	// Name is the plan's metric name, or the plan's name with a suffix
 	// when one metric gives several figures (api_response_time_p95).
 	Name string
 	// Title is how the figure reads in a report.
@@ -84,7 +84,7 @@ func latencyQuantile(q float64) func(sel, w string) string {
 	}
 }
 
-// Figures are the seed's figures the rituals report, in report order.
+// Figures are the plan's figures the rituals report, in report order.
 var Figures = []Figure{
 	{Name: "api_requests", Title: "API requests", Unit: "count", Scale: 1, expr: func(sel, w string) string {
 		return fmt.Sprintf("sum(increase(resonance_api_requests_total{%s}[%s]))", sel, w)

@@ -15,10 +15,10 @@ import (
 	"github.com/quantum-resonance/telemetry/rules"
 )
 
-// SeedSeries are the exporter's series behind the seed's metrics. A series
+// PlanSeries are the exporter's series behind the plan's metrics. A series
 // with no sample in a month points at a disabled collector or an app that
 // never pushes that figure.
-var SeedSeries = []string{
+var PlanSeries = []string{
 	"resonance_cpu_usage_ratio",
 	"resonance_memory_usage_ratio",
 	"resonance_memory_used_bytes",

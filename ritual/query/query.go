@@ -1,6 +1,6 @@
 // Package query reads the rituals' history from Prometheus through its HTTP
 // API: alert episodes from the ALERTS series, the value of each table alert's
-// metric, and the seed's figures over a window. Every PromQL expression the
+// metric, and the plan's figures over a window. Every PromQL expression the
 // rituals run is built here, from the thresholds table the rule pack is
 // generated from.
 package query

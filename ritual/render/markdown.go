@@ -14,7 +14,7 @@ import (
 	"github.com/quantum-resonance/telemetry/ritual/report"
 )
 
-// Titles are the seed's names of the rituals.
+// Titles are the plan's names of the rituals.
 var Titles = map[string]string{
 	report.Morning: "Morning Resonance",
 	report.Evening: "Evening Broadcast",

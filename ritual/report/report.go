@@ -45,7 +45,7 @@ type Report struct {
 	// Silences are Alertmanager's active silences (morning, with
 	// --alertmanager.url).
 	Silences []amstate.Silence `json:"silences,omitempty"`
-	// Metrics are the seed's figures keyed by the seed's metric names.
+	// Metrics are the plan's figures keyed by the plan's metric names.
 	// Morning compares with the same window a week before, evening with
 	// the previous day and the mean of the 7 days before, weekly with the
 	// week before.

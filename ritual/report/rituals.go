@@ -158,7 +158,7 @@ func (b *builder) monthly(ctx context.Context) (*Report, error) {
 			r.NeverFired = append(r.NeverFired, a.Name)
 		}
 	}
-	if r.NoData, err = b.Source.Silent(ctx, query.SeedSeries, w.Duration(), w.End); err != nil {
+	if r.NoData, err = b.Source.Silent(ctx, query.PlanSeries, w.Duration(), w.End); err != nil {
 		return nil, err
 	}
 	counts, err := b.Source.SeriesPerMetric(ctx, w.End)

@@ -1,5 +1,5 @@
 // Package notifytest holds the notifications the formatter and relay tests
-// share — the seed's example alert, real Alertmanager v0.31.1 webhook bodies,
+// share — the plan's example alert, real Alertmanager v0.31.1 webhook bodies,
 // and generated groups of any size —, fakes of Discord and Slack that know
 // the services' limits themselves, and the golden-file helper behind
 // `go test ./alertmanager/... -update`. It depends on notify alone, never
@@ -44,12 +44,12 @@ func Decode(t testing.TB, body []byte) *template.Data {
 	return &d
 }
 
-// SeedTime is the timestamp of the seed's example event.
-var SeedTime = time.Date(2025, 12, 11, 1, 54, 16, 0, time.UTC)
+// PlanTime is the timestamp of the plan's example event.
+var PlanTime = time.Date(2025, 12, 11, 1, 54, 16, 0, time.UTC)
 
-// SeedAlert is the seed's example: error_rate at 25/min against a threshold
+// PlanAlert is the plan's example: error_rate at 25/min against a threshold
 // of 5, critical, labelled and annotated as our rule pack does.
-func SeedAlert() template.Alert {
+func PlanAlert() template.Alert {
 	return template.Alert{
 		Status: "firing",
 		Labels: template.KV{
@@ -66,20 +66,20 @@ func SeedAlert() template.Alert {
 			"threshold":     "5",
 			"current_value": "25",
 		},
-		StartsAt:     SeedTime,
+		StartsAt:     PlanTime,
 		GeneratorURL: "http://prometheus:9090/graph?g0.expr=resonance%3Aerror_rate%3Aper_minute+%3E+5",
 		Fingerprint:  "c2a5d1f1a3c3a0f7",
 	}
 }
 
-// SeedData is a notification carrying only SeedAlert.
-func SeedData() *template.Data { return Group(SeedAlert()) }
+// PlanData is a notification carrying only PlanAlert.
+func PlanData() *template.Data { return Group(PlanAlert()) }
 
-// SeedResolved is the seed's alert, resolved 5 minutes later.
-func SeedResolved() *template.Data {
-	a := SeedAlert()
+// PlanResolved is the plan's alert, resolved 5 minutes later.
+func PlanResolved() *template.Data {
+	a := PlanAlert()
 	a.Status = "resolved"
-	a.EndsAt = SeedTime.Add(5 * time.Minute)
+	a.EndsAt = PlanTime.Add(5 * time.Minute)
 	return Group(a)
 }
 
@@ -88,7 +88,7 @@ func Many(n int) *template.Data {
 	severities := []string{"critical", "warning", "info"}
 	alerts := make([]template.Alert, n)
 	for i := range alerts {
-		a := SeedAlert()
+		a := PlanAlert()
 		a.Labels = template.KV{
 			"alertname": "ErrorRateHigh",
 			"severity":  severities[i%len(severities)],
@@ -97,7 +97,7 @@ func Many(n int) *template.Data {
 			"job":       "resonance",
 		}
 		a.Fingerprint = fmt.Sprintf("%016x", i)
-		a.StartsAt = SeedTime.Add(time.Duration(i) * time.Second)
+		a.StartsAt = PlanTime.Add(time.Duration(i) * time.Second)
 		alerts[i] = a
 	}
 	return Group(alerts...)
@@ -143,7 +143,7 @@ func all(alerts []template.Alert, f func(template.Alert) bool) bool {
 	return true
 }
 
-// Defaults are the seed's service, environment and region, as the relay's
+// Defaults are the plan's service, environment and region, as the relay's
 // example configuration sets them.
 var Defaults = notify.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"}
 
@@ -185,14 +185,14 @@ func Format[T any](t testing.TB, f notify.Formatter, data *template.Data, groupK
 }
 
 // GoldenFormat formats the notifications every channel's golden files show
-// — the seed's example firing and resolved, and Alertmanager's real firing
+// — the plan's example firing and resolved, and Alertmanager's real firing
 // body — with f, hands each result to check (the channel's own limits; nil
 // for none) and compares it with testdata/<name> (see Golden).
 func GoldenFormat(t *testing.T, f notify.Formatter, groupKey string, check func(testing.TB, []notify.Message)) {
 	t.Helper()
 	for name, data := range map[string]*template.Data{
-		"seed-firing.json":            SeedData(),
-		"seed-resolved.json":          SeedResolved(),
+		"plan-firing.json":            PlanData(),
+		"plan-resolved.json":          PlanResolved(),
 		"alertmanager-v4-firing.json": Decode(t, FiringBody),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -272,9 +272,9 @@ func Bodies(t testing.TB, bodies ...[]byte) []any {
 func ByInstance(n int) *template.Data {
 	alerts := make([]template.Alert, n)
 	for i := range alerts {
-		a := SeedAlert()
+		a := PlanAlert()
 		a.Labels = template.KV{}
-		for k, v := range SeedAlert().Labels {
+		for k, v := range PlanAlert().Labels {
 			a.Labels[k] = v
 		}
 		a.Labels["instance"] = fmt.Sprintf("app-%02d:8080", i)
