@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -47,9 +47,18 @@ type request struct {
 // request still goes out.
 const minAttemptTime = 500 * time.Millisecond
 
-// errPacedBeyondDeadline: the channel's rate limit allows the next request
-// only after the delivery deadline.
-var errPacedBeyondDeadline = errors.New("the channel's rate limit allows no request before the delivery deadline")
+// errPacedBeyondDeadline: the channel's turn came too close to the
+// delivery deadline for the request to finish.
+var errPacedBeyondDeadline = errors.New("the channel's rate limit allows no request with time to finish before the delivery deadline")
+
+// pacer spaces a webhook's requests by its rate limit (discord.Pacer).
+type pacer interface {
+	// Wait blocks until a request may go out; waited tells whether it had
+	// to wait its turn.
+	Wait(ctx context.Context) (waited bool, err error)
+	// Done records the answer's headers (nil: none) and ends the turn.
+	Done(h http.Header, status int, retryAfter time.Duration)
+}
 
 // Attempt results, the values of the result label of
 // resonance_relay_delivery_attempts_total.
@@ -86,14 +95,14 @@ type httpSink struct {
 	// delivery deadline.
 	retrier   httpretry.Retrier
 	onAttempt func(result string)
-	// pacer, when set, spaces requests by the channel's rate-limit headers.
-	pacer *pacer
-	// retryAfterMillis: the 429 body's retry_after is in milliseconds, as
-	// Discord's default API version (an unversioned webhook URL) sends it.
-	retryAfterMillis bool
-	// checkReply, when set, reads a 2xx reply that may still be a refusal
-	// (Slack's {"ok": false, "error": ...}).
-	checkReply func(reply []byte) error
+	// The channel's own behaviour, from its package (see channels):
+	// pacer, when set, spaces requests by the channel's rate-limit
+	// headers; retryAfter, when set, reads a retryable answer's wait
+	// instead of the Retry-After header alone; refusal, when set, reads a
+	// 2xx reply that may still be a refusal (Slack's {"ok": false}).
+	pacer      pacer
+	retryAfter func(status int, h http.Header, body []byte) (time.Duration, bool)
+	refusal    func(reply []byte) (reason string, refused bool)
 }
 
 var userAgent = "resonance-relay/" + version.Version
@@ -184,7 +193,7 @@ func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, err er
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", userAgent)
 	if s.pacer != nil {
-		waited, err := s.pacer.wait(ctx)
+		waited, err := s.pacer.Wait(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -192,14 +201,14 @@ func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, err er
 		// channel, and then again on Alertmanager's retry: after waiting
 		// for its turn, go only with time to finish.
 		if deadline, ok := ctx.Deadline(); waited && ok && time.Until(deadline) < minAttemptTime {
-			s.pacer.done(nil, 0, 0)
+			s.pacer.Done(nil, 0, 0)
 			return nil, errPacedBeyondDeadline
 		}
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if s.pacer != nil {
-			s.pacer.done(nil, 0, 0)
+			s.pacer.Done(nil, 0, 0)
 		}
 		s.onAttempt(resultNetworkError)
 		return nil, &httpretry.RecoverableError{Err: redact(err, s.url)}
@@ -216,14 +225,14 @@ func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, err er
 	code := resp.StatusCode
 	verdict, wait := httpretry.Classifier{RetryAfter: s.retryAfter}.Classify(code, resp.Header, reply)
 	if s.pacer != nil {
-		s.pacer.done(resp.Header, code, wait)
+		s.pacer.Done(resp.Header, code, wait)
 	}
 	switch {
 	case verdict == httpretry.OK:
-		if s.checkReply != nil {
-			if err := s.checkReply(reply); err != nil {
+		if s.refusal != nil {
+			if why, refused := s.refusal(reply); refused {
 				s.onAttempt(resultClientError)
-				return nil, err
+				return nil, &RejectedError{Status: code, Reason: `{"ok": false, "error": ` + strconv.Quote(reason([]byte(why), "")) + `}`}
 			}
 		}
 		s.onAttempt(resultSuccess)
@@ -238,39 +247,6 @@ func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, err er
 		s.onAttempt(resultClientError)
 		return nil, &RejectedError{Status: code, Reason: reason(reply, s.url)}
 	}
-}
-
-// retryAfter is how long a retryable answer asks to wait, plugged into the
-// shared classifier for what is Discord's own. A 429 is read from, in
-// order: Discord's X-RateLimit-Reset-After and the standard Retry-After
-// (Slack's, in whole seconds); Discord's JSON body {"retry_after": …},
-// in seconds from API v8 on but in milliseconds in the default version
-// that unversioned webhook URLs (as users copy them) reach
-// (discord/discord-api-docs#2360, #4722), so retryAfterMillis says which;
-// else one second. Up to maxJitter is added so that requests held back
-// together do not return together. A 5xx honours only Retry-After:
-// Discord's X-RateLimit-* headers describe its bucket, not the outage.
-func (s *httpSink) retryAfter(status int, h http.Header, body []byte) (time.Duration, bool) {
-	now := time.Now()
-	if status != http.StatusTooManyRequests {
-		return httpretry.ParseRetryAfter(h.Get("Retry-After"), now)
-	}
-	jitter := rand.N(maxJitter)
-	for _, name := range []string{"X-RateLimit-Reset-After", "Retry-After"} {
-		if d, ok := httpretry.ParseRetryAfter(h.Get(name), now); ok {
-			return d + jitter, true
-		}
-	}
-	var rl struct {
-		RetryAfter *float64 `json:"retry_after"`
-	}
-	if json.Unmarshal(body, &rl) == nil && rl.RetryAfter != nil && *rl.RetryAfter >= 0 {
-		if s.retryAfterMillis {
-			return httpretry.Seconds(*rl.RetryAfter/1000) + jitter, true
-		}
-		return httpretry.Seconds(*rl.RetryAfter) + jitter, true
-	}
-	return time.Second + jitter, true
 }
 
 // reason is a channel's error reply made fit for a log line: one line, no

@@ -3,6 +3,8 @@ package relay
 import (
 	"net/url"
 	"testing"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/discord"
 )
 
 // The URLs parsed once when the target is built are those parsed for each
@@ -13,7 +15,7 @@ func TestSinkTargetParsedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wait, err := resolve(raw, request{Query: waitQuery})
+	wait, err := resolve(raw, request{Query: discord.WaitQuery})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +23,7 @@ func TestSinkTargetParsedOnce(t *testing.T) {
 	plain := &httpSink{url: raw}
 	for _, req := range []request{
 		{},
-		{Query: waitQuery},
+		{Query: discord.WaitQuery},
 		{Query: url.Values{"wait": {"false"}}},
 		{Method: "PATCH", Path: "/messages/42"},
 	} {
@@ -37,7 +39,7 @@ func TestSinkTargetParsedOnce(t *testing.T) {
 			t.Errorf("%+v: %s, parsed for the request %s", req, got, want)
 		}
 	}
-	if got, _ := cached.target(request{Query: waitQuery}); got.String() != "http://example.com:8080/api/webhooks/1/tok?thread_id=7&wait=true" {
+	if got, _ := cached.target(request{Query: discord.WaitQuery}); got.String() != "http://example.com:8080/api/webhooks/1/tok?thread_id=7&wait=true" {
 		t.Errorf("wait URL %s", got)
 	}
 }

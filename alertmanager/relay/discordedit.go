@@ -6,18 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
 
+	"github.com/quantum-resonance/telemetry/alertmanager/discord"
 	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 )
-
-// waitQuery asks Discord to answer an execute-webhook request with the
-// message it created (200 and its id) instead of 204.
-var waitQuery = url.Values{"wait": {"true"}}
 
 // edits reports whether t edits Discord messages on resolve.
 func (t *target) edits() bool { return t.onResolve == ResolveEdit || t.onResolve == ResolveEditAndPost }
@@ -134,7 +130,7 @@ func (r *Relay) sendDiscord(ctx context.Context, t *target, m notify.Message, fi
 		logger.Warn("Cannot edit the Discord message of the firing alerts; posting the resolution instead", "message_id", m.Edit, "status", rejected.Status, "reason", rejected.Reason)
 		r.forget(store, t, m.Edit, logger)
 	}
-	reply, err := t.sink.Send(ctx, request{Query: waitQuery, Body: m.Body})
+	reply, err := t.sink.Send(ctx, request{Query: discord.WaitQuery, Body: m.Body})
 	if err != nil || len(reply) == 0 || !allIn(m.Alerts, firing) {
 		return err // no reply: a file target, or a proxy that dropped it
 	}

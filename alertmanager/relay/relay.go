@@ -8,14 +8,11 @@ package relay
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,11 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	commonconfig "github.com/prometheus/common/config"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/discord"
-	"github.com/quantum-resonance/telemetry/alertmanager/heartbeat"
-	"github.com/quantum-resonance/telemetry/alertmanager/hub"
 	"github.com/quantum-resonance/telemetry/alertmanager/notify"
-	"github.com/quantum-resonance/telemetry/alertmanager/slack"
 	"github.com/quantum-resonance/telemetry/daemon"
 	"github.com/quantum-resonance/telemetry/httpretry"
 )
@@ -73,13 +66,6 @@ type target struct {
 	onResolve string
 }
 
-// hubParallelism bounds the concurrent hub requests of one notification.
-// 8 rather than 4: a usual group of up to 8 alerts goes out in one round,
-// which costs less CPU per notification (the answers come back together
-// and the workers park once) as well as less time; a group of hundreds
-// still opens at most 8 connections to the hub.
-const hubParallelism = 8
-
 // New returns a relay running cfg, with its metrics registered on reg.
 func New(cfg *Config, logger *slog.Logger, reg prometheus.Registerer) (*Relay, error) {
 	r := &Relay{logger: logger, workers: newWorkers(maxIdleWorkers)}
@@ -114,7 +100,7 @@ func (r *Relay) Apply(cfg *Config) error {
 
 	paced := map[string]bool{}
 	for _, t := range cfg.Targets {
-		if t.Type == TypeDiscord {
+		if t.Type != TypeFile {
 			paced[t.url] = true
 		}
 	}
@@ -154,23 +140,15 @@ func (r *Relay) Apply(cfg *Config) error {
 }
 
 func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
-	t := &target{name: tc.Name, parallel: 1, onResolve: tc.OnResolve}
-	var err error
-	switch tc.format() {
-	case FormatDiscord:
-		t.formatter, err = discord.New(discord.Options{Defaults: cfg.Defaults, MentionRole: tc.MentionRole, Templates: &tc.Templates})
-	case FormatSlack:
-		t.formatter, err = slack.New(slack.Options{Defaults: cfg.Defaults, Templates: &tc.Templates})
-	case FormatHub:
-		t.formatter, err = hub.New(hub.Options{Defaults: cfg.Defaults, Templates: &tc.Templates})
-	case FormatHeartbeat:
-		t.formatter = heartbeat.New()
-	default:
-		err = fmt.Errorf("unknown format %q", tc.format())
+	ch, ok := channels[tc.format()]
+	if !ok {
+		return nil, fmt.Errorf("unknown format %q", tc.format())
 	}
+	formatter, err := ch.newFormatter(cfg.Defaults, tc)
 	if err != nil {
 		return nil, err
 	}
+	t := &target{name: tc.Name, formatter: formatter, parallel: max(ch.parallel, 1), onResolve: tc.OnResolve}
 	if tc.Type == TypeFile {
 		t.sink = &fileSink{path: tc.Path, target: tc.Name, now: time.Now}
 		return t, nil
@@ -183,9 +161,6 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 	attempts := r.metrics.attempts
 	name := tc.Name
 	t.client = client
-	if tc.format() == FormatHub {
-		t.parallel = hubParallelism
-	}
 	s := &httpSink{
 		client:  client,
 		url:     tc.url,
@@ -194,18 +169,11 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 			attempts.WithLabelValues(name, result).Inc()
 		},
 	}
-	switch tc.Type {
-	case TypeDiscord:
-		s.pacer = r.pacers.get(tc.url)
-		s.retryAfterMillis = discordVersion(tc.url) < 8
-	case TypeSlack:
-		s.checkReply = slackReply
-	}
 	if u, err := url.Parse(tc.url); err == nil {
 		s.parsedURL = u
 	}
-	if tc.Type == TypeDiscord {
-		s.waitURL, _ = resolve(tc.url, request{Query: waitQuery})
+	if ch.quirks != nil {
+		ch.quirks(r, s)
 	}
 	t.sink = s
 	return t, nil
@@ -226,36 +194,6 @@ func sizeWriteBuffer(c *http.Client) {
 	if t, ok := c.Transport.(*http.Transport); ok {
 		t.WriteBufferSize = messageWriteBuffer
 	}
-}
-
-var discordVersionRE = regexp.MustCompile(`/api/v([0-9]+)/`)
-
-// discordVersion is the API version a Discord webhook URL asks for; 0 for
-// an unversioned URL, which gets Discord's default version.
-func discordVersion(rawURL string) int {
-	m := discordVersionRE.FindStringSubmatch(rawURL)
-	if m == nil {
-		return 0
-	}
-	v, _ := strconv.Atoi(m[1])
-	return v
-}
-
-// slackReply reads a 2xx Slack reply: incoming webhooks answer "ok", the
-// Web API {"ok": true}; {"ok": false, "error": "msg_blocks_too_long"} is a
-// refusal despite its 200.
-func slackReply(reply []byte) error {
-	if len(reply) == 0 || reply[0] != '{' {
-		return nil
-	}
-	var r struct {
-		OK    *bool  `json:"ok"`
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(reply, &r) != nil || r.OK == nil || *r.OK {
-		return nil
-	}
-	return &RejectedError{Status: http.StatusOK, Reason: `{"ok": false, "error": ` + strconv.Quote(reason([]byte(r.Error), "")) + `}`}
 }
 
 // deliverMessage sends message i of total unless it was delivered before

@@ -6,6 +6,9 @@ import "sync/atomic"
 // notification: enough for a few concurrent hub notifications.
 const maxIdleWorkers = 4 * hubParallelism
 
+// hubParallelism is the hub channel's parallel (see channels).
+const hubParallelism = 8
+
 // workers runs functions on long-lived goroutines. A goroutine started for
 // each hub notification grows its stack in the HTTP client every time
 // (a measurable share of the relay's CPU); a kept one has grown it already.

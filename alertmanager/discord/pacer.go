@@ -1,7 +1,8 @@
-package relay
+package discord
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -11,7 +12,11 @@ import (
 	"github.com/quantum-resonance/telemetry/httpretry"
 )
 
-// pacer spaces the requests to one webhook by what the channel announces
+// ErrPacedBeyondDeadline: the webhook's rate limit allows the next request
+// only after the delivery deadline.
+var ErrPacedBeyondDeadline = errors.New("the channel's rate limit allows no request before the delivery deadline")
+
+// Pacer spaces the requests to one webhook by what the channel announces
 // in its rate-limit headers, so that a burst of notifications waits its
 // turn instead of meeting 429s. Discord answers every request with
 // X-RateLimit-Remaining (requests left in the current window) and
@@ -21,7 +26,7 @@ import (
 // bucket such as golang.org/x/time/rate, decide.
 //
 // Until a response has told the window, requests go one at a time.
-type pacer struct {
+type Pacer struct {
 	now func() time.Time
 
 	mu        sync.Mutex
@@ -31,18 +36,19 @@ type pacer struct {
 	changed   chan struct{} // closed when a response updates the state
 }
 
-func newPacer() *pacer {
-	return &pacer{now: time.Now, remaining: -1, changed: make(chan struct{})}
+// NewPacer returns the pacer of one webhook, which knows nothing yet.
+func NewPacer() *Pacer {
+	return &Pacer{now: time.Now, remaining: -1, changed: make(chan struct{})}
 }
 
 // maxJitter bounds the random delay added to a wait for a window's reset,
 // so that requests held back together do not arrive in the same instant.
 const maxJitter = 50 * time.Millisecond
 
-// wait blocks until a request may go out and counts it in flight; the
-// caller must then call done with the response's headers (nil when there
+// Wait blocks until a request may go out and counts it in flight; the
+// caller must then call Done with the response's headers (nil when there
 // was no response). waited tells whether the request had to wait its turn.
-func (p *pacer) wait(ctx context.Context) (waited bool, err error) {
+func (p *Pacer) Wait(ctx context.Context) (waited bool, err error) {
 	for ; ; waited = true {
 		p.mu.Lock()
 		now := p.now()
@@ -69,7 +75,7 @@ func (p *pacer) wait(ctx context.Context) (waited bool, err error) {
 		var timer <-chan time.Time
 		if delay > 0 {
 			if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay {
-				return waited, errPacedBeyondDeadline
+				return waited, ErrPacedBeyondDeadline
 			}
 			t := time.NewTimer(delay)
 			timer = t.C
@@ -84,9 +90,9 @@ func (p *pacer) wait(ctx context.Context) (waited bool, err error) {
 	}
 }
 
-// done records a response's rate-limit headers (h nil: no response) and
+// Done records a response's rate-limit headers (h nil: no response) and
 // ends the request's turn.
-func (p *pacer) done(h http.Header, status int, retryAfter time.Duration) {
+func (p *Pacer) Done(h http.Header, status int, retryAfter time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.inFlight--
@@ -110,39 +116,6 @@ func (p *pacer) done(h http.Header, status int, retryAfter time.Duration) {
 	}
 	close(p.changed)
 	p.changed = make(chan struct{})
-}
-
-// pacers are the relay's pacers, one per webhook URL, kept across reloads
-// so that a reload does not forget a window in progress.
-type pacers struct {
-	mu sync.Mutex
-	m  map[string]*pacer
-}
-
-// get returns the pacer of url, creating it.
-func (ps *pacers) get(url string) *pacer {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if ps.m == nil {
-		ps.m = map[string]*pacer{}
-	}
-	p, ok := ps.m[url]
-	if !ok {
-		p = newPacer()
-		ps.m[url] = p
-	}
-	return p
-}
-
-// keep drops the pacers of URLs not in urls.
-func (ps *pacers) keep(urls map[string]bool) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	for u := range ps.m {
-		if !urls[u] {
-			delete(ps.m, u)
-		}
-	}
 }
 
 func later(a, b time.Time) time.Time {

@@ -1,0 +1,96 @@
+package relay
+
+import (
+	"sync"
+
+	"github.com/quantum-resonance/telemetry/alertmanager/discord"
+	"github.com/quantum-resonance/telemetry/alertmanager/heartbeat"
+	"github.com/quantum-resonance/telemetry/alertmanager/hub"
+	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/slack"
+)
+
+// channel is what the relay needs of one kind of payload, from its
+// package: its formatter, how many of one notification's messages go out
+// at once, and what its HTTP API does beyond the shared rules. Adding a
+// channel is its package and one entry in channels; the pipeline (decode,
+// format, dedup, order, retry) is the same for all.
+type channel struct {
+	newFormatter func(d notify.Defaults, tc *TargetConfig) (notify.Formatter, error)
+	// parallel is how many messages of one notification go out at once.
+	// 1 keeps the parts of a split notification in order, and Discord and
+	// Slack rate-limit per webhook.
+	parallel int
+	// quirks, when set, adds the API's own behaviour to a target's sink.
+	quirks func(r *Relay, s *httpSink)
+}
+
+// channels by payload format (a file target writes any of them).
+var channels = map[string]channel{
+	FormatDiscord: {
+		newFormatter: func(d notify.Defaults, tc *TargetConfig) (notify.Formatter, error) {
+			return discord.New(discord.Options{Defaults: d, MentionRole: tc.MentionRole, Templates: &tc.Templates})
+		},
+		parallel: 1,
+		quirks: func(r *Relay, s *httpSink) {
+			s.pacer = r.pacers.get(s.url)
+			s.retryAfter = discord.RetryAfter(s.url)
+			s.waitURL, _ = resolve(s.url, request{Query: discord.WaitQuery})
+		},
+	},
+	FormatSlack: {
+		newFormatter: func(d notify.Defaults, tc *TargetConfig) (notify.Formatter, error) {
+			return slack.New(slack.Options{Defaults: d, Templates: &tc.Templates})
+		},
+		parallel: 1,
+		quirks:   func(_ *Relay, s *httpSink) { s.refusal = slack.Refusal },
+	},
+	FormatHub: {
+		newFormatter: func(d notify.Defaults, tc *TargetConfig) (notify.Formatter, error) {
+			return hub.New(hub.Options{Defaults: d, Templates: &tc.Templates})
+		},
+		// Hub events are one independent request per alert. 8 rather
+		// than 4: a usual group of up to 8 alerts goes out in one round,
+		// which costs less CPU per notification as well as less time; a
+		// group of hundreds still opens at most 8 connections to the hub.
+		parallel: hubParallelism,
+	},
+	FormatHeartbeat: {
+		newFormatter: func(notify.Defaults, *TargetConfig) (notify.Formatter, error) { return heartbeat.New(), nil },
+		parallel:     1,
+	},
+}
+
+// pacers are the Discord webhooks' pacers, one per URL, kept across
+// reloads so that a reload does not forget a rate-limit window in
+// progress.
+type pacers struct {
+	mu sync.Mutex
+	m  map[string]*discord.Pacer
+}
+
+// get returns the pacer of url, creating it.
+func (ps *pacers) get(url string) *discord.Pacer {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.m == nil {
+		ps.m = map[string]*discord.Pacer{}
+	}
+	p, ok := ps.m[url]
+	if !ok {
+		p = discord.NewPacer()
+		ps.m[url] = p
+	}
+	return p
+}
+
+// keep drops the pacers of URLs not in urls.
+func (ps *pacers) keep(urls map[string]bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for u := range ps.m {
+		if !urls[u] {
+			delete(ps.m, u)
+		}
+	}
+}
