@@ -68,3 +68,20 @@ func RetryAfter(rawURL string) func(status int, h http.Header, body []byte) (tim
 		return time.Second + jitter, true
 	}
 }
+
+// EditPath is the path, below the webhook's URL, of the message id: PATCH
+// it to edit the message (Edit Webhook Message).
+func EditPath(id string) string { return "/messages/" + id }
+
+// MessageID reads the id of the message a ?wait=true request created from
+// Discord's answer; ok is false without one that is a snowflake (digits
+// only, so that it is safe in EditPath).
+func MessageID(reply []byte) (id string, ok bool) {
+	var msg struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(reply, &msg) != nil || !snowflakeRE.MatchString(msg.ID) {
+		return "", false
+	}
+	return msg.ID, true
+}

@@ -2,10 +2,10 @@ package relay
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"time"
 
@@ -119,7 +119,7 @@ func narrow(data *template.Data, alerts []template.Alert) *template.Data {
 func (r *Relay) sendDiscord(ctx context.Context, t *target, m notify.Message, firing map[string]bool, logger *slog.Logger) error {
 	store := r.sent.Load()
 	if m.Edit != "" {
-		_, err := t.sink.Send(ctx, request{Method: "PATCH", Path: "/messages/" + m.Edit, Body: m.Body})
+		_, err := t.sink.Send(ctx, request{Method: http.MethodPatch, Path: discord.EditPath(m.Edit), Body: m.Body})
 		var rejected *RejectedError
 		if err == nil || !errors.As(err, &rejected) {
 			if err == nil {
@@ -134,14 +134,12 @@ func (r *Relay) sendDiscord(ctx context.Context, t *target, m notify.Message, fi
 	if err != nil || len(reply) == 0 || !allIn(m.Alerts, firing) {
 		return err // no reply: a file target, or a proxy that dropped it
 	}
-	var msg struct {
-		ID string `json:"id"`
-	}
-	if json.Unmarshal(reply, &msg) != nil || !snowflake(msg.ID) {
+	id, ok := discord.MessageID(reply)
+	if !ok {
 		logger.Warn("Discord's answer carries no message id; its alerts will be posted again on resolve")
 		return nil
 	}
-	if err := store.Sent(t.name, msg.ID, slices.Clone(m.Alerts), time.Now()); err != nil {
+	if err := store.Sent(t.name, id, slices.Clone(m.Alerts), time.Now()); err != nil {
 		logger.Error("Cannot save the Discord message ids (delivery.messages_file)", "err", err)
 	}
 	return nil
@@ -151,20 +149,6 @@ func (r *Relay) forget(store *sentMessages, t *target, id string, logger *slog.L
 	if err := store.Forget(t.name, id); err != nil {
 		logger.Error("Cannot save the Discord message ids (delivery.messages_file)", "err", err)
 	}
-}
-
-// snowflake reports whether s is a Discord id: digits only, so it is safe
-// in a URL path.
-func snowflake(s string) bool {
-	if s == "" || len(s) > 20 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // openStore opens the message-id store of cfg, reusing the running one
