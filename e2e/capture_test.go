@@ -12,11 +12,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 )
 
 // capture stands in for Discord, Slack, the hub and the heartbeat URL: one
-// notifytest.Sink each, at /<channel>, answering as those services do
+// formattest.Sink each, at /<channel>, answering as those services do
 // (Discord 204 No Content and its limits, Slack 200 "ok" and its limits,
 // the hub 202 behind its bearer token) and recording what they accepted.
 // failNext and deleteWebhook make a channel answer 429, 500 or 404 with the
@@ -24,7 +24,7 @@ import (
 type capture struct {
 	t      *testing.T
 	server *httptest.Server
-	sinks  map[string]*notifytest.Sink
+	sinks  map[string]*formattest.Sink
 }
 
 type delivery struct {
@@ -41,11 +41,11 @@ func newCapture(t *testing.T, hubToken string) *capture {
 		}
 		return http.StatusAccepted, ""
 	}
-	c := &capture{t: t, sinks: map[string]*notifytest.Sink{
-		"discord":   notifytest.NewSink(notifytest.DiscordLimits),
-		"slack":     notifytest.NewSink(notifytest.SlackLimits),
-		"hub":       notifytest.NewSink(acceptJSON),
-		"heartbeat": notifytest.NewSink(acceptJSON),
+	c := &capture{t: t, sinks: map[string]*formattest.Sink{
+		"discord":   formattest.NewSink(formattest.DiscordLimits),
+		"slack":     formattest.NewSink(formattest.SlackLimits),
+		"hub":       formattest.NewSink(acceptJSON),
+		"heartbeat": formattest.NewSink(acceptJSON),
 	}}
 	mux := http.NewServeMux()
 	for name, sink := range c.sinks {
@@ -99,20 +99,20 @@ func (c *capture) failNext(channel string, statuses ...int) {
 }
 
 // failure is the reply the real service gives with that status.
-func failure(channel string, status int) notifytest.Reply {
+func failure(channel string, status int) formattest.Reply {
 	switch {
 	case status == http.StatusTooManyRequests && channel == "discord":
-		return notifytest.Reply{Status: status,
+		return formattest.Reply{Status: status,
 			Header: map[string]string{"Content-Type": "application/json", "Retry-After": "1"},
 			Body:   `{"message": "You are being rate limited.", "retry_after": 0.5, "global": false}`}
 	case status == http.StatusNotFound && channel == "discord":
-		return notifytest.Reply{Status: status,
+		return formattest.Reply{Status: status,
 			Header: map[string]string{"Content-Type": "application/json"},
 			Body:   `{"message": "Unknown Webhook", "code": 10015}`}
 	case status == http.StatusTooManyRequests:
-		return notifytest.Reply{Status: status, Header: map[string]string{"Retry-After": "1"}, Body: "rate_limited"}
+		return formattest.Reply{Status: status, Header: map[string]string{"Retry-After": "1"}, Body: "rate_limited"}
 	default:
-		return notifytest.Reply{Status: status, Body: "internal error"}
+		return formattest.Reply{Status: status, Body: "internal error"}
 	}
 }
 

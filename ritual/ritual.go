@@ -15,7 +15,7 @@ import (
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 	"github.com/quantum-resonance/telemetry/grafana/dashboards"
 	"github.com/quantum-resonance/telemetry/ritual/amstate"
 	"github.com/quantum-resonance/telemetry/ritual/query"
@@ -113,15 +113,15 @@ func (o *Output) WriteDir(dir string) ([]string, error) {
 }
 
 // ChannelReport is the output as the relay's channels post it.
-func (o *Output) ChannelReport() *notify.Report {
-	rep := &notify.Report{
+func (o *Output) ChannelReport() *format.Report {
+	rep := &format.Report{
 		Ritual:   o.Report.Ritual,
 		Title:    fmt.Sprintf("%s — %s", render.Titles[o.Report.Ritual], o.Report.Window.End.Format("Mon 2 Jan 2006 15:04 MST")),
 		Markdown: o.Markdown,
 		JSON:     o.JSON,
 	}
 	for _, c := range o.Charts {
-		rep.Charts = append(rep.Charts, notify.File{Name: c.Name, Title: c.Title, Data: c.Data})
+		rep.Charts = append(rep.Charts, format.File{Name: c.Name, Title: c.Title, Data: c.Data})
 	}
 	return rep
 }

@@ -18,7 +18,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 )
 
 // Limits of an execute-webhook request, from Discord's "Embed Limits" and
@@ -36,7 +36,7 @@ const (
 	MaxFieldValue       = 1024
 )
 
-// Payload fields named in notify.Message.Truncated when their text was cut.
+// Payload fields named in format.Message.Truncated when their text was cut.
 const (
 	FieldContent          = "content"
 	FieldEmbedTitle       = "embed.title"
@@ -90,11 +90,11 @@ type AllowedMentions struct {
 
 // Options configure the formatter.
 type Options struct {
-	Defaults notify.Defaults
+	Defaults format.Defaults
 	// MentionRole is the ID of a role pinged by messages that carry a firing
 	// critical alert; empty pings nobody.
 	MentionRole string
-	Templates   *notify.Templates
+	Templates   *format.Templates
 }
 
 // Formatter builds Discord messages.
@@ -110,17 +110,17 @@ func New(opts Options) (*Formatter, error) {
 	return &Formatter{opts: opts}, nil
 }
 
-// TruncatableFields implements notify.Truncating.
+// TruncatableFields implements format.Truncating.
 func (f *Formatter) TruncatableFields() []string {
-	return []string{FieldContent, FieldEmbedTitle, FieldEmbedDescription, FieldEmbedFields, notify.FieldUnsafeLink, notify.FieldAnnotation}
+	return []string{FieldContent, FieldEmbedTitle, FieldEmbedDescription, FieldEmbedFields, format.FieldUnsafeLink, format.FieldAnnotation}
 }
 
-// MaxText implements notify.TextLimited: an embed's description is
+// MaxText implements format.TextLimited: an embed's description is
 // Discord's longest text.
 func (f *Formatter) MaxText() int { return MaxDescription }
 
-// Format implements notify.Formatter.
-func (f *Formatter) Format(ctx context.Context, data *template.Data, _ string) ([]notify.Message, error) {
+// Format implements format.Formatter.
+func (f *Formatter) Format(ctx context.Context, data *template.Data, _ string) ([]format.Message, error) {
 	if len(data.Alerts) == 0 {
 		return nil, nil
 	}
@@ -129,31 +129,31 @@ func (f *Formatter) Format(ctx context.Context, data *template.Data, _ string) (
 		return nil, fmt.Errorf("headline template: %w", err)
 	}
 
-	alerts := notify.Pointers(data)
+	alerts := format.Pointers(data)
 	embeds := make([]Embed, len(alerts))
-	var cuts []notify.Truncations // by embed; made on the first cut
+	var cuts []format.Truncations // by embed; made on the first cut
 	for i, a := range alerts {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		var cut notify.Truncations
+		var cut format.Truncations
 		if embeds[i], cut, err = f.embed(data, a); err != nil {
 			return nil, err
 		}
 		if cut != nil {
 			if cuts == nil {
-				cuts = make([]notify.Truncations, len(alerts))
+				cuts = make([]format.Truncations, len(alerts))
 			}
 			cuts[i] = cut
 		}
 	}
 
 	parts := pack(embeds)
-	out := make([]notify.Message, 0, len(parts))
+	out := make([]format.Message, 0, len(parts))
 	start := 0
 	for i, part := range parts {
 		mentioned := f.opts.MentionRole != "" && anyCriticalFiring(alerts[start:start+len(part)])
-		var cut notify.Truncations
+		var cut format.Truncations
 		msg := Message{
 			Content:         content(headline, i, len(parts), mentioned, f.opts.MentionRole, &cut),
 			Embeds:          part,
@@ -167,11 +167,11 @@ func (f *Formatter) Format(ctx context.Context, data *template.Data, _ string) (
 		if mentioned {
 			msg.AllowedMentions.Roles = []string{f.opts.MentionRole}
 		}
-		body, err := notify.Marshal(msg)
+		body, err := format.Marshal(msg)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, notify.Message{Body: body, Alerts: notify.Identities(alerts[start : start+len(part)]), Truncated: cut})
+		out = append(out, format.Message{Body: body, Alerts: format.Identities(alerts[start : start+len(part)]), Truncated: cut})
 		start += len(part)
 	}
 	return out, nil
@@ -182,7 +182,7 @@ func (f *Formatter) Format(ctx context.Context, data *template.Data, _ string) (
 func headline(data *template.Data) string {
 	firing, resolved := 0, 0
 	for i := range data.Alerts {
-		if data.Alerts[i].Status == notify.StatusFiring {
+		if data.Alerts[i].Status == format.StatusFiring {
 			firing++
 		} else {
 			resolved++
@@ -193,17 +193,17 @@ func headline(data *template.Data) string {
 		b.WriteString("✅ **RESOLVED**")
 	} else {
 		var firingAlerts []*template.Alert
-		for _, a := range notify.Pointers(data) {
-			if a.Status == notify.StatusFiring {
+		for _, a := range format.Pointers(data) {
+			if a.Status == format.StatusFiring {
 				firingAlerts = append(firingAlerts, a)
 			}
 		}
-		switch sev := notify.HighestSeverity(firingAlerts); sev {
-		case notify.SeverityCritical:
+		switch sev := format.HighestSeverity(firingAlerts); sev {
+		case format.SeverityCritical:
 			b.WriteString("🚨 **CRITICAL ALERT**")
-		case notify.SeverityWarning:
+		case format.SeverityWarning:
 			b.WriteString("⚠️ **WARNING ALERT**")
-		case notify.SeverityInfo:
+		case format.SeverityInfo:
 			b.WriteString("ℹ️ **INFO ALERT**")
 		default:
 			b.WriteString("🔔 **ALERT**")
@@ -224,7 +224,7 @@ func headline(data *template.Data) string {
 
 // content is the headline of message part i of n, with the role mention and
 // the part number, within Discord's 2000 characters.
-func content(headline string, i, n int, mention bool, role string, cut *notify.Truncations) string {
+func content(headline string, i, n int, mention bool, role string, cut *format.Truncations) string {
 	prefix, suffix := "", ""
 	if mention {
 		prefix = "<@&" + role + "> "
@@ -232,13 +232,13 @@ func content(headline string, i, n int, mention bool, role string, cut *notify.T
 	if n > 1 {
 		suffix = fmt.Sprintf(" (%d/%d)", i+1, n)
 	}
-	room := MaxContent - notify.Len(prefix) - notify.Len(suffix)
+	room := MaxContent - format.Len(prefix) - format.Len(suffix)
 	return prefix + cut.Truncate(FieldContent, headline, room) + suffix
 }
 
 func anyCriticalFiring(alerts []*template.Alert) bool {
 	for _, a := range alerts {
-		if a.Status == notify.StatusFiring && notify.Severity(a) == notify.SeverityCritical {
+		if a.Status == format.StatusFiring && format.Severity(a) == format.SeverityCritical {
 			return true
 		}
 	}
@@ -248,25 +248,25 @@ func anyCriticalFiring(alerts []*template.Alert) bool {
 // embed renders one alert within the per-embed limits and small enough that
 // it always fits a message alone (MaxEmbedsTotalChars), with the fields it
 // cut to fit.
-func (f *Formatter) embed(data *template.Data, a *template.Alert) (Embed, notify.Truncations, error) {
-	title, err := f.opts.Templates.RenderTitle(data, a, notify.Title(a))
+func (f *Formatter) embed(data *template.Data, a *template.Alert) (Embed, format.Truncations, error) {
+	title, err := f.opts.Templates.RenderTitle(data, a, format.Title(a))
 	if err != nil {
 		return Embed{}, nil, fmt.Errorf("title template: %w", err)
 	}
-	description, err := f.opts.Templates.RenderDescription(data, a, notify.Description(a))
+	description, err := f.opts.Templates.RenderDescription(data, a, format.Description(a))
 	if err != nil {
 		return Embed{}, nil, fmt.Errorf("description template: %w", err)
 	}
-	var cut notify.Truncations
+	var cut format.Truncations
 	title, description = escapeMarkdown(title), escapeMarkdown(description)
-	if a.Status == notify.StatusResolved {
+	if a.Status == format.StatusResolved {
 		title = "[RESOLVED] " + title
 	}
 	e := Embed{
 		Title:     cut.Truncate(FieldEmbedTitle, title, MaxTitle),
 		URL:       embedURL(a.GeneratorURL),
 		Color:     color(a),
-		Timestamp: notify.FormatTime(notify.EventTime(a)),
+		Timestamp: format.Time(format.EventTime(a)),
 		Fields:    fields(f.opts.Defaults, data, a, &cut),
 	}
 	// Field values are capped well below their limits (see fields), so the
@@ -277,15 +277,15 @@ func (f *Formatter) embed(data *template.Data, a *template.Alert) (Embed, notify
 }
 
 func color(a *template.Alert) int {
-	if a.Status == notify.StatusResolved {
+	if a.Status == format.StatusResolved {
 		return ColorResolved
 	}
-	switch notify.Severity(a) {
-	case notify.SeverityCritical:
+	switch format.Severity(a) {
+	case format.SeverityCritical:
 		return ColorCritical
-	case notify.SeverityWarning:
+	case format.SeverityWarning:
 		return ColorWarning
-	case notify.SeverityInfo:
+	case format.SeverityInfo:
 		return ColorInfo
 	}
 	return ColorUnknown
@@ -295,23 +295,23 @@ func color(a *template.Alert) int {
 // needs next: severity, value against threshold, instance and links. Each
 // short value is capped at 256 characters and the links at 1024, so all of
 // them stay under 2000 characters together.
-func fields(d notify.Defaults, data *template.Data, a *template.Alert, cut *notify.Truncations) []Field {
+func fields(d format.Defaults, data *template.Data, a *template.Alert, cut *format.Truncations) []Field {
 	short := func(s string) string { return cut.Truncate(FieldEmbedFields, escapeMarkdown(s), MaxFieldName) }
 	fs := []Field{
 		{Name: "Service", Value: short(orDash(d.ServiceOf(a))), Inline: true},
-		{Name: "Time", Value: notify.FormatTime(notify.EventTime(a)), Inline: true},
+		{Name: "Time", Value: format.Time(format.EventTime(a)), Inline: true},
 		{Name: "Alert", Value: short(orDash(a.Labels["alertname"])), Inline: true},
-		{Name: "Severity", Value: short(orDash(notify.Severity(a))), Inline: true},
+		{Name: "Severity", Value: short(orDash(format.Severity(a))), Inline: true},
 	}
-	if a.Status == notify.StatusResolved && !a.EndsAt.IsZero() && a.EndsAt.After(a.StartsAt) {
-		fs = append(fs, Field{Name: "Resolved after", Value: notify.Since(a.StartsAt, a.EndsAt), Inline: true})
+	if a.Status == format.StatusResolved && !a.EndsAt.IsZero() && a.EndsAt.After(a.StartsAt) {
+		fs = append(fs, Field{Name: "Resolved after", Value: format.Since(a.StartsAt, a.EndsAt), Inline: true})
 	}
 	current, threshold := a.Annotations["current_value"], a.Annotations["threshold"]
 	if current != "" || threshold != "" {
 		fs = append(fs, Field{Name: "Current / Threshold", Value: short(orDash(current) + " / " + orDash(threshold)), Inline: true})
 	}
-	if labels := notify.Distinguishing(data, a); len(labels) > 0 {
-		fs = append(fs, Field{Name: "Labels", Value: short(notify.LabelText(labels))})
+	if labels := format.Distinguishing(data, a); len(labels) > 0 {
+		fs = append(fs, Field{Name: "Labels", Value: short(format.LabelText(labels))})
 	}
 	if links := links(d, data, a, cut); links != "" {
 		fs = append(fs, Field{Name: "Links", Value: links})
@@ -322,16 +322,16 @@ func fields(d notify.Defaults, data *template.Data, a *template.Alert, cut *noti
 // links are markdown links to the runbook and the silence form (the title
 // links to the source graph). A link that does not fit the field is left
 // out whole: a cut URL would lead nowhere.
-func links(d notify.Defaults, data *template.Data, a *template.Alert, cut *notify.Truncations) string {
-	return notify.JoinLinks([]notify.Link{
+func links(d format.Defaults, data *template.Data, a *template.Alert, cut *format.Truncations) string {
+	return format.JoinLinks([]format.Link{
 		{Text: "Runbook", URL: a.Annotations["runbook_url"]},
 		{Text: "Dashboard", URL: d.DashboardURL(a)},
-		{Text: "Silence", URL: notify.SilenceURL(data.ExternalURL, a)},
+		{Text: "Silence", URL: format.SilenceURL(data.ExternalURL, a)},
 	}, MaxFieldValue, appendLink, cut)
 }
 
 // appendLink appends [text](url).
-func appendLink(b []byte, l notify.Link) []byte {
+func appendLink(b []byte, l format.Link) []byte {
 	b = append(b, '[')
 	b = append(b, l.Text...)
 	b = append(b, "]("...)
@@ -364,9 +364,9 @@ func orDash(s string) string {
 
 // embedChars counts what Discord counts towards MaxEmbedsTotalChars.
 func embedChars(e Embed) int {
-	n := notify.Len(e.Title) + notify.Len(e.Description)
+	n := format.Len(e.Title) + format.Len(e.Description)
 	for _, f := range e.Fields {
-		n += notify.Len(f.Name) + notify.Len(f.Value)
+		n += format.Len(f.Name) + format.Len(f.Value)
 	}
 	return n
 }

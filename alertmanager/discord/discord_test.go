@@ -10,19 +10,19 @@ import (
 	"github.com/prometheus/alertmanager/template"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 )
 
-func format(t testing.TB, opts discord.Options, data *template.Data) []discord.Message {
+func render(t testing.TB, opts discord.Options, data *template.Data) []discord.Message {
 	t.Helper()
-	msgs, out := notifytest.Format[discord.Message](t, notifytest.New(t, discord.New, opts), data, "")
+	msgs, out := formattest.Format[discord.Message](t, formattest.New(t, discord.New, opts), data, "")
 	checkMessages(t, msgs)
 	return out
 }
 
 // checkMessages: one embed per alert, within Discord's limits.
-func checkMessages(t testing.TB, msgs []notify.Message) {
+func checkMessages(t testing.TB, msgs []format.Message) {
 	t.Helper()
 	for i, m := range msgs {
 		var d discord.Message
@@ -33,15 +33,15 @@ func checkMessages(t testing.TB, msgs []notify.Message) {
 			t.Errorf("message %d: %d alerts, %d embeds", i, len(m.Alerts), len(d.Embeds))
 		}
 	}
-	notifytest.CheckLimits(t, msgs, notifytest.DiscordLimits)
+	formattest.CheckLimits(t, msgs, formattest.DiscordLimits)
 }
 
 func TestGolden(t *testing.T) {
-	notifytest.GoldenFormat(t, notifytest.New(t, discord.New, discord.Options{Defaults: notifytest.Defaults}), "", checkMessages)
+	formattest.GoldenFormat(t, formattest.New(t, discord.New, discord.Options{Defaults: formattest.Defaults}), "", checkMessages)
 }
 
 func TestSeedShape(t *testing.T) {
-	m := format(t, discord.Options{Defaults: notifytest.Defaults}, notifytest.PlanData())[0]
+	m := render(t, discord.Options{Defaults: formattest.Defaults}, formattest.PlanData())[0]
 	if m.Content != "🚨 **CRITICAL ALERT**" {
 		t.Errorf("content = %q", m.Content)
 	}
@@ -63,13 +63,13 @@ func TestSeedShape(t *testing.T) {
 
 func TestColours(t *testing.T) {
 	for sev, want := range map[string]int{"critical": discord.ColorCritical, "warning": discord.ColorWarning, "info": discord.ColorInfo, "": discord.ColorUnknown} {
-		a := notifytest.PlanAlert()
+		a := formattest.PlanAlert()
 		a.Labels["severity"] = sev
-		if got := format(t, discord.Options{}, notifytest.Group(a))[0].Embeds[0].Color; got != want {
+		if got := render(t, discord.Options{}, formattest.Group(a))[0].Embeds[0].Color; got != want {
 			t.Errorf("severity %q: colour %d, want %d", sev, got, want)
 		}
 	}
-	resolved := format(t, discord.Options{}, notifytest.PlanResolved())[0]
+	resolved := render(t, discord.Options{}, formattest.PlanResolved())[0]
 	if resolved.Embeds[0].Color != discord.ColorResolved || resolved.Content != "✅ **RESOLVED**" {
 		t.Errorf("resolved: colour %d, content %q", resolved.Embeds[0].Color, resolved.Content)
 	}
@@ -79,7 +79,7 @@ func TestColours(t *testing.T) {
 func TestSplitKeepsEveryAlert(t *testing.T) {
 	for _, n := range []int{1, 30, 300} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			msgs := format(t, discord.Options{Defaults: notifytest.Defaults}, notifytest.Many(n))
+			msgs := render(t, discord.Options{Defaults: formattest.Defaults}, formattest.Many(n))
 			// At most 10 embeds a message, fewer when their text reaches
 			// 6000 characters.
 			if least := (n + 9) / 10; len(msgs) < least || len(msgs) > 2*least {
@@ -110,7 +110,7 @@ func TestSplitKeepsEveryAlert(t *testing.T) {
 func TestLongTextsAreCutAndPacked(t *testing.T) {
 	alerts := make([]template.Alert, 12)
 	for i := range alerts {
-		a := notifytest.PlanAlert()
+		a := formattest.PlanAlert()
 		a.Annotations["summary"] = strings.Repeat("S", 1000)
 		a.Annotations["description"] = strings.Repeat("D", 10000)
 		a.Annotations["current_value"] = strings.Repeat("9", 2000)
@@ -118,12 +118,12 @@ func TestLongTextsAreCutAndPacked(t *testing.T) {
 		a.GeneratorURL = "http://prometheus/" + strings.Repeat("g", 3000) // cannot fit: left out, not cut
 		alerts[i] = a
 	}
-	msgs := format(t, discord.Options{}, notifytest.Group(alerts...))
+	msgs := render(t, discord.Options{}, formattest.Group(alerts...))
 	embeds := 0
 	for _, m := range msgs {
 		for _, e := range m.Embeds {
 			embeds++
-			if !strings.HasSuffix(e.Title, notify.Ellipsis) || !strings.HasSuffix(e.Description, notify.Ellipsis) {
+			if !strings.HasSuffix(e.Title, format.Ellipsis) || !strings.HasSuffix(e.Description, format.Ellipsis) {
 				t.Fatalf("long title/description not cut with an ellipsis")
 			}
 			for _, f := range e.Fields {
@@ -142,9 +142,9 @@ func TestLongTextsAreCutAndPacked(t *testing.T) {
 }
 
 func TestMentions(t *testing.T) {
-	a := notifytest.PlanAlert()
+	a := formattest.PlanAlert()
 	a.Annotations["description"] = "@everyone look <@&1> here"
-	crit := format(t, discord.Options{MentionRole: "123456789"}, notifytest.Group(a))[0]
+	crit := render(t, discord.Options{MentionRole: "123456789"}, formattest.Group(a))[0]
 	if !strings.HasPrefix(crit.Content, "<@&123456789> ") {
 		t.Errorf("critical content %q lacks the role mention", crit.Content)
 	}
@@ -152,17 +152,17 @@ func TestMentions(t *testing.T) {
 		t.Errorf("allowed_mentions = %+v, want only the role", crit.AllowedMentions)
 	}
 
-	warn := notifytest.PlanAlert()
+	warn := formattest.PlanAlert()
 	warn.Labels["severity"] = "warning"
-	for _, data := range []*template.Data{notifytest.Group(warn), notifytest.PlanResolved()} {
-		m := format(t, discord.Options{MentionRole: "123456789"}, data)[0]
+	for _, data := range []*template.Data{formattest.Group(warn), formattest.PlanResolved()} {
+		m := render(t, discord.Options{MentionRole: "123456789"}, data)[0]
 		if strings.Contains(m.Content, "<@&") || len(m.AllowedMentions.Roles) != 0 || m.AllowedMentions.Parse == nil {
 			t.Errorf("%s: content %q, allowed_mentions %+v: only firing critical alerts ping", data.Status, m.Content, m.AllowedMentions)
 		}
 	}
 	// The raw JSON must say "parse": [] — null would let Discord parse all.
 	f, _ := discord.New(discord.Options{})
-	msgs, _ := f.Format(t.Context(), notifytest.PlanData(), "")
+	msgs, _ := f.Format(t.Context(), formattest.PlanData(), "")
 	if !strings.Contains(string(msgs[0].Body), `"allowed_mentions":{"parse":[]}`) {
 		t.Errorf("body lacks an empty allowed_mentions.parse: %s", msgs[0].Body)
 	}
@@ -173,14 +173,14 @@ func TestMentions(t *testing.T) {
 }
 
 func TestTemplates(t *testing.T) {
-	tmpl := &notify.Templates{
+	tmpl := &format.Templates{
 		Headline: `{{ len .Alerts }} alert(s) for {{ .CommonLabels.alertname }}`,
 		Title:    `{{ (index .Alerts 0).Labels.instance }}`,
 	}
 	if err := tmpl.Compile(); err != nil {
 		t.Fatal(err)
 	}
-	msgs := format(t, discord.Options{Templates: tmpl}, notifytest.Many(2))
+	msgs := render(t, discord.Options{Templates: tmpl}, formattest.Many(2))
 	if msgs[0].Content != "2 alert(s) for ErrorRateHigh" {
 		t.Errorf("content = %q", msgs[0].Content)
 	}
@@ -202,52 +202,52 @@ func hasFieldContaining(e discord.Embed, name, part string) bool {
 }
 
 func BenchmarkFormat(b *testing.B) {
-	notifytest.BenchmarkFormat(b, notifytest.New(b, discord.New, discord.Options{Defaults: notifytest.Defaults}))
+	formattest.BenchmarkFormat(b, formattest.New(b, discord.New, discord.Options{Defaults: formattest.Defaults}))
 }
 
 // Each message names the payload fields it cut, once per cut text, for the
 // relay's resonance_relay_truncated_total; a message that fits names none.
 func TestTruncatedFieldsNamed(t *testing.T) {
-	cuts := func(t *testing.T, opts discord.Options, data *template.Data) []notify.Truncations {
+	cuts := func(t *testing.T, opts discord.Options, data *template.Data) []format.Truncations {
 		t.Helper()
-		msgs, _ := notifytest.Format[discord.Message](t, notifytest.New(t, discord.New, opts), data, "")
-		out := make([]notify.Truncations, len(msgs))
+		msgs, _ := formattest.Format[discord.Message](t, formattest.New(t, discord.New, opts), data, "")
+		out := make([]format.Truncations, len(msgs))
 		for i, m := range msgs {
 			out[i] = m.Truncated
 		}
 		return out
 	}
-	if got := cuts(t, discord.Options{Defaults: notifytest.Defaults}, notifytest.PlanData()); len(got) != 1 || got[0] != nil {
+	if got := cuts(t, discord.Options{Defaults: formattest.Defaults}, formattest.PlanData()); len(got) != 1 || got[0] != nil {
 		t.Errorf("plan notification: truncated %q, want nothing", got)
 	}
 
-	a := notifytest.PlanAlert()
+	a := formattest.PlanAlert()
 	a.Annotations["description"] = strings.Repeat("D", discord.MaxDescription+1)
-	if got := cuts(t, discord.Options{}, notifytest.Group(a)); len(got) != 1 || !slices.Equal(got[0], notify.Truncations{"embed.description"}) {
+	if got := cuts(t, discord.Options{}, formattest.Group(a)); len(got) != 1 || !slices.Equal(got[0], format.Truncations{"embed.description"}) {
 		t.Errorf("long description: truncated %q, want [embed.description]", got)
 	}
 
-	a = notifytest.PlanAlert()
+	a = formattest.PlanAlert()
 	a.Annotations["summary"] = strings.Repeat("S", discord.MaxTitle+1)
 	a.Labels["instance"] = strings.Repeat("i", discord.MaxFieldName)
-	tmpl := &notify.Templates{Headline: strings.Repeat("H", discord.MaxContent+1)}
+	tmpl := &format.Templates{Headline: strings.Repeat("H", discord.MaxContent+1)}
 	if err := tmpl.Compile(); err != nil {
 		t.Fatal(err)
 	}
-	want := notify.Truncations{"content", "embed.title", "embed.fields"}
-	if got := cuts(t, discord.Options{Templates: tmpl}, notifytest.Group(a)); len(got) != 1 || !slices.Equal(got[0], want) {
+	want := format.Truncations{"content", "embed.title", "embed.fields"}
+	if got := cuts(t, discord.Options{Templates: tmpl}, formattest.Group(a)); len(got) != 1 || !slices.Equal(got[0], want) {
 		t.Errorf("long headline, title and label: truncated %q, want %q", got, want)
 	}
 
 	// Split over several messages, each message names its own embeds' cuts.
 	alerts := make([]template.Alert, 12)
 	for i := range alerts {
-		a := notifytest.PlanAlert()
+		a := formattest.PlanAlert()
 		a.Labels["instance"] = fmt.Sprint(i)
 		a.Annotations["description"] = strings.Repeat("D", 10000)
 		alerts[i] = a
 	}
-	msgs := cuts(t, discord.Options{}, notifytest.Group(alerts...))
+	msgs := cuts(t, discord.Options{}, formattest.Group(alerts...))
 	if len(msgs) < 2 {
 		t.Fatalf("12 long alerts fit %d message(s)", len(msgs))
 	}
@@ -276,13 +276,13 @@ func TestLinksLeftOutWhole(t *testing.T) {
 		{discord.MaxFieldValue, func(_, s string) string { return "[Silence](" + s + ")" }},
 		{20, func(r, s string) string { return "[Runbook](" + r + ") · [Silence](" + s + ")" }},
 	} {
-		a := notifytest.PlanAlert()
+		a := formattest.PlanAlert()
 		runbook := "https://runbooks/" + strings.Repeat("é", tc.runbookLen-len("https://runbooks/"))
 		a.Annotations["runbook_url"] = runbook
-		data := notifytest.Group(a)
-		e := format(t, discord.Options{}, data)[0].Embeds[0]
+		data := formattest.Group(a)
+		e := render(t, discord.Options{}, data)[0].Embeds[0]
 		links := e.Fields[len(e.Fields)-1]
-		if want := tc.want(runbook, notify.SilenceURL(data.ExternalURL, &data.Alerts[0])); links.Name != "Links" || links.Value != want {
+		if want := tc.want(runbook, format.SilenceURL(data.ExternalURL, &data.Alerts[0])); links.Name != "Links" || links.Value != want {
 			t.Errorf("runbook of %d characters: %s = %q, want %q", tc.runbookLen, links.Name, links.Value, want)
 		}
 	}
@@ -291,7 +291,7 @@ func TestLinksLeftOutWhole(t *testing.T) {
 // Odd text reaches Discord as written; parse is [] (no pings but the
 // role's), never null.
 func TestOddText(t *testing.T) {
-	for _, m := range notifytest.FormatOdd[discord.Message](t, notifytest.New(t, discord.New, discord.Options{Defaults: notifytest.Defaults}), "", `odd <text> & \"quotes\"`) {
+	for _, m := range formattest.FormatOdd[discord.Message](t, formattest.New(t, discord.New, discord.Options{Defaults: formattest.Defaults}), "", `odd <text> & \"quotes\"`) {
 		if m.AllowedMentions.Parse == nil || len(m.AllowedMentions.Parse) > 0 || len(m.Embeds) == 0 {
 			t.Errorf("%+v", m)
 		}
@@ -303,12 +303,12 @@ func TestOddText(t *testing.T) {
 // splice a second link after the first stays one link to its own host; one
 // that is no http(s) URL is left out.
 func TestMarkdownAndLinkInjection(t *testing.T) {
-	data := notifytest.PlanData()
+	data := formattest.PlanData()
 	a := &data.Alerts[0]
 	a.Labels["customer"] = "[Free Nitro](https://evil.example)"
 	a.Annotations["description"] = "**urgent** see [here](https://evil.example)"
 	a.Annotations["runbook_url"] = "https://ok.example/rb) [Phish](https://evil.example"
-	m := format(t, discord.Options{Defaults: notifytest.Defaults}, data)[0]
+	m := render(t, discord.Options{Defaults: formattest.Defaults}, data)[0]
 	e := m.Embeds[0]
 	if strings.Contains(e.Description, "[here](") || !strings.Contains(e.Description, `\*\*urgent\*\* see \[here\](https://evil.example)`) {
 		t.Errorf("description %q", e.Description)
@@ -327,7 +327,7 @@ func TestMarkdownAndLinkInjection(t *testing.T) {
 	}
 
 	a.Annotations["runbook_url"] = "javascript:alert(1)"
-	for _, f := range format(t, discord.Options{Defaults: notifytest.Defaults}, data)[0].Embeds[0].Fields {
+	for _, f := range render(t, discord.Options{Defaults: formattest.Defaults}, data)[0].Embeds[0].Fields {
 		if f.Name == "Links" && strings.Contains(f.Value, "Runbook") {
 			t.Errorf("a javascript: runbook is linked: %q", f.Value)
 		}

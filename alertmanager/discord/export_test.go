@@ -1,7 +1,7 @@
 package discord
 
 // For the tests of package discord_test, which (unlike package discord's) may
-// import notifytest.
+// import formattest.
 
 import "github.com/prometheus/alertmanager/template"
 

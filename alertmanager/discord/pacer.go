@@ -12,7 +12,7 @@ import (
 	"github.com/quantum-resonance/telemetry/httpretry"
 )
 
-// ErrPacedBeyondDeadline: the webhook's rate limit allows the next request
+// ErrPacedBeyondDeadline is returned when the webhook's rate limit allows the next request
 // only after the delivery deadline.
 var ErrPacedBeyondDeadline = errors.New("the channel's rate limit allows no request before the delivery deadline")
 

@@ -3,7 +3,7 @@ package discord
 import (
 	"fmt"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 )
 
 // Attachment limits of an execute-webhook request: at most 10 files, and a
@@ -40,22 +40,22 @@ type attachment struct {
 	Description string `json:"description,omitempty"`
 }
 
-// FormatReport implements notify.ReportFormatter: the title as content,
+// FormatReport implements format.ReportFormatter: the title as content,
 // one embed per section (sections longer than an embed's description
 // continue in the next embed), then one embed per chart showing its
 // attached PNG. Messages are split at Discord's limits; a chart never
 // travels without its file. Cuts are not counted: the report's texts are
 // the relay's own, not an alert's.
-func (f *Formatter) FormatReport(r *notify.Report) ([]notify.Post, error) {
+func (f *Formatter) FormatReport(r *format.Report) ([]format.Post, error) {
 	var embeds []reportEmbed
-	var files []*notify.File
+	var files []*format.File
 	for _, s := range r.Sections() {
-		for i, piece := range notify.SplitText(s.Body, MaxDescription) {
+		for i, piece := range format.SplitText(s.Body, MaxDescription) {
 			title := s.Heading
 			if i > 0 {
 				title += " (continued)"
 			}
-			title, _ = notify.Truncate(orTitle(title, r.Title), MaxTitle)
+			title, _ = format.Truncate(orTitle(title, r.Title), MaxTitle)
 			embeds = append(embeds, reportEmbed{Title: title, Description: piece, Color: ColorInfo})
 			files = append(files, nil)
 		}
@@ -65,15 +65,15 @@ func (f *Formatter) FormatReport(r *notify.Report) ([]notify.Post, error) {
 		if len(c.Data) > MaxFileBytes {
 			return nil, fmt.Errorf("chart %s is %d bytes, over Discord's %d", c.Name, len(c.Data), MaxFileBytes)
 		}
-		title, _ := notify.Truncate(c.Title, MaxTitle)
+		title, _ := format.Truncate(c.Title, MaxTitle)
 		embeds = append(embeds, reportEmbed{Title: title, Color: ColorInfo, Image: &image{URL: "attachment://" + c.Name}})
 		files = append(files, c)
 	}
 
 	var (
-		posts   []notify.Post
+		posts   []format.Post
 		cur     reportMessage
-		curFile []notify.File
+		curFile []format.File
 		chars   int
 		bytes   int
 	)
@@ -82,19 +82,19 @@ func (f *Formatter) FormatReport(r *notify.Report) ([]notify.Post, error) {
 			return nil
 		}
 		if len(posts) == 0 {
-			cur.Content, _ = notify.Truncate(r.Title, MaxContent)
+			cur.Content, _ = format.Truncate(r.Title, MaxContent)
 		}
 		cur.AllowedMentions = AllowedMentions{Parse: []string{}}
-		body, err := notify.Marshal(cur)
+		body, err := format.Marshal(cur)
 		if err != nil {
 			return err
 		}
-		posts = append(posts, notify.Post{Body: body, Files: curFile})
+		posts = append(posts, format.Post{Body: body, Files: curFile})
 		cur, curFile, chars, bytes = reportMessage{}, nil, 0, 0
 		return nil
 	}
 	for i, e := range embeds {
-		size := notify.Len(e.Title) + notify.Len(e.Description)
+		size := format.Len(e.Title) + format.Len(e.Description)
 		file := files[i]
 		fileBytes := 0
 		if file != nil {
@@ -107,7 +107,7 @@ func (f *Formatter) FormatReport(r *notify.Report) ([]notify.Post, error) {
 			}
 		}
 		if file != nil {
-			description, _ := notify.Truncate(file.Title, 1024)
+			description, _ := format.Truncate(file.Title, 1024)
 			cur.Attachments = append(cur.Attachments, attachment{ID: len(curFile), Filename: file.Name, Description: description})
 			curFile = append(curFile, *file)
 			bytes += fileBytes

@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 )
 
 // Ping is the body of one ping. Healthchecks.io and its kin accept any body
@@ -39,11 +39,11 @@ func New() *Formatter { return &Formatter{now: time.Now} }
 // identity is the ping's time, not the Watchdog's: the relay remembers
 // delivered messages by the identities they carry, and every repeat of the
 // Watchdog must ping.
-func (f *Formatter) Format(_ context.Context, data *template.Data, _ string) ([]notify.Message, error) {
+func (f *Formatter) Format(_ context.Context, data *template.Data, _ string) ([]format.Message, error) {
 	now := f.now().UTC()
 	body, err := json.Marshal(Ping{Status: data.Status, Alerts: len(data.Alerts), Receiver: data.Receiver, SentAt: now})
 	if err != nil {
 		return nil, err
 	}
-	return []notify.Message{{Body: body, Alerts: []string{"ping@" + now.Format(time.RFC3339Nano)}}}, nil
+	return []format.Message{{Body: body, Alerts: []string{"ping@" + now.Format(time.RFC3339Nano)}}}, nil
 }

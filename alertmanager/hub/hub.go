@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 )
 
 // Event types of the plan.
@@ -54,8 +54,8 @@ type Metadata struct {
 // Options configure the formatter. Only the description template applies:
 // it replaces the message.
 type Options struct {
-	Defaults  notify.Defaults
-	Templates *notify.Templates
+	Defaults  format.Defaults
+	Templates *format.Templates
 }
 
 // Formatter builds hub events.
@@ -69,16 +69,16 @@ func New(opts Options) (*Formatter, error) { return &Formatter{opts: opts}, nil 
 // link longer than this is no text a person reads.
 const MaxText = 16 << 10
 
-// MaxText implements notify.TextLimited.
+// MaxText implements format.TextLimited.
 func (f *Formatter) MaxText() int { return MaxText }
 
-// TruncatableFields implements notify.Truncating.
-func (f *Formatter) TruncatableFields() []string { return []string{notify.FieldAnnotation} }
+// TruncatableFields implements format.Truncating.
+func (f *Formatter) TruncatableFields() []string { return []string{format.FieldAnnotation} }
 
-// Format implements notify.Formatter: one message per alert.
-func (f *Formatter) Format(ctx context.Context, data *template.Data, groupKey string) ([]notify.Message, error) {
-	out := make([]notify.Message, 0, len(data.Alerts))
-	for _, a := range notify.Pointers(data) {
+// Format implements format.Formatter: one message per alert.
+func (f *Formatter) Format(ctx context.Context, data *template.Data, groupKey string) ([]format.Message, error) {
+	out := make([]format.Message, 0, len(data.Alerts))
+	for _, a := range format.Pointers(data) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -86,24 +86,24 @@ func (f *Formatter) Format(ctx context.Context, data *template.Data, groupKey st
 		if err != nil {
 			return nil, err
 		}
-		body, err := notify.Marshal(ev)
+		body, err := format.Marshal(ev)
 		if err != nil {
 			return nil, fmt.Errorf("hub event: %w", err)
 		}
-		out = append(out, notify.Message{Body: body, Alerts: []string{notify.Identity(a)}})
+		out = append(out, format.Message{Body: body, Alerts: []string{format.Identity(a)}})
 	}
 	return out, nil
 }
 
 func (f *Formatter) event(data *template.Data, a *template.Alert, groupKey string) (Event, error) {
-	message, err := f.opts.Templates.RenderDescription(data, a, notify.Description(a))
+	message, err := f.opts.Templates.RenderDescription(data, a, format.Description(a))
 	if err != nil {
 		return Event{}, fmt.Errorf("description template: %w", err)
 	}
 	ev := Event{
 		EventType:    EventTriggered,
-		Severity:     notify.Severity(a),
-		Timestamp:    notify.FormatTime(notify.EventTime(a)),
+		Severity:     format.Severity(a),
+		Timestamp:    format.Time(format.EventTime(a)),
 		Metric:       a.Labels["metric"],
 		CurrentValue: number(a.Annotations["current_value"]),
 		Threshold:    number(a.Annotations["threshold"]),
@@ -116,15 +116,15 @@ func (f *Formatter) event(data *template.Data, a *template.Alert, groupKey strin
 		AlertName:    a.Labels["alertname"],
 		Fingerprint:  a.Fingerprint,
 		Labels:       a.Labels,
-		StartsAt:     notify.FormatTime(a.StartsAt),
+		StartsAt:     format.Time(a.StartsAt),
 		GeneratorURL: a.GeneratorURL,
-		SilenceURL:   notify.SilenceURL(data.ExternalURL, a),
+		SilenceURL:   format.SilenceURL(data.ExternalURL, a),
 		DashboardURL: f.opts.Defaults.DashboardURL(a),
 		GroupKey:     groupKey,
 	}
-	if a.Status == notify.StatusResolved {
+	if a.Status == format.StatusResolved {
 		ev.EventType = EventResolved
-		ev.EndsAt = notify.FormatTime(a.EndsAt)
+		ev.EndsAt = format.Time(a.EndsAt)
 	}
 	if ev.Metric == "" {
 		ev.Metric = a.Labels["alertname"]
@@ -133,7 +133,7 @@ func (f *Formatter) event(data *template.Data, a *template.Alert, groupKey strin
 }
 
 func number(s string) *float64 {
-	if v, ok := notify.ParseNumber(s); ok {
+	if v, ok := format.ParseNumber(s); ok {
 		return &v
 	}
 	return nil

@@ -6,30 +6,30 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 	"github.com/quantum-resonance/telemetry/alertmanager/hub"
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 )
 
 // groupKey is Alertmanager's key of the plan alert's group.
 const groupKey = `{}:{alertname="ErrorRateHigh"}`
 
-func events(t testing.TB, data *template.Data) ([]notify.Message, []map[string]any) {
+func events(t testing.TB, data *template.Data) ([]format.Message, []map[string]any) {
 	t.Helper()
-	return notifytest.Format[map[string]any](t, formatter(t), data, groupKey)
+	return formattest.Format[map[string]any](t, formatter(t), data, groupKey)
 }
 
 func formatter(t testing.TB) *hub.Formatter {
-	return notifytest.New(t, hub.New, hub.Options{Defaults: notifytest.Defaults})
+	return formattest.New(t, hub.New, hub.Options{Defaults: formattest.Defaults})
 }
 
 func TestGolden(t *testing.T) {
-	notifytest.GoldenFormat(t, formatter(t), groupKey, nil)
+	formattest.GoldenFormat(t, formatter(t), groupKey, nil)
 }
 
 // The plan's example event, field for field, then the alert's identity.
 func TestSeedEvent(t *testing.T) {
-	msgs, _ := events(t, notifytest.PlanData())
+	msgs, _ := events(t, formattest.PlanData())
 	plan := `{"event_type":"alert.triggered","severity":"critical","timestamp":"2025-12-11T01:54:16Z","metric":"error_rate","current_value":25,"threshold":5,"message":"Error rate exceeded threshold: 25 errors/min (threshold: 5)","metadata":{"service":"quantum-resonance-api","environment":"production","region":"us-east-1"},`
 	identity := `"alertname":"ErrorRateHigh","fingerprint":"c2a5d1f1a3c3a0f7","labels":{"alertname":"ErrorRateHigh","instance":"app:8080","job":"resonance","metric":"error_rate","severity":"critical"},"starts_at":"2025-12-11T01:54:16Z","generator_url":"http://prometheus:9090/graph?g0.expr=resonance%3Aerror_rate%3Aper_minute+%3E+5","silence_url":"http://alertmanager:9093/#/silences/new?filter=%7Balertname%3D%22ErrorRateHigh%22%2Cinstance%3D%22app%3A8080%22%2Cjob%3D%22resonance%22%2Cmetric%3D%22error_rate%22%2Cseverity%3D%22critical%22%7D","group_key":"{}:{alertname=\"ErrorRateHigh\"}"}`
 	if got := string(msgs[0].Body); got != plan+identity {
@@ -40,8 +40,8 @@ func TestSeedEvent(t *testing.T) {
 // Alerts that differ only by instance, firing at the same instant, are as
 // many events, each naming its instance; and the resolutions likewise.
 func TestAlertsDifferingOnlyByInstanceAreDistinctEvents(t *testing.T) {
-	firing := notifytest.ByInstance(30)
-	for _, data := range []*template.Data{firing, notifytest.Resolve(firing, notifytest.PlanTime.Add(12*time.Minute))} {
+	firing := formattest.ByInstance(30)
+	for _, data := range []*template.Data{firing, formattest.Resolve(firing, formattest.PlanTime.Add(12*time.Minute))} {
 		msgs, evs := events(t, data)
 		if len(msgs) != 30 {
 			t.Fatalf("%d events, want 30", len(msgs))
@@ -62,8 +62,8 @@ func TestAlertsDifferingOnlyByInstanceAreDistinctEvents(t *testing.T) {
 }
 
 func TestResolvedUsesEndsAt(t *testing.T) {
-	_, ev := events(t, notifytest.PlanResolved())
-	if ev[0]["event_type"] != "alert.resolved" || ev[0]["timestamp"] != notifytest.PlanTime.Add(5*time.Minute).Format(time.RFC3339) {
+	_, ev := events(t, formattest.PlanResolved())
+	if ev[0]["event_type"] != "alert.resolved" || ev[0]["timestamp"] != formattest.PlanTime.Add(5*time.Minute).Format(time.RFC3339) {
 		t.Errorf("resolved event = %v", ev[0])
 	}
 }
@@ -79,9 +79,9 @@ func TestValues(t *testing.T) {
 		{"unknown", nil},
 		{"", nil},
 	} {
-		a := notifytest.PlanAlert()
+		a := formattest.PlanAlert()
 		a.Annotations["current_value"] = c.annotation
-		_, ev := events(t, notifytest.Group(a))
+		_, ev := events(t, formattest.Group(a))
 		got, present := ev[0]["current_value"]
 		if !present || got != c.want {
 			t.Errorf("current_value %q: got %v (present %v), want %v", c.annotation, got, present, c.want)
@@ -91,7 +91,7 @@ func TestValues(t *testing.T) {
 
 func TestOneEventPerAlert(t *testing.T) {
 	for _, n := range []int{1, 30, 300} {
-		msgs, ev := events(t, notifytest.Many(n))
+		msgs, ev := events(t, formattest.Many(n))
 		if len(msgs) != n {
 			t.Fatalf("%d alerts gave %d events", n, len(msgs))
 		}
@@ -102,13 +102,13 @@ func TestOneEventPerAlert(t *testing.T) {
 }
 
 func BenchmarkFormat(b *testing.B) {
-	notifytest.BenchmarkFormat(b, formatter(b))
+	formattest.BenchmarkFormat(b, formatter(b))
 }
 
 // Odd text reaches the hub as written; a number that is not one is null,
 // a tiny one a number, and a firing alert has no ends_at.
 func TestOddText(t *testing.T) {
-	evs := notifytest.FormatOdd[map[string]any](t, formatter(t), groupKey, `odd <text> & \"quotes\"`)
+	evs := formattest.FormatOdd[map[string]any](t, formatter(t), groupKey, `odd <text> & \"quotes\"`)
 	if len(evs) != 3 {
 		t.Fatalf("%d events", len(evs))
 	}

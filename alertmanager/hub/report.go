@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 )
 
 // ReportEvent is a ritual's report as a hub event: event_type
@@ -17,11 +17,11 @@ type ReportEvent struct {
 	Report    json.RawMessage `json:"report"`
 }
 
-// FormatReport implements notify.ReportFormatter: one event.
-func (f *Formatter) FormatReport(r *notify.Report) ([]notify.Post, error) {
-	body, err := notify.Marshal(ReportEvent{
+// FormatReport implements format.ReportFormatter: one event.
+func (f *Formatter) FormatReport(r *format.Report) ([]format.Post, error) {
+	body, err := format.Marshal(ReportEvent{
 		EventType: "report." + r.Ritual,
-		Timestamp: notify.FormatTime(time.Now()),
+		Timestamp: format.Time(time.Now()),
 		Message:   r.Title,
 		Metadata:  Metadata{Service: f.opts.Defaults.Service, Environment: f.opts.Defaults.Environment, Region: f.opts.Defaults.Region},
 		Report:    json.RawMessage(r.JSON),
@@ -29,5 +29,5 @@ func (f *Formatter) FormatReport(r *notify.Report) ([]notify.Post, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []notify.Post{{Body: body}}, nil
+	return []format.Post{{Body: body}}, nil
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 )
 
 // BenchmarkRelay posts notifications of 10 alerts over HTTP to the relay,
@@ -50,7 +50,7 @@ targets:
 		b.Run(target, func(b *testing.B) {
 			// A distinct group key each time: the dedup memory must not
 			// turn the benchmark into a cache hit.
-			body, _ := json.Marshal(notificationOf(notifytest.Many(alerts), "GROUPKEY-000000000"))
+			body, _ := json.Marshal(notificationOf(formattest.Many(alerts), "GROUPKEY-000000000"))
 			var latencies []time.Duration
 			i := 0
 			for b.Loop() {
@@ -82,7 +82,7 @@ targets:
 // BenchmarkDecodeWebhook decodes the body of a notification of 10 alerts,
 // as the handler does for every notification.
 func BenchmarkDecodeWebhook(b *testing.B) {
-	body, _ := json.Marshal(notificationOf(notifytest.Many(10), `{}:{alertname="ErrorRateHigh"}`))
+	body, _ := json.Marshal(notificationOf(formattest.Many(10), `{}:{alertname="ErrorRateHigh"}`))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := decodeNotification(bytes.NewReader(body)); err != nil {

@@ -4,9 +4,9 @@ import (
 	"sync"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 	"github.com/quantum-resonance/telemetry/alertmanager/heartbeat"
 	"github.com/quantum-resonance/telemetry/alertmanager/hub"
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
 	"github.com/quantum-resonance/telemetry/alertmanager/slack"
 )
 
@@ -16,7 +16,7 @@ import (
 // channel is its package and one entry in channels; the pipeline (decode,
 // format, dedup, order, retry) is the same for all.
 type channel struct {
-	newFormatter func(d notify.Defaults, tc *TargetConfig) (notify.Formatter, error)
+	newFormatter func(d format.Defaults, tc *TargetConfig) (format.Formatter, error)
 	// parallel is how many messages of one notification go out at once.
 	// 1 keeps the parts of a split notification in order, and Discord and
 	// Slack rate-limit per webhook.
@@ -28,7 +28,7 @@ type channel struct {
 // channels by payload format (a file target writes any of them).
 var channels = map[string]channel{
 	FormatDiscord: {
-		newFormatter: func(d notify.Defaults, tc *TargetConfig) (notify.Formatter, error) {
+		newFormatter: func(d format.Defaults, tc *TargetConfig) (format.Formatter, error) {
 			return discord.New(discord.Options{Defaults: d, MentionRole: tc.MentionRole, Templates: &tc.Templates})
 		},
 		parallel: 1,
@@ -39,14 +39,14 @@ var channels = map[string]channel{
 		},
 	},
 	FormatSlack: {
-		newFormatter: func(d notify.Defaults, tc *TargetConfig) (notify.Formatter, error) {
+		newFormatter: func(d format.Defaults, tc *TargetConfig) (format.Formatter, error) {
 			return slack.New(slack.Options{Defaults: d, Templates: &tc.Templates})
 		},
 		parallel: 1,
 		quirks:   func(_ *Relay, s *httpSink) { s.refusal = slack.Refusal },
 	},
 	FormatHub: {
-		newFormatter: func(d notify.Defaults, tc *TargetConfig) (notify.Formatter, error) {
+		newFormatter: func(d format.Defaults, tc *TargetConfig) (format.Formatter, error) {
 			return hub.New(hub.Options{Defaults: d, Templates: &tc.Templates})
 		},
 		// Hub events are one independent request per alert. 8 rather
@@ -56,7 +56,7 @@ var channels = map[string]channel{
 		parallel: hubParallelism,
 	},
 	FormatHeartbeat: {
-		newFormatter: func(notify.Defaults, *TargetConfig) (notify.Formatter, error) { return heartbeat.New(), nil },
+		newFormatter: func(format.Defaults, *TargetConfig) (format.Formatter, error) { return heartbeat.New(), nil },
 		parallel:     1,
 	},
 }

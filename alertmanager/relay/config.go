@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 	"github.com/quantum-resonance/telemetry/bearer"
 	"github.com/quantum-resonance/telemetry/configfile"
 	"github.com/quantum-resonance/telemetry/daemon"
@@ -58,7 +58,7 @@ const DefaultHeartbeatFile = "relay-heartbeat.jsonl"
 
 // Config is the relay's whole configuration.
 type Config struct {
-	Defaults notify.Defaults `yaml:"defaults"`
+	Defaults format.Defaults `yaml:"defaults"`
 	Webhook  WebhookConfig   `yaml:"webhook"`
 	Auth     AuthConfig      `yaml:"auth"`
 	Delivery DeliveryConfig  `yaml:"delivery"`
@@ -189,7 +189,7 @@ type TargetConfig struct {
 	// resolution, "post" only posts it.
 	OnResolve string `yaml:"on_resolve,omitempty"`
 
-	Templates notify.Templates `yaml:"templates,omitempty"`
+	Templates format.Templates `yaml:"templates,omitempty"`
 
 	// HTTPClientConfig: proxy, TLS and other client settings.
 	HTTPClientConfig commonconfig.HTTPClientConfig `yaml:"http_config,omitempty"`
@@ -216,7 +216,7 @@ func Default() *Config {
 
 func base() *Config {
 	return &Config{
-		Defaults: notify.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"},
+		Defaults: format.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"},
 		Webhook:  WebhookConfig{MaxBodyBytes: 4 << 20, MaxConcurrentRequests: DefaultMaxConcurrentRequests},
 		Delivery: DeliveryConfig{
 			Deadline:           model.Duration(10 * time.Second),

@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 	"github.com/quantum-resonance/telemetry/configfile"
 )
 
@@ -144,7 +144,7 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	d.now = func() time.Time { return now }
 	keys := make([]messageKey, 5)
 	for i := range keys {
-		keys[i] = keyOf("t", "g", false, notify.Message{Alerts: []string{fmt.Sprint(i)}}, nil)
+		keys[i] = keyOf("t", "g", false, format.Message{Alerts: []string{fmt.Sprint(i)}}, nil)
 		d.Remember(keys[i])
 	}
 	if d.Len() != 3 || d.Seen(keys[0]) || d.Seen(keys[1]) || !d.Seen(keys[4]) {
@@ -154,14 +154,14 @@ func TestDeliveredMemoryIsBounded(t *testing.T) {
 	if d.Seen(keys[4]) {
 		t.Error("an entry outlived its ttl")
 	}
-	d.Remember(keyOf("t", "g", false, notify.Message{Alerts: []string{"new"}}, nil))
+	d.Remember(keyOf("t", "g", false, format.Message{Alerts: []string{"new"}}, nil))
 	if d.Len() != 1 {
 		t.Errorf("expired entries not dropped: len %d", d.Len())
 	}
-	if keyOf("a", "g", false, notify.Message{Alerts: []string{"x"}}, nil) == keyOf("b", "g", false, notify.Message{Alerts: []string{"x"}}, nil) || keyOf("a", "g1", false, notify.Message{Alerts: []string{"x"}}, nil) == keyOf("a", "g2", false, notify.Message{Alerts: []string{"x"}}, nil) ||
-		keyOf("a", "g", false, notify.Message{Alerts: []string{"fp1@0"}}, nil) == keyOf("a", "g", false, notify.Message{Alerts: []string{"fp2@0"}}, nil) ||
-		keyOf("a", "g", true, notify.Message{Edit: "1", Alerts: []string{"x"}}, nil) == keyOf("a", "g", false, notify.Message{Alerts: []string{"x"}}, nil) ||
-		keyOf("a", "g", false, notify.Message{Alerts: []string{"x"}}, map[string]bool{"x": true}) == keyOf("a", "g", false, notify.Message{Alerts: []string{"x"}}, nil) {
+	if keyOf("a", "g", false, format.Message{Alerts: []string{"x"}}, nil) == keyOf("b", "g", false, format.Message{Alerts: []string{"x"}}, nil) || keyOf("a", "g1", false, format.Message{Alerts: []string{"x"}}, nil) == keyOf("a", "g2", false, format.Message{Alerts: []string{"x"}}, nil) ||
+		keyOf("a", "g", false, format.Message{Alerts: []string{"fp1@0"}}, nil) == keyOf("a", "g", false, format.Message{Alerts: []string{"fp2@0"}}, nil) ||
+		keyOf("a", "g", true, format.Message{Edit: "1", Alerts: []string{"x"}}, nil) == keyOf("a", "g", false, format.Message{Alerts: []string{"x"}}, nil) ||
+		keyOf("a", "g", false, format.Message{Alerts: []string{"x"}}, map[string]bool{"x": true}) == keyOf("a", "g", false, format.Message{Alerts: []string{"x"}}, nil) {
 		t.Error("keys must differ by target and group")
 	}
 }
@@ -191,7 +191,7 @@ func TestAlertmanagerMaxAlertsFitsTheBodyLimit(t *testing.T) {
 			if w.MaxAlerts <= 0 {
 				t.Fatalf("receiver %s: no max_alerts; a large group could exceed the relay's %d-byte body limit", r.Name, limit)
 			}
-			n := notifytest.ByInstance(w.MaxAlerts)
+			n := formattest.ByInstance(w.MaxAlerts)
 			for i := range n.Alerts {
 				n.Alerts[i].Annotations["description"] = strings.Repeat("d", 1000)
 			}

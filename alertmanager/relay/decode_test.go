@@ -5,16 +5,16 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 )
 
 // decodeWebhook reads what encoding/json reads from Alertmanager's bodies,
 // and refuses what it refuses.
 func TestDecodeWebhookMatchesEncodingJSON(t *testing.T) {
-	generated, _ := json.Marshal(notificationOf(notifytest.Many(30), `{}:{alertname="x"}`))
+	generated, _ := json.Marshal(notificationOf(formattest.Many(30), `{}:{alertname="x"}`))
 	valid := map[string]string{
-		"firing fixture":   string(notifytest.FiringBody),
-		"resolved fixture": string(notifytest.ResolvedBody),
+		"firing fixture":   string(formattest.FiringBody),
+		"resolved fixture": string(formattest.ResolvedBody),
 		"generated":        string(generated),
 		"escapes, unknown fields, nulls": `{"version":"4","groupKey":"{}:{a=\"\\u00fc\"}","truncatedAlerts":2,"extra":{"x":[1,2,{"y":null}]},
 			"groupLabels":null,"commonLabels":{},"alerts":[{"status":"firing","labels":{"k":"tab\there 🚨 \ud83d\udea8"},
@@ -61,7 +61,7 @@ func TestDecodeWebhookMatchesEncodingJSON(t *testing.T) {
 // json.Unmarshal accepts and nothing else, and reads the same.
 func FuzzDecodeWebhook(f *testing.F) {
 	for _, body := range []string{
-		string(notifytest.FiringBody), string(notifytest.ResolvedBody),
+		string(formattest.FiringBody), string(formattest.ResolvedBody),
 		`{"version":"4","alerts":[{"status":"firing","labels":{"a":"\u00fc"},"startsAt":"2025-12-11T01:54:16Z"}]}`,
 		`{"alerts":[{"labels":null}],"x":[1,{"y":"z"}]}`,
 		`{"version":"4","groupKey":"{}:{a=\"\u00fc\"}","truncatedAlerts":12,"alerts":[{"status":"firing","labels":{"k":"v","e":"tab\tx"},"annotations":null,"startsAt":"2025-12-11T01:54:16.5+01:00","endsAt":null}]}`,

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 )
 
 // messageKey identifies a message by what it says, not how: its target, its
@@ -25,7 +25,7 @@ type messageKey [sha256.Size]byte
 
 // keyOf is m's key; firing holds the identities of the notification's
 // firing alerts, edit marks the edit of an edit_and_post target.
-func keyOf(target, groupKey string, edit bool, m notify.Message, firing map[string]bool) messageKey {
+func keyOf(target, groupKey string, edit bool, m format.Message, firing map[string]bool) messageKey {
 	var stack [512]byte // no allocation for the usual message
 	b := append(stack[:0], target...)
 	b = append(b, 0)

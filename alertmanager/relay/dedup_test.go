@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 )
 
 // Two clustered Alertmanagers post the same notification while the first
@@ -21,7 +21,7 @@ func TestClaimWaitsForADeliveryInFlight(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDelivered(time.Minute, 10)
-			k := keyOf("discord", "group", false, notify.Message{Alerts: []string{"body"}}, nil)
+			k := keyOf("discord", "group", false, format.Message{Alerts: []string{"body"}}, nil)
 			if seen, err := d.Claim(context.Background(), k); seen || err != nil {
 				t.Fatalf("first claim: seen=%v err=%v, want ownership", seen, err)
 			}
@@ -50,7 +50,7 @@ func TestClaimWaitsForADeliveryInFlight(t *testing.T) {
 
 func TestClaimGivesUpWithTheDeadline(t *testing.T) {
 	d := newDelivered(time.Minute, 10)
-	k := keyOf("slack", "group", false, notify.Message{Alerts: []string{"body"}}, nil)
+	k := keyOf("slack", "group", false, format.Message{Alerts: []string{"body"}}, nil)
 	if _, err := d.Claim(context.Background(), k); err != nil {
 		t.Fatal(err)
 	}

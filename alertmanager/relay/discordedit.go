@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 )
 
 // edits reports whether t edits Discord messages on resolve.
@@ -22,15 +22,15 @@ func (t *target) edits() bool { return t.onResolve == ResolveEdit || t.onResolve
 // first gets one edit per message whose firing alerts all resolve in n
 // (the message turns green in place), then the other alerts as new
 // messages; with edit_and_post the resolved alerts are posted too.
-func (r *Relay) format(ctx context.Context, t *target, n *notification) ([]notify.Message, error) {
+func (r *Relay) format(ctx context.Context, t *target, n *notification) ([]format.Message, error) {
 	if !t.edits() {
 		return t.formatter.Format(ctx, &n.Data, n.GroupKey)
 	}
 	store := r.sent.Load()
 	resolved := map[string]bool{}
 	for i := range n.Alerts {
-		if a := &n.Alerts[i]; a.Status == notify.StatusResolved {
-			resolved[notify.Identity(a)] = true
+		if a := &n.Alerts[i]; a.Status == format.StatusResolved {
+			resolved[format.Identity(a)] = true
 		}
 	}
 	type edit struct {
@@ -41,7 +41,7 @@ func (r *Relay) format(ctx context.Context, t *target, n *notification) ([]notif
 	byID := map[string]*edit{}
 	var rest []template.Alert
 	for _, a := range n.Alerts {
-		id := notify.Identity(&a)
+		id := format.Identity(&a)
 		if resolved[id] {
 			if m, ok := store.Lookup(t.name, id); ok && allIn(m.Alerts, resolved) {
 				e := byID[m.ID]
@@ -59,7 +59,7 @@ func (r *Relay) format(ctx context.Context, t *target, n *notification) ([]notif
 		rest = append(rest, a)
 	}
 
-	var out []notify.Message
+	var out []format.Message
 	for _, e := range edits {
 		msgs, err := t.formatter.Format(ctx, narrow(&n.Data, e.alerts), n.GroupKey)
 		if err != nil {
@@ -103,10 +103,10 @@ func narrow(data *template.Data, alerts []template.Alert) *template.Data {
 	}
 	d := *data
 	d.Alerts = alerts
-	d.Status = notify.StatusResolved
+	d.Status = format.StatusResolved
 	for i := range alerts {
-		if alerts[i].Status == notify.StatusFiring {
-			d.Status = notify.StatusFiring
+		if alerts[i].Status == format.StatusFiring {
+			d.Status = format.StatusFiring
 		}
 	}
 	return &d
@@ -116,7 +116,7 @@ func narrow(data *template.Data, alerts []template.Alert) *template.Data {
 // replaces its message, falling back to a new message when Discord no
 // longer knows it or refuses the edit; a new message is posted with
 // ?wait=true and, when all its alerts fire, remembered for the edit.
-func (r *Relay) sendDiscord(ctx context.Context, t *target, m notify.Message, firing map[string]bool, logger *slog.Logger) error {
+func (r *Relay) sendDiscord(ctx context.Context, t *target, m format.Message, firing map[string]bool, logger *slog.Logger) error {
 	store := r.sent.Load()
 	if m.Edit != "" {
 		_, err := t.sink.Send(ctx, request{Method: http.MethodPatch, Path: discord.EditPath(m.Edit), Body: m.Body})

@@ -13,18 +13,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 )
 
 // editFixture is a Discord fake and a relay config pointing at it, with
 // the message ids kept in a file.
 type editFixture struct {
-	fake   *notifytest.Discord
+	fake   *formattest.Discord
 	config string
 }
 
 func newEditFixture(t *testing.T, onResolve string) *editFixture {
-	fake := notifytest.NewDiscord()
+	fake := formattest.NewDiscord()
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	store := filepath.Join(t.TempDir(), "messages.json")
@@ -56,11 +56,11 @@ func decodeDiscord(t *testing.T, body []byte) discord.Message {
 // restart of the relay.
 func TestDiscordEditsTheFiringMessageOnResolve(t *testing.T) {
 	f := newEditFixture(t, "edit")
-	firing := notifytest.ByInstance(2)
+	firing := formattest.ByInstance(2)
 	f.notify(t, newHarness(t, f.config, nil), firing)
 	// A new relay process: the message ids come back from the file.
 	h := newHarness(t, f.config, nil)
-	f.notify(t, h, notifytest.Resolve(firing, notifytest.PlanTime.Add(12*time.Minute)))
+	f.notify(t, h, formattest.Resolve(firing, formattest.PlanTime.Add(12*time.Minute)))
 
 	ops := f.fake.Ops()
 	if len(ops) != 2 || ops[0].Op != "post" || ops[1].Op != "edit" || ops[1].ID != ops[0].ID {
@@ -86,9 +86,9 @@ func TestDiscordEditsTheFiringMessageOnResolve(t *testing.T) {
 func TestDiscordPostsWhenTheMessageCannotBeEdited(t *testing.T) {
 	f := newEditFixture(t, "edit")
 	h := newHarness(t, f.config, nil)
-	firing := notifytest.ByInstance(2)
+	firing := formattest.ByInstance(2)
 	f.notify(t, h, firing)
-	partly := notifytest.Resolve(firing, notifytest.PlanTime.Add(5*time.Minute))
+	partly := formattest.Resolve(firing, formattest.PlanTime.Add(5*time.Minute))
 	partly.Alerts[1] = firing.Alerts[1]
 	f.notify(t, h, partly)
 	if ops := f.fake.Ops(); len(ops) != 2 || ops[1].Op != "post" {
@@ -96,7 +96,7 @@ func TestDiscordPostsWhenTheMessageCannotBeEdited(t *testing.T) {
 	}
 
 	f.fake.Delete()
-	f.notify(t, h, notifytest.Resolve(firing, notifytest.PlanTime.Add(9*time.Minute)))
+	f.notify(t, h, formattest.Resolve(firing, formattest.PlanTime.Add(9*time.Minute)))
 	ops := f.fake.Ops()
 	if len(ops) != 3 || ops[2].Op != "post" {
 		t.Fatalf("deleted message: ops %+v, want a post after the refused edit", ops)
@@ -110,9 +110,9 @@ func TestDiscordPostsWhenTheMessageCannotBeEdited(t *testing.T) {
 func TestDiscordEditAndPost(t *testing.T) {
 	f := newEditFixture(t, "edit_and_post")
 	h := newHarness(t, f.config, nil)
-	firing := notifytest.PlanData()
+	firing := formattest.PlanData()
 	f.notify(t, h, firing)
-	f.notify(t, h, notifytest.PlanResolved())
+	f.notify(t, h, formattest.PlanResolved())
 	ops := f.fake.Ops()
 	if len(ops) != 3 || ops[1].Op != "edit" || ops[2].Op != "post" {
 		t.Fatalf("ops = %+v, want post, edit, post", ops)
@@ -133,7 +133,7 @@ func hasEmbedField(e discord.Embed, name, value string) bool {
 // counts the damage, and still edits the messages it could read.
 func TestRelayStartsOnADamagedStore(t *testing.T) {
 	f := newEditFixture(t, "edit")
-	firing := notifytest.ByInstance(2)
+	firing := formattest.ByInstance(2)
 	f.notify(t, newHarness(t, f.config, nil), firing)
 	store := strings.Split(strings.Split(f.config, `messages_file: "`)[1], `"`)[0]
 	good, err := os.ReadFile(store)
@@ -156,7 +156,7 @@ resonance_relay_message_store_damaged_total 1
 	if !strings.Contains(h.logs.String(), "delivery.messages_file is damaged") {
 		t.Errorf("nothing logged:\n%s", h.logs.String())
 	}
-	f.notify(t, h, notifytest.Resolve(firing, notifytest.PlanTime.Add(12*time.Minute)))
+	f.notify(t, h, formattest.Resolve(firing, formattest.PlanTime.Add(12*time.Minute)))
 	if ops := f.fake.Ops(); len(ops) != 2 || ops[1].Op != "edit" || ops[1].ID != ops[0].ID {
 		t.Errorf("ops = %+v, want the firing message edited", ops)
 	}
@@ -169,9 +169,9 @@ resonance_relay_message_store_damaged_total 1
 func TestTheSameResolutionTwiceIsOneEdit(t *testing.T) {
 	f := newEditFixture(t, "edit")
 	h := newHarness(t, f.config, nil)
-	firing := notifytest.ByInstance(2)
+	firing := formattest.ByInstance(2)
 	f.notify(t, h, firing)
-	resolved := notifytest.Resolve(firing, notifytest.PlanTime.Add(7*time.Minute))
+	resolved := formattest.Resolve(firing, formattest.PlanTime.Add(7*time.Minute))
 	f.notify(t, h, resolved)
 	f.notify(t, h, resolved)
 	var got []string
@@ -201,13 +201,13 @@ func TestAPairOfAlertmanagersAndARestartEditTheOneMessage(t *testing.T) {
 			t.Fatalf("%s from %s: %d %+v", data.Status, alertmanager, code, r)
 		}
 	}
-	firing := notifytest.ByInstance(3)
+	firing := formattest.ByInstance(3)
 	before := newHarness(t, f.config, nil)
 	send(before, firing, "alertmanager-a")
 	send(before, firing, "alertmanager-b")
 
 	after := newHarness(t, f.config, nil) // the restarted relay, on the same store
-	resolved := notifytest.Resolve(firing, notifytest.PlanTime.Add(9*time.Minute))
+	resolved := formattest.Resolve(firing, formattest.PlanTime.Add(9*time.Minute))
 	send(after, resolved, "alertmanager-b")
 	send(after, resolved, "alertmanager-a")
 

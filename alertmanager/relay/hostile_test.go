@@ -10,14 +10,14 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 )
 
 // hostileData is a notification of three alerts whose current_value and
 // threshold are 80,000 digits and whose description is a megabyte: what
 // one crafted alert rule or a broken template sends.
 func hostileData() *template.Data {
-	data := notifytest.Many(3)
+	data := formattest.Many(3)
 	for i := range data.Alerts {
 		a := data.Alerts[i].Annotations
 		a["current_value"] = strings.Repeat("9", 80_000)
@@ -31,9 +31,9 @@ func hostileData() *template.Data {
 // done on it: each channel gets messages within its limits, promptly, and
 // the cut is counted once.
 func TestHostileAnnotationsAreCutBeforeFormatting(t *testing.T) {
-	discordSink := notifytest.NewSink(notifytest.DiscordLimits)
-	slackSink := notifytest.NewSink(notifytest.SlackLimits)
-	hubSink := notifytest.NewSink(nil)
+	discordSink := formattest.NewSink(formattest.DiscordLimits)
+	slackSink := formattest.NewSink(formattest.SlackLimits)
+	hubSink := formattest.NewSink(nil)
 	h := newHarness(t, fastDelivery+`
 targets:
   - {name: discord, type: discord, url: "`+sinkServer(t, discordSink).URL+`/api/webhooks/1/token"}
@@ -47,7 +47,7 @@ targets:
 			t.Fatalf("%s: %d %+v", target, code, r)
 		}
 	}
-	for name, s := range map[string]*notifytest.Sink{"discord": discordSink, "slack": slackSink, "hub": hubSink} {
+	for name, s := range map[string]*formattest.Sink{"discord": discordSink, "slack": slackSink, "hub": hubSink} {
 		for i, m := range s.Accepted() {
 			if len(m) > 64<<10 {
 				t.Errorf("%s message %d is %d bytes: the annotations were not cut", name, i, len(m))
@@ -63,7 +63,7 @@ targets:
 // BenchmarkHostileAnnotations is the relay's cost of the notification of
 // hostileData, from the POST to the answer (one channel, a local sink).
 func BenchmarkHostileAnnotations(b *testing.B) {
-	sink := notifytest.NewSink(notifytest.DiscordLimits)
+	sink := formattest.NewSink(formattest.DiscordLimits)
 	h := newHarness(b, fastDelivery+`
 targets:
   - {name: discord, type: discord, url: "`+sinkServer(b, sink).URL+`/api/webhooks/1/token"}

@@ -21,7 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 )
 
 // BenchmarkMessageStore is the cost of one change of delivery.messages_file
@@ -40,7 +40,7 @@ func BenchmarkMessageStore(b *testing.B) {
 				b.Fatal(err)
 			}
 			// Messages of 8 alerts each (a group firing on several
-			// instances), their identities as notify.Identity makes them:
+			// instances), their identities as format.Identity makes them:
 			// 5,000 of them are a file of about 2 MB.
 			now := time.Date(2026, 12, 2, 18, 0, 0, 123456789, time.UTC)
 			alerts := func(i int) []string {
@@ -152,7 +152,7 @@ targets: [{name: discord, type: discord, on_resolve: edit, url: %q}]
 			if n := r.sent.Load().Len(); n != entries {
 				b.Fatalf("%d messages loaded, want %d", n, entries)
 			}
-			firing := notifytest.ByInstance(8)
+			firing := formattest.ByInstance(8)
 			cpu0, written0 := processCPU(b), storeBytesWritten.Load()
 			i := 0
 			for b.Loop() {
@@ -160,7 +160,7 @@ targets: [{name: discord, type: discord, on_resolve: edit, url: %q}]
 				d := *firing
 				d.Alerts = slices.Clone(firing.Alerts)
 				for j := range d.Alerts {
-					d.Alerts[j].StartsAt = notifytest.PlanTime.Add(time.Duration(i) * time.Second)
+					d.Alerts[j].StartsAt = formattest.PlanTime.Add(time.Duration(i) * time.Second)
 				}
 				body, _ := json.Marshal(notificationOf(&d, fmt.Sprintf(`{}:{alertname="ErrorRateHigh",n="%d"}`, i)))
 				rec := httptest.NewRecorder()

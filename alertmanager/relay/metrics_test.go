@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 )
 
 // The outcome values are the contract of the alert rules
@@ -57,7 +57,7 @@ targets:
 	if err := testutil.GatherAndCompare(h.reg, strings.NewReader(want), "resonance_relay_notifications_total"); err != nil {
 		t.Errorf("at start: %v", err)
 	}
-	if code, r := h.post(t, "hub", notifytest.FiringBody); code != http.StatusOK {
+	if code, r := h.post(t, "hub", formattest.FiringBody); code != http.StatusOK {
 		t.Fatalf("POST /webhook/hub: %d %+v", code, r)
 	}
 	want = notificationsWant(map[string]map[string]int{"discord": {}, "hub": {"delivered": 1}})
@@ -75,7 +75,7 @@ targets:
   - {name: hub, type: file, path: out.jsonl, format: hub}
 `, nil)
 	for _, target := range []string{"discord", "hub"} {
-		if code, r := h.post(t, target, notifytest.FiringBody); code != http.StatusOK {
+		if code, r := h.post(t, target, formattest.FiringBody); code != http.StatusOK {
 			t.Fatalf("POST /webhook/%s: %d %+v", target, code, r)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 )
 
 // notification is Alertmanager's webhook payload (version 4): template.Data
@@ -58,7 +58,7 @@ func decodeNotification(r io.Reader) (*notification, error) {
 		return nil, errors.New(`"alerts": the notification carries no alert`)
 	}
 	for i := range n.Alerts {
-		if s := n.Alerts[i].Status; s != notify.StatusFiring && s != notify.StatusResolved {
+		if s := n.Alerts[i].Status; s != format.StatusFiring && s != format.StatusResolved {
 			return nil, fmt.Errorf(`"alerts[%d].status": %q is neither firing nor resolved`, i, s)
 		}
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	commonconfig "github.com/prometheus/common/config"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 	"github.com/quantum-resonance/telemetry/daemon"
 	"github.com/quantum-resonance/telemetry/httpretry"
 )
@@ -54,7 +54,7 @@ type state struct {
 // target is one configured destination, ready to use.
 type target struct {
 	name      string
-	formatter notify.Formatter
+	formatter format.Formatter
 	sink      sink
 	client    *http.Client // nil for files; closed when replaced
 	// parallel is how many messages of one notification go out at once.
@@ -123,7 +123,7 @@ func (r *Relay) Apply(cfg *Config) error {
 	}
 	for name, t := range next.targets {
 		r.metrics.initTarget(name)
-		if tf, ok := t.formatter.(notify.Truncating); ok {
+		if tf, ok := t.formatter.(format.Truncating); ok {
 			for _, field := range tf.TruncatableFields() {
 				r.metrics.truncated.WithLabelValues(name, field)
 			}
@@ -198,7 +198,7 @@ func sizeWriteBuffer(c *http.Client) {
 
 // deliverMessage sends message i of total unless it was delivered before
 // (or is being delivered by a concurrent notification), and counts it.
-func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, groupKey string, m notify.Message, firing map[string]bool, i, total int, logger *slog.Logger) (string, error) {
+func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, groupKey string, m format.Message, firing map[string]bool, i, total int, logger *slog.Logger) (string, error) {
 	key := keyOf(t.name, groupKey, m.Edit != "" && t.onResolve == ResolveEditAndPost, m, firing)
 	began := time.Now()
 	seen, err := mem.Claim(ctx, key)
@@ -236,7 +236,7 @@ func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, g
 // countTruncated counts the texts a delivered message had cut to fit its
 // channel. Counted on delivery, so a message Alertmanager's retry finds
 // already delivered is not counted again.
-func (r *Relay) countTruncated(target string, m notify.Message, i, total int, logger *slog.Logger) {
+func (r *Relay) countTruncated(target string, m format.Message, i, total int, logger *slog.Logger) {
 	if len(m.Truncated) == 0 {
 		return
 	}
@@ -341,8 +341,9 @@ func (r *Relay) Notify(ctx context.Context, name string, data *template.Data, gr
 	return nil
 }
 
-// deliveryReport is the relay's answer to Alertmanager.
-type deliveryReport struct {
+// webhookAnswer is the relay's answer to Alertmanager's POST (the JSON body of
+// every /webhook/ reply), not the rituals' report (format.Report).
+type webhookAnswer struct {
 	Status    string `json:"status,omitempty"`
 	Error     string `json:"error,omitempty"`
 	Messages  int    `json:"messages"`
@@ -364,36 +365,36 @@ const statusDelivered = "delivered"
 // rejected for good is skipped. The answer says what Alertmanager should
 // do: 2xx delivered; 5xx retry; 422 when the only failures are rejections
 // no retry can fix (Alertmanager does not retry a 4xx).
-func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notification, logger *slog.Logger) (int, deliveryReport, string) {
+func (r *Relay) deliver(ctx context.Context, st *state, t *target, n *notification, logger *slog.Logger) (int, webhookAnswer, string) {
 	// The deadline covers the formatting too, which stops when it passes.
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(st.cfg.Delivery.Deadline))
 	defer cancel()
 	cutAnnotations := 0
-	if tl, ok := t.formatter.(notify.TextLimited); ok {
-		cutAnnotations = notify.CutAnnotations(&n.Data, tl.MaxText())
+	if tl, ok := t.formatter.(format.TextLimited); ok {
+		cutAnnotations = format.CutAnnotations(&n.Data, tl.MaxText())
 	}
 	msgs, err := r.format(ctx, t, n)
 	if err != nil {
 		if ctx.Err() != nil {
 			logger.Warn("Formatting outlived the delivery deadline", "err", err)
-			return http.StatusGatewayTimeout, deliveryReport{Error: "formatting did not finish within delivery.deadline: " + err.Error()}, outcomeFailed
+			return http.StatusGatewayTimeout, webhookAnswer{Error: "formatting did not finish within delivery.deadline: " + err.Error()}, outcomeFailed
 		}
 		logger.Error("Cannot format the notification", "err", err)
-		return http.StatusInternalServerError, deliveryReport{Error: "formatting failed: " + err.Error()}, outcomeFormatError
+		return http.StatusInternalServerError, webhookAnswer{Error: "formatting failed: " + err.Error()}, outcomeFormatError
 	}
 	if cutAnnotations > 0 && len(msgs) > 0 {
 		// Counted with the first message's delivery, once, like its cuts.
 		for range cutAnnotations {
-			msgs[0].Truncated = append(msgs[0].Truncated, notify.FieldAnnotation)
+			msgs[0].Truncated = append(msgs[0].Truncated, format.FieldAnnotation)
 		}
 	}
 
 	mem := r.delivered.Load()
-	rep := deliveryReport{Messages: len(msgs)}
+	rep := webhookAnswer{Messages: len(msgs)}
 	firing := make(map[string]bool, len(n.Alerts))
 	for i := range n.Alerts {
-		if a := &n.Alerts[i]; a.Status == notify.StatusFiring {
-			firing[notify.Identity(a)] = true
+		if a := &n.Alerts[i]; a.Status == format.StatusFiring {
+			firing[format.Identity(a)] = true
 		}
 	}
 	var (

@@ -24,8 +24,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	commonconfig "github.com/prometheus/common/config"
 
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 	"github.com/quantum-resonance/telemetry/alertmanager/hub"
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 )
 
 // harness is a relay served over HTTP, its log and its metrics.
@@ -120,7 +120,7 @@ func (h *harness) post(t testing.TB, target string, body []byte, header ...strin
 	return resp.StatusCode, r
 }
 
-func sinkServer(t testing.TB, s *notifytest.Sink) *httptest.Server {
+func sinkServer(t testing.TB, s *formattest.Sink) *httptest.Server {
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	return srv
@@ -131,9 +131,9 @@ delivery: {deadline: 2s, initial_backoff: 5ms, max_backoff: 20ms}
 `
 
 func TestFixturesReachEveryChannel(t *testing.T) {
-	discordSink := notifytest.NewSink(notifytest.DiscordLimits)
-	slackSink := notifytest.NewSink(notifytest.SlackLimits)
-	hubSink := notifytest.NewSink(nil)
+	discordSink := formattest.NewSink(formattest.DiscordLimits)
+	slackSink := formattest.NewSink(formattest.SlackLimits)
+	hubSink := formattest.NewSink(nil)
 	h := newHarness(t, fastDelivery+`
 targets:
   - {name: discord, type: discord, url_file: discord.url}
@@ -144,14 +144,14 @@ targets:
 		"slack.url":   sinkServer(t, slackSink).URL + "/services/T/B/X",
 		"hub.token":   "hub-secret\n",
 	})
-	for _, body := range [][]byte{notifytest.FiringBody, notifytest.ResolvedBody} {
+	for _, body := range [][]byte{formattest.FiringBody, formattest.ResolvedBody} {
 		for _, target := range []string{"discord", "slack", "hub"} {
 			if code, r := h.post(t, target, body); code != http.StatusOK || r.Delivered != 1 {
 				t.Errorf("%s: %d %+v", target, code, r)
 			}
 		}
 	}
-	for name, s := range map[string]*notifytest.Sink{"discord": discordSink, "slack": slackSink, "hub": hubSink} {
+	for name, s := range map[string]*formattest.Sink{"discord": discordSink, "slack": slackSink, "hub": hubSink} {
 		if n := len(s.Accepted()); n != 2 {
 			t.Errorf("%s received %d messages, want 2", name, n)
 		}
@@ -184,14 +184,14 @@ targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
 		errPart      string
 	}{
 		{"not JSON", "hub", []byte("hello"), 400, "invalid JSON"},
-		{"trailing data", "hub", append(append([]byte{}, notifytest.FiringBody...), "{}"...), 400, "data after"},
+		{"trailing data", "hub", append(append([]byte{}, formattest.FiringBody...), "{}"...), 400, "data after"},
 		{"no version", "hub", []byte(`{"alerts":[]}`), 400, `no "version"`},
 		{"other version", "hub", []byte(`{"version":"3","alerts":[{"status":"firing"}]}`), 400, `version "3"`},
 		{"no alerts", "hub", []byte(`{"version":"4","alerts":[]}`), 400, "no alert"},
 		{"bad status", "hub", []byte(`{"version":"4","alerts":[{"status":"burning"}]}`), 400, `alerts[0].status`},
 		{"wrong types", "hub", []byte(`{"version":"4","alerts":"x"}`), 400, "invalid JSON"},
-		{"unknown target", "nope", notifytest.FiringBody, 404, `no target named "nope"`},
-		{"too large", "hub", append(big, notifytest.FiringBody...), 413, "4096 bytes"},
+		{"unknown target", "nope", formattest.FiringBody, 404, `no target named "nope"`},
+		{"too large", "hub", append(big, formattest.FiringBody...), 413, "4096 bytes"},
 	} {
 		code, r := h.post(t, c.target, c.body)
 		if code != c.code || !strings.Contains(r.Error, c.errPart) {
@@ -233,7 +233,7 @@ targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
 		{"Basic t0ken", 401},
 		{basic("am", "t0ken"), 401}, // basic auth is --web.config.file's
 	} {
-		if code, _ := h.post(t, "hub", notifytest.FiringBody, "Authorization", c.auth); code != c.code {
+		if code, _ := h.post(t, "hub", formattest.FiringBody, "Authorization", c.auth); code != c.code {
 			t.Errorf("Authorization %q: %d, want %d", c.auth, code, c.code)
 		}
 	}
@@ -269,7 +269,7 @@ targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
 		t.Fatal(err)
 	}
 	notify := func() int {
-		resp, err := am.Post(h.srv.URL+"/webhook/hub", "application/json", bytes.NewReader(notifytest.FiringBody))
+		resp, err := am.Post(h.srv.URL+"/webhook/hub", "application/json", bytes.NewReader(formattest.FiringBody))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -307,10 +307,10 @@ targets: [{name: hub, type: file, path: out.jsonl, format: hub}]
 	if failed.Load() != 0 || sent.Load() < 4 {
 		t.Errorf("%d of %d notifications failed during the rotation", failed.Load(), sent.Load())
 	}
-	if code, _ := h.post(t, "hub", notifytest.FiringBody, "Authorization", "Bearer old-token-1"); code != 401 {
+	if code, _ := h.post(t, "hub", formattest.FiringBody, "Authorization", "Bearer old-token-1"); code != 401 {
 		t.Errorf("the removed token: %d, want 401", code)
 	}
-	if code, _ := h.post(t, "hub", notifytest.FiringBody, "Authorization", "Bearer new-token-22"); code != 200 {
+	if code, _ := h.post(t, "hub", formattest.FiringBody, "Authorization", "Bearer new-token-22"); code != 200 {
 		t.Errorf("the new token: %d, want 200", code)
 	}
 }
@@ -325,33 +325,33 @@ func TestRateLimitIsRetriedAfterTheChannelsDelay(t *testing.T) {
 	limited := `{"message": "You are being rate limited.", "retry_after": %s, "global": false}`
 	for _, c := range []struct {
 		name, typ, path string
-		reply           notifytest.Reply
+		reply           formattest.Reply
 		want            time.Duration
 		result          string // of the first attempt; rate_limited when empty
 	}{
-		{"discord unversioned, headers and body in ms", "discord", "/api/webhooks/1/tok", notifytest.Reply{
+		{"discord unversioned, headers and body in ms", "discord", "/api/webhooks/1/tok", formattest.Reply{
 			Status: 429, Header: map[string]string{"Retry-After": "1", "X-RateLimit-Reset-After": "0.300", "X-RateLimit-Remaining": "0"},
 			Body: fmt.Sprintf(limited, "300")}, 300 * time.Millisecond, ""},
-		{"discord unversioned, body in ms only", "discord", "/api/webhooks/1/tok", notifytest.Reply{
+		{"discord unversioned, body in ms only", "discord", "/api/webhooks/1/tok", formattest.Reply{
 			Status: 429, Body: fmt.Sprintf(limited, "300")}, 300 * time.Millisecond, ""},
-		{"discord v10, body in seconds only", "discord", "/api/v10/webhooks/1/tok", notifytest.Reply{
+		{"discord v10, body in seconds only", "discord", "/api/v10/webhooks/1/tok", formattest.Reply{
 			Status: 429, Body: fmt.Sprintf(limited, "0.3")}, 300 * time.Millisecond, ""},
-		{"slack, Retry-After in seconds", "slack", "/services/T0/B0/x", notifytest.Reply{
+		{"slack, Retry-After in seconds", "slack", "/services/T0/B0/x", formattest.Reply{
 			Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: "rate_limited"}, time.Second, ""},
-		{"hub, 503 with Retry-After", "http", "", notifytest.Reply{
+		{"hub, 503 with Retry-After", "http", "", formattest.Reply{
 			Status: 503, Header: map[string]string{"Retry-After": "0.4"}, Body: "down for maintenance"}, 400 * time.Millisecond, resultServerError},
-		{"discord, 503 with bucket headers only", "discord", "/api/v10/webhooks/1/tok", notifytest.Reply{
+		{"discord, 503 with bucket headers only", "discord", "/api/v10/webhooks/1/tok", formattest.Reply{
 			Status: 503, Header: map[string]string{"X-RateLimit-Reset-After": "3"}, Body: "upstream connect error"}, 0, resultServerError},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			sink := notifytest.NewSink(nil)
+			sink := formattest.NewSink(nil)
 			sink.Script(c.reply)
 			h := newHarness(t, `
 delivery: {deadline: 5s, initial_backoff: 5ms, max_backoff: 20ms}
 targets: [{name: t, type: `+c.typ+`, url: "`+sinkServer(t, sink).URL+c.path+`"}]
 `, nil)
 			start := time.Now()
-			code, r := h.post(t, "t", notifytest.FiringBody)
+			code, r := h.post(t, "t", formattest.FiringBody)
 			took := time.Since(start)
 			if code != 200 || r.Delivered != 1 {
 				t.Errorf("%d %+v", code, r)
@@ -370,13 +370,13 @@ targets: [{name: t, type: `+c.typ+`, url: "`+sinkServer(t, sink).URL+c.path+`"}]
 // A 429 asking for longer than the deadline allows fails at once with 5xx,
 // so Alertmanager retries later instead of timing out on us.
 func TestRateLimitBeyondDeadlineFailsFast(t *testing.T) {
-	s := notifytest.NewSink(nil)
-	s.Script(notifytest.Reply{Status: 429, Body: `{"retry_after": 30.5, "global": true}`})
+	s := formattest.NewSink(nil)
+	s.Script(formattest.Reply{Status: 429, Body: `{"retry_after": 30.5, "global": true}`})
 	h := newHarness(t, fastDelivery+`
 targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`/api/v10/webhooks/1/tok"}]
 `, nil)
 	start := time.Now()
-	code, r := h.post(t, "discord", notifytest.FiringBody)
+	code, r := h.post(t, "discord", formattest.FiringBody)
 	if code < 500 || time.Since(start) > time.Second || !strings.Contains(r.Error, "429") {
 		t.Errorf("%d after %s: %+v", code, time.Since(start), r)
 	}
@@ -391,7 +391,7 @@ func TestDiscordBurstMeetsNoRateLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes 20 s: 50 requests at 5 per 2 s")
 	}
-	fake := notifytest.NewDiscord()
+	fake := formattest.NewDiscord()
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	h := newHarness(t, `
@@ -413,10 +413,10 @@ targets: [{name: discord, type: discord, url: "`+srv.URL+`/api/webhooks/1/tok"}]
 		var wg sync.WaitGroup
 		for _, i := range pending {
 			wg.Go(func() {
-				a := notifytest.PlanAlert()
+				a := formattest.PlanAlert()
 				a.Labels["instance"] = fmt.Sprintf("app-%02d:8080", i)
 				a.Fingerprint = fmt.Sprintf("%016x", i)
-				body, _ := json.Marshal(notificationOf(notifytest.Group(a), fmt.Sprintf(`{}:{instance="app-%02d:8080"}`, i)))
+				body, _ := json.Marshal(notificationOf(formattest.Group(a), fmt.Sprintf(`{}:{instance="app-%02d:8080"}`, i)))
 				code, r := h.post(t, "discord", body)
 				if code != 200 {
 					if code < 500 {
@@ -445,16 +445,16 @@ targets: [{name: discord, type: discord, url: "`+srv.URL+`/api/webhooks/1/tok"}]
 // A channel that fails for a while then recovers: 5xx and network errors
 // are retried with backoff within the deadline.
 func TestServerErrorsAreRetriedUntilRecovery(t *testing.T) {
-	s := notifytest.NewSink(nil)
+	s := formattest.NewSink(nil)
 	s.Script(
-		notifytest.Reply{Status: 502, Body: "bad gateway"},
-		notifytest.Reply{Status: 503, Body: "unavailable"},
-		notifytest.Reply{Status: 500, Body: `{"message": "500: Internal Server Error", "code": 0}`},
+		formattest.Reply{Status: 502, Body: "bad gateway"},
+		formattest.Reply{Status: 503, Body: "unavailable"},
+		formattest.Reply{Status: 500, Body: `{"message": "500: Internal Server Error", "code": 0}`},
 	)
 	h := newHarness(t, fastDelivery+`
 targets: [{name: hub, type: http, url: "`+sinkServer(t, s).URL+`"}]
 `, nil)
-	if code, r := h.post(t, "hub", notifytest.FiringBody); code != 200 || r.Delivered != 1 {
+	if code, r := h.post(t, "hub", formattest.FiringBody); code != 200 || r.Delivered != 1 {
 		t.Fatalf("%d %+v", code, r)
 	}
 	if n := len(s.Requests()); n != 4 {
@@ -472,11 +472,11 @@ targets: [{name: hub, type: http, url: "`+sinkServer(t, s).URL+`"}]
 func TestOrderKeptAcrossRetry(t *testing.T) {
 	var broken atomic.Bool
 	var accepted atomic.Int32
-	s := notifytest.NewSink(func(body []byte) (int, string) {
+	s := formattest.NewSink(func(body []byte) (int, string) {
 		if broken.Load() && accepted.Load() >= 10 {
 			return 503, `upstream connect error`
 		}
-		if code, reply := notifytest.DiscordLimits(body); code != 204 {
+		if code, reply := formattest.DiscordLimits(body); code != 204 {
 			return code, reply
 		}
 		accepted.Add(1)
@@ -486,7 +486,7 @@ func TestOrderKeptAcrossRetry(t *testing.T) {
 delivery: {deadline: 1500ms, initial_backoff: 5ms, max_backoff: 20ms}
 targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`"}]
 `, nil)
-	body, _ := json.Marshal(notificationOf(notifytest.Many(300), "{}:{alertname=\"ErrorRateHigh\"}"))
+	body, _ := json.Marshal(notificationOf(formattest.Many(300), "{}:{alertname=\"ErrorRateHigh\"}"))
 
 	broken.Store(true)
 	code, r := h.post(t, "discord", body)
@@ -514,13 +514,13 @@ targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`"}]
 
 // A channel down for longer than the deadline: 5xx to Alertmanager, in time.
 func TestChannelDownBeyondDeadline(t *testing.T) {
-	s := notifytest.NewSink(func([]byte) (int, string) { return 503, "down" })
+	s := formattest.NewSink(func([]byte) (int, string) { return 503, "down" })
 	h := newHarness(t, `
 delivery: {deadline: 300ms, initial_backoff: 5ms, max_backoff: 20ms}
 targets: [{name: hub, type: http, url: "`+sinkServer(t, s).URL+`"}]
 `, nil)
 	start := time.Now()
-	code, r := h.post(t, "hub", notifytest.FiringBody)
+	code, r := h.post(t, "hub", formattest.FiringBody)
 	if code < 500 || r.Failed != 1 || !strings.Contains(r.Error, "503") {
 		t.Errorf("%d %+v", code, r)
 	}
@@ -536,17 +536,17 @@ targets: [{name: hub, type: http, url: "`+sinkServer(t, s).URL+`"}]
 // channel's reason, counted as a rejected notification, and a 422 that
 // Alertmanager does not retry for hours (it retries only 5xx).
 func TestChannelRejectionIsLoggedOnceWithItsReason(t *testing.T) {
-	slackSink := notifytest.NewSink(notifytest.SlackLimits)
-	slackSink.Script(notifytest.Reply{Status: 400, Body: "invalid_blocks"})
-	discordSink := notifytest.NewSink(nil)
-	discordSink.Script(notifytest.Reply{Status: 404, Body: `{"message": "Unknown Webhook", "code": 10015}`})
+	slackSink := formattest.NewSink(formattest.SlackLimits)
+	slackSink.Script(formattest.Reply{Status: 400, Body: "invalid_blocks"})
+	discordSink := formattest.NewSink(nil)
+	discordSink.Script(formattest.Reply{Status: 404, Body: `{"message": "Unknown Webhook", "code": 10015}`})
 	h := newHarness(t, fastDelivery+`
 targets:
   - {name: slack, type: slack, url: "`+sinkServer(t, slackSink).URL+`"}
   - {name: discord, type: discord, url: "`+sinkServer(t, discordSink).URL+`"}
 `, nil)
 	for target, want := range map[string]string{"slack": "invalid_blocks", "discord": "Unknown Webhook"} {
-		code, r := h.post(t, target, notifytest.FiringBody)
+		code, r := h.post(t, target, formattest.FiringBody)
 		if code != http.StatusUnprocessableEntity || r.Rejected != 1 || !strings.Contains(r.Error, want) {
 			t.Errorf("%s: %d %q", target, code, r.Error)
 		}
@@ -594,7 +594,7 @@ targets:
   - {name: query, type: slack, url: "`+pathOnly.URL+`/hooks?token=`+token+`"}
 `, map[string]string{"down.url": closed.URL + "/api/webhooks/1/" + token})
 	for _, target := range []string{"down", "echo", "gone", "query"} {
-		code, r := h.post(t, target, notifytest.FiringBody)
+		code, r := h.post(t, target, formattest.FiringBody)
 		if code < 400 || r.Error == "" {
 			t.Errorf("%s: %d %+v", target, code, r)
 		}
@@ -616,8 +616,8 @@ targets:
   - {name: discord, type: file, path: out.jsonl, format: discord}
   - {name: hub, type: file, path: out.jsonl, format: hub}
 `, nil)
-	h.post(t, "discord", notifytest.FiringBody)
-	h.post(t, "hub", notifytest.ResolvedBody)
+	h.post(t, "discord", formattest.FiringBody)
+	h.post(t, "hub", formattest.ResolvedBody)
 	path := h.relay.state.Load().cfg.Targets[0].Path
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -676,7 +676,7 @@ targets:
   - {name: hub, type: http, url: %q}
 `, sink.URL+"/discord", sink.URL+"/hub"), nil)
 
-	body, _ := json.Marshal(notificationOf(notifytest.Many(30), "{}:{alertname=\"Many\"}"))
+	body, _ := json.Marshal(notificationOf(formattest.Many(30), "{}:{alertname=\"Many\"}"))
 	for _, target := range []string{"discord", "hub"} {
 		if code, rep := h.post(t, target, body); code != http.StatusOK || rep.Failed != 0 {
 			t.Fatalf("%s: %d %+v", target, code, rep)
@@ -708,7 +708,7 @@ func partNumber(content string) int {
 // Prometheus sends them), reach the hub as 30 events, each naming its
 // alert; and so do their simultaneous resolutions.
 func TestAlertsDifferingOnlyByInstanceReachTheHubAsManyEvents(t *testing.T) {
-	s := notifytest.NewSink(func(body []byte) (int, string) {
+	s := formattest.NewSink(func(body []byte) (int, string) {
 		var ev hub.Event
 		if err := json.Unmarshal(body, &ev); err != nil || ev.Fingerprint == "" || ev.Labels["instance"] == "" {
 			return 400, `{"error": "not an alert event"}`
@@ -718,8 +718,8 @@ func TestAlertsDifferingOnlyByInstanceReachTheHubAsManyEvents(t *testing.T) {
 	h := newHarness(t, fastDelivery+`
 targets: [{name: hub, type: http, url: "`+sinkServer(t, s).URL+`/api/alerts"}]
 `, nil)
-	firing := notifytest.ByInstance(30)
-	resolved := notifytest.Resolve(firing, notifytest.PlanTime.Add(12*time.Minute))
+	firing := formattest.ByInstance(30)
+	resolved := formattest.Resolve(firing, formattest.PlanTime.Add(12*time.Minute))
 	for _, data := range []*template.Data{firing, resolved} {
 		body, _ := json.Marshal(notificationOf(data, `{}/{severity="critical"}:{alertname="ErrorRateHigh"}`))
 		if code, r := h.post(t, "hub", body); code != 200 || r.Delivered != 30 {
@@ -741,12 +741,12 @@ targets: [{name: hub, type: http, url: "`+sinkServer(t, s).URL+`/api/alerts"}]
 // that enforce the channels' limits: every alert arrives, in as many
 // messages as needed, and no message is refused.
 func TestLongAlertsReachEveryChannelWithinItsLimits(t *testing.T) {
-	discordFake := notifytest.NewDiscord()
+	discordFake := formattest.NewDiscord()
 	discordFake.Limit = 1000 // the pacing has its own test
 	discordSrv := httptest.NewServer(discordFake)
 	t.Cleanup(discordSrv.Close)
-	slackSink := notifytest.NewSink(notifytest.SlackLimits)
-	hubSink := notifytest.NewSink(func([]byte) (int, string) { return 202, "" })
+	slackSink := formattest.NewSink(formattest.SlackLimits)
+	hubSink := formattest.NewSink(func([]byte) (int, string) { return 202, "" })
 	h := newHarness(t, `
 delivery: {deadline: 10s}
 targets:
@@ -754,7 +754,7 @@ targets:
   - {name: slack, type: slack, url: "`+sinkServer(t, slackSink).URL+`/services/T/B/x"}
   - {name: hub, type: http, url: "`+sinkServer(t, hubSink).URL+`/api/alerts"}
 `, nil)
-	data := notifytest.ByInstance(200)
+	data := formattest.ByInstance(200)
 	for i := range data.Alerts {
 		a := &data.Alerts[i]
 		a.Annotations = template.KV{
@@ -799,17 +799,17 @@ targets:
 // Slack's Web API answers a refusal with 200 and {"ok": false}: it is a
 // rejection, not a delivery.
 func TestSlackOKFalseIsARejection(t *testing.T) {
-	s := notifytest.NewSink(notifytest.SlackLimits)
-	s.Script(notifytest.Reply{Status: 200, Header: map[string]string{"Content-Type": "application/json"},
+	s := formattest.NewSink(formattest.SlackLimits)
+	s.Script(formattest.Reply{Status: 200, Header: map[string]string{"Content-Type": "application/json"},
 		Body: `{"ok": false, "error": "msg_blocks_too_long", "response_metadata": {"messages": []}}`})
 	h := newHarness(t, fastDelivery+`
 targets: [{name: slack, type: slack, url: "`+sinkServer(t, s).URL+`/services/T/B/x"}]
 `, nil)
-	code, r := h.post(t, "slack", notifytest.FiringBody)
+	code, r := h.post(t, "slack", formattest.FiringBody)
 	if code != http.StatusUnprocessableEntity || r.Rejected != 1 || !strings.Contains(r.Error, "msg_blocks_too_long") {
 		t.Errorf("%d %+v", code, r)
 	}
-	if code, r := h.post(t, "slack", notifytest.FiringBody); code != 200 || r.Delivered != 1 {
+	if code, r := h.post(t, "slack", formattest.FiringBody); code != 200 || r.Delivered != 1 {
 		t.Errorf("then ok: %d %+v", code, r)
 	}
 }
@@ -817,18 +817,18 @@ targets: [{name: slack, type: slack, url: "`+sinkServer(t, s).URL+`/services/T/B
 // Notify delivers from inside the process (scheduled reports) through the
 // same formatter, limits and retries as a webhook notification.
 func TestNotifyFromInsideTheProcess(t *testing.T) {
-	s := notifytest.NewSink(notifytest.SlackLimits)
-	s.Script(notifytest.Reply{Status: 503, Body: "unavailable"})
+	s := formattest.NewSink(formattest.SlackLimits)
+	s.Script(formattest.Reply{Status: 503, Body: "unavailable"})
 	h := newHarness(t, fastDelivery+`
 targets: [{name: slack, type: slack, url: "`+sinkServer(t, s).URL+`/services/T/B/x"}]
 `, nil)
-	if err := h.relay.Notify(context.Background(), "slack", notifytest.PlanData(), "report:morning"); err != nil {
+	if err := h.relay.Notify(context.Background(), "slack", formattest.PlanData(), "report:morning"); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(s.Accepted()); got != 1 {
 		t.Errorf("%d messages accepted after one 503, want 1", got)
 	}
-	if err := h.relay.Notify(context.Background(), "nope", notifytest.PlanData(), "x"); err == nil || !strings.Contains(err.Error(), "nope") {
+	if err := h.relay.Notify(context.Background(), "nope", formattest.PlanData(), "x"); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("unknown target: %v", err)
 	}
 	if got := testutil.ToFloat64(h.relay.metrics.notifications.WithLabelValues("slack", outcomeDelivered)); got != 1 {
@@ -839,12 +839,12 @@ targets: [{name: slack, type: slack, url: "`+sinkServer(t, s).URL+`/services/T/B
 // Two clustered Alertmanagers send the same notification, each with its own
 // external URL (so their Silence links differ): the channel gets it once.
 func TestClusteredAlertmanagersWithTheirOwnURLsDeliverOnce(t *testing.T) {
-	s := notifytest.NewSink(notifytest.DiscordLimits)
+	s := formattest.NewSink(formattest.DiscordLimits)
 	h := newHarness(t, fastDelivery+`
 targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`/api/webhooks/1/tok"}]
 `, nil)
 	for _, am := range []string{"http://alertmanager-0:9093", "http://alertmanager-1:9093"} {
-		data := notifytest.ByInstance(3)
+		data := formattest.ByInstance(3)
 		data.ExternalURL = am
 		body, _ := json.Marshal(notificationOf(data, `{}/{severity="critical"}:{alertname="ErrorRateHigh"}`))
 		if code, r := h.post(t, "discord", body); code != 200 {
@@ -860,7 +860,7 @@ targets: [{name: discord, type: discord, url: "`+sinkServer(t, s).URL+`/api/webh
 func TestAlertsCountedByStatus(t *testing.T) {
 	h := newHarness(t, fastDelivery+`
 targets:
-  - {name: hub, type: hub, url: "`+sinkServer(t, notifytest.NewSink(nil)).URL+`/api/alerts"}
+  - {name: hub, type: hub, url: "`+sinkServer(t, formattest.NewSink(nil)).URL+`/api/alerts"}
 `, nil)
 	var alerts []string
 	for i, status := range []string{"firing", "firing", "resolved", "firing", "resolved", "resolved"} {
@@ -898,7 +898,7 @@ targets: [{name: hub, type: hub, url: "`+hanging.URL+`"}]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h.post(t, "hub", notifytest.FiringBody)
+			h.post(t, "hub", formattest.FiringBody)
 		}()
 	}
 	for deadline := time.Now().Add(5 * time.Second); h.relay.inFlight.Load() < 3; time.Sleep(10 * time.Millisecond) {
@@ -906,7 +906,7 @@ targets: [{name: hub, type: hub, url: "`+hanging.URL+`"}]
 			t.Fatalf("%d in flight, want 3", h.relay.inFlight.Load())
 		}
 	}
-	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/webhook/hub", strings.NewReader(string(notifytest.FiringBody)))
+	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/webhook/hub", strings.NewReader(string(formattest.FiringBody)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -921,7 +921,7 @@ targets: [{name: hub, type: hub, url: "`+hanging.URL+`"}]
 	}
 	close(release)
 	wg.Wait()
-	if code, r := h.post(t, "hub", notifytest.FiringBody); code != http.StatusOK {
+	if code, r := h.post(t, "hub", formattest.FiringBody); code != http.StatusOK {
 		t.Errorf("after the channel answered: %d %+v", code, r)
 	}
 }

@@ -9,21 +9,21 @@ import (
 	"net/textproto"
 	"time"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 )
 
 // SendReport posts a ritual's report to the named target: the target's
-// formatter shapes it for its channel (notify.ReportFormatter), and every
+// formatter shapes it for its channel (format.ReportFormatter), and every
 // part goes out through the target's client with the same retries, 429
 // handling, deadline and metrics as a notification's messages. Parts are
 // sent in order; the first that fails stops the rest.
-func (r *Relay) SendReport(ctx context.Context, targetName string, rep *notify.Report) error {
+func (r *Relay) SendReport(ctx context.Context, targetName string, rep *format.Report) error {
 	st := r.state.Load()
 	t, ok := st.targets[targetName]
 	if !ok {
 		return fmt.Errorf("no target named %q in the relay's config", targetName)
 	}
-	rf, ok := t.formatter.(notify.ReportFormatter)
+	rf, ok := t.formatter.(format.ReportFormatter)
 	if !ok {
 		return fmt.Errorf("target %s: its channel cannot post reports", targetName)
 	}
@@ -60,7 +60,7 @@ func (r *Relay) SendReport(ctx context.Context, targetName string, rep *notify.R
 // sendPost sends one part of a report. Files go as Discord takes them: a
 // multipart/form-data body with the JSON payload in payload_json and each
 // file in files[n]. A file target keeps the JSON payload only.
-func (t *target) sendPost(ctx context.Context, p notify.Post) error {
+func (t *target) sendPost(ctx context.Context, p format.Post) error {
 	hs, isHTTP := t.sink.(*httpSink)
 	if len(p.Files) == 0 || !isHTTP {
 		_, err := t.sink.Send(ctx, request{Body: p.Body})
@@ -74,7 +74,7 @@ func (t *target) sendPost(ctx context.Context, p notify.Post) error {
 	return err
 }
 
-func multipartBody(p notify.Post) ([]byte, string, error) {
+func multipartBody(p format.Post) ([]byte, string, error) {
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	h := textproto.MIMEHeader{}

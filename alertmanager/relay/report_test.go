@@ -16,9 +16,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 	"github.com/quantum-resonance/telemetry/alertmanager/hub"
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
 )
 
 // Discord's upload limits for a webhook message, from its documentation
@@ -92,7 +92,7 @@ func (f *fakeDiscord) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"message": "Cannot send an empty message", "code": 50006}`, 400)
 		return
 	}
-	if status, reply := notifytest.DiscordLimits(payload); status >= 300 {
+	if status, reply := formattest.DiscordLimits(payload); status >= 300 {
 		w.WriteHeader(status)
 		io.WriteString(w, reply)
 		return
@@ -133,7 +133,7 @@ func testPNG(t *testing.T, seed int) []byte {
 
 // longReport has more text than one Discord message holds and more charts
 // than one message may attach.
-func longReport(t *testing.T, charts int) *notify.Report {
+func longReport(t *testing.T, charts int) *format.Report {
 	var md strings.Builder
 	md.WriteString("# Evening Broadcast — Monday 23 November 2026\n\n2026-11-22 20:00 – 2026-11-23 20:00 (UTC)\n")
 	for s := range 6 {
@@ -143,9 +143,9 @@ func longReport(t *testing.T, charts int) *notify.Report {
 		}
 	}
 	md.WriteString("\n## Charts\n\n![Error rate](evening-error-rate.png)\n")
-	r := &notify.Report{Ritual: "evening", Title: "Evening Broadcast — Mon 23 Nov 2026 20:00 UTC", Markdown: md.String(), JSON: []byte(`{"ritual":"evening"}`)}
+	r := &format.Report{Ritual: "evening", Title: "Evening Broadcast — Mon 23 Nov 2026 20:00 UTC", Markdown: md.String(), JSON: []byte(`{"ritual":"evening"}`)}
 	for i := range charts {
-		r.Charts = append(r.Charts, notify.File{Name: fmt.Sprintf("evening-chart-%d.png", i), Title: fmt.Sprintf("Chart %d", i), Data: testPNG(t, i)})
+		r.Charts = append(r.Charts, format.File{Name: fmt.Sprintf("evening-chart-%d.png", i), Title: fmt.Sprintf("Chart %d", i), Data: testPNG(t, i)})
 	}
 	return r
 }
@@ -199,8 +199,8 @@ func TestReportReachesDiscordWithItsCharts(t *testing.T) {
 }
 
 func TestReportRejectedByDiscordIsAnErrorWithoutTheURL(t *testing.T) {
-	sink := notifytest.NewSink(nil)
-	sink.Script(notifytest.Reply{Status: 404, Body: `{"message": "Unknown Webhook", "code": 10015}`})
+	sink := formattest.NewSink(nil)
+	sink.Script(formattest.Reply{Status: 404, Body: `{"message": "Unknown Webhook", "code": 10015}`})
 	srv := sinkServer(t, sink)
 	url := srv.URL + "/api/webhooks/123/secret-token"
 	h := newHarness(t, fastDelivery+"targets:\n  - {name: discord, type: discord, url: "+url+"}\n", nil)
@@ -217,8 +217,8 @@ func TestReportRejectedByDiscordIsAnErrorWithoutTheURL(t *testing.T) {
 }
 
 func TestReportReachesSlackAndTheHub(t *testing.T) {
-	slackSink := notifytest.NewSink(notifytest.SlackLimits)
-	hubSink := notifytest.NewSink(nil)
+	slackSink := formattest.NewSink(formattest.SlackLimits)
+	hubSink := formattest.NewSink(nil)
 	slackSrv, hubSrv := sinkServer(t, slackSink), sinkServer(t, hubSink)
 	h := newHarness(t, fastDelivery+fmt.Sprintf(`targets:
   - {name: slack, type: slack, url: %s}

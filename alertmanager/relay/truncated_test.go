@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 )
 
 // A text cut to the channel's limit is counted by target and payload field
@@ -21,9 +21,9 @@ import (
 // cut before formatting (field annotation); the hub's bound is far above
 // Discord's and Slack's.
 func TestTruncationIsCountedByTargetAndField(t *testing.T) {
-	discordSink := notifytest.NewSink(notifytest.DiscordLimits)
-	slackSink := notifytest.NewSink(notifytest.SlackLimits)
-	hubSink := notifytest.NewSink(nil)
+	discordSink := formattest.NewSink(formattest.DiscordLimits)
+	slackSink := formattest.NewSink(formattest.SlackLimits)
+	hubSink := formattest.NewSink(nil)
 	h := newHarness(t, fastDelivery+`
 targets:
   - {name: discord, type: discord, url: "`+sinkServer(t, discordSink).URL+`/api/webhooks/1/token"}
@@ -55,7 +55,7 @@ resonance_relay_truncated_total{field="unsafe_link",target="slack"} 0
 	}
 
 	for _, target := range []string{"discord", "slack", "hub"} {
-		if code, r := h.post(t, target, notifytest.FiringBody); code != http.StatusOK || r.Delivered != 1 {
+		if code, r := h.post(t, target, formattest.FiringBody); code != http.StatusOK || r.Delivered != 1 {
 			t.Fatalf("%s: %d %+v", target, code, r)
 		}
 	}
@@ -64,7 +64,7 @@ resonance_relay_truncated_total{field="unsafe_link",target="slack"} 0
 		t.Errorf("a notification that fits logged a cut:\n%s", h.logs.String())
 	}
 
-	data := notifytest.PlanData()
+	data := formattest.PlanData()
 	data.Alerts[0].Annotations["description"] = strings.Repeat("ü", discord.MaxDescription+1)
 	long, _ := json.Marshal(notificationOf(data, `{}:{alertname="ErrorRateHigh"}`))
 	for range 2 { // the second is Alertmanager's retry: already delivered

@@ -1,7 +1,7 @@
 package slack
 
 // For the tests of package slack_test, which (unlike package slack's) may
-// import notifytest.
+// import formattest.
 
 import "github.com/prometheus/alertmanager/template"
 

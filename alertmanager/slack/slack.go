@@ -17,7 +17,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 )
 
 // Limits from Slack's Block Kit reference (docs.slack.dev/reference/
@@ -36,7 +36,7 @@ const (
 	MaxBlocksChars = 12000
 )
 
-// Payload fields named in notify.Message.Truncated when their text was cut.
+// Payload fields named in format.Message.Truncated when their text was cut.
 const (
 	FieldText   = "text"
 	FieldBlocks = "blocks" // any text of a section block
@@ -63,8 +63,8 @@ type Text struct {
 
 // Options configure the formatter.
 type Options struct {
-	Defaults  notify.Defaults
-	Templates *notify.Templates
+	Defaults  format.Defaults
+	Templates *format.Templates
 }
 
 // Formatter builds Slack messages.
@@ -73,19 +73,19 @@ type Formatter struct{ opts Options }
 // New returns a formatter; the templates must already be compiled.
 func New(opts Options) (*Formatter, error) { return &Formatter{opts: opts}, nil }
 
-// TruncatableFields implements notify.Truncating.
+// TruncatableFields implements format.Truncating.
 func (f *Formatter) TruncatableFields() []string {
-	return []string{FieldText, FieldBlocks, notify.FieldUnsafeLink, notify.FieldAnnotation}
+	return []string{FieldText, FieldBlocks, format.FieldUnsafeLink, format.FieldAnnotation}
 }
 
-// MaxText implements notify.TextLimited: a section's text is Slack's
+// MaxText implements format.TextLimited: a section's text is Slack's
 // longest.
 func (f *Formatter) MaxText() int { return MaxSectionText }
 
-// Format implements notify.Formatter. Alerts are packed in order into
+// Format implements format.Formatter. Alerts are packed in order into
 // messages within MaxBlocks blocks and MaxBlocksChars characters of block
 // text; every alert fits a message alone.
-func (f *Formatter) Format(ctx context.Context, data *template.Data, _ string) ([]notify.Message, error) {
+func (f *Formatter) Format(ctx context.Context, data *template.Data, _ string) ([]format.Message, error) {
 	if len(data.Alerts) == 0 {
 		return nil, nil
 	}
@@ -100,12 +100,12 @@ func (f *Formatter) Format(ctx context.Context, data *template.Data, _ string) (
 	type part struct {
 		blocks []Block
 		alerts []*template.Alert
-		cut    notify.Truncations
+		cut    format.Truncations
 	}
 	var parts []part
 	var cur part
 	chars := 0
-	for _, a := range notify.Pointers(data) {
+	for _, a := range format.Pointers(data) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -124,14 +124,14 @@ func (f *Formatter) Format(ctx context.Context, data *template.Data, _ string) (
 		chars += n
 	}
 	parts = append(parts, cur)
-	out := make([]notify.Message, 0, len(parts))
+	out := make([]format.Message, 0, len(parts))
 	for i, p := range parts {
 		msg := Message{Text: partText(text, i, len(parts), &p.cut), Blocks: p.blocks}
-		body, err := notify.Marshal(msg)
+		body, err := format.Marshal(msg)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, notify.Message{Body: body, Alerts: notify.Identities(p.alerts), Truncated: p.cut})
+		out = append(out, format.Message{Body: body, Alerts: format.Identities(p.alerts), Truncated: p.cut})
 	}
 	return out, nil
 }
@@ -141,10 +141,10 @@ func BlocksChars(blocks []Block) int {
 	n := 0
 	for _, b := range blocks {
 		if b.Text != nil {
-			n += notify.Len(b.Text.Text)
+			n += format.Len(b.Text.Text)
 		}
 		for _, f := range b.Fields {
-			n += notify.Len(f.Text)
+			n += format.Len(f.Text)
 		}
 	}
 	return n
@@ -153,8 +153,8 @@ func BlocksChars(blocks []Block) int {
 // headline is the plan's text ("🚨 CRITICAL ALERT: Error Rate Exceeded").
 func headline(data *template.Data) string {
 	var firing []*template.Alert
-	for _, a := range notify.Pointers(data) {
-		if a.Status == notify.StatusFiring {
+	for _, a := range format.Pointers(data) {
+		if a.Status == format.StatusFiring {
 			firing = append(firing, a)
 		}
 	}
@@ -164,46 +164,46 @@ func headline(data *template.Data) string {
 		prefix = "✅ RESOLVED"
 	} else {
 		first = firing[0]
-		switch notify.HighestSeverity(firing) {
-		case notify.SeverityCritical:
+		switch format.HighestSeverity(firing) {
+		case format.SeverityCritical:
 			prefix = "🚨 CRITICAL ALERT"
-		case notify.SeverityWarning:
+		case format.SeverityWarning:
 			prefix = "⚠️ WARNING ALERT"
-		case notify.SeverityInfo:
+		case format.SeverityInfo:
 			prefix = "ℹ️ INFO ALERT"
 		default:
 			prefix = "🔔 ALERT"
 		}
 	}
-	s := prefix + ": " + notify.Title(first)
+	s := prefix + ": " + format.Title(first)
 	if len(data.Alerts) > 1 {
 		s += fmt.Sprintf(" (+%d more)", len(data.Alerts)-1)
 	}
 	return s
 }
 
-func partText(text string, i, n int, cut *notify.Truncations) string {
+func partText(text string, i, n int, cut *format.Truncations) string {
 	suffix := ""
 	if n > 1 {
 		suffix = fmt.Sprintf(" (%d/%d)", i+1, n)
 	}
-	return cut.Truncate(FieldText, text, MaxText-notify.Len(suffix)) + suffix
+	return cut.Truncate(FieldText, text, MaxText-format.Len(suffix)) + suffix
 }
 
 // blocks renders one alert as its two sections, with a FieldBlocks entry
 // for each text it cut to fit.
-func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, notify.Truncations, error) {
-	title, err := f.opts.Templates.RenderTitle(data, a, notify.Title(a))
+func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, format.Truncations, error) {
+	title, err := f.opts.Templates.RenderTitle(data, a, format.Title(a))
 	if err != nil {
 		return nil, nil, fmt.Errorf("title template: %w", err)
 	}
-	description, err := f.opts.Templates.RenderDescription(data, a, notify.Description(a))
+	description, err := f.opts.Templates.RenderDescription(data, a, format.Description(a))
 	if err != nil {
 		return nil, nil, fmt.Errorf("description template: %w", err)
 	}
-	var cut notify.Truncations
+	var cut format.Truncations
 	truncate := func(s string, limit int) string { return cut.Truncate(FieldBlocks, s, limit) }
-	if a.Status == notify.StatusResolved {
+	if a.Status == format.StatusResolved {
 		title = "[RESOLVED] " + title
 	}
 	var b strings.Builder
@@ -214,7 +214,7 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, not
 		valueLine = "\n" + escape(truncate("Current: "+orDash(current)+" | Threshold: "+orDash(threshold), 256))
 	}
 	if description != "" {
-		room := MaxSectionText - notify.Len(b.String()) - notify.Len(valueLine) - 1
+		room := MaxSectionText - format.Len(b.String()) - format.Len(valueLine) - 1
 		b.WriteString("\n" + truncate(escape(description), room))
 	}
 	b.WriteString(valueLine)
@@ -226,12 +226,12 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, not
 	}
 	fields := []Text{
 		field("Service", escape(orDash(f.opts.Defaults.ServiceOf(a))), 256),
-		field("Time", notify.FormatTime(notify.EventTime(a)), 256),
+		field("Time", format.Time(format.EventTime(a)), 256),
 		field("Alert", escape(orDash(a.Labels["alertname"])), 256),
-		field("Severity", escape(orDash(notify.Severity(a))), 256),
+		field("Severity", escape(orDash(format.Severity(a))), 256),
 	}
-	if labels := notify.Distinguishing(data, a); len(labels) > 0 {
-		fields = append(fields, field("Labels", escape(notify.LabelText(labels)), 1024))
+	if labels := format.Distinguishing(data, a); len(labels) > 0 {
+		fields = append(fields, field("Labels", escape(format.LabelText(labels)), 1024))
 	}
 	if links := links(f.opts.Defaults, data, a, &cut); links != "" {
 		fields = append(fields, field("Links", links, MaxFieldText))
@@ -244,18 +244,18 @@ func (f *Formatter) blocks(data *template.Data, a *template.Alert) ([]Block, not
 
 // links are Slack links to the runbook and the source graph; one that does
 // not fit the field is left out whole rather than cut.
-func links(d notify.Defaults, data *template.Data, a *template.Alert, cut *notify.Truncations) string {
-	return notify.JoinLinks([]notify.Link{
+func links(d format.Defaults, data *template.Data, a *template.Alert, cut *format.Truncations) string {
+	return format.JoinLinks([]format.Link{
 		{Text: "Runbook", URL: a.Annotations["runbook_url"]},
 		{Text: "Dashboard", URL: d.DashboardURL(a)},
 		{Text: "Source", URL: a.GeneratorURL},
-		{Text: "Silence", URL: notify.SilenceURL(data.ExternalURL, a)},
+		{Text: "Silence", URL: format.SilenceURL(data.ExternalURL, a)},
 	}, MaxFieldText-len("*Links:*\n"), appendLink, cut)
 }
 
 // appendLink appends <url|text>. Inside it, Slack needs only the three
 // control characters escaped; "|" would end the URL early.
-func appendLink(b []byte, l notify.Link) []byte {
+func appendLink(b []byte, l format.Link) []byte {
 	b = append(b, '<')
 	b = append(b, strings.ReplaceAll(escapeControl(l.URL), "|", "%7C")...)
 	b = append(b, '|')

@@ -8,29 +8,29 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 	"github.com/quantum-resonance/telemetry/alertmanager/slack"
 )
 
-func format(t testing.TB, opts slack.Options, data *template.Data) ([]notify.Message, []slack.Message) {
+func render(t testing.TB, opts slack.Options, data *template.Data) ([]format.Message, []slack.Message) {
 	t.Helper()
-	msgs, out := notifytest.Format[slack.Message](t, notifytest.New(t, slack.New, opts), data, "")
+	msgs, out := formattest.Format[slack.Message](t, formattest.New(t, slack.New, opts), data, "")
 	checkLimits(t, msgs)
 	return msgs, out
 }
 
-func checkLimits(t testing.TB, msgs []notify.Message) {
+func checkLimits(t testing.TB, msgs []format.Message) {
 	t.Helper()
-	notifytest.CheckLimits(t, msgs, notifytest.SlackLimits)
+	formattest.CheckLimits(t, msgs, formattest.SlackLimits)
 }
 
 func TestGolden(t *testing.T) {
-	notifytest.GoldenFormat(t, notifytest.New(t, slack.New, slack.Options{Defaults: notifytest.Defaults}), "", checkLimits)
+	formattest.GoldenFormat(t, formattest.New(t, slack.New, slack.Options{Defaults: formattest.Defaults}), "", checkLimits)
 }
 
 func TestSeedShape(t *testing.T) {
-	_, m := format(t, slack.Options{Defaults: notifytest.Defaults}, notifytest.PlanData())
+	_, m := render(t, slack.Options{Defaults: formattest.Defaults}, formattest.PlanData())
 	if m[0].Text != "🚨 CRITICAL ALERT: Error Rate Threshold Exceeded" {
 		t.Errorf("text = %q", m[0].Text)
 	}
@@ -49,7 +49,7 @@ func TestSeedShape(t *testing.T) {
 func TestSplitKeepsEveryAlert(t *testing.T) {
 	for _, n := range []int{1, 30, 300} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			msgs, decoded := format(t, slack.Options{Defaults: notifytest.Defaults}, notifytest.Many(n))
+			msgs, decoded := render(t, slack.Options{Defaults: formattest.Defaults}, formattest.Many(n))
 			// At most 25 alerts (50 blocks) a message, fewer when their
 			// text reaches MaxBlocksChars.
 			if least := (n + 24) / 25; len(msgs) < least || len(msgs) > 2*least {
@@ -78,28 +78,28 @@ func TestSplitKeepsEveryAlert(t *testing.T) {
 }
 
 func TestLongTextAndEscaping(t *testing.T) {
-	a := notifytest.PlanAlert()
+	a := formattest.PlanAlert()
 	a.Annotations["description"] = "<!channel> & <@U123> " + strings.Repeat("d", 5000)
 	a.Labels["instance"] = strings.Repeat("i", 3000)
-	_, m := format(t, slack.Options{}, notifytest.Group(a))
+	_, m := render(t, slack.Options{}, formattest.Group(a))
 	text := m[0].Blocks[0].Text.Text
 	if strings.Contains(text, "<!channel>") || !strings.Contains(text, "&lt;!channel&gt; &amp; &lt;@U123&gt;") {
 		t.Errorf("alert text not escaped: %.80q", text)
 	}
-	if !strings.Contains(text, notify.Ellipsis) || !strings.HasSuffix(text, "Current: 25 | Threshold: 5") {
+	if !strings.Contains(text, format.Ellipsis) || !strings.HasSuffix(text, "Current: 25 | Threshold: 5") {
 		t.Errorf("long description should be cut before the value line: …%q", text[len(text)-60:])
 	}
 }
 
 func BenchmarkFormat(b *testing.B) {
-	notifytest.BenchmarkFormat(b, notifytest.New(b, slack.New, slack.Options{Defaults: notifytest.Defaults}))
+	formattest.BenchmarkFormat(b, formattest.New(b, slack.New, slack.Options{Defaults: formattest.Defaults}))
 }
 
 // With defaults.grafana_url every alert links to its metric's dashboard.
 func TestDashboardLink(t *testing.T) {
-	d := notifytest.Defaults
+	d := formattest.Defaults
 	d.GrafanaURL = "http://localhost:3000"
-	_, m := format(t, slack.Options{Defaults: d}, notifytest.PlanData())
+	_, m := render(t, slack.Options{Defaults: d}, formattest.PlanData())
 	links := m[0].Blocks[1].Fields[len(m[0].Blocks[1].Fields)-1].Text
 	if !strings.Contains(links, "<http://localhost:3000/d/resonance-system-health?") || !strings.Contains(links, "|Dashboard>") {
 		t.Errorf("links = %q", links)
@@ -109,26 +109,26 @@ func TestDashboardLink(t *testing.T) {
 // Each message names the payload fields it cut, once per cut text, for the
 // relay's resonance_relay_truncated_total; a message that fits names none.
 func TestTruncatedFieldsNamed(t *testing.T) {
-	msgs, _ := format(t, slack.Options{Defaults: notifytest.Defaults}, notifytest.PlanData())
+	msgs, _ := render(t, slack.Options{Defaults: formattest.Defaults}, formattest.PlanData())
 	if len(msgs) != 1 || msgs[0].Truncated != nil {
 		t.Errorf("plan notification: truncated %q, want nothing", msgs[0].Truncated)
 	}
 
-	a := notifytest.PlanAlert()
+	a := formattest.PlanAlert()
 	a.Annotations["description"] = strings.Repeat("d", slack.MaxSectionText)
-	msgs, _ = format(t, slack.Options{}, notifytest.Group(a))
-	if want := (notify.Truncations{"blocks"}); len(msgs) != 1 || !slices.Equal(msgs[0].Truncated, want) {
+	msgs, _ = render(t, slack.Options{}, formattest.Group(a))
+	if want := (format.Truncations{"blocks"}); len(msgs) != 1 || !slices.Equal(msgs[0].Truncated, want) {
 		t.Errorf("long description: truncated %q, want %q", msgs[0].Truncated, want)
 	}
 
-	a = notifytest.PlanAlert()
+	a = formattest.PlanAlert()
 	a.Labels["instance"] = strings.Repeat("i", 1024)
-	tmpl := &notify.Templates{Headline: strings.Repeat("H", slack.MaxText+1)}
+	tmpl := &format.Templates{Headline: strings.Repeat("H", slack.MaxText+1)}
 	if err := tmpl.Compile(); err != nil {
 		t.Fatal(err)
 	}
-	msgs, _ = format(t, slack.Options{Templates: tmpl}, notifytest.Group(a))
-	if want := (notify.Truncations{"blocks", "text"}); len(msgs) != 1 || !slices.Equal(msgs[0].Truncated, want) {
+	msgs, _ = render(t, slack.Options{Templates: tmpl}, formattest.Group(a))
+	if want := (format.Truncations{"blocks", "text"}); len(msgs) != 1 || !slices.Equal(msgs[0].Truncated, want) {
 		t.Errorf("long headline and label: truncated %q, want %q", msgs[0].Truncated, want)
 	}
 }
@@ -154,12 +154,12 @@ func TestLinksLeftOutWhole(t *testing.T) {
 			return strings.HasPrefix(text, "*Links:*\n<https://runbooks/a%7Cb&lt;c|Runbook> · <") && strings.HasSuffix(text, "|Silence>")
 		}},
 	} {
-		a := notifytest.PlanAlert()
+		a := formattest.PlanAlert()
 		a.Annotations["runbook_url"] = tc.runbook
-		_, m := format(t, slack.Options{}, notifytest.Group(a))
+		_, m := render(t, slack.Options{}, formattest.Group(a))
 		fields := m[0].Blocks[1].Fields
 		if links := fields[len(fields)-1].Text; !tc.want(links) {
-			t.Errorf("runbook of %d characters: links %q", notify.Len(tc.runbook), links)
+			t.Errorf("runbook of %d characters: links %q", format.Len(tc.runbook), links)
 		}
 	}
 }
@@ -167,7 +167,7 @@ func TestLinksLeftOutWhole(t *testing.T) {
 // Odd text reaches Slack in blocks, escaped as mrkdwn (not as HTML by
 // the JSON encoder): its links stay <url|text>.
 func TestOddText(t *testing.T) {
-	for _, m := range notifytest.FormatOdd[slack.Message](t, notifytest.New(t, slack.New, slack.Options{Defaults: notifytest.Defaults}), "", `odd &lt;text&gt; &amp; \"quotes\"`, "<https://") {
+	for _, m := range formattest.FormatOdd[slack.Message](t, formattest.New(t, slack.New, slack.Options{Defaults: formattest.Defaults}), "", `odd &lt;text&gt; &amp; \"quotes\"`, "<https://") {
 		if m.Text == "" || len(m.Blocks) == 0 {
 			t.Errorf("%+v", m)
 		}
@@ -177,10 +177,10 @@ func TestOddText(t *testing.T) {
 // A label or annotation cannot format the message: its mrkdwn characters
 // arrive as look-alikes, while the relay's own bold title stays bold.
 func TestValuesCannotFormat(t *testing.T) {
-	a := notifytest.PlanAlert()
+	a := formattest.PlanAlert()
 	a.Labels["instance"] = "*Free Nitro* `x`"
 	a.Annotations["summary"] = "_urgent_"
-	_, m := format(t, slack.Options{}, notifytest.Group(a))
+	_, m := render(t, slack.Options{}, formattest.Group(a))
 	title := m[0].Blocks[0].Text.Text
 	if !strings.HasPrefix(title, "*ˍurgentˍ*") {
 		t.Errorf("title %.40q: want the relay's bold around the escaped summary", title)

@@ -16,7 +16,7 @@ import (
 	commonconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/promslog"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 	"github.com/quantum-resonance/telemetry/alertmanager/relay"
 	"github.com/quantum-resonance/telemetry/ritual"
 	"github.com/quantum-resonance/telemetry/ritual/amstate"
@@ -174,7 +174,7 @@ func loadRelayRituals(file string) (*relay.Config, schedule.Config, error) {
 // sendReport posts the report to the targets of the relay's config, with the
 // relay's own formatters, client and retries. It keeps no message store:
 // a report is never edited, and the relay that runs this owns the store.
-func sendReport(ctx context.Context, cfg *relay.Config, targets []string, rep *notify.Report) error {
+func sendReport(ctx context.Context, cfg *relay.Config, targets []string, rep *format.Report) error {
 	cfg.Delivery.MessagesFile = ""
 	logger := promslog.New(&promslog.Config{Writer: os.Stderr})
 	rl, err := relay.New(cfg, logger, prometheus.NewRegistry())

@@ -1,4 +1,4 @@
-package notify_test
+package format_test
 
 import (
 	"maps"
@@ -12,7 +12,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 )
 
 func TestTruncate(t *testing.T) {
@@ -31,31 +31,31 @@ func TestTruncate(t *testing.T) {
 		{"abc", 0, "", true},
 		{"", 0, "", false},
 	} {
-		got, cut := notify.Truncate(c.in, c.max)
+		got, cut := format.Truncate(c.in, c.max)
 		if got != c.want || cut != c.cut {
-			t.Errorf("notify.Truncate(%q, %d) = %q, %v; want %q, %v", c.in, c.max, got, cut, c.want, c.cut)
+			t.Errorf("format.Truncate(%q, %d) = %q, %v; want %q, %v", c.in, c.max, got, cut, c.want, c.cut)
 		}
-		if notify.Len(got) > c.max {
-			t.Errorf("notify.Truncate(%q, %d) has %d runes", c.in, c.max, notify.Len(got))
+		if format.Len(got) > c.max {
+			t.Errorf("format.Truncate(%q, %d) has %d runes", c.in, c.max, format.Len(got))
 		}
 	}
 	long := strings.Repeat("x", 5000)
-	if got, cut := notify.Truncate(long, 4096); notify.Len(got) != 4096 || !strings.HasSuffix(got, notify.Ellipsis) || !cut {
-		t.Errorf("long text: %d runes, suffix %q, cut %v", notify.Len(got), got[len(got)-5:], cut)
+	if got, cut := format.Truncate(long, 4096); format.Len(got) != 4096 || !strings.HasSuffix(got, format.Ellipsis) || !cut {
+		t.Errorf("long text: %d runes, suffix %q, cut %v", format.Len(got), got[len(got)-5:], cut)
 	}
 }
 
 // Truncations records one entry per cut text and stays nil (no allocation)
 // while nothing is cut.
 func TestTruncationsRecordCutFields(t *testing.T) {
-	var cut notify.Truncations
+	var cut format.Truncations
 	if got := cut.Truncate("embed.title", "fits", 10); got != "fits" || cut != nil {
 		t.Fatalf("uncut text: %q, recorded %v", got, cut)
 	}
 	cut.Truncate("embed.description", "far too long", 5)
 	cut.Truncate("embed.fields", "also too long", 5)
 	cut.Truncate("embed.title", "fits", 10)
-	if want := (notify.Truncations{"embed.description", "embed.fields"}); !slices.Equal(cut, want) {
+	if want := (format.Truncations{"embed.description", "embed.fields"}); !slices.Equal(cut, want) {
 		t.Errorf("recorded %q, want %q", cut, want)
 	}
 }
@@ -83,15 +83,15 @@ func TestParseNumber(t *testing.T) {
 		{strings.Repeat("9", 80000), 0, false},
 		{strings.Repeat("9", 65), 0, false},
 	} {
-		got, ok := notify.ParseNumber(c.in)
+		got, ok := format.ParseNumber(c.in)
 		if ok != c.ok || got != c.want {
-			t.Errorf("notify.ParseNumber(%q) = %v, %v; want %v, %v", c.in, got, ok, c.want, c.ok)
+			t.Errorf("format.ParseNumber(%q) = %v, %v; want %v, %v", c.in, got, ok, c.want, c.ok)
 		}
 	}
 }
 
 func TestTemplatesCompileRejectsBadTemplates(t *testing.T) {
-	for _, tmpl := range []notify.Templates{
+	for _, tmpl := range []format.Templates{
 		{Title: "{{ .Nope }"},               // syntax
 		{Headline: "{{ undefinedFunc . }}"}, // unknown function
 		{Description: "{{ .NoSuchField }}"}, // unknown field of template.Data
@@ -100,11 +100,11 @@ func TestTemplatesCompileRejectsBadTemplates(t *testing.T) {
 			t.Errorf("Compile(%+v) succeeded, want an error", tmpl)
 		}
 	}
-	ok := notify.Templates{Headline: `{{ .Status | toUpper }} {{ .CommonLabels.alertname }}`, Title: `{{ template "slack.default.title" . }}`}
+	ok := format.Templates{Headline: `{{ .Status | toUpper }} {{ .CommonLabels.alertname }}`, Title: `{{ template "slack.default.title" . }}`}
 	if err := ok.Compile(); err != nil {
 		t.Fatalf("valid templates: %v", err)
 	}
-	got, err := ok.RenderHeadline(notify.SampleData(), "fallback")
+	got, err := ok.RenderHeadline(format.SampleData(), "fallback")
 	if err != nil || got != "FIRING ErrorRateHigh" {
 		t.Errorf("RenderHeadline = %q, %v", got, err)
 	}
@@ -120,7 +120,7 @@ func TestSince(t *testing.T) {
 		52 * time.Hour:                  "2d4h",
 		48 * time.Hour:                  "2d",
 	} {
-		if got := notify.Since(start, start.Add(d)); got != want {
+		if got := format.Since(start, start.Add(d)); got != want {
 			t.Errorf("Since(%s) = %q, want %q", d, got, want)
 		}
 	}
@@ -130,7 +130,7 @@ func TestSince(t *testing.T) {
 // as they are, control characters escaped, invalid UTF-8 as U+FFFD, map
 // keys sorted, no newline after it.
 func TestMarshal(t *testing.T) {
-	got, err := notify.Marshal(map[string]any{
+	got, err := format.Marshal(map[string]any{
 		"text":   "a <b> & \"c\"\\ \x00\x1f\t\n ü 🚨 \xff",
 		"labels": map[string]string{"z": "1", "a": "2", "m": "\t"},
 		"n":      []float64{0.5, 25, 1e21, 1e-9},
@@ -142,7 +142,7 @@ func TestMarshal(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("Marshal:\n got %s\nwant %s", got, want)
 	}
-	if _, err := notify.Marshal(math.NaN()); err == nil {
+	if _, err := format.Marshal(math.NaN()); err == nil {
 		t.Error("NaN marshalled; JSON has no NaN")
 	}
 }
@@ -166,11 +166,11 @@ func TestSilenceURLMatchesQueryEscape(t *testing.T) {
 		}
 		for _, ext := range []string{"http://alertmanager:9093", "https://am.example.org/prefix/"} {
 			want := strings.TrimSuffix(ext, "/") + "/#/silences/new?filter=" + url.QueryEscape("{"+strings.Join(matchers, ",")+"}")
-			if got := notify.SilenceURL(ext, a); got != want {
+			if got := format.SilenceURL(ext, a); got != want {
 				t.Errorf("SilenceURL(%q, %v)\n got %s\nwant %s", ext, labels, got, want)
 			}
 		}
-		if got := notify.SilenceURL("", a); got != "" {
+		if got := format.SilenceURL("", a); got != "" {
 			t.Errorf("SilenceURL without external URL = %q, want none", got)
 		}
 	}
@@ -184,14 +184,14 @@ func TestDistinguishing(t *testing.T) {
 	data := &template.Data{Alerts: template.Alerts{a, b},
 		CommonLabels: template.KV{"alertname": "X", "severity": "critical", "job": "resonance", "device": "sda"}}
 	want := template.Pairs{{Name: "instance", Value: "app-2"}, {Name: "zone", Value: "b"}}
-	if got := notify.Distinguishing(data, &a); !slices.Equal(got, want) {
+	if got := format.Distinguishing(data, &a); !slices.Equal(got, want) {
 		t.Errorf("Distinguishing of several alerts = %v, want %v", got, want)
 	}
 	// Alone, an alert shows all its labels but alertname and severity.
 	single := &template.Data{Alerts: template.Alerts{a}, CommonLabels: a.Labels}
 	want = template.Pairs{{Name: "device", Value: "sda"}, {Name: "instance", Value: "app-2"},
 		{Name: "job", Value: "resonance"}, {Name: "zone", Value: "b"}}
-	if got := notify.Distinguishing(single, &a); !slices.Equal(got, want) {
+	if got := format.Distinguishing(single, &a); !slices.Equal(got, want) {
 		t.Errorf("Distinguishing of one alert = %v, want %v", got, want)
 	}
 }
@@ -208,7 +208,7 @@ func TestIdentity(t *testing.T) {
 		{strings.Repeat("f", 60), start, strings.Repeat("f", 60) + "@1765418056"},
 		{"a", time.Date(1969, 12, 31, 23, 59, 0, 0, time.UTC), "a@-60"},
 	} {
-		if got := notify.Identity(&template.Alert{Fingerprint: c.fp, StartsAt: c.start}); got != c.want {
+		if got := format.Identity(&template.Alert{Fingerprint: c.fp, StartsAt: c.start}); got != c.want {
 			t.Errorf("Identity(%q, %s) = %q, want %q", c.fp, c.start, got, c.want)
 		}
 	}
@@ -219,7 +219,7 @@ func TestIdentity(t *testing.T) {
 func BenchmarkParseNumberHostile(b *testing.B) {
 	s := strings.Repeat("9", 80000)
 	for b.Loop() {
-		notify.ParseNumber(s)
+		format.ParseNumber(s)
 	}
 }
 
@@ -227,18 +227,18 @@ func BenchmarkParseNumberHostile(b *testing.B) {
 // was; its firing description alone would read as if it still held.
 func TestDescriptionOfAResolvedAlert(t *testing.T) {
 	start := time.Date(2026, 12, 2, 14, 0, 0, 0, time.UTC)
-	a := &template.Alert{Status: notify.StatusFiring, StartsAt: start,
+	a := &template.Alert{Status: format.StatusFiring, StartsAt: start,
 		Annotations: template.KV{"description": "Error rate exceeded threshold: 21 errors/min (threshold: 20 errors/min)"}}
-	if got := notify.Description(a); got != a.Annotations["description"] {
+	if got := format.Description(a); got != a.Annotations["description"] {
 		t.Errorf("firing: %q", got)
 	}
-	a.Status, a.EndsAt = notify.StatusResolved, start.Add(12*time.Minute)
-	if got, want := notify.Description(a), "Resolved after 12m. While it fired: Error rate exceeded threshold: 21 errors/min (threshold: 20 errors/min)"; got != want {
+	a.Status, a.EndsAt = format.StatusResolved, start.Add(12*time.Minute)
+	if got, want := format.Description(a), "Resolved after 12m. While it fired: Error rate exceeded threshold: 21 errors/min (threshold: 20 errors/min)"; got != want {
 		t.Errorf("resolved: %q, want %q", got, want)
 	}
 	a.EndsAt = time.Time{}
 	a.Annotations = template.KV{}
-	if got := notify.Description(a); got != "Resolved." {
+	if got := format.Description(a); got != "Resolved." {
 		t.Errorf("resolved without end or description: %q", got)
 	}
 }

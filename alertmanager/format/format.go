@@ -1,4 +1,4 @@
-// Package notify holds what every channel formatter shares: the Formatter
+// Package format holds what every channel formatter shares: the Formatter
 // interface the relay calls, the Message it gets back, and the small helpers
 // that read our rule pack's labels and annotations and keep text within a
 // channel's limits.
@@ -7,7 +7,7 @@
 // shape, as in Alertmanager's notify/ tree: a New(Options) constructor and a
 // Format method that turns one webhook notification into as many messages as
 // the channel's limits require, never dropping an alert.
-package notify
+package format
 
 import (
 	"bytes"
@@ -104,7 +104,7 @@ const Ellipsis = "…"
 // Truncate cuts s to at most limit runes, ending with Ellipsis when cut,
 // and reports whether it cut. Discord and Slack count characters, not bytes;
 // counting runes never splits a UTF-8 sequence (Alertmanager's
-// notify.TruncateInRunes does the same).
+// format.TruncateInRunes does the same).
 func Truncate(s string, limit int) (string, bool) {
 	if limit <= 0 {
 		return "", s != ""
@@ -173,9 +173,9 @@ func EventTime(a *template.Alert) time.Time {
 	return a.StartsAt
 }
 
-// FormatTime renders t as RFC 3339 in UTC at second precision, the plan's
+// Time renders t as RFC 3339 in UTC at second precision, the plan's
 // timestamp format.
-func FormatTime(t time.Time) string {
+func Time(t time.Time) string {
 	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
 }
 

@@ -1,4 +1,4 @@
-package notifytest_test
+package formattest_test
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 )
 
 // discordBody is a message of content and one embed with a description and
@@ -43,7 +43,7 @@ func TestDiscordLimitsCountCharacters(t *testing.T) {
 		{"empty field value", "c", "d", "", http.StatusBadRequest, `"embeds.0.fields.0.value"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, reply := notifytest.DiscordLimits(discordBody(t, tc.content, tc.description, tc.value))
+			status, reply := formattest.DiscordLimits(discordBody(t, tc.content, tc.description, tc.value))
 			if status != tc.status || !strings.Contains(reply, tc.reply) {
 				t.Errorf("got %d %s, want %d containing %s", status, reply, tc.status, tc.reply)
 			}
@@ -59,10 +59,10 @@ func TestDiscordLimitsCountEmbedsTogether(t *testing.T) {
 		b, _ := json.Marshal(map[string]any{"embeds": []any{embed, embed}, "allowed_mentions": map[string]any{"parse": []string{}}})
 		return b
 	}
-	if status, reply := notifytest.DiscordLimits(body(3000)); status != http.StatusNoContent {
+	if status, reply := formattest.DiscordLimits(body(3000)); status != http.StatusNoContent {
 		t.Errorf("6000 characters over two embeds: %d %s, want 204", status, reply)
 	}
-	if status, reply := notifytest.DiscordLimits(body(3001)); status != http.StatusBadRequest || reply != `{"embeds": ["0"]}` {
+	if status, reply := formattest.DiscordLimits(body(3001)); status != http.StatusBadRequest || reply != `{"embeds": ["0"]}` {
 		t.Errorf("6002 characters over two embeds: %d %s, want 400 {\"embeds\": [\"0\"]}", status, reply)
 	}
 }
@@ -93,7 +93,7 @@ func TestSlackLimitsCountCharacters(t *testing.T) {
 		{"13,199 characters of blocks", body(append(five[:4:4], section(strings.Repeat("é", 2639)))...), http.StatusOK, "ok"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if status, reply := notifytest.SlackLimits(tc.body); status != tc.status || reply != tc.reply {
+			if status, reply := formattest.SlackLimits(tc.body); status != tc.status || reply != tc.reply {
 				t.Errorf("got %d %s, want %d %s", status, reply, tc.status, tc.reply)
 			}
 		})

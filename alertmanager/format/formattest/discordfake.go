@@ -1,4 +1,4 @@
-package notifytest
+package formattest
 
 import (
 	"encoding/json"

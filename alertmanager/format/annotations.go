@@ -1,4 +1,4 @@
-package notify
+package format
 
 import "github.com/prometheus/alertmanager/template"
 

@@ -1,4 +1,4 @@
-package notifytest
+package formattest
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 )
 
 // CheckBody fails t unless body is a channel's message as the relay
@@ -56,7 +56,7 @@ func OddAlerts() *template.Data {
 // FormatOdd formats OddAlerts with f and checks every message with
 // CheckBody, and that the messages hold each of want as bytes (the odd
 // text as the channel should read it) and each invalid byte as U+FFFD.
-func FormatOdd[T any](t testing.TB, f notify.Formatter, groupKey string, want ...string) []T {
+func FormatOdd[T any](t testing.TB, f format.Formatter, groupKey string, want ...string) []T {
 	t.Helper()
 	msgs, out := Format[T](t, f, OddAlerts(), groupKey)
 	var all []byte

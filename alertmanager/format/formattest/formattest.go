@@ -1,10 +1,10 @@
-// Package notifytest holds the notifications the formatter and relay tests
+// Package formattest holds the notifications the formatter and relay tests
 // share — the plan's example alert, real Alertmanager v0.31.1 webhook bodies,
 // and generated groups of any size —, fakes of Discord and Slack that know
 // the services' limits themselves, and the golden-file helper behind
-// `go test ./alertmanager/... -update`. It depends on notify alone, never
+// `go test ./alertmanager/... -update`. It depends on format alone, never
 // on the formatters it tests.
-package notifytest
+package formattest
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
 	"github.com/quantum-resonance/telemetry/golden"
 )
 
@@ -145,11 +145,11 @@ func all(alerts []template.Alert, f func(template.Alert) bool) bool {
 
 // Defaults are the plan's service, environment and region, as the relay's
 // example configuration sets them.
-var Defaults = notify.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"}
+var Defaults = format.Defaults{Service: "quantum-resonance-api", Environment: "production", Region: "us-east-1"}
 
 // New builds a formatter with newFormatter (discord.New, slack.New,
 // hub.New), failing the test on error.
-func New[O any, F notify.Formatter](t testing.TB, newFormatter func(O) (F, error), opts O) F {
+func New[O any, F format.Formatter](t testing.TB, newFormatter func(O) (F, error), opts O) F {
 	t.Helper()
 	f, err := newFormatter(opts)
 	if err != nil {
@@ -160,7 +160,7 @@ func New[O any, F notify.Formatter](t testing.TB, newFormatter func(O) (F, error
 
 // CheckLimits fails the test for every message that limits (DiscordLimits,
 // SlackLimits) refuses, as the channel would.
-func CheckLimits(t testing.TB, msgs []notify.Message, limits func(body []byte) (int, string)) {
+func CheckLimits(t testing.TB, msgs []format.Message, limits func(body []byte) (int, string)) {
 	t.Helper()
 	for i, m := range msgs {
 		if status, reply := limits(m.Body); status >= 300 {
@@ -171,7 +171,7 @@ func CheckLimits(t testing.TB, msgs []notify.Message, limits func(body []byte) (
 
 // Format formats data with f and decodes every message body as T, failing
 // the test on either error.
-func Format[T any](t testing.TB, f notify.Formatter, data *template.Data, groupKey string) ([]notify.Message, []T) {
+func Format[T any](t testing.TB, f format.Formatter, data *template.Data, groupKey string) ([]format.Message, []T) {
 	t.Helper()
 	msgs, err := f.Format(context.Background(), data, groupKey)
 	if err != nil {
@@ -188,7 +188,7 @@ func Format[T any](t testing.TB, f notify.Formatter, data *template.Data, groupK
 // — the plan's example firing and resolved, and Alertmanager's real firing
 // body — with f, hands each result to check (the channel's own limits; nil
 // for none) and compares it with testdata/<name> (see Golden).
-func GoldenFormat(t *testing.T, f notify.Formatter, groupKey string, check func(testing.TB, []notify.Message)) {
+func GoldenFormat(t *testing.T, f format.Formatter, groupKey string, check func(testing.TB, []format.Message)) {
 	t.Helper()
 	for name, data := range map[string]*template.Data{
 		"plan-firing.json":            PlanData(),
@@ -221,7 +221,7 @@ func GoldenFormat(t *testing.T, f notify.Formatter, groupKey string, check func(
 // posted, with testdata/<name>; with -update it writes the file instead.
 // Review the diff of a rewritten golden file before committing it: it is
 // the channel's contract.
-func Golden(t *testing.T, name string, msgs []notify.Message) {
+func Golden(t *testing.T, name string, msgs []format.Message) {
 	t.Helper()
 	var b bytes.Buffer
 	b.WriteString("[\n")
@@ -304,7 +304,7 @@ func Resolve(data *template.Data, endsAt time.Time) *template.Data {
 // BenchmarkFormat measures a formatter on notifications of 1 and 30 alerts,
 // reporting alerts formatted per second; every formatter's BenchmarkFormat
 // calls it so their figures compare.
-func BenchmarkFormat(b *testing.B, f notify.Formatter) {
+func BenchmarkFormat(b *testing.B, f format.Formatter) {
 	for _, n := range []int{1, 30} {
 		data := Many(n)
 		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {

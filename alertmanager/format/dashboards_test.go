@@ -1,12 +1,12 @@
-package notify_test
+package format_test
 
 import (
 	"net/url"
 	"testing"
 	"time"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify"
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
+	"github.com/quantum-resonance/telemetry/alertmanager/format"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 	"github.com/quantum-resonance/telemetry/grafana/dashboards"
 	"github.com/quantum-resonance/telemetry/rules/rulestest"
 )
@@ -23,9 +23,9 @@ func TestDashboardUIDsMatchTheGeneratedDashboards(t *testing.T) {
 		uids[*b.Dashboard.Uid] = true
 	}
 	for _, a := range table.Alerts {
-		uid, ok := notify.DashboardUIDs[a.Metric]
+		uid, ok := format.DashboardUIDs[a.Metric]
 		if !ok {
-			t.Errorf("metric %s (alert %s) has no dashboard in notify.DashboardUIDs", a.Metric, a.Name)
+			t.Errorf("metric %s (alert %s) has no dashboard in format.DashboardUIDs", a.Metric, a.Name)
 			continue
 		}
 		if !uids[uid] {
@@ -35,11 +35,11 @@ func TestDashboardUIDsMatchTheGeneratedDashboards(t *testing.T) {
 }
 
 func TestDashboardURL(t *testing.T) {
-	a := notifytest.PlanAlert()
-	if got := (notify.Defaults{}).DashboardURL(&a); got != "" {
+	a := formattest.PlanAlert()
+	if got := (format.Defaults{}).DashboardURL(&a); got != "" {
 		t.Errorf("without grafana_url: %q", got)
 	}
-	d := notify.Defaults{GrafanaURL: "https://grafana.example/"}
+	d := format.Defaults{GrafanaURL: "https://grafana.example/"}
 	u, err := url.Parse(d.DashboardURL(&a))
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package notifytest_test
+package formattest_test
 
 import (
 	"bytes"
@@ -6,13 +6,13 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/notify/notifytest"
+	"github.com/quantum-resonance/telemetry/alertmanager/format/formattest"
 )
 
 // Scripted replies come first, then Refuse's reply for good; only what the
 // limits accept is recorded, and every error answer counts as refused.
 func TestSinkScriptThenRefuse(t *testing.T) {
-	sink := notifytest.NewSink(notifytest.SlackLimits)
+	sink := formattest.NewSink(formattest.SlackLimits)
 	srv := httptest.NewServer(sink)
 	defer srv.Close()
 	post := func(body string) int {
@@ -25,9 +25,9 @@ func TestSinkScriptThenRefuse(t *testing.T) {
 	}
 	valid := `{"text": "t", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}]}`
 
-	sink.Script(notifytest.Reply{Status: http.StatusTooManyRequests, Body: "rate_limited"})
+	sink.Script(formattest.Reply{Status: http.StatusTooManyRequests, Body: "rate_limited"})
 	got := []int{post(valid), post(valid), post(`{"text": ""}`)}
-	sink.Refuse(notifytest.Reply{Status: http.StatusNotFound, Body: "no_service"})
+	sink.Refuse(formattest.Reply{Status: http.StatusNotFound, Body: "no_service"})
 	got = append(got, post(valid), post(valid))
 
 	want := []int{http.StatusTooManyRequests, http.StatusOK, http.StatusBadRequest, http.StatusNotFound, http.StatusNotFound}
