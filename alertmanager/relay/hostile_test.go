@@ -31,15 +31,7 @@ func hostileData() *template.Data {
 // done on it: each channel gets messages within its limits, promptly, and
 // the cut is counted once.
 func TestHostileAnnotationsAreCutBeforeFormatting(t *testing.T) {
-	discordSink := formattest.NewSink(formattest.DiscordLimits)
-	slackSink := formattest.NewSink(formattest.SlackLimits)
-	hubSink := formattest.NewSink(nil)
-	h := newHarness(t, fastDelivery+`
-targets:
-  - {name: discord, type: discord, url: "`+sinkServer(t, discordSink).URL+`/api/webhooks/1/token"}
-  - {name: slack, type: slack, url: "`+sinkServer(t, slackSink).URL+`/services/T/B/X"}
-  - {name: hub, type: hub, url: "`+sinkServer(t, hubSink).URL+`/api/alerts"}
-`, nil)
+	h, sinks := everyChannel(t)
 	body, _ := json.Marshal(notificationOf(hostileData(), `{}:{alertname="Hostile"}`))
 	for _, target := range []string{"discord", "slack", "hub"} {
 		code, r := h.post(t, target, body)
@@ -47,7 +39,7 @@ targets:
 			t.Fatalf("%s: %d %+v", target, code, r)
 		}
 	}
-	for name, s := range map[string]*formattest.Sink{"discord": discordSink, "slack": slackSink, "hub": hubSink} {
+	for name, s := range sinks {
 		for i, m := range s.Accepted() {
 			if len(m) > 64<<10 {
 				t.Errorf("%s message %d is %d bytes: the annotations were not cut", name, i, len(m))

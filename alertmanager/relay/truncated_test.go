@@ -20,16 +20,25 @@ import (
 // exposed from 0. An annotation longer than the channel's longest text is
 // cut before formatting (field annotation); the hub's bound is far above
 // Discord's and Slack's.
-func TestTruncationIsCountedByTargetAndField(t *testing.T) {
-	discordSink := formattest.NewSink(formattest.DiscordLimits)
-	slackSink := formattest.NewSink(formattest.SlackLimits)
-	hubSink := formattest.NewSink(nil)
+// everyChannel is a relay with a discord, a slack and a hub target, each
+// posting to a fake of its channel that knows its limits.
+func everyChannel(t *testing.T) (*harness, map[string]*formattest.Sink) {
+	sinks := map[string]*formattest.Sink{
+		"discord": formattest.NewSink(formattest.DiscordLimits),
+		"slack":   formattest.NewSink(formattest.SlackLimits),
+		"hub":     formattest.NewSink(nil),
+	}
 	h := newHarness(t, fastDelivery+`
 targets:
-  - {name: discord, type: discord, url: "`+sinkServer(t, discordSink).URL+`/api/webhooks/1/token"}
-  - {name: slack, type: slack, url: "`+sinkServer(t, slackSink).URL+`/services/T/B/X"}
-  - {name: hub, type: http, url: "`+sinkServer(t, hubSink).URL+`/api/alerts"}
+  - {name: discord, type: discord, url: "`+sinkServer(t, sinks["discord"]).URL+`/api/webhooks/1/token"}
+  - {name: slack, type: slack, url: "`+sinkServer(t, sinks["slack"]).URL+`/services/T/B/X"}
+  - {name: hub, type: hub, url: "`+sinkServer(t, sinks["hub"]).URL+`/api/alerts"}
 `, nil)
+	return h, sinks
+}
+
+func TestTruncationIsCountedByTargetAndField(t *testing.T) {
+	h, _ := everyChannel(t)
 	const cutLog = "Message text cut"
 	// compare checks the counters, the fields no test case cuts at 0.
 	compare := func(when string, discordAnnotations, slackBlocks, slackAnnotations int) {
