@@ -373,7 +373,7 @@ func (t *TargetConfig) validate() error {
 	if t.Type == TypeHTTP {
 		t.Type = TypeHub
 	}
-	remote := t.Type == TypeDiscord || t.Type == TypeSlack || t.Type == TypeHub || t.Type == TypeHeartbeat
+	_, remote := channels[t.Type] // a remote target's type names its channel
 	switch {
 	case remote:
 		if t.Path != "" || t.Format != "" {
@@ -392,47 +392,25 @@ func (t *TargetConfig) validate() error {
 		if t.Path == "" {
 			return errors.New("path: required for type file")
 		}
-		switch t.Format {
-		case FormatDiscord, FormatSlack, FormatHub, FormatHeartbeat:
-		default:
+		if _, ok := channels[t.Format]; !ok {
 			return fmt.Errorf("format: %q is not one of discord, slack, hub, heartbeat", t.Format)
 		}
 	default:
 		return fmt.Errorf("type: %q is not one of discord, slack, hub (or its older name http), file, heartbeat", t.Type)
 	}
 
-	if t.BearerToken != "" || t.BearerTokenFile != "" {
-		if t.Type != TypeHub {
-			return fmt.Errorf("bearer_token, bearer_token_file: only for type %q", TypeHub)
-		}
-		if t.BearerToken != "" && t.BearerTokenFile != "" {
-			return errors.New("bearer_token and bearer_token_file: set at most one")
-		}
-		if t.HTTPClientConfig.Authorization != nil || t.HTTPClientConfig.BasicAuth != nil {
-			return errors.New("bearer_token: http_config already sets authorization")
-		}
-		// http_config re-reads the file on each request, so a rotated
-		// token applies without a reload.
-		t.HTTPClientConfig.Authorization = &commonconfig.Authorization{
-			Type: "Bearer", Credentials: t.BearerToken, CredentialsFile: t.BearerTokenFile,
+	format := t.format()
+	for owner, ch := range channels {
+		for _, k := range ch.keys {
+			if k.set(t) && owner != format {
+				return fmt.Errorf("%s: only for type %q", k.name, owner)
+			}
 		}
 	}
-	if t.MentionRole != "" && t.format() != FormatDiscord {
-		return errors.New("mention_role: only for Discord targets")
-	}
-	switch {
-	case t.OnResolve != "" && t.Type != TypeDiscord:
-		return errors.New("on_resolve: only for type discord")
-	case t.Type == TypeDiscord && t.OnResolve == "":
-		t.OnResolve = ResolveEdit
-	case t.Type == TypeDiscord && t.OnResolve != ResolveEdit && t.OnResolve != ResolveEditAndPost && t.OnResolve != ResolvePost:
-		return fmt.Errorf("on_resolve: %q is not one of edit, edit_and_post, post", t.OnResolve)
-	}
-	if t.format() == FormatHeartbeat && !t.Templates.Empty() {
-		return errors.New("templates: a heartbeat ping carries no text")
-	}
-	if t.format() == FormatHub && (t.Templates.Headline != "" || t.Templates.Title != "") {
-		return errors.New("templates: the hub event has only a message; set templates.description")
+	if check := channels[format].check; check != nil {
+		if err := check(t, remote); err != nil {
+			return err
+		}
 	}
 	if err := t.Templates.Compile(); err != nil {
 		return fmt.Errorf("templates.%w", err)
@@ -440,19 +418,13 @@ func (t *TargetConfig) validate() error {
 	return nil
 }
 
-// format is the payload the target sends.
+// format is the payload the target sends: its channel, named by the type
+// of a remote target and by the format of a file target.
 func (t *TargetConfig) format() string {
-	switch t.Type {
-	case TypeDiscord:
-		return FormatDiscord
-	case TypeSlack:
-		return FormatSlack
-	case TypeHub:
-		return FormatHub
-	case TypeHeartbeat:
-		return FormatHeartbeat
+	if t.Type == TypeFile {
+		return t.Format
 	}
-	return t.Format
+	return t.Type
 }
 
 func (t *TargetConfig) resolveURL() error {
