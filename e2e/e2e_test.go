@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -117,6 +118,7 @@ func (e *env) errorStorm(t *testing.T) {
 	discord := e.waitForDelivery(t, "discord", "ErrorStorm", firingOnly, 2*time.Minute)
 	t.Logf("alert latency, first error → Discord payload: %s", discord.at.Sub(firstError).Round(100*time.Millisecond))
 	checkDiscordShape(t, discord.body, colourCritical)
+	e.checkLinksPointAtStack(t, discord.body)
 	checkSlackShape(t, e.waitForDelivery(t, "slack", "ErrorStorm", firingOnly, 30*time.Second).body)
 	checkHubEvent(t, e.waitForDelivery(t, "hub", "ErrorStorm", firingOnly, 30*time.Second).body, "alert.triggered", "critical", "error_rate", 20)
 
@@ -140,6 +142,48 @@ func (e *env) errorStorm(t *testing.T) {
 			t.Errorf("%s: ErrorStorm firing delivered %d times by two clustered Alertmanagers, want exactly 1", ch, got)
 		}
 	}
+}
+
+var silenceLinkRE = regexp.MustCompile(`\[Silence\]\(([^)]+)\)`)
+
+// checkLinksPointAtStack: a Discord message's title links the alert's
+// Source, Prometheus's generatorURL, on the stack's own Prometheus (its
+// --web.external-url, not the machine's hostname) and the page opens; its
+// Silence link is the form of one of the stack's Alertmanagers.
+func (e *env) checkLinksPointAtStack(t *testing.T, body map[string]any) {
+	t.Helper()
+	embeds, _ := body["embeds"].([]any)
+	if len(embeds) == 0 {
+		t.Errorf("discord: no embed: %v", body)
+		return
+	}
+	embed, _ := embeds[0].(map[string]any)
+	source, _ := embed["url"].(string)
+	if !strings.HasPrefix(source, e.stack.PrometheusURL+"/graph?") {
+		t.Errorf("discord: the title links %q, want the alert's Source under %s/graph", source, e.stack.PrometheusURL)
+	} else if resp, err := http.Get(source); err != nil {
+		t.Errorf("open the Source link %s: %v", source, err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("open the Source link %s: %s", source, resp.Status)
+		}
+	}
+	var silence string
+	fields, _ := embed["fields"].([]any)
+	for _, f := range fields {
+		field, _ := f.(map[string]any)
+		value, _ := field["value"].(string)
+		if m := silenceLinkRE.FindStringSubmatch(value); m != nil {
+			silence = m[1]
+		}
+	}
+	for _, am := range e.stack.AlertmanagerURLs {
+		if strings.HasPrefix(silence, am+"/#/silences/new?") {
+			return
+		}
+	}
+	t.Errorf("discord: the Silence link is %q, want one of %v's /#/silences/new", silence, e.stack.AlertmanagerURLs)
 }
 
 func (e *env) lowBalance(t *testing.T) {

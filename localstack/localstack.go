@@ -114,11 +114,14 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			"--config.file=" + files.alertmanager,
 			"--storage.path=" + filepath.Join(opts.Dir, "data", fmt.Sprintf("alertmanager-%d", i)),
 			"--web.listen-address=" + addr,
+			// Silence links in messages point where it listens, not at
+			// the machine's hostname.
+			"--web.external-url=http://" + addr,
 			"--cluster.listen-address=" + clusterAddrs[i],
 			"--cluster.advertise-address=" + clusterAddrs[i],
 		}
 		if opts.Alertmanagers == 1 {
-			args[3], args[4] = "--cluster.listen-address=", "--log.level=info"
+			args[4], args[5] = "--cluster.listen-address=", "--log.level=info"
 		}
 		for j, peer := range clusterAddrs {
 			if j != i && opts.Alertmanagers > 1 {
@@ -134,6 +137,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		"--config.file=" + files.prometheus,
 		"--storage.tsdb.path=" + filepath.Join(opts.Dir, "data", "prometheus"),
 		"--web.listen-address=" + promAddr,
+		// Alerts' generatorURL (their Source link) points where it
+		// listens, not at the machine's hostname.
+		"--web.external-url=http://" + promAddr,
 	}})
 
 	s := &Stack{

@@ -39,12 +39,7 @@ func setupStack(app *kingpin.Application, stdout io.Writer) {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		s, err := localstack.Start(ctx, localstack.Options{
-			Root: root, Dir: abs(*dir), Bin: abs(*bin), ToolsBin: abs(*tools),
-			StandardPorts:  true,
-			ExporterConfig: stackExporterConfig(root),
-			RelayConfig:    localstack.StandardRelayConfig(root),
-		})
+		s, err := localstack.Start(ctx, stackOptions(root, abs(*dir), abs(*bin), abs(*tools)))
 		if err != nil {
 			if ctx.Err() != nil { // Ctrl-C while starting: what started is stopped
 				fmt.Fprintln(stdout, "Stopped before the stack was up.")
@@ -58,6 +53,17 @@ func setupStack(app *kingpin.Application, stdout io.Writer) {
 		fmt.Fprintln(stdout, "Stopping the stack…")
 		return nil
 	})
+}
+
+// stackOptions is what `resonancetool stack` starts: the standard ports,
+// the exporter behind the dev ingest key, the relay writing to files.
+func stackOptions(root, dir, bin, tools string) localstack.Options {
+	return localstack.Options{
+		Root: root, Dir: dir, Bin: bin, ToolsBin: tools,
+		StandardPorts:  true,
+		ExporterConfig: stackExporterConfig(root),
+		RelayConfig:    localstack.StandardRelayConfig(root),
+	}
 }
 
 // devIngestKeys is the ingest key file of the local stacks: docker compose
@@ -91,7 +97,7 @@ func stackBanner(s *localstack.Stack, root string) string {
 	deliveries := rel(root, filepath.Join(dir, relay.DefaultDeliveriesFile))
 	var b strings.Builder
 	fmt.Fprintf(&b, `Quantum Resonance stack is up (Ctrl-C stops it):
-  exporter      %s/metrics   (push: %s/api/v1/logs)
+  exporter      %s/metrics   (ingest API: POST %s/api/v1/logs)
   relay         %s
   prometheus    %s/alerts
   alertmanager  %s
