@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -47,9 +48,13 @@ type Stack struct {
 	RelayTokenFile   string // the bearer token Alertmanager sends the relay
 	PrometheusURL    string
 	AlertmanagerURLs []string
+	// DocsURL serves the repository's docs/ at /docs/: the runbooks and
+	// SLO docs the stack's alerts link to.
+	DocsURL string
 
 	procs map[string]*process
 	order []string
+	docs  *http.Server
 }
 
 // process is a started component; exited closes when it has ended.
@@ -76,21 +81,31 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			return nil, err
 		}
 	}
-	addrs, err := freeAddrs(3 + 2*opts.Alertmanagers)
+	addrs, err := freeAddrs(4 + 2*opts.Alertmanagers)
 	if opts.StandardPorts {
 		addrs = standardAddrs(opts.Alertmanagers)
 	}
 	if err != nil {
 		return nil, err
 	}
-	exporterAddr, relayAddr, promAddr := addrs[0], addrs[1], addrs[2]
+	exporterAddr, relayAddr, promAddr, docsAddr := addrs[0], addrs[1], addrs[2], addrs[3]
 	var amAddrs, clusterAddrs []string
 	for i := range opts.Alertmanagers {
-		amAddrs = append(amAddrs, addrs[3+2*i])
-		clusterAddrs = append(clusterAddrs, addrs[4+2*i])
+		amAddrs = append(amAddrs, addrs[4+2*i])
+		clusterAddrs = append(clusterAddrs, addrs[5+2*i])
 	}
+	docsServer, err := serveDocs(opts.Root, docsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("docs server: %w", err)
+	}
+	started := false
+	defer func() {
+		if !started {
+			_ = docsServer.Close()
+		}
+	}()
 
-	r := renderer{opts: opts, tokenFile: filepath.Join(opts.Dir, "relay-token"), addresses: map[string][]string{
+	r := renderer{opts: opts, tokenFile: filepath.Join(opts.Dir, "relay-token"), docsURL: "http://" + docsAddr, addresses: map[string][]string{
 		"resonance-exporter:9861": {exporterAddr},
 		"resonance-relay:9862":    {relayAddr},
 		"alertmanager:9093":       amAddrs,
@@ -147,11 +162,14 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		RelayURL:       "http://" + relayAddr,
 		RelayTokenFile: r.tokenFile,
 		PrometheusURL:  "http://" + promAddr,
+		DocsURL:        "http://" + docsAddr,
 		procs:          map[string]*process{},
+		docs:           docsServer,
 	}
 	for _, a := range amAddrs {
 		s.AlertmanagerURLs = append(s.AlertmanagerURLs, "http://"+a)
 	}
+	started = true
 	for _, c := range comps {
 		if err := s.start(ctx, opts.Dir, c); err != nil {
 			s.Stop()
@@ -221,6 +239,9 @@ func (s *Stack) Kill(name string) error {
 
 // Stop ends every component, newest first, with SIGTERM and then SIGKILL.
 func (s *Stack) Stop() {
+	if s.docs != nil {
+		_ = s.docs.Close()
+	}
 	for i := len(s.order) - 1; i >= 0; i-- {
 		p := s.procs[s.order[i]]
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
@@ -233,10 +254,10 @@ func (s *Stack) Stop() {
 	}
 }
 
-// standardAddrs: exporter, relay, Prometheus, then for each Alertmanager
+// standardAddrs: exporter, relay, Prometheus, docs, then for each Alertmanager
 // its web and cluster ports (9093/9094, 9095/9096, ...).
 func standardAddrs(alertmanagers int) []string {
-	addrs := []string{"127.0.0.1:9861", "127.0.0.1:9862", "127.0.0.1:9090"}
+	addrs := []string{"127.0.0.1:9861", "127.0.0.1:9862", "127.0.0.1:9090", strings.TrimPrefix(StandardDocsURL, "http://")}
 	for i := range alertmanagers {
 		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", 9093+2*i), fmt.Sprintf("127.0.0.1:%d", 9094+2*i))
 	}

@@ -43,6 +43,7 @@ type renderer struct {
 	opts      Options
 	addresses map[string][]string // host:port in shipped configs → loopback addresses
 	tokenFile string              // the relay's bearer token, for both sides
+	docsURL   string              // the stack's docs server, for runbook links
 }
 
 type renderedFiles struct {
@@ -183,6 +184,14 @@ func (r renderer) renderRules() (string, error) {
 		if data, err = shortenRules(data); err != nil {
 			return "", fmt.Errorf("%s: %w", src, err)
 		}
+	}
+	if r.docsURL != "" {
+		// The runbook and SLO links open on the stack's docs server.
+		base, err := docsBase(r.opts.Root)
+		if err != nil {
+			return "", err
+		}
+		data = []byte(strings.ReplaceAll(string(data), base+"docs/", r.docsURL+"/docs/"))
 	}
 	dst := filepath.Join(r.opts.Dir, "resonance.rules.yml")
 	return dst, os.WriteFile(dst, data, 0o644)

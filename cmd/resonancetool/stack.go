@@ -101,11 +101,12 @@ func stackBanner(s *localstack.Stack, root string) string {
   relay         %s
   prometheus    %s/alerts
   alertmanager  %s
+  runbooks      %s/docs/runbooks.md   (the alerts' runbook links open here)
 Relay deliveries and ritual reports (no channel URLs configured): %s
 Logs: %s
 
 Try it from the repository root, in a second terminal:
-`, s.ExporterURL, s.ExporterURL, s.RelayURL, s.PrometheusURL, s.AlertmanagerURLs[0],
+`, s.ExporterURL, s.ExporterURL, s.RelayURL, s.PrometheusURL, s.AlertmanagerURLs[0], s.DocsURL,
 		deliveries, rel(root, filepath.Join(dir, "logs")))
 	for _, line := range stackTryCommands(s.ExporterURL, s.RelayURL, s.PrometheusURL, s.AlertmanagerURLs[0], rel(root, s.RelayTokenFile), deliveries) {
 		fmt.Fprintf(&b, "  %s\n", line)

@@ -38,7 +38,7 @@ func TestStackBannerWorks(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+"/", "./cmd/resonance-exporter", "./cmd/resonance-relay")
+	build := exec.Command("go", "build", "-o", bin+"/", "./cmd/resonance-exporter", "./cmd/resonance-relay", "./cmd/resonancetool") // the relay runs its rituals as the resonancetool beside it
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build the daemons: %v\n%s", err, out)
@@ -79,7 +79,7 @@ func TestStackBannerWorks(t *testing.T) {
 			links = append(links, pageLinks(line)...)
 		}
 	}
-	for _, want := range []string{s.PrometheusURL + "/alerts", s.AlertmanagerURLs[0], s.ExporterURL + "/metrics", s.RelayURL} {
+	for _, want := range []string{s.PrometheusURL + "/alerts", s.AlertmanagerURLs[0], s.ExporterURL + "/metrics", s.RelayURL, s.DocsURL + "/docs/runbooks.md"} {
 		if !contains(links, want) {
 			t.Errorf("banner does not link %s", want)
 		}
@@ -93,11 +93,29 @@ func TestStackBannerWorks(t *testing.T) {
 	}
 
 	t.Run("an alert's Source link points at the stack's Prometheus and opens", func(t *testing.T) {
-		source := waitForGeneratorURL(ctx, t, s.AlertmanagerURLs[0], "Watchdog")
+		source := waitForAlert(ctx, t, s.AlertmanagerURLs[0], "Watchdog").GeneratorURL
 		if !strings.HasPrefix(source, s.PrometheusURL+"/graph?") {
 			t.Errorf("Watchdog's generatorURL is %s, want it under %s/graph", source, s.PrometheusURL)
 		}
 		checkPage(t, source)
+	})
+
+	t.Run("an alert's runbook link opens on the stack's docs server", func(t *testing.T) {
+		runbook := waitForAlert(ctx, t, s.AlertmanagerURLs[0], "Watchdog").Annotations["runbook_url"]
+		page, anchor, _ := strings.Cut(runbook, "#")
+		if page != s.DocsURL+"/docs/runbooks.md" || anchor == "" {
+			t.Fatalf("Watchdog's runbook_url is %q, want %s/docs/runbooks.md#<anchor>", runbook, s.DocsURL)
+		}
+		checkPage(t, runbook)
+		resp, err := http.Get(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(strings.ToLower(string(body)), "## "+anchor) {
+			t.Errorf("%s has no section %q", page, anchor)
+		}
 	})
 
 	t.Run("the banner's commands run as written", func(t *testing.T) {
@@ -207,22 +225,26 @@ func checkPage(t *testing.T, link string) {
 	}
 }
 
-// waitForGeneratorURL is the generatorURL of the named alert once
-// Prometheus has sent it to Alertmanager.
-func waitForGeneratorURL(ctx context.Context, t *testing.T, alertmanagerURL, alertname string) string {
+// stackAlert is what the links of an alert in Alertmanager's API need.
+type stackAlert struct {
+	GeneratorURL string            `json:"generatorURL"`
+	Annotations  map[string]string `json:"annotations"`
+}
+
+// waitForAlert is the named alert once Prometheus has sent it to
+// Alertmanager.
+func waitForAlert(ctx context.Context, t *testing.T, alertmanagerURL, alertname string) stackAlert {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute) // the shipped evaluation_interval is 15 s
 	for {
-		var alerts []struct {
-			GeneratorURL string `json:"generatorURL"`
-		}
+		var alerts []stackAlert
 		resp, err := http.Get(alertmanagerURL + "/api/v2/alerts?filter=" + url.QueryEscape(fmt.Sprintf("alertname=%q", alertname)))
 		if err == nil {
 			err = json.NewDecoder(resp.Body).Decode(&alerts)
 			resp.Body.Close()
 		}
 		if err == nil && len(alerts) > 0 {
-			return alerts[0].GeneratorURL
+			return alerts[0]
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("Alertmanager did not get %s from Prometheus within a minute (last error: %v)", alertname, err)
