@@ -2,10 +2,7 @@ package relay
 
 import (
 	"errors"
-	"fmt"
 	"sync"
-
-	commonconfig "github.com/prometheus/common/config"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
 	"github.com/quantum-resonance/telemetry/alertmanager/format"
@@ -20,9 +17,9 @@ import (
 // channel is its package and one entry in channels; the pipeline (decode,
 // format, dedup, order, retry) is the same for all.
 type channel struct {
-	// keys are the target keys only this channel reads: set on another
-	// channel's target, they are an error.
-	keys []ownKey
+	// setKeys are the keys only this channel reads that a target sets:
+	// set on another channel's target, they are an error.
+	setKeys func(t *TargetConfig) []string
 	// check validates and completes them; remote is false for a file
 	// target writing this channel's payload.
 	check        func(t *TargetConfig, remote bool) error
@@ -35,23 +32,14 @@ type channel struct {
 	quirks func(r *Relay, s *httpSink)
 }
 
-// ownKey is a target key and whether a target sets it.
-type ownKey struct {
-	name string
-	set  func(*TargetConfig) bool
-}
-
 // channels by payload format (a file target writes any of them), which is
 // also the type of a remote target.
 var channels = map[string]channel{
 	FormatDiscord: {
-		keys: []ownKey{
-			{"mention_role", func(t *TargetConfig) bool { return t.MentionRole != "" }},
-			{"on_resolve", func(t *TargetConfig) bool { return t.OnResolve != "" }},
-		},
-		check: checkDiscord,
+		setKeys: func(t *TargetConfig) []string { return t.Discord.SetKeys() },
+		check:   func(t *TargetConfig, remote bool) error { return t.Discord.Validate(remote) },
 		newFormatter: func(d format.Defaults, tc *TargetConfig) (format.Formatter, error) {
-			return discord.New(discord.Options{Defaults: d, MentionRole: tc.MentionRole, Templates: &tc.Templates})
+			return discord.New(discord.Options{Defaults: d, MentionRole: tc.Discord.MentionRole, Templates: &tc.Templates})
 		},
 		parallel: 1,
 		quirks: func(r *Relay, s *httpSink) {
@@ -68,10 +56,8 @@ var channels = map[string]channel{
 		quirks:   func(_ *Relay, s *httpSink) { s.refusal = slack.Refusal },
 	},
 	FormatHub: {
-		keys: []ownKey{
-			{"bearer_token, bearer_token_file", func(t *TargetConfig) bool { return t.BearerToken != "" || t.BearerTokenFile != "" }},
-		},
-		check: checkHub,
+		setKeys: func(t *TargetConfig) []string { return t.Hub.SetKeys() },
+		check:   checkHub,
 		newFormatter: func(d format.Defaults, tc *TargetConfig) (format.Formatter, error) {
 			return hub.New(hub.Options{Defaults: d, Templates: &tc.Templates})
 		},
@@ -93,37 +79,11 @@ var channels = map[string]channel{
 	},
 }
 
-func checkDiscord(t *TargetConfig, remote bool) error {
-	switch {
-	case !remote && t.OnResolve != "":
-		return errors.New("on_resolve: only for type \"discord\" (a file keeps no message to edit)")
-	case remote && t.OnResolve == "":
-		t.OnResolve = ResolveEdit
-	case remote && t.OnResolve != ResolveEdit && t.OnResolve != ResolveEditAndPost && t.OnResolve != ResolvePost:
-		return fmt.Errorf("on_resolve: %q is not one of edit, edit_and_post, post", t.OnResolve)
-	}
-	return nil
-}
-
 func checkHub(t *TargetConfig, _ bool) error {
 	if t.Templates.Headline != "" || t.Templates.Title != "" {
 		return errors.New("templates: the hub event has only a message; set templates.description")
 	}
-	if t.BearerToken == "" && t.BearerTokenFile == "" {
-		return nil
-	}
-	if t.BearerToken != "" && t.BearerTokenFile != "" {
-		return errors.New("bearer_token and bearer_token_file: set at most one")
-	}
-	if t.HTTPClientConfig.Authorization != nil || t.HTTPClientConfig.BasicAuth != nil {
-		return errors.New("bearer_token: http_config already sets authorization")
-	}
-	// http_config re-reads the file on each request, so a rotated token
-	// applies without a reload.
-	t.HTTPClientConfig.Authorization = &commonconfig.Authorization{
-		Type: "Bearer", Credentials: t.BearerToken, CredentialsFile: t.BearerTokenFile,
-	}
-	return nil
+	return t.Hub.Authorize(&t.HTTPClientConfig)
 }
 
 // pacers are the Discord webhooks' pacers, one per URL, kept across

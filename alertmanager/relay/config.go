@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	commonconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/quantum-resonance/telemetry/alertmanager/discord"
 	"github.com/quantum-resonance/telemetry/alertmanager/format"
+	"github.com/quantum-resonance/telemetry/alertmanager/hub"
 	"github.com/quantum-resonance/telemetry/bearer"
 	"github.com/quantum-resonance/telemetry/configfile"
 	"github.com/quantum-resonance/telemetry/daemon"
@@ -30,13 +33,6 @@ const (
 	// TypeHeartbeat pings a dead man's switch URL on every notification
 	// (Alertmanager's Watchdog route), with no alert text.
 	TypeHeartbeat = "heartbeat"
-)
-
-// What a Discord target does when alerts resolve (on_resolve).
-const (
-	ResolveEdit        = "edit"
-	ResolveEditAndPost = "edit_and_post"
-	ResolvePost        = "post"
 )
 
 // Formats a file target can write.
@@ -172,22 +168,15 @@ type TargetConfig struct {
 	URL     commonconfig.Secret `yaml:"url,omitempty"`
 	URLFile string              `yaml:"url_file,omitempty"`
 
-	// BearerToken or BearerTokenFile: sent as "Authorization: Bearer" (http).
-	BearerToken     commonconfig.Secret `yaml:"bearer_token,omitempty"`
-	BearerTokenFile string              `yaml:"bearer_token_file,omitempty"`
-
 	// Path and Format: for type file, where to append and which channel's
 	// payload to write (discord, slack or hub).
 	Path   string `yaml:"path,omitempty"`
 	Format string `yaml:"format,omitempty"`
 
-	// MentionRole is a Discord role ID pinged by critical alerts.
-	MentionRole string `yaml:"mention_role,omitempty"`
-
-	// OnResolve (Discord): "edit" turns the message of the firing alerts
-	// green in place when they resolve, "edit_and_post" also posts the
-	// resolution, "post" only posts it.
-	OnResolve string `yaml:"on_resolve,omitempty"`
+	// The channels' own keys, inline (the YAML is flat), each owned,
+	// documented and checked by its channel's package.
+	Discord discord.Config `yaml:",inline"`
+	Hub     hub.Config     `yaml:",inline"`
 
 	Templates format.Templates `yaml:"templates,omitempty"`
 
@@ -273,7 +262,7 @@ func (c *Config) ResolvePaths(dir string) {
 	for i := range c.Targets {
 		t := &c.Targets[i]
 		join(&t.URLFile)
-		join(&t.BearerTokenFile)
+		join(&t.Hub.BearerTokenFile)
 		join(&t.Path)
 		t.HTTPClientConfig.SetDirectory(dir)
 	}
@@ -386,7 +375,7 @@ func (t *TargetConfig) validate() error {
 			return fmt.Errorf("http_config: %w", err)
 		}
 	case t.Type == TypeFile:
-		if t.URL != "" || t.URLFile != "" || t.BearerToken != "" || t.BearerTokenFile != "" {
+		if t.URL != "" || t.URLFile != "" || len(t.Hub.SetKeys()) > 0 {
 			return fmt.Errorf("url, url_file, bearer_token, bearer_token_file: not used by type %q", TypeFile)
 		}
 		if t.Path == "" {
@@ -401,10 +390,11 @@ func (t *TargetConfig) validate() error {
 
 	format := t.format()
 	for owner, ch := range channels {
-		for _, k := range ch.keys {
-			if k.set(t) && owner != format {
-				return fmt.Errorf("%s: only for type %q", k.name, owner)
-			}
+		if owner == format || ch.setKeys == nil {
+			continue
+		}
+		if keys := ch.setKeys(t); len(keys) > 0 {
+			return fmt.Errorf("%s: only for type %q", strings.Join(keys, ", "), owner)
 		}
 	}
 	if check := channels[format].check; check != nil {

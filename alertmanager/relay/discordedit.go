@@ -16,7 +16,9 @@ import (
 )
 
 // edits reports whether t edits Discord messages on resolve.
-func (t *target) edits() bool { return t.onResolve == ResolveEdit || t.onResolve == ResolveEditAndPost }
+func (t *target) edits() bool {
+	return t.onResolve == discord.ResolveEdit || t.onResolve == discord.ResolveEditAndPost
+}
 
 // format turns n into t's messages. A Discord target that edits on resolve
 // first gets one edit per message whose firing alerts all resolve in n
@@ -51,7 +53,7 @@ func (r *Relay) format(ctx context.Context, t *target, n *notification) ([]forma
 					edits = append(edits, e)
 				}
 				e.alerts = append(e.alerts, a)
-				if t.onResolve == ResolveEdit {
+				if t.onResolve == discord.ResolveEdit {
 					continue
 				}
 			}
@@ -67,7 +69,7 @@ func (r *Relay) format(ctx context.Context, t *target, n *notification) ([]forma
 		}
 		if len(msgs) != 1 {
 			// The resolved rendering no longer fits one message: post it.
-			if t.onResolve == ResolveEdit {
+			if t.onResolve == discord.ResolveEdit {
 				rest = append(rest, e.alerts...)
 			}
 			continue

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	commonconfig "github.com/prometheus/common/config"
 
+	"github.com/quantum-resonance/telemetry/alertmanager/discord"
 	"github.com/quantum-resonance/telemetry/alertmanager/format"
 	"github.com/quantum-resonance/telemetry/daemon"
 	"github.com/quantum-resonance/telemetry/httpretry"
@@ -148,7 +149,7 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &target{name: tc.Name, formatter: formatter, parallel: max(ch.parallel, 1), onResolve: tc.OnResolve}
+	t := &target{name: tc.Name, formatter: formatter, parallel: max(ch.parallel, 1), onResolve: tc.Discord.OnResolve}
 	if tc.Type == TypeFile {
 		t.sink = &fileSink{path: tc.Path, target: tc.Name, now: time.Now}
 		return t, nil
@@ -199,7 +200,7 @@ func sizeWriteBuffer(c *http.Client) {
 // deliverMessage sends message i of total unless it was delivered before
 // (or is being delivered by a concurrent notification), and counts it.
 func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, groupKey string, m format.Message, firing map[string]bool, i, total int, logger *slog.Logger) (string, error) {
-	key := keyOf(t.name, groupKey, m.Edit != "" && t.onResolve == ResolveEditAndPost, m, firing)
+	key := keyOf(t.name, groupKey, m.Edit != "" && t.onResolve == discord.ResolveEditAndPost, m, firing)
 	began := time.Now()
 	seen, err := mem.Claim(ctx, key)
 	if seen {
