@@ -32,11 +32,7 @@ func serveDocs(root, addr string) (*http.Server, error) {
 		files.ServeHTTP(w, r)
 	}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = l.Close()
-		}
-	}()
+	go func() { _ = srv.Serve(l) }() // ends with Close, at the stack's Stop
 	return srv, nil
 }
 

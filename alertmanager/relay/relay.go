@@ -101,7 +101,7 @@ func (r *Relay) Apply(cfg *Config) error {
 
 	paced := map[string]bool{}
 	for _, t := range cfg.Targets {
-		if t.Type != TypeFile {
+		if t.Type == TypeDiscord {
 			paced[t.url] = true
 		}
 	}
