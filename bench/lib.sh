@@ -28,3 +28,14 @@ start_exporter() { # extra yaml lines on stdin
 	pids+=("$EXPORTER_PID")
 	wait_ready "http://127.0.0.1:$PORT/-/ready"
 }
+
+relay_versus() { # command default-base [base] [flags]: bench/<command> on the relay of base and of the working tree
+	local command=$1 base=${3:-$2}
+	shift 2; [ $# -gt 0 ] && shift
+	mkdir "$tmp/base"
+	git archive "$base" | tar -x -C "$tmp/base"
+	(cd "$tmp/base" && go build -o "$tmp/relay-base" ./cmd/resonance-relay)
+	go build -o "$tmp/relay-new" ./cmd/resonance-relay
+	go build -o "$tmp/$command" "./bench/$command"
+	"$tmp/$command" "$@" "base-$base=$tmp/relay-base" "worktree=$tmp/relay-new"
+}

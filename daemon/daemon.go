@@ -19,25 +19,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/exporter-toolkit/web"
 )
-
-// AddLifecycleFlag adds --web.enable-lifecycle to app. Off by default, as in
-// Prometheus: whoever reaches the port could otherwise make the daemon
-// reload at will, and every reload restarts its probes and pollers.
-func AddLifecycleFlag(app *kingpin.Application) *bool {
-	return app.Flag("web.enable-lifecycle", "Enable reloading the config over HTTP (POST /-/reload). SIGHUP always reloads.").Default("false").Bool()
-}
-
-// AddPprofFlag adds --web.enable-pprof to app. Off by default: the
-// profiles show the daemon's internals (and a CPU profile costs CPU while it
-// runs) to whoever reaches the port, behind --web.config.file's auth when
-// it has any.
-func AddPprofFlag(app *kingpin.Application) *bool {
-	return app.Flag("web.enable-pprof", "Serve the Go runtime's profiles under /debug/pprof/ and link them from the landing page.").Default("false").Bool()
-}
 
 // PprofLinks are the landing page's profiling links when pprof is served.
 // The CPU profile lasts CPUProfileSeconds, well within WriteTimeout, past

@@ -118,11 +118,11 @@ func TestReloadOverHTTPIsOffByDefault(t *testing.T) {
 
 	// The flag itself: off unless given.
 	app := kingpin.New("test", "")
-	enabled := AddLifecycleFlag(app)
-	if _, err := app.Parse(nil); err != nil || *enabled {
-		t.Fatalf("--web.enable-lifecycle defaults to %v (%v), want false", *enabled, err)
+	flags := AddFlags(app, "test", ":0", "", "")
+	if _, err := app.Parse(nil); err != nil || flags.EnableLifecycle || flags.EnablePprof {
+		t.Fatalf("--web.enable-lifecycle defaults to %v, --web.enable-pprof to %v (%v), want false", flags.EnableLifecycle, flags.EnablePprof, err)
 	}
-	if _, err := app.Parse([]string{"--web.enable-lifecycle"}); err != nil || !*enabled {
+	if _, err := app.Parse([]string{"--web.enable-lifecycle"}); err != nil || !flags.EnableLifecycle {
 		t.Fatalf("--web.enable-lifecycle not taken: %v", err)
 	}
 }

@@ -10,7 +10,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -23,18 +22,17 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-)
 
-// clockTicks is USER_HZ, 100 on every Linux architecture Go supports here.
-const clockTicks = 100
+	"github.com/quantum-resonance/telemetry/bench/measure"
+)
 
 const token = "relaycpu-token"
 
 type relay struct {
-	name, bin, addr string
-	cmd             *exec.Cmd
-	ticks           map[string]uint64
-	sent            map[string]int
+	name, addr string
+	cmd        *exec.Cmd
+	ticks      map[string]uint64
+	sent       map[string]int
 }
 
 func main() {
@@ -46,7 +44,7 @@ func main() {
 	)
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "relaycpu")
-	check(err)
+	measure.Check(err)
 	defer os.RemoveAll(dir)
 
 	sink := fakeChannel()
@@ -57,21 +55,13 @@ func main() {
   - {name: slack, type: slack, url: "http://%[1]s/services/T/B/x"}
   - {name: hub, type: http, url: "http://%[1]s/api/alerts"}
 `, sink.Addr)
-	check(os.WriteFile(filepath.Join(dir, "relay.yml"), []byte(cfg), 0o600))
+	measure.Check(os.WriteFile(filepath.Join(dir, "relay.yml"), []byte(cfg), 0o600))
 
 	var relays []*relay
-	for _, arg := range flag.Args() {
-		name, bin, ok := strings.Cut(arg, "=")
-		if !ok {
-			fatalf("argument %q is not name=binary", arg)
-		}
-		r := &relay{name: name, bin: bin, addr: freeAddr(), ticks: map[string]uint64{}, sent: map[string]int{}}
-		r.cmd = exec.Command(bin, "--config.file="+filepath.Join(dir, "relay.yml"), "--web.listen-address="+r.addr, "--log.level=warn")
-		r.cmd.Dir = dir
-		r.cmd.Stderr = os.Stderr
-		check(r.cmd.Start())
-		defer func() { _ = r.cmd.Process.Kill() }()
-		waitReady("http://" + r.addr + "/-/ready")
+	for _, arg := range measure.Args(flag.Args()) {
+		r := &relay{name: arg.Name, ticks: map[string]uint64{}, sent: map[string]int{}}
+		r.cmd, r.addr = measure.StartRelay(arg.Value, dir, "warn")
+		defer measure.Stop(r.cmd)
 		relays = append(relays, r)
 	}
 
@@ -84,11 +74,11 @@ func main() {
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := client.Do(req)
-		check(err)
+		measure.Check(err)
 		reply, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			fatalf("%s %s: %d %s", r.name, target, resp.StatusCode, reply)
+			measure.Fatalf("%s %s: %d %s", r.name, target, resp.StatusCode, reply)
 		}
 	}
 	for _, r := range relays { // warm-up: connections, buffers, JIT-free but caches
@@ -101,11 +91,11 @@ func main() {
 	for range *rounds {
 		for _, r := range relays {
 			for _, t := range targets {
-				before := cpuTicks(r.cmd.Process.Pid)
+				before := measure.CPUTicks(r.cmd.Process.Pid)
 				for range *perRound {
 					post(r, t)
 				}
-				r.ticks[t] += cpuTicks(r.cmd.Process.Pid) - before
+				r.ticks[t] += measure.CPUTicks(r.cmd.Process.Pid) - before
 				r.sent[t] += *perRound
 			}
 		}
@@ -122,11 +112,11 @@ func main() {
 		var ticks uint64
 		var sent int
 		for _, t := range targets {
-			fmt.Printf(" %10.0f", float64(r.ticks[t])*1e6/clockTicks/float64(r.sent[t]))
+			fmt.Printf(" %10.0f", float64(r.ticks[t])*1e6/measure.ClockTicks/float64(r.sent[t]))
 			ticks += r.ticks[t]
 			sent += r.sent[t]
 		}
-		fmt.Printf(" %10.0f\n", float64(ticks)*1e6/clockTicks/float64(sent))
+		fmt.Printf(" %10.0f\n", float64(ticks)*1e6/measure.ClockTicks/float64(sent))
 	}
 }
 
@@ -138,18 +128,9 @@ func main() {
 // the comparison is of the same work.)
 func notification(n, seq int) []byte {
 	start := time.Date(2025, 12, 11, 1, 54, 16, 0, time.UTC)
-	type alert struct {
-		Status       string            `json:"status"`
-		Labels       map[string]string `json:"labels"`
-		Annotations  map[string]string `json:"annotations"`
-		StartsAt     time.Time         `json:"startsAt"`
-		EndsAt       time.Time         `json:"endsAt"`
-		GeneratorURL string            `json:"generatorURL"`
-		Fingerprint  string            `json:"fingerprint"`
-	}
-	alerts := make([]alert, n)
+	alerts := make([]measure.Alert, n)
 	for i := range alerts {
-		alerts[i] = alert{
+		alerts[i] = measure.Alert{
 			Status: "firing",
 			Labels: map[string]string{"alertname": "ErrorRateHigh", "severity": "critical", "metric": "error_rate",
 				"instance": fmt.Sprintf("app-%03d:8080", i), "job": "resonance"},
@@ -165,15 +146,7 @@ func notification(n, seq int) []byte {
 			Fingerprint:  fmt.Sprintf("%016x", seq*1000+i),
 		}
 	}
-	body, err := json.Marshal(map[string]any{
-		"version": "4", "groupKey": fmt.Sprintf(`{}:{alertname="ErrorRateHigh",seq="%d"}`, seq), "truncatedAlerts": 0,
-		"status": "firing", "receiver": "critical", "groupLabels": map[string]string{"alertname": "ErrorRateHigh"},
-		"commonLabels":      map[string]string{"alertname": "ErrorRateHigh", "severity": "critical", "metric": "error_rate", "job": "resonance"},
-		"commonAnnotations": map[string]string{"summary": "Error Rate Threshold Exceeded"},
-		"externalURL":       "http://alertmanager:9093", "alerts": alerts,
-	})
-	check(err)
-	return body
+	return measure.Notification(alerts, "critical", seq)
 }
 
 // fakeChannel answers as the channels do on success: Discord 204, or 200
@@ -187,7 +160,7 @@ func (s *server) Close() { s.srv.Close() }
 
 func fakeChannel() *server {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	check(err)
+	measure.Check(err)
 	id := 0
 	s := &server{Addr: l.Addr().String(), srv: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
@@ -216,45 +189,3 @@ func fakeChannel() *server {
 }
 
 var newConns atomic.Int64
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	check(err)
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func waitReady(url string) {
-	for range 100 {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	fatalf("not ready: %s", url)
-}
-
-// cpuTicks is utime+stime of pid, fields 14 and 15 of /proc/pid/stat.
-func cpuTicks(pid int) uint64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	check(err)
-	// The command name (field 2) may hold spaces: count from the last ')'.
-	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
-	utime, _ := strconv.ParseUint(fields[11], 10, 64)
-	stime, _ := strconv.ParseUint(fields[12], 10, 64)
-	return utime + stime
-}
-
-func check(err error) {
-	if err != nil {
-		fatalf("%v", err)
-	}
-}
-
-func fatalf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "relaycpu: "+format+"\n", args...)
-	os.Exit(1)
-}

@@ -11,15 +11,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-)
 
-// clockTicks is USER_HZ, 100 on every Linux architecture Go supports here.
-const clockTicks = 100
+	"github.com/quantum-resonance/telemetry/bench/measure"
+)
 
 type target struct {
 	name, url string
@@ -40,84 +38,52 @@ func main() {
 	for _, arg := range flag.Args() { // name=pid=url
 		parts := strings.SplitN(arg, "=", 3)
 		if len(parts) != 3 {
-			fatalf("argument %q is not name=pid=url", arg)
+			measure.Fatalf("argument %q is not name=pid=url", arg)
 		}
 		pid, err := strconv.Atoi(parts[1])
 		if err != nil {
-			fatalf("pid %q: %v", parts[1], err)
+			measure.Fatalf("pid %q: %v", parts[1], err)
 		}
 		targets = append(targets, &target{name: parts[0], pid: pid, url: parts[2]})
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	for _, t := range targets {
-		t.rssIdle = rssBytes(t.pid)
+		t.rssIdle = measure.StatusBytes(t.pid, "VmRSS")
 		for range *warmup {
 			scrape(client, t.url)
 		}
 	}
 	for range *rounds {
 		for _, t := range targets {
-			before := cpuTicks(t.pid)
+			before := measure.CPUTicks(t.pid)
 			for range *perRound {
 				begin := time.Now()
 				scrape(client, t.url)
 				t.latencies = append(t.latencies, time.Since(begin))
 			}
-			t.cpuTicks += cpuTicks(t.pid) - before
+			t.cpuTicks += measure.CPUTicks(t.pid) - before
 		}
 	}
 	fmt.Printf("%-22s %14s %10s %10s %12s %12s\n", "exporter", "cpu/scrape ms", "p50 ms", "p99 ms", "rss idle MB", "rss after MB")
 	for _, t := range targets {
 		sort.Slice(t.latencies, func(i, j int) bool { return t.latencies[i] < t.latencies[j] })
 		n := len(t.latencies)
-		cpuMS := float64(t.cpuTicks) * 1000 / clockTicks / float64(n)
+		cpuMS := float64(t.cpuTicks) * 1000 / measure.ClockTicks / float64(n)
 		fmt.Printf("%-22s %14.3f %10.3f %10.3f %12.1f %12.1f\n", t.name, cpuMS,
 			ms(t.latencies[n/2]), ms(t.latencies[n*99/100]),
-			float64(t.rssIdle)/1e6, float64(rssBytes(t.pid))/1e6)
+			float64(t.rssIdle)/1e6, float64(measure.StatusBytes(t.pid, "VmRSS"))/1e6)
 	}
 }
 
 func scrape(c *http.Client, url string) {
 	resp, err := c.Get(url)
 	if err != nil {
-		fatalf("scrape %s: %v", url, err)
+		measure.Fatalf("scrape %s: %v", url, err)
 	}
 	defer resp.Body.Close()
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != http.StatusOK {
-		fatalf("scrape %s: status %d, %v", url, resp.StatusCode, err)
+		measure.Fatalf("scrape %s: status %d, %v", url, resp.StatusCode, err)
 	}
-}
-
-// cpuTicks is utime+stime of pid, fields 14 and 15 of /proc/pid/stat.
-func cpuTicks(pid int) uint64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		fatalf("%v", err)
-	}
-	// The command name (field 2) may hold spaces: count from the last ')'.
-	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
-	utime, _ := strconv.ParseUint(fields[11], 10, 64)
-	stime, _ := strconv.ParseUint(fields[12], 10, 64)
-	return utime + stime
-}
-
-func rssBytes(pid int) uint64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		fatalf("%v", err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func fatalf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "scrapecompare: "+format+"\n", args...)
-	os.Exit(1)
-}

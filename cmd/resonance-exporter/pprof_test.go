@@ -2,10 +2,11 @@ package main
 
 import (
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/common/promslog"
+
+	"github.com/quantum-resonance/telemetry/daemon/daemontest"
 )
 
 // The landing page links the profiles only with --web.enable-pprof, and
@@ -17,18 +18,9 @@ func TestPprofOnlyWithTheFlag(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { e.Close() })
-		page := serve(e, http.MethodGet, "/").Body.String()
-		if strings.Contains(page, "debug/pprof/heap") != enabled {
-			t.Errorf("pprof %t: the landing page links the heap profile: %t", enabled, !enabled)
-		}
-		want := http.StatusNotFound
-		if enabled {
-			want = http.StatusOK
-		}
-		for _, path := range []string{"/debug/pprof/heap", "/debug/pprof/"} {
-			if rec := serve(e, http.MethodGet, path); rec.Code != want {
-				t.Errorf("pprof %t: GET %s: %d, want %d", enabled, path, rec.Code, want)
-			}
-		}
+		daemontest.CheckPprof(t, enabled, func(path string) (int, string) {
+			rec := serve(e, http.MethodGet, path)
+			return rec.Code, rec.Body.String()
+		})
 	}
 }

@@ -20,11 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/promslog"
-	"github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
-	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/relay"
 	"github.com/quantum-resonance/telemetry/daemon"
@@ -32,36 +29,21 @@ import (
 )
 
 func main() {
-	var (
-		configFile string
-		app        = kingpin.New("resonance-relay", "Relays Alertmanager notifications to Discord, Slack and the telemetry hub.")
-		logCfg     = &promslog.Config{}
-		webFlag    = kingpinflag.AddFlags(app, ":9862")
-	)
-	app.Flag("config.file", "Relay configuration file. Without it every target writes to "+relay.DefaultDeliveriesFile+" in the working directory.").StringVar(&configFile)
-	configCheck := app.Flag("config.check", "Load and validate --config.file (and the files it names, the message store included), then exit 0 if valid or 1 with the error.").Bool()
-	enableLifecycle := daemon.AddLifecycleFlag(app)
-	enablePprof := daemon.AddPprofFlag(app)
-	flag.AddFlags(app, logCfg)
-	app.Version(version.Print("resonance-relay"))
-	app.HelpFlag.Short('h')
-	kingpin.MustParse(app.Parse(os.Args[1:]))
-	if *configCheck {
-		os.Exit(daemon.CheckConfig(configFile, checkConfig, os.Stdout, os.Stderr))
-	}
-
-	logger := promslog.New(logCfg)
+	app := kingpin.New("resonance-relay", "Relays Alertmanager notifications to Discord, Slack and the telemetry hub.")
+	flags := daemon.AddFlags(app, "resonance-relay", ":9862",
+		"Relay configuration file. Without it every target writes to "+relay.DefaultDeliveriesFile+" in the working directory.",
+		"Load and validate --config.file (and the files it names, the message store included), then exit 0 if valid or 1 with the error.")
+	flags.Parse(app, os.Args[1:], checkConfig)
 	setGCPercent()
-	logger.Info("Starting resonance-relay", "version", version.Info())
-	logger.Info("Build context", "build_context", version.BuildContext())
+	logger := flags.Logger()
 
-	handler, reloader, err := newRelay(configFile, webOptions{enableLifecycle: *enableLifecycle, enablePprof: *enablePprof}, logger)
+	handler, reloader, err := newRelay(flags.ConfigFile, webOptions{enableLifecycle: flags.EnableLifecycle, enablePprof: flags.EnablePprof}, logger)
 	if err != nil {
 		logger.Error("Cannot start", "err", err)
 		os.Exit(1)
 	}
 	srv := daemon.NewServer(handler, logger)
-	if err := daemon.Run(srv, webFlag, reloader, logger); err != nil {
+	if err := daemon.Run(srv, flags.Web, reloader, logger); err != nil {
 		logger.Error("Server failed", "err", err)
 		os.Exit(1)
 	}

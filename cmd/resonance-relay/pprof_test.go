@@ -4,10 +4,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/common/promslog"
+
+	"github.com/quantum-resonance/telemetry/daemon/daemontest"
 )
 
 // The landing page links the profiles only with --web.enable-pprof, and
@@ -22,18 +23,9 @@ func TestPprofOnlyWithTheFlag(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		page := serve(h, http.MethodGet, "/", "").Body.String()
-		if strings.Contains(page, "debug/pprof/heap") != enabled {
-			t.Errorf("pprof %t: the landing page links the heap profile: %t", enabled, !enabled)
-		}
-		want := http.StatusNotFound
-		if enabled {
-			want = http.StatusOK
-		}
-		for _, path := range []string{"/debug/pprof/heap", "/debug/pprof/"} {
-			if rec := serve(h, http.MethodGet, path, ""); rec.Code != want {
-				t.Errorf("pprof %t: GET %s: %d, want %d", enabled, path, rec.Code, want)
-			}
-		}
+		daemontest.CheckPprof(t, enabled, func(path string) (int, string) {
+			rec := serve(h, http.MethodGet, path, "")
+			return rec.Code, rec.Body.String()
+		})
 	}
 }

@@ -217,19 +217,27 @@ func (g *generator) newDashboard(uid, title, description string) *dashboard.Dash
 // jobVariable picks the scrape jobs, by default the rule pack's exporter
 // job (selector: in rules/thresholds.yml); "All" matches every job.
 func (g *generator) jobVariable() *dashboard.QueryVariableBuilder {
-	query := "label_values(up, job)"
-	current := dashboard.VariableOption{
-		Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("All")},
-		Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("$__all")},
-	}
+	current := allOption()
 	if job := g.selectorJob(); job != "" {
 		current = dashboard.VariableOption{
 			Text:  dashboard.StringOrArrayOfString{ArrayOfString: []string{job}},
 			Value: dashboard.StringOrArrayOfString{ArrayOfString: []string{job}},
 		}
 	}
-	return dashboard.NewQueryVariableBuilder(jobVariable).
-		Label(jobVariable).
+	return pickMany(jobVariable, "label_values(up, job)", current)
+}
+
+// instanceVariable picks the instances of the picked jobs; "All" matches
+// every one, including instances that appear after the page loaded.
+func (g *generator) instanceVariable() *dashboard.QueryVariableBuilder {
+	return pickMany(instanceVariable, "label_values(up{"+jobMatcher+"}, instance)", allOption())
+}
+
+// pickMany is a variable of the label values query returns, any number of
+// them picked, "All" among them; current is picked on load.
+func pickMany(name, query string, current dashboard.VariableOption) *dashboard.QueryVariableBuilder {
+	return dashboard.NewQueryVariableBuilder(name).
+		Label(name).
 		Datasource(datasourceRef()).
 		Query(dashboard.StringOrMap{String: cog.ToPtr(query)}).
 		Definition(query).
@@ -241,24 +249,11 @@ func (g *generator) jobVariable() *dashboard.QueryVariableBuilder {
 		Current(current)
 }
 
-// instanceVariable picks the instances of the picked jobs; "All" matches
-// every one, including instances that appear after the page loaded.
-func (g *generator) instanceVariable() *dashboard.QueryVariableBuilder {
-	query := "label_values(up{" + jobMatcher + "}, instance)"
-	return dashboard.NewQueryVariableBuilder(instanceVariable).
-		Label(instanceVariable).
-		Datasource(datasourceRef()).
-		Query(dashboard.StringOrMap{String: cog.ToPtr(query)}).
-		Definition(query).
-		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
-		Sort(dashboard.VariableSortAlphabeticalAsc).
-		Multi(true).
-		IncludeAll(true).
-		AllValue(allValue).
-		Current(dashboard.VariableOption{
-			Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("All")},
-			Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("$__all")},
-		})
+func allOption() dashboard.VariableOption {
+	return dashboard.VariableOption{
+		Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("All")},
+		Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("$__all")},
+	}
 }
 
 // numberPanels gives every panel an id, in layout order. Grafana would

@@ -78,14 +78,7 @@ func withRefIDs(queries []*prometheus.DataqueryBuilder) []cog.Builder[variants.D
 // drawn as dashed lines with a shaded band, so a reader sees at a glance how
 // far a series is from paging someone.
 func graph(title, description, unit string, queries ...*prometheus.DataqueryBuilder) *timeseries.PanelBuilder {
-	return timeseries.NewPanelBuilder().
-		Title(title).
-		Description(description).
-		Datasource(datasourceRef()).
-		Targets(withRefIDs(queries)).
-		Unit(unit).
-		Height(graphHeight).
-		Span(halfWidth).
+	return panel(timeseries.NewPanelBuilder(), title, description, unit, graphHeight, halfWidth, queries).
 		LineWidth(1).
 		FillOpacity(10).
 		ShowPoints(common.VisibilityModeNever).
@@ -114,15 +107,8 @@ func (g *generator) singleStat(title, description, unit string, thresholds *dash
 	if thresholds == nil {
 		thresholds = neutralThresholds()
 	}
-	return stat.NewPanelBuilder().
+	return panel(stat.NewPanelBuilder(), title, description, unit, statHeight, thirdWidth/2, queries).
 		Links(g.withRunbooks(thresholds)).
-		Title(title).
-		Description(description).
-		Datasource(datasourceRef()).
-		Targets(withRefIDs(queries)).
-		Unit(unit).
-		Height(statHeight).
-		Span(thirdWidth / 2).
 		Thresholds(thresholds).
 		ColorMode(common.BigValueColorModeBackground).
 		Orientation(common.VizOrientationAuto).
@@ -133,14 +119,7 @@ func (g *generator) singleStat(title, description, unit string, thresholds *dash
 
 // timeline is a state timeline: one row per series, coloured by value.
 func timeline(title, description, unit string, mappings []dashboard.ValueMapping, queries ...*prometheus.DataqueryBuilder) *statetimeline.PanelBuilder {
-	return statetimeline.NewPanelBuilder().
-		Title(title).
-		Description(description).
-		Datasource(datasourceRef()).
-		Targets(withRefIDs(queries)).
-		Unit(unit).
-		Height(graphHeight).
-		Span(fullWidth).
+	return panel(statetimeline.NewPanelBuilder(), title, description, unit, graphHeight, fullWidth, queries).
 		Mappings(mappings).
 		Thresholds(neutralThresholds()).
 		ShowValue(common.VisibilityModeNever).
@@ -161,14 +140,30 @@ func instantTable(title, description, unit string, queries ...*prometheus.Dataqu
 	for _, q := range queries {
 		q.Format(prometheus.PromQueryFormatTable)
 	}
-	return table.NewPanelBuilder().
-		Title(title).
+	return panel(table.NewPanelBuilder(), title, description, unit, graphHeight, fullWidth, queries)
+}
+
+// panelBuilder is what every panel type's builder has.
+type panelBuilder[B any] interface {
+	Title(string) B
+	Description(string) B
+	Datasource(common.DataSourceRef) B
+	Targets([]cog.Builder[variants.Dataquery]) B
+	Unit(string) B
+	Height(uint32) B
+	Span(uint32) B
+}
+
+// panel sets what all the dashboards' panels share: the data source, the
+// queries with their ref ids, and the size in the grid.
+func panel[B panelBuilder[B]](b panelBuilder[B], title, description, unit string, height, span uint32, queries []*prometheus.DataqueryBuilder) B {
+	return b.Title(title).
 		Description(description).
 		Datasource(datasourceRef()).
 		Targets(withRefIDs(queries)).
 		Unit(unit).
-		Height(graphHeight).
-		Span(fullWidth)
+		Height(height).
+		Span(span)
 }
 
 // neutralThresholds colours a panel that no alert watches.

@@ -118,26 +118,22 @@ type Forwarder struct {
 	queue   *batchqueue.Queue[Entry]
 }
 
+// positiveOr is v, or def when v is not positive (unset).
+func positiveOr[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
 // New starts a forwarder.
 func New(o Options) *Forwarder {
-	if o.BatchSize <= 0 {
-		o.BatchSize = defaultBatchSize
-	}
-	if o.BatchBytes <= 0 {
-		o.BatchBytes = defaultBatchBytes
-	}
-	if o.QueueBytes <= 0 {
-		o.QueueBytes = defaultQueueBytes
-	}
-	if o.MinBackoff <= 0 {
-		o.MinBackoff = defaultMinBackoff
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = defaultMaxBackoff
-	}
-	if o.FlushTimeout <= 0 {
-		o.FlushTimeout = defaultFlush
-	}
+	o.BatchSize = positiveOr(o.BatchSize, defaultBatchSize)
+	o.BatchBytes = positiveOr(o.BatchBytes, defaultBatchBytes)
+	o.QueueBytes = positiveOr(o.QueueBytes, defaultQueueBytes)
+	o.MinBackoff = positiveOr(o.MinBackoff, defaultMinBackoff)
+	o.MaxBackoff = positiveOr(o.MaxBackoff, defaultMaxBackoff)
+	o.FlushTimeout = positiveOr(o.FlushTimeout, defaultFlush)
 	f := &Forwarder{opts: o, pushURL: strings.TrimSuffix(o.URL, "/") + PushPath}
 	f.queue = batchqueue.New(batchqueue.Options[Entry]{
 		MaxItems: o.QueueSize, MaxBytes: o.QueueBytes,

@@ -816,28 +816,43 @@ func checkHeartbeatRoute(t *testing.T, i int, route monitoringv1alpha1.Route, re
 	}
 }
 
-// shippedHeartbeat is alertmanager.yml's Watchdog route's group_wait,
-// group_interval and repeat_interval.
-func shippedHeartbeat(t *testing.T) [3]string {
+// shippedAlertmanager is what the chart's tests compare in alertmanager.yml,
+// read with plain YAML: Alertmanager's config package would pull every
+// notifier into this test; amtool checks that file.
+type shippedAlertmanager struct {
+	Route struct {
+		Routes []struct {
+			Matchers       []string `json:"matchers"`
+			Receiver       string   `json:"receiver"`
+			GroupWait      string   `json:"group_wait"`
+			GroupInterval  string   `json:"group_interval"`
+			RepeatInterval string   `json:"repeat_interval"`
+		} `json:"routes"`
+	} `json:"route"`
+	Receivers []struct {
+		Name           string `json:"name"`
+		WebhookConfigs []struct {
+			URL string `json:"url"`
+		} `json:"webhook_configs"`
+	} `json:"receivers"`
+}
+
+func readShippedAlertmanager(t *testing.T) *shippedAlertmanager {
 	data, err := os.ReadFile(filepath.Join(root, "alertmanager", "alertmanager.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg struct {
-		Route struct {
-			Routes []struct {
-				Matchers       []string `json:"matchers"`
-				Receiver       string   `json:"receiver"`
-				GroupWait      string   `json:"group_wait"`
-				GroupInterval  string   `json:"group_interval"`
-				RepeatInterval string   `json:"repeat_interval"`
-			} `json:"routes"`
-		} `json:"route"`
-	}
+	var cfg shippedAlertmanager
 	if err := yaml.Unmarshal(data, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range cfg.Route.Routes {
+	return &cfg
+}
+
+// shippedHeartbeat is alertmanager.yml's Watchdog route's group_wait,
+// group_interval and repeat_interval.
+func shippedHeartbeat(t *testing.T) [3]string {
+	for _, r := range readShippedAlertmanager(t).Route.Routes {
 		if slices.Equal(r.Matchers, []string{`alertname="Watchdog"`}) {
 			if r.Receiver != "heartbeat" {
 				t.Fatalf("alertmanager.yml routes Watchdog to %q", r.Receiver)
@@ -849,31 +864,9 @@ func shippedHeartbeat(t *testing.T) [3]string {
 	return [3]string{}
 }
 
-// shippedRouting reads severity → relay targets from alertmanager.yml
-// (with plain YAML: Alertmanager's config package would pull every
-// notifier into this test; amtool checks that file).
+// shippedRouting reads severity → relay targets from alertmanager.yml.
 func shippedRouting(t *testing.T) map[string][]string {
-	data, err := os.ReadFile(filepath.Join(root, "alertmanager", "alertmanager.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		Route struct {
-			Routes []struct {
-				Matchers []string `json:"matchers"`
-				Receiver string   `json:"receiver"`
-			} `json:"routes"`
-		} `json:"route"`
-		Receivers []struct {
-			Name           string `json:"name"`
-			WebhookConfigs []struct {
-				URL string `json:"url"`
-			} `json:"webhook_configs"`
-		} `json:"receivers"`
-	}
-	if err := yaml.Unmarshal(data, &cfg); err != nil {
-		t.Fatal(err)
-	}
+	cfg := readShippedAlertmanager(t)
 	out := map[string][]string{}
 	for _, route := range cfg.Route.Routes {
 		for _, m := range route.Matchers {
