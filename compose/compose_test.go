@@ -80,6 +80,19 @@ func (s service) mounts() []mount {
 	return ms
 }
 
+// configFile is the host path of the service's --config.file and its
+// content.
+func (s service) configFile(t *testing.T) (string, []byte) {
+	t.Helper()
+	p, _ := s.flag("config.file")
+	host, _ := s.hostPath(p)
+	data, err := os.ReadFile(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return host, data
+}
+
 // hostPath is the host file behind a container path, through the service's
 // bind mounts (the longest matching one wins, as in the container).
 func (s service) hostPath(containerPath string) (string, bool) {
@@ -435,12 +448,7 @@ func TestAlertmanagerReceiversPostToTheRelay(t *testing.T) {
 func relayTargetNames(t *testing.T, c composeFile) []string {
 	t.Helper()
 	s := c.Services["resonance-relay"]
-	p, _ := s.flag("config.file")
-	host, _ := s.hostPath(p)
-	data, err := os.ReadFile(host)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, data := s.configFile(t)
 	// The relay reads its secrets at load: give it the files compose mounts.
 	for _, name := range s.Secrets {
 		data = bytes.ReplaceAll(data, []byte("/run/secrets/"+name), []byte(filepath.Join(repoRoot, c.Secrets[name].File)))
@@ -465,8 +473,7 @@ func relayTargetNames(t *testing.T, c composeFile) []string {
 func TestExporterConfigIsValidAndForwardsToLoki(t *testing.T) {
 	c := loadCompose(t)
 	s := c.Services["resonance-exporter"]
-	p, _ := s.flag("config.file")
-	host, _ := s.hostPath(p)
+	host, _ := s.configFile(t)
 	cfg, err := config.Load(host)
 	if err != nil {
 		t.Fatal(err)
@@ -747,12 +754,7 @@ func instructions(text string) []string {
 func TestRelayKeepsItsMessageStoreInAVolume(t *testing.T) {
 	c := loadCompose(t)
 	s := c.Services["resonance-relay"]
-	p, _ := s.flag("config.file")
-	host, _ := s.hostPath(p)
-	data, err := os.ReadFile(host)
-	if err != nil {
-		t.Fatal(err)
-	}
+	host, data := s.configFile(t)
 	var cfg struct {
 		Delivery struct {
 			MessagesFile string `yaml:"messages_file"`

@@ -62,34 +62,20 @@ func BenchmarkDecodeLogsParallel(b *testing.B) {
 // BenchmarkIngestLogsHTTP is the whole handler: auth, body, decode, store.
 func BenchmarkIngestLogsHTTP(b *testing.B) {
 	body := benchBatch()
-	cfg := config.Default().Ingest
-	store := NewStore(Limits{})
-	api := NewAPI(store, promslog.NewNopLogger())
-	if err := api.ApplyConfig(cfg, "svc"); err != nil {
-		b.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	api.Register(mux)
 	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		r := httptest.NewRequest(http.MethodPost, LogsPath, bytes.NewReader(body))
-		r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost:9861"
-		r.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, r)
-		if rec.Code != http.StatusAccepted {
-			b.Fatal(rec.Code, rec.Body)
-		}
-	}
+	benchHandler(b, http.MethodPost, LogsPath, body)
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "entries/s")
 }
 
 // BenchmarkBusinessHTTP is one PUT /api/v1/business through the handler.
 func BenchmarkBusinessHTTP(b *testing.B) {
-	body := []byte(`{"active_users":42,"mining_boost_active":true,"wallet_balance":12.5,"community_resonance":37}`)
-	store := NewStore(Limits{})
-	api := NewAPI(store, promslog.NewNopLogger())
+	benchHandler(b, http.MethodPut, BusinessPath, []byte(`{"active_users":42,"mining_boost_active":true,"wallet_balance":12.5,"community_resonance":37}`))
+}
+
+// benchHandler serves method path with body, from loopback, on the API of
+// the default config until the benchmark ends.
+func benchHandler(b *testing.B, method, path string, body []byte) {
+	api := NewAPI(NewStore(Limits{}), promslog.NewNopLogger())
 	if err := api.ApplyConfig(config.Default().Ingest, "svc"); err != nil {
 		b.Fatal(err)
 	}
@@ -97,7 +83,7 @@ func BenchmarkBusinessHTTP(b *testing.B) {
 	api.Register(mux)
 	b.ReportAllocs()
 	for b.Loop() {
-		r := httptest.NewRequest(http.MethodPut, BusinessPath, bytes.NewReader(body))
+		r := httptest.NewRequest(method, path, bytes.NewReader(body))
 		r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost:9861"
 		r.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
