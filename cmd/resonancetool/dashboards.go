@@ -28,24 +28,29 @@ func setupDashboards(app *kingpin.Application, stdout io.Writer) {
 		return []string{*dir, *chartDir}
 	}
 
-	build := func() ([]dashboards.Board, error) {
+	// each builds the dashboards and applies do to them in every directory.
+	each := func(do func(dir string, boards []dashboards.Board) error) ([]dashboards.Board, error) {
 		t, err := rules.LoadThresholds(*thresholds)
 		if err != nil {
 			return nil, err
 		}
-		return dashboards.Build(t)
+		boards, err := dashboards.Build(t)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range dirs() {
+			if err := do(d, boards); err != nil {
+				return nil, err
+			}
+		}
+		return boards, nil
 	}
 
 	cmd.Command("generate", "Write the dashboards' JSON files, removing those of dashboards that no longer exist.").
 		Action(func(*kingpin.ParseContext) error {
-			boards, err := build()
+			boards, err := each(dashboards.Write)
 			if err != nil {
 				return err
-			}
-			for _, d := range dirs() {
-				if err := dashboards.Write(d, boards); err != nil {
-					return err
-				}
 			}
 			fmt.Fprintf(stdout, "wrote %d dashboards (%d panel queries) to %s\n", len(boards), len(dashboards.Queries(boards)), strings.Join(dirs(), " and "))
 			return nil
@@ -53,14 +58,9 @@ func setupDashboards(app *kingpin.Application, stdout io.Writer) {
 
 	cmd.Command("check", "Fail when the committed JSON files differ from what generate writes.").
 		Action(func(*kingpin.ParseContext) error {
-			boards, err := build()
+			boards, err := each(dashboards.Check)
 			if err != nil {
 				return err
-			}
-			for _, d := range dirs() {
-				if err := dashboards.Check(d, boards); err != nil {
-					return err
-				}
 			}
 			fmt.Fprintf(stdout, "%s: %d dashboards up to date with %s\n", strings.Join(dirs(), ", "), len(boards), *thresholds)
 			return nil
