@@ -13,6 +13,7 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
 	"github.com/quantum-resonance/telemetry/alertmanager/format"
+	"github.com/quantum-resonance/telemetry/alertmanager/relay/statefile"
 )
 
 // edits reports whether t edits Discord messages on resolve.
@@ -36,7 +37,7 @@ func (r *Relay) format(ctx context.Context, t *target, n *notification) ([]forma
 		}
 	}
 	type edit struct {
-		msg    sentMessage
+		id     string
 		alerts []template.Alert
 	}
 	var edits []*edit
@@ -45,11 +46,11 @@ func (r *Relay) format(ctx context.Context, t *target, n *notification) ([]forma
 	for _, a := range n.Alerts {
 		id := format.Identity(&a)
 		if resolved[id] {
-			if m, ok := store.Lookup(t.name, id); ok && allIn(m.Alerts, resolved) {
-				e := byID[m.ID]
+			if msgID, carried, ok := store.Lookup(t.name, id); ok && allIn(carried, resolved) {
+				e := byID[msgID]
 				if e == nil {
-					e = &edit{msg: m}
-					byID[m.ID] = e
+					e = &edit{id: msgID}
+					byID[msgID] = e
 					edits = append(edits, e)
 				}
 				e.alerts = append(e.alerts, a)
@@ -74,7 +75,7 @@ func (r *Relay) format(ctx context.Context, t *target, n *notification) ([]forma
 			}
 			continue
 		}
-		msgs[0].Edit = e.msg.ID
+		msgs[0].Edit = e.id
 		out = append(out, msgs[0])
 	}
 	if len(rest) > 0 {
@@ -147,7 +148,7 @@ func (r *Relay) sendDiscord(ctx context.Context, t *target, m format.Message, fi
 	return nil
 }
 
-func (r *Relay) forget(store *sentMessages, t *target, id string, logger *slog.Logger) {
+func (r *Relay) forget(store *statefile.Store, t *target, id string, logger *slog.Logger) {
 	if err := store.Forget(t.name, id); err != nil {
 		logger.Error("Cannot save the Discord message ids (delivery.messages_file)", "err", err)
 	}
@@ -156,10 +157,10 @@ func (r *Relay) forget(store *sentMessages, t *target, id string, logger *slog.L
 // openStore opens the message-id store of cfg, reusing the running one
 // when its settings did not change.
 func (r *Relay) openStore(cfg *Config) error {
-	if s := r.sent.Load(); s != nil && s.path == cfg.Delivery.MessagesFile && s.max == cfg.Delivery.MessagesMaxEntries {
+	if s := r.sent.Load(); s != nil && s.Path() == cfg.Delivery.MessagesFile && s.Capacity() == cfg.Delivery.MessagesMaxEntries {
 		return nil
 	}
-	s, damage, err := openSentMessages(cfg.Delivery.MessagesFile, cfg.Delivery.MessagesMaxEntries)
+	s, damage, err := statefile.Open(cfg.Delivery.MessagesFile, cfg.Delivery.MessagesMaxEntries)
 	if err != nil {
 		return fmt.Errorf("delivery.messages_file: %w", err)
 	}
@@ -172,13 +173,13 @@ func (r *Relay) openStore(cfg *Config) error {
 	prev := r.sent.Load()
 	if prev != nil {
 		// A reload that moves the file keeps the rituals' successes.
-		if err := s.adoptRituals(prev); err != nil {
+		if err := s.AdoptRituals(prev); err != nil {
 			r.logger.Error("Cannot save the rituals' last successes to the new delivery.messages_file", "err", err)
 		}
 	}
 	r.sent.Store(s)
 	if prev != nil {
-		prev.close() // its journal is the new store's now, or a file no longer used
+		prev.Close() // its journal is the new store's now, or a file no longer used
 	}
 	return nil
 }
@@ -194,6 +195,23 @@ func (r *Relay) LastSuccess(ritual string) (time.Time, bool) {
 func (r *Relay) RecordSuccess(ritual string, at time.Time) error {
 	if err := r.sent.Load().RecordSuccess(ritual, at); err != nil {
 		return fmt.Errorf("delivery.messages_file: %w", err)
+	}
+	return nil
+}
+
+// CheckMessagesFile reads cfg's delivery.messages_file and its journal as
+// the relay does at start, writing nothing (--config.check). It fails when
+// they cannot be read (the relay would not start), when they are damaged
+// (the relay would start with their valid entries only, and post the
+// resolutions of the others instead of editing them). A file not written
+// yet is fine: a first start, or a config checked away from its machine.
+func CheckMessagesFile(cfg *Config) error {
+	damage, err := statefile.Check(cfg.Delivery.MessagesFile, cfg.Delivery.MessagesMaxEntries)
+	if err != nil {
+		return fmt.Errorf("delivery.messages_file cannot be read: %w", err)
+	}
+	if damage != nil {
+		return fmt.Errorf("delivery.messages_file is damaged: %w; the relay starts with its valid entries and posts the others' resolutions instead of editing them", damage)
 	}
 	return nil
 }

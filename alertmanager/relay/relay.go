@@ -23,6 +23,7 @@ import (
 
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
 	"github.com/quantum-resonance/telemetry/alertmanager/format"
+	"github.com/quantum-resonance/telemetry/alertmanager/relay/statefile"
 	"github.com/quantum-resonance/telemetry/daemon"
 	"github.com/quantum-resonance/telemetry/httpretry"
 )
@@ -37,7 +38,7 @@ type Relay struct {
 
 	mu        sync.Mutex // serialises Apply
 	delivered atomic.Pointer[delivered]
-	sent      atomic.Pointer[sentMessages] // Discord message ids, for edits
+	sent      atomic.Pointer[statefile.Store] // the state file: Discord message ids, for edits
 	pacers    pacers
 	workers   workers // run a parallel target's messages
 	// inFlight counts the notifications being read and delivered, against
