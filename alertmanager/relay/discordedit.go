@@ -14,6 +14,7 @@ import (
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
 	"github.com/quantum-resonance/telemetry/alertmanager/format"
 	"github.com/quantum-resonance/telemetry/alertmanager/relay/statefile"
+	"github.com/quantum-resonance/telemetry/httpretry"
 )
 
 // edits reports whether t edits Discord messages on resolve.
@@ -123,7 +124,7 @@ func (r *Relay) sendDiscord(ctx context.Context, t *target, m format.Message, fi
 	store := r.sent.Load()
 	if m.Edit != "" {
 		_, err := t.sink.Send(ctx, request{Method: http.MethodPatch, Path: discord.EditPath(m.Edit), Body: m.Body})
-		var rejected *RejectedError
+		var rejected *httpretry.RejectedError
 		if err == nil || !errors.As(err, &rejected) {
 			if err == nil {
 				r.forget(store, t, m.Edit, logger)

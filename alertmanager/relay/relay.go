@@ -217,7 +217,7 @@ func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, g
 		mem.Finish(key, err == nil)
 	}
 	outcome := messageDelivered
-	var rejected *RejectedError
+	var rejected *httpretry.RejectedError
 	switch {
 	case err == nil:
 		r.countTruncated(t.name, m, i, total, logger)
