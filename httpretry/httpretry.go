@@ -33,6 +33,19 @@ type RecoverableError struct {
 func (e *RecoverableError) Error() string { return e.Err.Error() }
 func (e *RecoverableError) Unwrap() error { return e.Err }
 
+// RejectedError is a channel's definitive "no" (a 4xx other than 429, or
+// a refusal in a 2xx reply such as Slack's {"ok": false}): the payload is
+// invalid or the webhook is gone, and retrying the same request cannot
+// succeed. Retrier.Do returns it as it is.
+type RejectedError struct {
+	Status int
+	Reason string // the channel's own words, shortened
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("channel rejected the message: %d %s: %s", e.Status, http.StatusText(e.Status), e.Reason)
+}
+
 // Verdict is what to do with an HTTP answer.
 type Verdict int
 

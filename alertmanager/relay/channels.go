@@ -1,13 +1,18 @@
 package relay
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"sync"
+
+	"github.com/prometheus/alertmanager/template"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/discord"
 	"github.com/quantum-resonance/telemetry/alertmanager/format"
 	"github.com/quantum-resonance/telemetry/alertmanager/heartbeat"
 	"github.com/quantum-resonance/telemetry/alertmanager/hub"
+	"github.com/quantum-resonance/telemetry/alertmanager/relay/statefile"
 	"github.com/quantum-resonance/telemetry/alertmanager/slack"
 )
 
@@ -30,6 +35,10 @@ type channel struct {
 	parallel int
 	// quirks, when set, adds the API's own behaviour to a target's sink.
 	quirks func(r *Relay, s *httpSink)
+	// editor, when set, gives a target of the channel its editor, nil
+	// when the target's config edits nothing: its messages may edit the
+	// ones it posted before, planned and sent by the channel's package.
+	editor func(tc *TargetConfig, f format.Formatter) *editor
 }
 
 // channels by payload format (a file target writes any of them), which is
@@ -46,6 +55,21 @@ var channels = map[string]channel{
 			s.pacer = r.pacers.get(s.url)
 			s.retryAfter = discord.RetryAfter(s.url)
 			s.waitURL, _ = resolve(s.url, request{Query: discord.WaitQuery})
+		},
+		editor: func(tc *TargetConfig, f format.Formatter) *editor {
+			e := discord.NewEditor(tc.Name, tc.Discord.OnResolve, f)
+			if e == nil {
+				return nil
+			}
+			return &editor{
+				plan: func(ctx context.Context, ids *statefile.Store, data *template.Data, groupKey string) ([]format.Message, error) {
+					return e.Plan(ctx, ids, data, groupKey)
+				},
+				send: func(ctx context.Context, ids *statefile.Store, s sink, m format.Message, firing map[string]bool, logger *slog.Logger) error {
+					return e.Send(ctx, ids, sinkSender{s}, m, firing, logger)
+				},
+				alsoPosts: e.AlsoPosts(),
+			}
 		},
 	},
 	FormatSlack: {

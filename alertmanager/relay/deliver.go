@@ -70,18 +70,6 @@ const (
 	resultNetworkError = "network_error"
 )
 
-// RejectedError is a channel's definitive "no" (a 4xx other than 429): the
-// payload is invalid or the webhook is gone, and retrying the same request
-// cannot succeed.
-type RejectedError struct {
-	Status int
-	Reason string // the channel's own words, shortened
-}
-
-func (e *RejectedError) Error() string {
-	return fmt.Sprintf("channel rejected the message: %d %s: %s", e.Status, http.StatusText(e.Status), e.Reason)
-}
-
 // httpSink posts messages to a channel's webhook URL.
 type httpSink struct {
 	client *http.Client
@@ -232,7 +220,7 @@ func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, err er
 		if s.refusal != nil {
 			if why, refused := s.refusal(reply); refused {
 				s.onAttempt(resultClientError)
-				return nil, &RejectedError{Status: code, Reason: `{"ok": false, "error": ` + strconv.Quote(reason([]byte(why), "")) + `}`}
+				return nil, &httpretry.RejectedError{Status: code, Reason: `{"ok": false, "error": ` + strconv.Quote(reason([]byte(why), "")) + `}`}
 			}
 		}
 		s.onAttempt(resultSuccess)
@@ -245,7 +233,7 @@ func (s *httpSink) attempt(ctx context.Context, r request) (reply []byte, err er
 		return nil, &httpretry.RecoverableError{Err: fmt.Errorf("channel answered %d %s: %s", code, http.StatusText(code), reason(reply, s.url)), RetryAfter: wait}
 	default:
 		s.onAttempt(resultClientError)
-		return nil, &RejectedError{Status: code, Reason: reason(reply, s.url)}
+		return nil, &httpretry.RejectedError{Status: code, Reason: reason(reply, s.url)}
 	}
 }
 

@@ -21,8 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	commonconfig "github.com/prometheus/common/config"
 
-	"github.com/quantum-resonance/telemetry/alertmanager/discord"
 	"github.com/quantum-resonance/telemetry/alertmanager/format"
+	"github.com/quantum-resonance/telemetry/alertmanager/relay/statefile"
 	"github.com/quantum-resonance/telemetry/daemon"
 	"github.com/quantum-resonance/telemetry/httpretry"
 )
@@ -37,7 +37,7 @@ type Relay struct {
 
 	mu        sync.Mutex // serialises Apply
 	delivered atomic.Pointer[delivered]
-	sent      atomic.Pointer[sentMessages] // Discord message ids, for edits
+	sent      atomic.Pointer[statefile.Store] // the state file: Discord message ids, for edits
 	pacers    pacers
 	workers   workers // run a parallel target's messages
 	// inFlight counts the notifications being read and delivered, against
@@ -63,8 +63,9 @@ type target struct {
 	// arrive in order, and they rate-limit per webhook. Hub events are one
 	// independent request per alert.
 	parallel int
-	// onResolve is the Discord target's on_resolve; "" for other types.
-	onResolve string
+	// editor, when set, plans and sends messages that may edit earlier
+	// ones (Discord's on_resolve).
+	editor *editor
 }
 
 // New returns a relay running cfg, with its metrics registered on reg.
@@ -149,7 +150,10 @@ func (r *Relay) newTarget(cfg *Config, tc *TargetConfig) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &target{name: tc.Name, formatter: formatter, parallel: max(ch.parallel, 1), onResolve: tc.Discord.OnResolve}
+	t := &target{name: tc.Name, formatter: formatter, parallel: max(ch.parallel, 1)}
+	if ch.editor != nil {
+		t.editor = ch.editor(tc, formatter)
+	}
 	if tc.Type == TypeFile {
 		t.sink = &fileSink{path: tc.Path, target: tc.Name, now: time.Now}
 		return t, nil
@@ -200,7 +204,7 @@ func sizeWriteBuffer(c *http.Client) {
 // deliverMessage sends message i of total unless it was delivered before
 // (or is being delivered by a concurrent notification), and counts it.
 func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, groupKey string, m format.Message, firing map[string]bool, i, total int, logger *slog.Logger) (string, error) {
-	key := keyOf(t.name, groupKey, m.Edit != "" && t.onResolve == discord.ResolveEditAndPost, m, firing)
+	key := keyOf(t.name, groupKey, m.Edit != "" && t.editor != nil && t.editor.alsoPosts, m, firing)
 	began := time.Now()
 	seen, err := mem.Claim(ctx, key)
 	if seen {
@@ -208,15 +212,11 @@ func (r *Relay) deliverMessage(ctx context.Context, mem *delivered, t *target, g
 		return messageDuplicate, nil
 	}
 	if err == nil {
-		if t.edits() {
-			err = r.sendDiscord(ctx, t, m, firing, logger)
-		} else {
-			_, err = t.sink.Send(ctx, request{Body: m.Body})
-		}
+		err = r.send(ctx, t, m, firing, logger)
 		mem.Finish(key, err == nil)
 	}
 	outcome := messageDelivered
-	var rejected *RejectedError
+	var rejected *httpretry.RejectedError
 	switch {
 	case err == nil:
 		r.countTruncated(t.name, m, i, total, logger)

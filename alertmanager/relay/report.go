@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/quantum-resonance/telemetry/alertmanager/format"
+	"github.com/quantum-resonance/telemetry/httpretry"
 )
 
 // SendReport posts a ritual's report to the named target: the target's
@@ -40,7 +41,7 @@ func (r *Relay) SendReport(ctx context.Context, targetName string, rep *format.R
 		err := t.sendPost(ctx, p)
 		cancel()
 		outcome := messageDelivered
-		var rejected *RejectedError
+		var rejected *httpretry.RejectedError
 		switch {
 		case err == nil:
 		case errors.As(err, &rejected):

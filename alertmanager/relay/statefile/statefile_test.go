@@ -1,4 +1,4 @@
-package relay
+package statefile
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // going first, forgets on request, and comes back from its file.
 func TestSentMessagesBoundedAndPersistent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "messages.json")
-	s, _, err := openSentMessages(path, 3)
+	s, _, err := Open(path, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,21 +27,21 @@ func TestSentMessagesBoundedAndPersistent(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Sent("discord", "105", []string{"fp5@0"}, now)
-	reopened, _, err := openSentMessages(path, 3)
+	reopened, _, err := Open(path, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, store := range []*sentMessages{s, reopened} {
+	for _, store := range []*Store{s, reopened} {
 		if store.Len() != 3 {
 			t.Errorf("%d messages kept, want 3", store.Len())
 		}
 		for alert, want := range map[string]string{"fp0@0": "", "fp1@0": "", "fp2@0": "102", "fp3@0": "", "fp4@0": "104", "fp5@0": "105"} {
-			m, ok := store.Lookup("discord", alert)
-			if ok != (want != "") || m.ID != want {
-				t.Errorf("Lookup(%s) = %q, %v; want %q", alert, m.ID, ok, want)
+			m, _, ok := store.Lookup("discord", alert)
+			if ok != (want != "") || m != want {
+				t.Errorf("Lookup(%s) = %q, %v; want %q", alert, m, ok, want)
 			}
 		}
-		if _, ok := store.Lookup("slack", "fp4@0"); ok {
+		if _, _, ok := store.Lookup("slack", "fp4@0"); ok {
 			t.Error("a message of another target was found")
 		}
 	}
@@ -52,7 +52,7 @@ func TestSentMessagesBoundedAndPersistent(t *testing.T) {
 func TestRitualSuccessesPersistInTheStateFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "messages.json")
-	s, _, err := openSentMessages(path, 3)
+	s, _, err := Open(path, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,14 +66,14 @@ func TestRitualSuccessesPersistInTheStateFile(t *testing.T) {
 	if err := s.Sent("discord", "100", []string{"fp0@0"}, at); err != nil {
 		t.Fatal(err)
 	}
-	reopened, _, err := openSentMessages(path, 3)
+	reopened, _, err := Open(path, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, ok := reopened.LastSuccess("morning"); !ok || !got.Equal(at) {
 		t.Errorf("after reopening: morning %v, %v; want %v", got, ok, at)
 	}
-	if m, ok := reopened.Lookup("discord", "fp0@0"); !ok || m.ID != "100" {
+	if m, _, ok := reopened.Lookup("discord", "fp0@0"); !ok || m != "100" {
 		t.Errorf("the message ids went with the rituals: %+v, %v", m, ok)
 	}
 
@@ -81,14 +81,14 @@ func TestRitualSuccessesPersistInTheStateFile(t *testing.T) {
 	if err := os.WriteFile(moved, []byte(`{"version":1,"messages":[],"rituals":{"morning":"2026-11-30T08:00:00Z","weekly":"2026-11-30T09:00:00Z"}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	next, _, err := openSentMessages(moved, 3)
+	next, _, err := Open(moved, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := next.adoptRituals(reopened); err != nil {
+	if err := next.AdoptRituals(reopened); err != nil {
 		t.Fatal(err)
 	}
-	again, _, err := openSentMessages(moved, 3)
+	again, _, err := Open(moved, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestStateFileWithoutRitualsLoads(t *testing.T) {
 	if err := os.WriteFile(path, []byte(`{"version":1,"messages":[{"target":"discord","id":"7","alerts":["fp@0"],"sent":"2026-12-01T00:00:00Z"}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, _, err := openSentMessages(path, 3)
+	s, _, err := Open(path, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestDamagedStoreKeepsTheValidEntries(t *testing.T) {
 			if err := os.WriteFile(path, []byte(c.file), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			s, damage, err := openSentMessages(path, 10)
+			s, damage, err := Open(path, 10)
 			if err != nil {
 				t.Fatalf("refused to open: %v", err)
 			}
@@ -149,7 +149,7 @@ func TestDamagedStoreKeepsTheValidEntries(t *testing.T) {
 				t.Errorf("damage %v, want %q", damage, c.damage)
 			}
 			if c.kept > 0 {
-				if _, ok := s.Lookup("discord", "fp@0"); !ok {
+				if _, _, ok := s.Lookup("discord", "fp@0"); !ok {
 					t.Error("the first message is lost")
 				}
 			}
@@ -157,7 +157,7 @@ func TestDamagedStoreKeepsTheValidEntries(t *testing.T) {
 			if err := s.Sent("discord", "9", []string{"fp@2"}, time.Now()); err != nil {
 				t.Fatal(err)
 			}
-			if _, damage, _ := openSentMessages(path, 10); damage != nil {
+			if _, damage, _ := Open(path, 10); damage != nil {
 				t.Errorf("after a save: %v", damage)
 			}
 		})
@@ -177,7 +177,7 @@ func readLines(t *testing.T, path string) []string {
 // holds, is not written again, and a restarted relay finds the change.
 func TestAChangeAppendsToTheJournal(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "messages.json")
-	s, _, err := openSentMessages(path, 5000)
+	s, _, err := Open(path, 5000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestAChangeAppendsToTheJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The process restarts; the next changes go on in the same journal.
-	s, damage, err := openSentMessages(path, 5000)
+	s, damage, err := Open(path, 5000)
 	if err != nil || damage != nil {
 		t.Fatal(err, damage)
 	}
@@ -211,17 +211,17 @@ func TestAChangeAppendsToTheJournal(t *testing.T) {
 	if len(lines) != 102 || !strings.Contains(lines[100], `"forget"`) || !strings.Contains(lines[101], `"ritual"`) {
 		t.Fatalf("journal: %d lines, the last %q", len(lines), lines[len(lines)-1])
 	}
-	again, damage, err := openSentMessages(path, 5000)
+	again, damage, err := Open(path, 5000)
 	if err != nil || damage != nil {
 		t.Fatal(err, damage)
 	}
 	if again.Len() != 99 {
 		t.Errorf("%d messages after the restart, want 99", again.Len())
 	}
-	if _, ok := again.Lookup("discord", "fp0@0"); ok {
+	if _, _, ok := again.Lookup("discord", "fp0@0"); ok {
 		t.Error("the forgotten message came back")
 	}
-	if m, ok := again.Lookup("discord", "fp99@0"); !ok || m.ID != "1099" {
+	if m, _, ok := again.Lookup("discord", "fp99@0"); !ok || m != "1099" {
 		t.Errorf("the last post: %+v, %v", m, ok)
 	}
 	if at, ok := again.LastSuccess("morning"); !ok || !at.Equal(now) {
@@ -234,7 +234,7 @@ func TestAChangeAppendsToTheJournal(t *testing.T) {
 // months keeps two bounded files and loses nothing at the compactions.
 func TestTheJournalIsCompacted(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "messages.json")
-	s, _, err := openSentMessages(path, 3)
+	s, _, err := Open(path, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,13 +247,13 @@ func TestTheJournalIsCompacted(t *testing.T) {
 	if n := len(readLines(t, journalPath(path))); n > compactMinLines+1 {
 		t.Errorf("the journal holds %d lines, want at most %d", n, compactMinLines+1)
 	}
-	reopened, damage, err := openSentMessages(path, 3)
+	reopened, damage, err := Open(path, 3)
 	if err != nil || damage != nil {
 		t.Fatal(err, damage)
 	}
 	last := 2*compactMinLines + 9
 	for i := last - 2; i <= last; i++ {
-		if m, ok := reopened.Lookup("discord", fmt.Sprintf("fp%d@0", i)); !ok || m.ID != fmt.Sprint(100+i) {
+		if m, _, ok := reopened.Lookup("discord", fmt.Sprintf("fp%d@0", i)); !ok || m != fmt.Sprint(100+i) {
 			t.Errorf("message %d: %+v, %v", i, m, ok)
 		}
 	}
@@ -268,7 +268,7 @@ func TestTheJournalIsCompacted(t *testing.T) {
 // appending after the cut.
 func TestAJournalCutByAPowerCut(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "messages.json")
-	s, _, err := openSentMessages(path, 10)
+	s, _, err := Open(path, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestAJournalCutByAPowerCut(t *testing.T) {
 	j.WriteString(`{"sent":{"target":"discord","id":"103","ale`)
 	j.Close()
 
-	s, damage, err := openSentMessages(path, 10)
+	s, damage, err := Open(path, 10)
 	if err != nil || damage != nil {
 		t.Fatalf("a cut last line: %v, damage %v", err, damage)
 	}
@@ -294,11 +294,11 @@ func TestAJournalCutByAPowerCut(t *testing.T) {
 	if err := s.Sent("discord", "104", []string{"fp4@0"}, time.Unix(0, 0)); err != nil {
 		t.Fatal(err)
 	}
-	again, damage, err := openSentMessages(path, 10)
+	again, damage, err := Open(path, 10)
 	if err != nil || damage != nil || again.Len() != 4 {
 		t.Fatalf("after the next change: %d messages, %v, damage %v", again.Len(), err, damage)
 	}
-	if m, ok := again.Lookup("discord", "fp4@0"); !ok || m.ID != "104" {
+	if m, _, ok := again.Lookup("discord", "fp4@0"); !ok || m != "104" {
 		t.Errorf("the change after the cut: %+v, %v", m, ok)
 	}
 }
@@ -308,7 +308,7 @@ func TestAJournalCutByAPowerCut(t *testing.T) {
 // changes are in the snapshot already and are not applied twice.
 func TestAPowerCutDuringACompaction(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "messages.json")
-	s, _, err := openSentMessages(path, 2)
+	s, _, err := Open(path, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,11 +339,11 @@ func TestAPowerCutDuringACompaction(t *testing.T) {
 	}
 	// Replayed on the new snapshot ({101}), the old journal would bring
 	// back 100 (evicted by 102) and evict 101 for 102, then forget 102.
-	reopened, damage, err := openSentMessages(path, 2)
+	reopened, damage, err := Open(path, 2)
 	if err != nil || damage != nil {
 		t.Fatal(err, damage)
 	}
-	if m, ok := reopened.Lookup("discord", "fp1@0"); !ok || m.ID != "101" || reopened.Len() != 1 {
+	if m, _, ok := reopened.Lookup("discord", "fp1@0"); !ok || m != "101" || reopened.Len() != 1 {
 		t.Errorf("%d messages, fp1@0: %+v, %v; want only 101", reopened.Len(), m, ok)
 	}
 }
@@ -357,7 +357,7 @@ func TestAVersion1StoreIsMigrated(t *testing.T) {
 	if err := os.WriteFile(path, []byte(v1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, damage, err := openSentMessages(path, 10)
+	s, damage, err := Open(path, 10)
 	if err != nil || damage != nil {
 		t.Fatal(err, damage)
 	}
@@ -371,14 +371,14 @@ func TestAVersion1StoreIsMigrated(t *testing.T) {
 	if !strings.HasPrefix(string(data), `{"version":2,"journal":1,`) {
 		t.Errorf("snapshot after the first change: %.60s", data)
 	}
-	again, damage, err := openSentMessages(path, 10)
+	again, damage, err := Open(path, 10)
 	if err != nil || damage != nil {
 		t.Fatal(err, damage)
 	}
-	_, seven := again.Lookup("discord", "fp@0")
-	eight, ok := again.Lookup("discord", "fp@1")
+	_, _, seven := again.Lookup("discord", "fp@0")
+	eight, _, ok := again.Lookup("discord", "fp@1")
 	_, ritual := again.LastSuccess("morning")
-	if seven || !ok || eight.ID != "8" || !ritual {
+	if seven || !ok || eight != "8" || !ritual {
 		t.Errorf("after migrating: 7 kept %v, 8 %+v %v, the ritual's success %v", seven, eight, ok, ritual)
 	}
 }
@@ -388,7 +388,7 @@ func TestAVersion1StoreIsMigrated(t *testing.T) {
 // next change writes a whole snapshot and journal again.
 func TestADamagedJournalLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "messages.json")
-	s, _, err := openSentMessages(path, 10)
+	s, _, err := Open(path, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +400,7 @@ func TestADamagedJournalLine(t *testing.T) {
 	j, _ := os.OpenFile(journalPath(path), os.O_WRONLY|os.O_APPEND, 0)
 	j.WriteString("\x00\x00\x00\nnull\n" + `{"sent":{"target":"discord","id":"102","alerts":["fp2@0"],"sent":"2026-12-01T00:00:00Z"}}` + "\n")
 	j.Close()
-	s, damage, err := openSentMessages(path, 10)
+	s, damage, err := Open(path, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,7 +413,7 @@ func TestADamagedJournalLine(t *testing.T) {
 	if err := s.Forget("discord", "100"); err != nil {
 		t.Fatal(err)
 	}
-	if again, damage, _ := openSentMessages(path, 10); damage != nil || again.Len() != 2 {
+	if again, damage, _ := Open(path, 10); damage != nil || again.Len() != 2 {
 		t.Errorf("after the next change: %d messages, damage %v", again.Len(), damage)
 	}
 }

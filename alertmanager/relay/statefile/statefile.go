@@ -1,4 +1,9 @@
-package relay
+// Package statefile is the relay's state file (delivery.messages_file):
+// which Discord message carries which firing alert, per target, so that
+// the message can be edited when its alerts resolve, and each scheduled
+// ritual's last success. It is a snapshot and an fsynced journal of the
+// changes since; see Store.
+package statefile
 
 import (
 	"bytes"
@@ -16,7 +21,7 @@ import (
 	"time"
 )
 
-// sentMessages remembers which channel message carries which firing alert,
+// Store remembers which channel message carries which firing alert,
 // per target, so that Discord can edit that message when the alerts
 // resolve. It holds at most max messages, the oldest going first. The same
 // store keeps each scheduled ritual's last success, so that a restarted
@@ -33,13 +38,13 @@ import (
 // files carry the snapshot's generation: a journal of another generation
 // (left behind by a power cut between the two renames of a compaction) is
 // already in the snapshot and is ignored.
-type sentMessages struct {
+type Store struct {
 	path string
 	max  int
 
 	mu       sync.Mutex
-	messages map[string]*sentMessage // target + "\x00" + message id
-	byAlert  map[string]string       // target + "\x00" + alert identity → message key
+	messages map[string]*Message // target + "\x00" + message id
+	byAlert  map[string]string   // target + "\x00" + alert identity → message key
 	// order holds message keys, oldest first; keys forgotten since stay
 	// until they reach the front (a key not in messages is skipped).
 	order []string
@@ -61,9 +66,9 @@ type sentMessages struct {
 	closed bool
 }
 
-// sentMessage is one posted message: its id and the identities of the
+// Message is one posted message: its id and the identities of the
 // alerts it carries, in order.
-type sentMessage struct {
+type Message struct {
 	Target string    `json:"target"`
 	ID     string    `json:"id"`
 	Alerts []string  `json:"alerts"`
@@ -80,8 +85,8 @@ type storeFile struct {
 	Version int `json:"version"`
 	// Journal is the snapshot's generation, which its journal's header
 	// repeats (version 2 on; 0 in a version 1 file).
-	Journal  int64          `json:"journal,omitempty"`
-	Messages []*sentMessage `json:"messages"`
+	Journal  int64      `json:"journal,omitempty"`
+	Messages []*Message `json:"messages"`
 	// Rituals is each ritual's last success. A relay that predates it
 	// ignores it and drops it at its next save.
 	Rituals map[string]time.Time `json:"rituals,omitempty"`
@@ -93,7 +98,7 @@ type journalLine struct {
 	Version int   `json:"version,omitempty"`
 	Journal int64 `json:"journal,omitempty"`
 	// A posted message remembered.
-	Sent *sentMessage `json:"sent,omitempty"`
+	Sent *Message `json:"sent,omitempty"`
 	// A message forgotten (edited, or gone).
 	Forget *messageRef `json:"forget,omitempty"`
 	// A ritual's success.
@@ -117,7 +122,7 @@ const compactMinLines = 1024
 
 func journalPath(path string) string { return path + ".journal" }
 
-// openSentMessages loads path and its journal if they exist ("" keeps the
+// Open loads path and its journal if they exist ("" keeps the
 // store in memory); it writes nothing. A damaged file (truncated by a power
 // cut, empty, an entry or a journal line that is no message) costs only
 // what is damaged: the store starts with the valid entries, and damage says
@@ -125,8 +130,8 @@ func journalPath(path string) string { return path + ".journal" }
 // cut short by a power cut during its append is no damage: that change was
 // never written, as a power cut during the atomic rewrite of a snapshot
 // loses that change. Only a file that cannot be read at all is an error.
-func openSentMessages(path string, capacity int) (s *sentMessages, damage error, err error) {
-	s = &sentMessages{path: path, max: capacity, messages: map[string]*sentMessage{}, byAlert: map[string]string{}, rituals: map[string]time.Time{}}
+func Open(path string, capacity int) (s *Store, damage error, err error) {
+	s = &Store{path: path, max: capacity, messages: map[string]*Message{}, byAlert: map[string]string{}, rituals: map[string]time.Time{}}
 	if path == "" {
 		return s, nil, nil
 	}
@@ -170,7 +175,7 @@ func openSentMessages(path string, capacity int) (s *sentMessages, damage error,
 // replay applies the journal's changes, when its header names s's
 // generation. whole: every line read and applied, so that the journal can
 // be appended to.
-func (s *sentMessages) replay(data []byte) (whole bool, damage error) {
+func (s *Store) replay(data []byte) (whole bool, damage error) {
 	header, rest, found := bytes.Cut(data, []byte("\n"))
 	var h journalLine
 	if !found || json.Unmarshal(header, &h) != nil || h.Journal == 0 {
@@ -205,7 +210,7 @@ func (s *sentMessages) replay(data []byte) (whole bool, damage error) {
 }
 
 // apply makes the change l. False: l is no change.
-func (s *sentMessages) apply(l *journalLine) bool {
+func (s *Store) apply(l *journalLine) bool {
 	switch {
 	case l.Sent != nil && l.Sent.Target != "" && l.Sent.ID != "":
 		s.add(l.Sent)
@@ -250,7 +255,7 @@ func decodeStore(data []byte) (storeFile, error) {
 				return f, fmt.Errorf("messages: not a list (%w)", err)
 			}
 			for dec.More() {
-				var m *sentMessage
+				var m *Message
 				if err := dec.Decode(&m); err != nil {
 					var typeErr *json.UnmarshalTypeError
 					if !errors.As(err, &typeErr) {
@@ -297,7 +302,7 @@ func storeKey(target, id string) string { return target + "\x00" + id }
 
 // add records m, evicting the oldest message when full; false when m was
 // there already. Caller holds mu (or owns s).
-func (s *sentMessages) add(m *sentMessage) bool {
+func (s *Store) add(m *Message) bool {
 	key := storeKey(m.Target, m.ID)
 	if _, ok := s.messages[key]; ok {
 		return false
@@ -319,7 +324,7 @@ func (s *sentMessages) add(m *sentMessage) bool {
 }
 
 // remove forgets the message of key; false when it was not there.
-func (s *sentMessages) remove(key string) bool {
+func (s *Store) remove(key string) bool {
 	m, ok := s.messages[key]
 	if !ok {
 		return false
@@ -334,29 +339,31 @@ func (s *sentMessages) remove(key string) bool {
 }
 
 // Sent records a posted message and writes the change.
-func (s *sentMessages) Sent(target, id string, alerts []string, now time.Time) error {
+func (s *Store) Sent(target, id string, alerts []string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := &sentMessage{Target: target, ID: id, Alerts: alerts, Sent: now}
+	m := &Message{Target: target, ID: id, Alerts: alerts, Sent: now}
 	if !s.add(m) {
 		return nil
 	}
 	return s.commit(&journalLine{Sent: m})
 }
 
-// Lookup returns the message carrying alert on target.
-func (s *sentMessages) Lookup(target, alert string) (sentMessage, bool) {
+// Lookup returns the id of the message carrying alert on target, and the
+// identities of all the alerts it carries, in order.
+func (s *Store) Lookup(target, alert string) (id string, alerts []string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key, ok := s.byAlert[storeKey(target, alert)]
 	if !ok {
-		return sentMessage{}, false
+		return "", nil, false
 	}
-	return *s.messages[key], true
+	m := s.messages[key]
+	return m.ID, m.Alerts, true
 }
 
 // Forget drops a message (edited for good, or gone) and writes the change.
-func (s *sentMessages) Forget(target, id string) error {
+func (s *Store) Forget(target, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.remove(storeKey(target, id)) {
@@ -366,14 +373,14 @@ func (s *sentMessages) Forget(target, id string) error {
 }
 
 // Len is the number of remembered messages.
-func (s *sentMessages) Len() int {
+func (s *Store) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.messages)
 }
 
 // LastSuccess is when ritual last succeeded, if recorded.
-func (s *sentMessages) LastSuccess(ritual string) (time.Time, bool) {
+func (s *Store) LastSuccess(ritual string) (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.rituals[ritual]
@@ -381,16 +388,16 @@ func (s *sentMessages) LastSuccess(ritual string) (time.Time, bool) {
 }
 
 // RecordSuccess records a success of ritual and writes the change.
-func (s *sentMessages) RecordSuccess(ritual string, at time.Time) error {
+func (s *Store) RecordSuccess(ritual string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rituals[ritual] = at
 	return s.commit(&journalLine{Ritual: &ritualSuccess{Name: ritual, At: at}})
 }
 
-// adoptRituals takes over the rituals' successes of prev, the store this
+// AdoptRituals takes over the rituals' successes of prev, the store this
 // one replaces, where they are newer than this one's.
-func (s *sentMessages) adoptRituals(prev *sentMessages) error {
+func (s *Store) AdoptRituals(prev *Store) error {
 	prev.mu.Lock()
 	rituals := maps.Clone(prev.rituals)
 	prev.mu.Unlock()
@@ -410,12 +417,22 @@ func (s *sentMessages) adoptRituals(prev *sentMessages) error {
 }
 
 // storeBytesWritten counts the bytes the stores wrote to their files, for
-// BenchmarkMessageStore.
+// the benchmarks.
 var storeBytesWritten atomic.Int64
 
-// close stops s writing: another store took over its file. Its later
+// BytesWritten is the number of bytes all stores have written to their
+// files so far, for benchmarks.
+func BytesWritten() int64 { return storeBytesWritten.Load() }
+
+// Path is the file s keeps ("" in memory).
+func (s *Store) Path() string { return s.path }
+
+// Capacity is the most messages s holds.
+func (s *Store) Capacity() int { return s.max }
+
+// Close stops s writing: another store took over its file. Its later
 // changes (a delivery that began before the reload) stay in memory.
-func (s *sentMessages) close() {
+func (s *Store) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
@@ -427,7 +444,7 @@ func (s *sentMessages) close() {
 
 // commit writes the change l, already made in memory, to the journal, or
 // compacts. Caller holds mu.
-func (s *sentMessages) commit(l *journalLine) error {
+func (s *Store) commit(l *journalLine) error {
 	if s.path == "" || s.closed {
 		return nil
 	}
@@ -463,13 +480,13 @@ func (s *sentMessages) commit(l *journalLine) error {
 // compact writes the whole store as the snapshot of the next generation,
 // then an empty journal of that generation, and opens it for appending.
 // Caller holds mu.
-func (s *sentMessages) compact() error {
+func (s *Store) compact() error {
 	if s.journal != nil {
 		s.journal.Close()
 		s.journal = nil
 	}
 	gen := s.gen + 1
-	f := storeFile{Version: storeVersion, Journal: gen, Messages: make([]*sentMessage, 0, len(s.messages)), Rituals: s.rituals}
+	f := storeFile{Version: storeVersion, Journal: gen, Messages: make([]*Message, 0, len(s.messages)), Rituals: s.rituals}
 	for _, k := range s.order {
 		if m, ok := s.messages[k]; ok {
 			f.Messages = append(f.Messages, m)
@@ -532,23 +549,13 @@ func writeAtomic(path string, data []byte) error {
 	return dir.Sync()
 }
 
-// CheckMessagesFile reads cfg's delivery.messages_file and its journal as
-// the relay does at start, writing nothing (--config.check). It fails when
-// they cannot be read (the relay would not start), when they are damaged
-// (the relay would start with their valid entries only, and post the
-// resolutions of the others instead of editing them). A file not written
-// yet is fine: a first start, or a config checked away from its machine.
-func CheckMessagesFile(cfg *Config) error {
-	path := cfg.Delivery.MessagesFile
+// Check reads path and its journal as Open does, writing nothing, and
+// returns what Open would: err when they cannot be read, damage when only
+// their valid entries would load. A file not written yet is fine.
+func Check(path string, capacity int) (damage, err error) {
 	if path == "" {
-		return nil
+		return nil, nil
 	}
-	_, damage, err := openSentMessages(path, cfg.Delivery.MessagesMaxEntries)
-	if err != nil {
-		return fmt.Errorf("delivery.messages_file cannot be read: %w", err)
-	}
-	if damage != nil {
-		return fmt.Errorf("delivery.messages_file is damaged: %w; the relay starts with its valid entries and posts the others' resolutions instead of editing them", damage)
-	}
-	return nil
+	_, damage, err = Open(path, capacity)
+	return damage, err
 }
