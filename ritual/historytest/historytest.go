@@ -542,7 +542,9 @@ func startPrometheus(t *testing.T, prometheus, cfg, data, logPath string) (strin
 // over what the rules before it record: the rules that read recorded
 // series (the 30-day error ratio reads the 5m rates, the budget left reads
 // the 30-day ratio) run in a later pass, after the blocks of the series
-// they read joined data and the Prometheus restarted on it.
+// they read joined data and the Prometheus restarted on it. As a running
+// Prometheus does, promtool offsets a group's evaluations by a hash of it:
+// the recorded samples are some seconds past each minute.
 func backfillRules(t *testing.T, dir, data string, table *rules.Table) {
 	t.Helper()
 	prometheus, promtool := tooltest.Path(t, "prometheus"), tooltest.Path(t, "promtool")
@@ -563,10 +565,11 @@ func backfillRules(t *testing.T, dir, data string, table *rules.Table) {
 		url, stop := startPrometheus(t, prometheus, cfg, data, filepath.Join(dir, fmt.Sprintf("prometheus-pass%d.log", i)))
 		blocks := filepath.Join(dir, fmt.Sprintf("slo-pass%d", i))
 		cmd := exec.Command(promtool, "tsdb", "create-blocks-from",
-			// A query and a block a rule and 162 hours (the longest
-			// block of Prometheus's compaction ranges, 9720 evaluations
-			// in a query, under its 11000), not one every two hours:
-			// these, nearly 100 a rule, are most of promtool's time.
+			// A query and a block a rule and 162 hours (one of
+			// Prometheus's compaction ranges, 2h·3⁴, whose 9720
+			// evaluations fit a query's 11000 points), not one every
+			// two hours: those, nearly 100 a rule, took most of
+			// promtool's time.
 			"--max-block-duration=162h",
 			"rules", "--quiet",
 			"--url="+url,
@@ -591,12 +594,12 @@ func backfillRules(t *testing.T, dir, data string, table *rules.Table) {
 	}
 }
 
-// sloSeries are the SLO series the history holds, those the rituals read
-// (ritual/query), as the history held them before Prometheus recorded
-// them: the SLO group's rules recording them, and the rules they read, are
-// backfilled for SLOName, the one objective whose SLI the history's series
-// feed. The group's other windows (and objectives) are left out, as the
-// rituals do not read them.
+// sloSeries are the SLO series the history holds: those the rituals read
+// (ritual/query), the ones it held when they were written by hand. The SLO
+// group's rules recording them, and the rules they read, are backfilled for
+// SLOName, the one objective whose SLI the history's series feed; the
+// group's other windows and objectives are left out, as the rituals do not
+// read them.
 var sloSeries = []string{
 	rules.RecordSLOObjective,
 	rules.RecordSLOErrorRatio("1h"),
@@ -687,7 +690,7 @@ func waitReady(t *testing.T, url string) {
 				return
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("prometheus not ready at %s Within a minute", url)
 }
