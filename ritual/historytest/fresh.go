@@ -2,11 +2,13 @@ package historytest
 
 import (
 	"bufio"
-	"fmt"
 	"math"
 	"os"
+	"slices"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/quantum-resonance/telemetry/rules"
 )
@@ -79,17 +81,19 @@ func writeFresh(t *testing.T, path string, table *rules.Table) {
 		t.Fatal(err)
 	}
 	o := &openMetrics{w: bufio.NewWriter(f)}
-	base := fmt.Sprintf(`job=%q,instance=%q`, job, Instance)
-	lbl := func(extra string) string { return base + "," + extra }
-	// each writes a series scraped every FreshScrape; value sees every
-	// scrape time, answered or not (a counter counts on in the app).
-	each := func(name, labels string, value func(time.Time) float64) {
+	base := []string{"job", job, "instance", Instance}
+	lbl := func(extra ...string) []*dto.LabelPair { return labels(append(slices.Clone(base), extra...)...) }
+	// each is a series scraped every FreshScrape; value sees every scrape
+	// time, answered or not (a counter counts on in the app).
+	each := func(typ dto.MetricType, l []*dto.LabelPair, value func(time.Time) float64) []*dto.Metric {
+		var out []*dto.Metric
 		for _, ts := range FreshScrapes() {
 			v := value(ts)
 			if !FreshDown(ts) {
-				fmt.Fprintf(o.w, "%s{%s} %s %d\n", name, labels, formatFloat(v), ts.Unix())
+				out = append(out, sample(typ, l, v, ts))
 			}
 		}
+		return out
 	}
 	counter := func(perMinute func(time.Time) float64) func(time.Time) float64 {
 		sum := 0.0
@@ -101,52 +105,51 @@ func writeFresh(t *testing.T, path string, table *rules.Table) {
 		}
 	}
 
-	o.family("up", "gauge")
+	var up []*dto.Metric
 	for _, ts := range FreshScrapes() {
-		v := 1
+		v := 1.0
 		if FreshDown(ts) {
 			v = 0
 		}
-		fmt.Fprintf(o.w, "up{%s} %d %d\n", base, v, ts.Unix())
+		up = append(up, sample(gaugeType, lbl(), v, ts))
 	}
-	o.family("resonance_cpu_usage_ratio", "gauge")
-	each("resonance_cpu_usage_ratio", base, FreshCPU)
-	o.family("resonance_errors", "counter")
-	each("resonance_errors_total", base, counter(FreshErrorsPerMinute))
+	o.family("up", gaugeType, up)
+	o.family("resonance_cpu_usage_ratio", gaugeType, each(gaugeType, lbl(), FreshCPU))
+	o.family("resonance_errors_total", counterType, each(counterType, lbl(), counter(FreshErrorsPerMinute)))
 	share := func(t time.Time) float64 {
 		if freshStorm(t) {
 			return 0.3
 		}
 		return 0.01
 	}
-	o.family("resonance_api_requests", "counter")
-	each("resonance_api_requests_total", lbl(`endpoint="/api/v1/resonance",method="GET",code="200"`),
-		counter(func(t time.Time) float64 { return 600 * (1 - share(t)) }))
-	each("resonance_api_requests_total", lbl(`endpoint="/api/v1/resonance",method="GET",code="500"`),
-		counter(func(t time.Time) float64 { return 600 * share(t) }))
-	o.family("resonance_api_request_duration_seconds", "histogram")
+	o.family("resonance_api_requests_total", counterType,
+		each(counterType, lbl("endpoint", "/api/v1/resonance", "method", "GET", "code", "200"),
+			counter(func(t time.Time) float64 { return 600 * (1 - share(t)) })),
+		each(counterType, lbl("endpoint", "/api/v1/resonance", "method", "GET", "code", "500"),
+			counter(func(t time.Time) float64 { return 600 * share(t) })))
+	// The histogram as its three unknown-typed families (see openMetrics).
+	const api = "resonance_api_request_duration_seconds"
+	var buckets [][]*dto.Metric
 	for i, le := range apiBuckets {
-		each("resonance_api_request_duration_seconds_bucket", lbl(`le="`+le+`"`), counter(func(time.Time) float64 { return 600 * apiCumShare[i] }))
+		buckets = append(buckets, each(untyped, lbl("le", le), counter(func(time.Time) float64 { return 600 * apiCumShare[i] })))
 	}
-	each("resonance_api_request_duration_seconds_sum", base, counter(func(time.Time) float64 { return 600 * apiMeanSeconds }))
-	each("resonance_api_request_duration_seconds_count", base, counter(func(time.Time) float64 { return 600 }))
-	o.family("resonance_active_users", "gauge")
-	each("resonance_active_users", base, func(t time.Time) float64 { return 3 + math.Floor(t.Sub(FreshStart).Minutes()) })
+	o.family(api+"_bucket", untyped, buckets...)
+	o.family(api+"_sum", untyped, each(untyped, lbl(), counter(func(time.Time) float64 { return 600 * apiMeanSeconds })))
+	o.family(api+"_count", untyped, each(untyped, lbl(), counter(func(time.Time) float64 { return 600 })))
+	o.family("resonance_active_users", gaugeType, each(gaugeType, lbl(), func(t time.Time) float64 { return 3 + math.Floor(t.Sub(FreshStart).Minutes()) }))
 
-	o.family("ALERTS", "gauge")
 	storm, ok := table.Alert("ErrorStorm")
 	if !ok {
 		t.Fatal("ErrorStorm is not in the table")
 	}
 	// Over its 2-minute window the rate passes 20/min a minute into the
 	// storm, and falls below a minute after it.
-	o.alert(storm, func(t time.Time) bool {
-		return inRange(t, FreshStormStart.Add(time.Minute), FreshStormEnd.Add(time.Minute))
-	},
-		FreshStart, FreshEnd, FreshScrape)
-	o.watchdog(FreshStart, FreshEnd, FreshScrape)
-	fmt.Fprintln(o.w, "# EOF")
-	if err := o.w.Flush(); err != nil {
+	o.family("ALERTS", gaugeType,
+		alert(storm, func(t time.Time) bool {
+			return inRange(t, FreshStormStart.Add(time.Minute), FreshStormEnd.Add(time.Minute))
+		}, FreshStart, FreshEnd, FreshScrape),
+		watchdog(FreshStart, FreshEnd, FreshScrape))
+	if err := o.finish(); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
